@@ -1,0 +1,217 @@
+//! The one error type of model loading.
+
+use core::fmt;
+
+/// Why a byte slice is not a model this decoder can run.
+///
+/// Each variant is a distinct, documented failure; loading checks them in the order listed (magic, version,
+/// checksum, structure, consistency), so the first problem found is the one reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The slice is shorter than the smallest possible model (magic, version, checksum).
+    TooShort {
+        /// Length of the slice in bytes.
+        len: usize,
+    },
+    /// The first four bytes are not [`crate::MAGIC`]: this is not a model file.
+    BadMagic {
+        /// The four bytes found.
+        found: [u8; 4],
+    },
+    /// The file declares a format version this decoder does not read.
+    UnsupportedVersion {
+        /// The version found in the file.
+        found: u16,
+        /// The version this decoder reads ([`crate::FORMAT_VERSION`]).
+        supported: u16,
+    },
+    /// The CRC-32 stored in the last four bytes does not match the contents: the file is corrupt.
+    BadChecksum {
+        /// CRC-32 stored in the file.
+        stored: u32,
+        /// CRC-32 computed over the file.
+        computed: u32,
+    },
+    /// The body could not be decoded (truncated or malformed postcard data).
+    Malformed,
+    /// The body decoded but left bytes unread before the checksum.
+    TrailingBytes {
+        /// Number of unread bytes.
+        count: usize,
+    },
+    /// The number of tags is zero or larger than [`crate::MAX_TAGS`].
+    BadTagCount {
+        /// Number of tags declared.
+        count: usize,
+    },
+    /// A tag name is empty, repeated, or not printable ASCII/UTF-8 without spaces.
+    BadTagName,
+    /// A tensor's byte length does not match the shape the header implies.
+    TensorSize {
+        /// Which tensor.
+        tensor: Tensor,
+        /// Expected length in bytes.
+        expected: usize,
+        /// Length found in bytes.
+        found: usize,
+    },
+    /// A custom constraint entry is not 0 or 1 (or, for constraints built in code, a bit is set at or above
+    /// the number of tags).
+    BadConstraint,
+    /// No tag may start a sequence, no tag may end one, or some sequence length has no allowed tag
+    /// sequence (then some tag can never be used, or some input could not be labeled).
+    UnusableConstraints,
+    /// The allowed-transition graph is not primitive (strongly connected and aperiodic), which the
+    /// overflow-freedom proof of the fixed-point Viterbi needs (see `decoder/FORMAT.md`).
+    TransitionGraphNotPrimitive,
+    /// The number of feature templates is zero or larger than [`crate::MAX_TEMPLATES`].
+    BadTemplateCount {
+        /// Number of templates declared.
+        count: usize,
+    },
+    /// A feature template has an unknown kind or offsets out of range.
+    BadTemplate {
+        /// Index of the template.
+        index: usize,
+    },
+    /// The hash table size (`bucket_bits`) is outside `1..=MAX_BUCKET_BITS`.
+    BadBucketBits {
+        /// The value found.
+        bits: u8,
+    },
+    /// The weight shift would let a single weight leave the i16 range.
+    BadWeightShift {
+        /// The value found.
+        shift: u8,
+    },
+    /// A normalisation flag this decoder does not know is set.
+    UnknownNormalization {
+        /// The flags found.
+        flags: u8,
+    },
+}
+
+/// Names a tensor of the model file, for [`ModelError::TensorSize`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Tensor {
+    /// Emission weights, `[buckets][L]`.
+    EmissionWeights,
+    /// Transition scores, `[L][L]`.
+    Transitions,
+    /// Start scores, `[L]`.
+    Start,
+    /// End scores, `[L]`.
+    End,
+    /// Custom allowed-transition mask, `[L][L]`.
+    AllowedTransitions,
+    /// Custom allowed start tags, `[L]`.
+    AllowedStart,
+    /// Custom allowed end tags, `[L]`.
+    AllowedEnd,
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::TooShort { len } => write!(f, "model too short ({len} bytes)"),
+            Self::BadMagic { found } => write!(f, "not a model file (magic bytes {found:02x?})"),
+            Self::UnsupportedVersion { found, supported } => {
+                write!(f, "model format version {found} is not supported (this decoder reads version {supported})")
+            }
+            Self::BadChecksum { stored, computed } => {
+                write!(f, "model is corrupt: CRC-32 {computed:#010x} does not match the stored {stored:#010x}")
+            }
+            Self::Malformed => f.write_str("model body is truncated or malformed"),
+            Self::TrailingBytes { count } => write!(f, "model body has {count} unread bytes before the checksum"),
+            Self::BadTagCount { count } => {
+                write!(f, "model declares {count} tags (1..={} supported)", crate::MAX_TAGS)
+            }
+            Self::BadTagName => f.write_str("model has an empty, repeated or invalid tag name"),
+            Self::TensorSize { tensor, expected, found } => {
+                write!(f, "tensor {tensor:?} has {found} bytes, expected {expected}")
+            }
+            Self::BadConstraint => f.write_str("custom constraint entries must be 0 or 1"),
+            Self::UnusableConstraints => {
+                f.write_str("constraints leave no start tag, no end tag, or some sequence length without an allowed tag sequence")
+            }
+            Self::TransitionGraphNotPrimitive => {
+                f.write_str("allowed-transition graph is not strongly connected and aperiodic")
+            }
+            Self::BadTemplateCount { count } => {
+                write!(f, "model declares {count} feature templates (1..={} supported)", crate::MAX_TEMPLATES)
+            }
+            Self::BadTemplate { index } => write!(f, "feature template {index} is invalid"),
+            Self::BadBucketBits { bits } => {
+                write!(f, "hash table of 2^{bits} buckets is outside 2^1..=2^{}", crate::MAX_BUCKET_BITS)
+            }
+            Self::BadWeightShift { shift } => write!(f, "weight shift {shift} is too large for the weight type"),
+            Self::UnknownNormalization { flags } => write!(f, "unknown normalisation flags {flags:#04x}"),
+        }
+    }
+}
+
+impl core::error::Error for ModelError {}
+
+/// Why a lattice call could not run. Every variant is a wrong buffer size or an unusable set of scores
+/// passed in code; decoding with a validated [`crate::Model`] and large enough buffers never fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LatticeError {
+    /// The emission matrix length is not a multiple of the number of tags.
+    EmissionShape {
+        /// Length of the emission slice (`i32` elements).
+        len: usize,
+        /// Number of tags `L`.
+        num_tags: usize,
+    },
+    /// The caller-supplied back-pointer buffer is too small (see [`crate::lattice::backpointer_bytes`]).
+    BackpointersTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes supplied.
+        found: usize,
+    },
+    /// The tag output buffer is shorter than the sequence.
+    TagsTooSmall {
+        /// Sequence length `T`.
+        needed: usize,
+        /// Length supplied.
+        found: usize,
+    },
+    /// A score array does not have the length the number of tags implies.
+    ScoresShape {
+        /// Which array.
+        tensor: Tensor,
+        /// Expected length in elements.
+        expected: usize,
+        /// Length found in elements.
+        found: usize,
+    },
+    /// The constraints fail the checks of [`crate::tags::Constraints::validate`].
+    Constraints(ModelError),
+}
+
+impl fmt::Display for LatticeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::EmissionShape { len, num_tags } => {
+                write!(f, "emission matrix of {len} scores is not a whole number of rows of {num_tags} tags")
+            }
+            Self::BackpointersTooSmall { needed, found } => {
+                write!(f, "back-pointer buffer has {found} bytes, {needed} needed")
+            }
+            Self::TagsTooSmall { needed, found } => write!(f, "tag buffer has {found} entries, {needed} needed"),
+            Self::ScoresShape { tensor, expected, found } => {
+                write!(f, "score array {tensor:?} has {found} elements, expected {expected}")
+            }
+            Self::Constraints(e) => write!(f, "unusable constraints: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for LatticeError {}

@@ -1,0 +1,172 @@
+//! The model file format, defined once: the trainer writes it with [`encode`], the decoder reads it with
+//! [`crate::Model::from_bytes`]. `decoder/FORMAT.md` is the prose specification; the exact-byte tests in
+//! `decoder/tests/format.rs` freeze it.
+//!
+//! ```text
+//! file     = magic version body crc32
+//! magic    = "CRFm"                      4 raw bytes
+//! version  = u16                         postcard varint (1 byte for versions < 128)
+//! body     = ModelBody                   postcard
+//! crc32    = u32 little-endian           CRC-32 (IEEE) of every byte before it
+//! ```
+//! Tensors wider than a byte are stored as raw little-endian byte strings (postcard would varint-encode
+//! them element by element), so the decoder reads them in place from flash, element-wise.
+
+use serde::{Deserialize, Serialize};
+
+/// The first four bytes of every model file.
+pub const MAGIC: [u8; 4] = *b"CRFm";
+/// The format version this crate writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Bytes of the trailing CRC-32.
+pub const CHECKSUM_BYTES: usize = 4;
+
+/// Everything after the version: tags, constraints, emission model and transition scores.
+///
+/// Shapes use `L` = number of tags. All scores are integers in units of `2^-score_frac_bits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelBody<'a> {
+    /// Tag names separated by single ASCII spaces, e.g. `"B M E S"`. Tag `i` is the `i`-th name.
+    /// The tag scheme (BMES, BIO, BIOES) and its allowed transitions are derived from these names.
+    #[serde(borrow)]
+    pub tag_names: &'a str,
+    /// Allowed transitions, start and end tags, when they should not be derived from the names.
+    #[serde(borrow)]
+    pub constraints: Option<CustomConstraints<'a>>,
+    /// Fractional bits of every score: an integer score `s` means `s / 2^score_frac_bits`.
+    pub score_frac_bits: u8,
+    /// The emission model: per-character, per-tag scores.
+    #[serde(borrow)]
+    pub emission: EmissionSpec<'a>,
+    /// The CRF layer: transition, start and end scores.
+    #[serde(borrow)]
+    pub transitions: TransitionSpec<'a>,
+    /// Free text for people (trainer version, corpus, scores); the decoder ignores it.
+    #[serde(borrow)]
+    pub metadata: &'a str,
+}
+
+/// A custom constraint set; each entry is 0 (forbidden) or 1 (allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomConstraints<'a> {
+    /// `[L][L]` bytes, `allowed_transitions[from * L + to]`.
+    #[serde(borrow)]
+    pub allowed_transitions: &'a [u8],
+    /// `[L]` bytes: may a sequence start with this tag.
+    #[serde(borrow)]
+    pub allowed_start: &'a [u8],
+    /// `[L]` bytes: may a sequence end with this tag.
+    #[serde(borrow)]
+    pub allowed_end: &'a [u8],
+}
+
+/// The kinds of emission model. New kinds are added as new variants (a new format version), without
+/// touching the lattice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmissionSpec<'a> {
+    /// Hashed character n-gram features with one weight row per hash bucket.
+    #[serde(borrow)]
+    HashedNgram(HashedNgramSpec<'a>),
+}
+
+/// Hashed character n-gram emission model: the score of tag `l` at a character is the sum over templates
+/// `k` of `weights[bucket(hash_k(context))][l] << weight_shift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashedNgramSpec<'a> {
+    /// Character normalisation before feature extraction (`text::NORMALIZE_*` flags).
+    pub normalization: u8,
+    /// Feature templates, [`crate::features::TEMPLATE_BYTES`] bytes each (see [`crate::features::Template`]).
+    #[serde(borrow)]
+    pub templates: &'a [u8],
+    /// The table has `2^bucket_bits` rows.
+    pub bucket_bits: u8,
+    /// Element type of `weights`.
+    pub weight_type: WeightType,
+    /// Left shift applied to each weight to bring it to score units; `|w << shift|` must fit an i16.
+    pub weight_shift: u8,
+    /// `[2^bucket_bits][L]` little-endian elements of `weight_type`, row-major.
+    #[serde(borrow)]
+    pub weights: &'a [u8],
+}
+
+/// Element type of a weight tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeightType {
+    /// Signed 8-bit.
+    I8,
+    /// Signed 16-bit, little-endian.
+    I16,
+}
+
+impl WeightType {
+    /// Bytes per element.
+    pub const fn bytes(self) -> usize {
+        match self {
+            Self::I8 => 1,
+            Self::I16 => 2,
+        }
+    }
+}
+
+/// The CRF layer's scores, each a little-endian i16 in score units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionSpec<'a> {
+    /// `[L][L]`, `transitions[from * L + to]`.
+    #[serde(borrow)]
+    pub transitions: &'a [u8],
+    /// `[L]`: score of starting a sequence with each tag.
+    #[serde(borrow)]
+    pub start: &'a [u8],
+    /// `[L]`: score of ending a sequence with each tag.
+    #[serde(borrow)]
+    pub end: &'a [u8],
+}
+
+/// Serialises a model: magic, version, postcard body, CRC-32.
+#[cfg(feature = "alloc")]
+pub fn encode(body: &ModelBody<'_>) -> Result<alloc::vec::Vec<u8>, postcard::Error> {
+    let mut out = alloc::vec::Vec::from(MAGIC);
+    out.extend_from_slice(&postcard::to_allocvec(&FORMAT_VERSION)?);
+    out.extend_from_slice(&postcard::to_allocvec(body)?);
+    let crc = crate::crc::crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
+/// Packs i16 values as the little-endian bytes the format stores.
+#[cfg(feature = "alloc")]
+pub fn i16_bytes(values: &[i16]) -> alloc::vec::Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Checks magic, version and checksum, and decodes the body (structure only; [`crate::Model::from_bytes`]
+/// then checks consistency).
+pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, crate::ModelError> {
+    use crate::ModelError;
+    // magic + 1-byte version + empty-ish body + checksum
+    if bytes.len() < MAGIC.len() + 1 + CHECKSUM_BYTES {
+        return Err(ModelError::TooShort { len: bytes.len() });
+    }
+    let (magic, rest) = bytes.split_at(MAGIC.len());
+    if magic != MAGIC {
+        let mut found = [0; 4];
+        found.copy_from_slice(magic);
+        return Err(ModelError::BadMagic { found });
+    }
+    let (version, _) = postcard::take_from_bytes::<u16>(rest).map_err(|_| ModelError::Malformed)?;
+    if version != FORMAT_VERSION {
+        return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+    }
+    let (covered, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
+    let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+    let computed = crate::crc::crc32(covered);
+    if stored != computed {
+        return Err(ModelError::BadChecksum { stored, computed });
+    }
+    let (_, body_bytes) = postcard::take_from_bytes::<u16>(&covered[MAGIC.len()..]).map_err(|_| ModelError::Malformed)?;
+    let (body, unread) = postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
+    if !unread.is_empty() {
+        return Err(ModelError::TrailingBytes { count: unread.len() });
+    }
+    Ok(body)
+}

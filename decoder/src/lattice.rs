@@ -1,0 +1,462 @@
+//! Viterbi decoding in `i32` with hard masking, on a precomputed score matrix or column by column.
+//!
+//! # Hard masking
+//!
+//! A forbidden transition, start or end tag is never *compared*, whatever the scores: each column keeps a
+//! `live` bitmask of the tags some allowed path reaches, a tag's predecessors are taken only from the
+//! allowed and live ones, the first column only from the allowed start tags, and the final choice only
+//! from the live allowed end tags. Nothing is penalised with a large negative number, so no score can
+//! "win" through a forbidden transition.
+//!
+//! # Overflow freedom
+//!
+//! After every column the largest live score is subtracted from every live score (renormalisation), so
+//! the best live score is always 0. With
+//!
+//! - `E = MAX_TEMPLATES * 2^15 = 2^20` bounding one position's emission score (each weight, after its
+//!   shift, fits an `i16`, and there are at most 32 templates; [`viterbi`] clamps caller-supplied
+//!   emissions to `±E`),
+//! - `S = 2^15` bounding every transition, start and end score (they are `i16`),
+//! - `k <= (L-1)^2 + 1 <= 226` the primitivity exponent of the allowed-transition graph (checked at load:
+//!   any tag reaches any tag in exactly `k` allowed steps),
+//!
+//! every live score after renormalisation lies in `[-2k(E+S), 0]`, and `2k(E+S) <= 488_767_488 < 2^29`.
+//! Proof: at column `t >= k`, let `b` be the best state of column `t-k` (score 0). Every tag is live at
+//! `t` and reachable from `b` in exactly `k` steps, so its score is at least `0 - k(E+S)`; every path to
+//! column `t` passes through some state of column `t-k`, whose score is at most 0, so the best score at
+//! `t` is at most `k(E+S)`. The spread is therefore at most `2k(E+S)`. For `t < k` the same argument from
+//! the first column (or from the restart state of a forced cut in [`crate::stream`]) gives at most
+//! `2(t+1)(E+S) <= 2k(E+S)`. Before renormalisation a value is a live score plus one transition plus one
+//! emission, within `±(2^29 + 2^21)`, well inside `±2^30`; adding the end score keeps it there. So no
+//! addition can overflow `i32`. The tests decode 100,000 positions of extreme scores for every `L` up
+//! to 16 with overflow checks on, and a `debug_assert` checks the bound on every column.
+//!
+//! # Tie-breaking
+//!
+//! Deterministic: among predecessors with equal scores the lowest tag index wins, and among final
+//! tags with equal scores (end score included) the lowest tag index wins. Equivalently, among all
+//! best-scoring allowed sequences the decoder returns the one that is smallest when compared from the
+//! **last** position backwards. Renormalisation subtracts the same number from every live score, so it
+//! never changes a comparison.
+//!
+//! # Memory
+//!
+//! Back-pointers are packed: `ceil(log2 L)` bits per tag (at least 1), a row per position padded to 1, 2,
+//! 4 or 8 bytes ([`row_bytes`]): one byte per character for `L <= 4` (BMES), 2 bytes for `L = 5`, 4 for
+//! `L <= 8`, 8 for `L <= 16`. [`viterbi`] and [`label_chars`] need [`backpointer_bytes`]`(L, T)` bytes of
+//! caller-supplied buffer and a fixed stack of under 1.5 KiB ([`TransitionScores`] is 1.2 KiB, a column
+//! 80 bytes).
+
+use crate::emission::EmissionModel;
+use crate::error::{LatticeError, Tensor};
+use crate::features::{Context, AFTER_END, MAX_OFFSET};
+use crate::tags::{all_tags, Constraints};
+use crate::text::normalize;
+use crate::{Model, MAX_TAGS, MAX_TEMPLATES};
+
+/// Largest magnitude of one position's emission score: `MAX_TEMPLATES * 2^15 = 2^20` score units.
+pub const MAX_EMISSION: i32 = (MAX_TEMPLATES as i32) << 15;
+/// Largest primitivity exponent of a graph on `MAX_TAGS` tags (Wielandt): `(16-1)^2 + 1 = 226`.
+pub const MAX_EXPONENT: i32 = ((MAX_TAGS as i32) - 1) * ((MAX_TAGS as i32) - 1) + 1;
+/// Largest spread between the best and any live score of a column, in score units:
+/// `2 * MAX_EXPONENT * (MAX_EMISSION + 2^15) = 488_767_488 < 2^29` (see the module docs for the proof).
+pub const MAX_SPREAD: i32 = 2 * MAX_EXPONENT * (MAX_EMISSION + (1 << 15));
+
+/// Bits of one packed back-pointer: `ceil(log2 L)`, at least 1.
+pub const fn backpointer_bits(num_tags: usize) -> u32 {
+    if num_tags <= 2 {
+        1
+    } else {
+        usize::BITS - (num_tags - 1).leading_zeros()
+    }
+}
+
+/// Bytes of one packed back-pointer row (all `L` tags of one position): `L * ceil(log2 L)` bits rounded up
+/// to 1, 2, 4 or 8 bytes.
+pub const fn row_bytes(num_tags: usize) -> usize {
+    let bits = num_tags * backpointer_bits(num_tags) as usize;
+    let bytes = bits.div_ceil(8);
+    if bytes <= 1 {
+        1
+    } else {
+        bytes.next_power_of_two()
+    }
+}
+
+/// Bytes of back-pointer buffer [`viterbi`] and [`label_chars`] need for `len` positions of `num_tags`
+/// tags: `(len - 1) * row_bytes(num_tags)` (the first position has no back-pointers).
+pub const fn backpointer_bytes(num_tags: usize, len: usize) -> usize {
+    len.saturating_sub(1) * row_bytes(num_tags)
+}
+
+/// The CRF layer ready for decoding: transition, start and end scores widened to `i32`, with the
+/// validated hard constraints as predecessor/successor bitmasks. 1.2 KiB; build it once per model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionScores {
+    num_tags: usize,
+    /// `[to][from]` transition scores (score units), so a column's inner loop reads contiguously. Entries
+    /// at or above `L` are 0.
+    trans: [[i32; MAX_TAGS]; MAX_TAGS],
+    /// `[L]` start scores (score units).
+    start: [i32; MAX_TAGS],
+    /// `[L]` end scores (score units).
+    end: [i32; MAX_TAGS],
+    /// `prev[to]`: bitmask of the tags allowed to precede `to`.
+    prev: [u16; MAX_TAGS],
+    constraints: Constraints,
+    exponent: usize,
+}
+
+impl TransitionScores {
+    /// The scores and constraints of a (validated) model.
+    pub fn from_model(model: &Model<'_>) -> Self {
+        let l = model.num_tags().min(MAX_TAGS);
+        let mut s = Self::empty(*model.constraints(), model.primitive_exponent());
+        for to in 0..l {
+            for from in 0..l {
+                s.trans[to][from] = model.transition(from, to);
+            }
+            s.start[to] = model.start_score(to);
+            s.end[to] = model.end_score(to);
+        }
+        s
+    }
+
+    /// Scores from raw arrays (tests, tools): `transitions` is `[L][L]` (`[from * L + to]`), `start` and
+    /// `end` are `[L]`, all in score units; `constraints` must pass
+    /// [`Constraints::validate`](crate::tags::Constraints::validate).
+    pub fn new(constraints: &Constraints, transitions: &[i16], start: &[i16], end: &[i16]) -> Result<Self, LatticeError> {
+        let exponent = constraints.validate().map_err(LatticeError::Constraints)?;
+        let l = constraints.num_tags;
+        let check = |tensor, found: usize, expected: usize| {
+            if found == expected {
+                Ok(())
+            } else {
+                Err(LatticeError::ScoresShape { tensor, expected, found })
+            }
+        };
+        check(Tensor::Transitions, transitions.len(), l * l)?;
+        check(Tensor::Start, start.len(), l)?;
+        check(Tensor::End, end.len(), l)?;
+        let mut s = Self::empty(*constraints, exponent);
+        for (from, row) in transitions.chunks_exact(l).enumerate() {
+            for (to, &v) in row.iter().enumerate() {
+                s.trans[to][from] = i32::from(v);
+            }
+        }
+        for (i, (&a, &b)) in start.iter().zip(end).enumerate() {
+            s.start[i] = i32::from(a);
+            s.end[i] = i32::from(b);
+        }
+        Ok(s)
+    }
+
+    fn empty(constraints: Constraints, exponent: usize) -> Self {
+        let l = constraints.num_tags.min(MAX_TAGS);
+        let mut prev = [0u16; MAX_TAGS];
+        for (from, &next) in constraints.next.iter().enumerate().take(l) {
+            for (to, p) in prev.iter_mut().enumerate().take(l) {
+                if next & (1 << to) != 0 {
+                    *p |= 1 << from;
+                }
+            }
+        }
+        Self {
+            num_tags: l,
+            trans: [[0; MAX_TAGS]; MAX_TAGS],
+            start: [0; MAX_TAGS],
+            end: [0; MAX_TAGS],
+            prev,
+            constraints,
+            exponent,
+        }
+    }
+
+    /// Number of tags `L`.
+    pub fn num_tags(&self) -> usize {
+        self.num_tags
+    }
+
+    /// The hard constraints decoding obeys.
+    pub fn constraints(&self) -> &Constraints {
+        &self.constraints
+    }
+
+    /// Primitivity exponent of the allowed-transition graph.
+    pub fn primitive_exponent(&self) -> usize {
+        self.exponent
+    }
+
+    /// Transition score `from -> to` (score units; 0 out of range).
+    pub fn transition(&self, from: usize, to: usize) -> i32 {
+        self.trans.get(to).and_then(|r| r.get(from)).copied().unwrap_or(0)
+    }
+
+    /// Start score of `tag` (score units; 0 out of range).
+    pub fn start_score(&self, tag: usize) -> i32 {
+        self.start.get(tag).copied().unwrap_or(0)
+    }
+
+    /// End score of `tag` (score units; 0 out of range).
+    pub fn end_score(&self, tag: usize) -> i32 {
+        self.end.get(tag).copied().unwrap_or(0)
+    }
+
+    /// First column: the allowed start tags, scored `start + emission`, renormalised. Returns the
+    /// subtracted maximum.
+    #[inline]
+    pub(crate) fn first(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> i32 {
+        col.live = self.constraints.start & all_tags(self.num_tags);
+        let mut max = i32::MIN;
+        let mut rest = col.live;
+        while rest != 0 {
+            let to = tz(rest);
+            rest &= rest - 1;
+            let v = self.start[to] + emission[to];
+            col.score[to] = v;
+            max = max.max(v);
+        }
+        col.renormalise(max);
+        max
+    }
+
+    /// One Viterbi column: for every tag with a live allowed predecessor, the best predecessor (lowest
+    /// index on ties) into `args[to]`, and the new renormalised scores. Returns the packed back-pointer row
+    /// and the subtracted maximum.
+    #[inline]
+    pub(crate) fn step(&self, col: &mut Column, emission: &[i32; MAX_TAGS], args: &mut [u8; MAX_TAGS]) -> (u64, i32) {
+        let bits = backpointer_bits(self.num_tags);
+        let mut next = [0i32; MAX_TAGS];
+        let mut live = 0u16;
+        let mut row = 0u64;
+        let mut max = i32::MIN;
+        for to in 0..self.num_tags.min(MAX_TAGS) {
+            let mut preds = self.prev[to] & col.live;
+            if preds == 0 {
+                continue;
+            }
+            let trans = &self.trans[to];
+            let mut arg = tz(preds);
+            preds &= preds - 1;
+            let mut best = col.score[arg] + trans[arg];
+            while preds != 0 {
+                let from = tz(preds);
+                preds &= preds - 1;
+                let c = col.score[from] + trans[from];
+                if c > best {
+                    best = c;
+                    arg = from;
+                }
+            }
+            let v = best + emission[to];
+            next[to] = v;
+            max = max.max(v);
+            live |= 1 << to;
+            args[to] = arg as u8;
+            row |= (arg as u64) << (to as u32 * bits);
+        }
+        col.score = next;
+        col.live = live;
+        col.renormalise(max);
+        (row, max)
+    }
+
+    /// The best final tag of a column: the live allowed end tags, scored with their end score, lowest index
+    /// on ties. Returns the tag and its score. If no live tag may end (impossible for validated
+    /// constraints, see [`Constraints::validate`]) the best live tag is returned instead.
+    #[inline]
+    pub(crate) fn best_end(&self, col: &Column) -> (usize, i32) {
+        let ends = col.live & self.constraints.end;
+        let (candidates, with_end) = if ends != 0 { (ends, true) } else { (col.live, false) };
+        let mut best = (0usize, i32::MIN);
+        let mut rest = candidates;
+        while rest != 0 {
+            let tag = tz(rest);
+            rest &= rest - 1;
+            let v = col.score[tag] + if with_end { self.end[tag] } else { 0 };
+            if v > best.1 {
+                best = (tag, v);
+            }
+        }
+        best
+    }
+}
+
+/// One lattice column: renormalised scores of the live tags.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    /// `[L]` scores (score units, in `[-MAX_SPREAD, 0]` for live tags; garbage for the others).
+    pub(crate) score: [i32; MAX_TAGS],
+    /// Tags some allowed path reaches.
+    pub(crate) live: u16,
+}
+
+impl Column {
+    pub(crate) const fn new() -> Self {
+        Self { score: [0; MAX_TAGS], live: 0 }
+    }
+
+    #[inline]
+    fn renormalise(&mut self, max: i32) {
+        let mut rest = self.live;
+        while rest != 0 {
+            let tag = tz(rest);
+            rest &= rest - 1;
+            self.score[tag] -= max;
+            debug_assert!(self.score[tag] >= -MAX_SPREAD, "score spread bound violated");
+        }
+    }
+}
+
+/// Index of the lowest set bit of a non-zero mask, masked so indexing `[_; MAX_TAGS]` needs no check.
+#[inline(always)]
+fn tz(mask: u16) -> usize {
+    (mask.trailing_zeros() as usize) & (MAX_TAGS - 1)
+}
+
+/// Reads the back-pointer of `tag` from a packed row.
+#[inline(always)]
+pub(crate) fn unpack(row: u64, tag: usize, bits: u32) -> usize {
+    ((row >> (tag as u32 * bits)) & ((1 << bits) - 1)) as usize & (MAX_TAGS - 1)
+}
+
+/// Reads a packed row of `stride` (1, 2, 4 or 8) bytes at `offset`; 0 when out of range.
+#[inline(always)]
+pub(crate) fn read_row(buf: &[u8], offset: usize, stride: usize) -> u64 {
+    match stride {
+        1 => buf.get(offset).map_or(0, |&b| u64::from(b)),
+        2 => buf.get(offset..offset + 2).map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]]))),
+        4 => buf.get(offset..offset + 4).map_or(0, |b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+        _ => buf.get(offset..offset + 8).map_or(0, |b| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            u64::from_le_bytes(a)
+        }),
+    }
+}
+
+/// Writes the low `stride` bytes of a packed row at `offset` (nothing when out of range).
+#[inline(always)]
+pub(crate) fn write_row(buf: &mut [u8], offset: usize, stride: usize, row: u64) {
+    let bytes = row.to_le_bytes();
+    match stride {
+        1 => {
+            if let Some(b) = buf.get_mut(offset) {
+                *b = bytes[0];
+            }
+        }
+        _ => {
+            if let (Some(dst), Some(src)) = (buf.get_mut(offset..offset + stride), bytes.get(..stride)) {
+                dst.copy_from_slice(src);
+            }
+        }
+    }
+}
+
+/// Whole-sequence Viterbi over a precomputed emission matrix.
+///
+/// - `emissions`: `[T][L]` scores (score units), row-major; each is clamped to `±MAX_EMISSION`.
+/// - `backpointers`: at least [`backpointer_bytes`]`(L, T)` bytes of scratch.
+/// - `tags_out`: at least `T` entries; `tags_out[..T]` receives the best allowed tag sequence (ties
+///   broken as in the module docs).
+///
+/// Returns the score of that sequence (start + transitions + emissions + end, score units); 0 for `T = 0`.
+pub fn viterbi(
+    emissions: &[i32],
+    scores: &TransitionScores,
+    backpointers: &mut [u8],
+    tags_out: &mut [u8],
+) -> Result<i64, LatticeError> {
+    let l = scores.num_tags();
+    if emissions.len() % l != 0 {
+        return Err(LatticeError::EmissionShape { len: emissions.len(), num_tags: l });
+    }
+    let rows = emissions.chunks_exact(l);
+    decode(scores, rows.len(), backpointers, tags_out, rows.map(|row| {
+        let mut e = [0i32; MAX_TAGS];
+        for (dst, &src) in e.iter_mut().zip(row) {
+            *dst = src.clamp(-MAX_EMISSION, MAX_EMISSION);
+        }
+        e
+    }))
+}
+
+/// Whole-sequence labelling of one sequence of raw characters with a model: normalisation
+/// (`model.emission().normalization()`), features with `BEFORE_START`/`AFTER_END` padding, emissions and
+/// Viterbi. The whole slice is one sequence (whitespace is not treated specially here; the streaming
+/// labeler splits runs at separators and labels each run exactly like this).
+///
+/// `backpointers` needs [`backpointer_bytes`]`(L, chars.len())` bytes, `tags` at least `chars.len()`
+/// entries. Returns the best path score (score units).
+pub fn label_chars(model: &Model<'_>, chars: &[char], backpointers: &mut [u8], tags: &mut [u8]) -> Result<i64, LatticeError> {
+    label_chars_with(&TransitionScores::from_model(model), model, chars, backpointers, tags)
+}
+
+/// [`label_chars`] with the transition scores already built (saves rebuilding them per sentence).
+pub fn label_chars_with(
+    scores: &TransitionScores,
+    model: &Model<'_>,
+    chars: &[char],
+    backpointers: &mut [u8],
+    tags: &mut [u8],
+) -> Result<i64, LatticeError> {
+    let emission = model.emission();
+    let flags = emission.normalization();
+    let code = |i: usize| chars.get(i).map_or(AFTER_END, |&c| normalize(c, flags) as u32);
+    let mut ctx = Context::empty();
+    for i in 0..MAX_OFFSET {
+        ctx.shift_in(code(i));
+    }
+    let mut position = 0usize;
+    let emissions = core::iter::from_fn(|| {
+        ctx.shift_in(code(position + MAX_OFFSET));
+        position += 1;
+        let mut e = [0i32; MAX_TAGS];
+        emission.scores(&ctx, &mut e);
+        Some(e)
+    });
+    decode(scores, chars.len(), backpointers, tags, emissions)
+}
+
+/// The shared whole-sequence driver: `len` columns from `emissions`, traceback into `tags`.
+fn decode(
+    scores: &TransitionScores,
+    len: usize,
+    backpointers: &mut [u8],
+    tags: &mut [u8],
+    mut emissions: impl Iterator<Item = [i32; MAX_TAGS]>,
+) -> Result<i64, LatticeError> {
+    let l = scores.num_tags();
+    let needed = backpointer_bytes(l, len);
+    if backpointers.len() < needed {
+        return Err(LatticeError::BackpointersTooSmall { needed, found: backpointers.len() });
+    }
+    if tags.len() < len {
+        return Err(LatticeError::TagsTooSmall { needed: len, found: tags.len() });
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let stride = row_bytes(l);
+    let bits = backpointer_bits(l);
+    let mut col = Column::new();
+    let mut args = [0u8; MAX_TAGS];
+    let mut total = i64::from(scores.first(&mut col, &emissions.next().unwrap_or([0; MAX_TAGS])));
+    for t in 1..len {
+        let e = emissions.next().unwrap_or([0; MAX_TAGS]);
+        let (row, max) = scores.step(&mut col, &e, &mut args);
+        total += i64::from(max);
+        write_row(backpointers, (t - 1) * stride, stride, row);
+    }
+    let (mut tag, last) = scores.best_end(&col);
+    total += i64::from(last);
+    for t in (0..len).rev() {
+        if let Some(slot) = tags.get_mut(t) {
+            *slot = tag as u8;
+        }
+        if t > 0 {
+            tag = unpack(read_row(backpointers, (t - 1) * stride, stride), tag, bits);
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,200 @@
+//! A validated, zero-copy view of a model file.
+
+use crate::emission::HashedNgram;
+use crate::error::{ModelError, Tensor};
+use crate::features::{Template, MAX_OFFSET, TEMPLATE_BYTES};
+use crate::format::{self, EmissionSpec, ModelBody, WeightType};
+use crate::tags::{derive_constraints, Constraints, TagScheme};
+use crate::text::NORMALIZE_KNOWN;
+use crate::{MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
+
+/// A model borrowed from its bytes (flash on a device): every tensor stays in the slice.
+///
+/// Construction validates everything decoding can index, so decoding any input with any `Model` never
+/// panics or reads out of bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a> {
+    body: ModelBody<'a>,
+    num_tags: usize,
+    scheme: TagScheme,
+    constraints: Constraints,
+    primitive_exponent: usize,
+    emission: HashedNgram<'a>,
+}
+
+impl<'a> Model<'a> {
+    /// Checks and borrows a model file: magic, version, CRC-32, structure, then every size and constraint.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        let body = format::decode(bytes)?;
+
+        let num_tags = body.tag_names.split(' ').count();
+        if body.tag_names.is_empty() || num_tags > MAX_TAGS {
+            return Err(ModelError::BadTagCount { count: if body.tag_names.is_empty() { 0 } else { num_tags } });
+        }
+        let names = body.tag_names.split(' ');
+        for (i, name) in names.clone().enumerate() {
+            let printable = name.chars().all(|c| !c.is_whitespace() && !c.is_control());
+            if name.is_empty() || !printable || names.clone().take(i).any(|other| other == name) {
+                return Err(ModelError::BadTagName);
+            }
+        }
+
+        let (scheme, constraints) = match body.constraints {
+            None => derive_constraints(names),
+            Some(custom) => (TagScheme::Custom, custom_constraints(&custom, num_tags)?),
+        };
+        let primitive_exponent = constraints.validate()?;
+
+        let pair_bytes = 2 * num_tags * num_tags;
+        check_len(Tensor::Transitions, body.transitions.transitions, pair_bytes)?;
+        check_len(Tensor::Start, body.transitions.start, 2 * num_tags)?;
+        check_len(Tensor::End, body.transitions.end, 2 * num_tags)?;
+
+        let EmissionSpec::HashedNgram(spec) = body.emission;
+        if spec.normalization & !NORMALIZE_KNOWN != 0 {
+            return Err(ModelError::UnknownNormalization { flags: spec.normalization });
+        }
+        let template_count = spec.templates.len() / TEMPLATE_BYTES;
+        if spec.templates.len() % TEMPLATE_BYTES != 0 || template_count == 0 || template_count > MAX_TEMPLATES {
+            return Err(ModelError::BadTemplateCount { count: template_count });
+        }
+        let mut templates = [Template::Bias; MAX_TEMPLATES];
+        let mut lookahead = 0usize;
+        for (index, chunk) in spec.templates.chunks_exact(TEMPLATE_BYTES).enumerate() {
+            let template = Template::decode([chunk[0], chunk[1], chunk[2], chunk[3]])
+                .ok_or(ModelError::BadTemplate { index })?;
+            lookahead = lookahead.max(template.offset_range().1.max(0) as usize);
+            templates[index] = template;
+        }
+        debug_assert!(lookahead <= MAX_OFFSET);
+        if spec.bucket_bits == 0 || spec.bucket_bits > MAX_BUCKET_BITS {
+            return Err(ModelError::BadBucketBits { bits: spec.bucket_bits });
+        }
+        let max_shift = match spec.weight_type {
+            WeightType::I8 => 8,
+            WeightType::I16 => 0,
+        };
+        if spec.weight_shift > max_shift {
+            return Err(ModelError::BadWeightShift { shift: spec.weight_shift });
+        }
+        let weight_bytes = (1usize << spec.bucket_bits) * num_tags * spec.weight_type.bytes();
+        check_len(Tensor::EmissionWeights, spec.weights, weight_bytes)?;
+
+        let emission = HashedNgram {
+            templates,
+            template_count,
+            bucket_bits: spec.bucket_bits,
+            weight_type: spec.weight_type,
+            weight_shift: spec.weight_shift,
+            weights: spec.weights,
+            num_tags,
+            normalization: spec.normalization,
+            lookahead,
+        };
+        Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission })
+    }
+
+    /// Number of tags `L`.
+    pub fn num_tags(&self) -> usize {
+        self.num_tags
+    }
+
+    /// The tag names, in tag order.
+    pub fn tag_names(&self) -> impl Iterator<Item = &'a str> + Clone {
+        self.body.tag_names.split(' ')
+    }
+
+    /// Name of tag `tag`, if it exists.
+    pub fn tag_name(&self, tag: usize) -> Option<&'a str> {
+        self.tag_names().nth(tag)
+    }
+
+    /// The recognised tag scheme.
+    pub fn scheme(&self) -> TagScheme {
+        self.scheme
+    }
+
+    /// The hard constraints decoding obeys.
+    pub fn constraints(&self) -> &Constraints {
+        &self.constraints
+    }
+
+    /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
+    pub fn primitive_exponent(&self) -> usize {
+        self.primitive_exponent
+    }
+
+    /// Fractional bits of every score.
+    pub fn score_frac_bits(&self) -> u8 {
+        self.body.score_frac_bits
+    }
+
+    /// The emission model.
+    pub fn emission(&self) -> &HashedNgram<'a> {
+        &self.emission
+    }
+
+    /// The free-text metadata the trainer stored.
+    pub fn metadata(&self) -> &'a str {
+        self.body.metadata
+    }
+
+    /// The raw decoded body (for tools that print or re-export it).
+    pub fn body(&self) -> &ModelBody<'a> {
+        &self.body
+    }
+
+    /// Transition score from tag `from` to tag `to` (0 for tags out of range).
+    #[inline]
+    pub fn transition(&self, from: usize, to: usize) -> i32 {
+        read_i16(self.body.transitions.transitions, from * self.num_tags + to)
+    }
+
+    /// Score of starting with `tag` (0 for tags out of range).
+    #[inline]
+    pub fn start_score(&self, tag: usize) -> i32 {
+        read_i16(self.body.transitions.start, tag)
+    }
+
+    /// Score of ending with `tag` (0 for tags out of range).
+    #[inline]
+    pub fn end_score(&self, tag: usize) -> i32 {
+        read_i16(self.body.transitions.end, tag)
+    }
+}
+
+#[inline]
+fn read_i16(bytes: &[u8], index: usize) -> i32 {
+    match bytes.get(2 * index..2 * index + 2) {
+        Some(b) => i32::from(i16::from_le_bytes([b[0], b[1]])),
+        None => 0,
+    }
+}
+
+fn check_len(tensor: Tensor, bytes: &[u8], expected: usize) -> Result<(), ModelError> {
+    if bytes.len() == expected {
+        Ok(())
+    } else {
+        Err(ModelError::TensorSize { tensor, expected, found: bytes.len() })
+    }
+}
+
+fn custom_constraints(custom: &format::CustomConstraints<'_>, num_tags: usize) -> Result<Constraints, ModelError> {
+    check_len(Tensor::AllowedTransitions, custom.allowed_transitions, num_tags * num_tags)?;
+    check_len(Tensor::AllowedStart, custom.allowed_start, num_tags)?;
+    check_len(Tensor::AllowedEnd, custom.allowed_end, num_tags)?;
+    let bits = |bytes: &[u8]| -> Result<u16, ModelError> {
+        bytes.iter().enumerate().try_fold(0u16, |acc, (i, &b)| match b {
+            0 => Ok(acc),
+            1 => Ok(acc | 1 << i),
+            _ => Err(ModelError::BadConstraint),
+        })
+    };
+    let mut c = Constraints::unconstrained(num_tags);
+    for (from, row) in custom.allowed_transitions.chunks_exact(num_tags).enumerate() {
+        c.next[from] = bits(row)?;
+    }
+    c.start = bits(custom.allowed_start)?;
+    c.end = bits(custom.allowed_end)?;
+    Ok(c)
+}

@@ -1,0 +1,194 @@
+//! Word segmentation on top of [`StreamLabeler`]: input bytes in, segmented lines out.
+//!
+//! For each input line the output is its words, separated by a separator (default
+//! [`DEFAULT_SEPARATOR`], two ASCII spaces as in the SIGHAN gold files), then `\n`:
+//!
+//! - a word is the original input bytes of its units, never normalised; invalid UTF-8 is passed through
+//!   byte for byte, so only separators and line endings are dropped;
+//! - a word ends after a tag whose role closes a chunk (BMES: `E`, `S`; in general End, Single and
+//!   Outside), before a tag whose role opens one (Begin, Single, Outside), and at every separator (white
+//!   space, never output); tags whose names follow no known scheme count as Single;
+//! - an empty or white-space-only line gives an empty line; a last line without `\n` still gets one;
+//!   CRLF input gives `\n` output.
+//!
+//! The trainer's `segment` command and the firmware both use [`Segmenter`] with [`DEFAULT_WINDOW`], so
+//! their output is byte-identical.
+
+use crate::stream::{Event, StreamLabeler};
+use crate::tags::parse_tag;
+use crate::Model;
+
+/// The window every shipped tool uses (characters; see [`StreamLabeler`]).
+pub const DEFAULT_WINDOW: usize = 256;
+
+/// The default word separator: two ASCII spaces, like the SIGHAN bakeoff gold files.
+pub const DEFAULT_SEPARATOR: &[u8] = b"  ";
+
+/// Which tags open and which close a word, as bitmasks over tags (bit `i` = tag `i`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRoles {
+    /// Tags at which a new word starts (Begin, Single, Outside, unknown).
+    pub opens: u16,
+    /// Tags after which a word ends (End, Single, Outside, unknown).
+    pub closes: u16,
+}
+
+impl ChunkRoles {
+    /// The roles of a model's tags, from their names.
+    pub fn of(model: &Model<'_>) -> Self {
+        let mut roles = Self { opens: 0, closes: 0 };
+        for (i, name) in model.tag_names().enumerate().take(crate::MAX_TAGS) {
+            let (opens, closes) = match parse_tag(name) {
+                Some((role, _)) => (role.opens_chunk(), role.closes_chunk()),
+                None => (true, true),
+            };
+            roles.opens |= u16::from(opens) << i;
+            roles.closes |= u16::from(closes) << i;
+        }
+        roles
+    }
+
+    /// Is there a word boundary between a unit tagged `before` and the next one tagged `after`?
+    pub fn boundary(&self, before: u8, after: u8) -> bool {
+        bit(self.closes, before) || bit(self.opens, after)
+    }
+}
+
+fn bit(mask: u16, tag: u8) -> bool {
+    tag < 16 && mask & (1 << tag) != 0
+}
+
+/// Turns labeled events into segmented output bytes.
+#[derive(Debug, Clone, Copy)]
+struct WordWriter<'s> {
+    separator: &'s [u8],
+    roles: ChunkRoles,
+    /// A word has been written on the current line.
+    line_has_word: bool,
+    /// The last written word has ended (closing tag or separator seen since).
+    boundary: bool,
+    /// Tag of the last labeled unit of the line.
+    last_tag: u8,
+}
+
+impl WordWriter<'_> {
+    #[inline]
+    fn event(&mut self, event: Event, out: &mut impl FnMut(&[u8])) {
+        match event {
+            Event::Unit(unit) => match unit.tag {
+                Some(tag) => {
+                    if self.line_has_word && (self.boundary || self.roles.boundary(self.last_tag, tag)) {
+                        out(self.separator);
+                    }
+                    out(unit.as_bytes());
+                    self.line_has_word = true;
+                    self.boundary = false;
+                    self.last_tag = tag;
+                }
+                None => self.boundary = true,
+            },
+            Event::LineEnd(_) => {
+                out(b"\n");
+                self.line_has_word = false;
+                self.boundary = false;
+            }
+        }
+    }
+}
+
+/// Streaming word segmenter: bytes in, segmented lines out (see the module docs), in `6 * WINDOW` bytes of
+/// buffers plus fixed state.
+#[derive(Debug, Clone)]
+pub struct Segmenter<'m, const WINDOW: usize = DEFAULT_WINDOW> {
+    labeler: StreamLabeler<'m, WINDOW>,
+    writer: WordWriter<'m>,
+}
+
+impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
+    /// A segmenter writing words separated by [`DEFAULT_SEPARATOR`].
+    pub fn new(model: &Model<'m>) -> Self {
+        Self::with_separator(model, DEFAULT_SEPARATOR)
+    }
+
+    /// A segmenter writing words separated by `separator`.
+    pub fn with_separator(model: &Model<'m>, separator: &'m [u8]) -> Self {
+        Self {
+            labeler: StreamLabeler::new(model),
+            writer: WordWriter {
+                separator,
+                roles: ChunkRoles::of(model),
+                line_has_word: false,
+                boundary: false,
+                last_tag: 0,
+            },
+        }
+    }
+
+    /// Feeds input bytes (any split gives the same output); `out` receives output bytes as they become
+    /// final.
+    pub fn push(&mut self, bytes: &[u8], mut out: impl FnMut(&[u8])) {
+        let writer = &mut self.writer;
+        self.labeler.push(bytes, |event| writer.event(event, &mut out));
+    }
+
+    /// Ends the input (flushes the last line, adding `\n` if it had none).
+    pub fn finish(&mut self, mut out: impl FnMut(&[u8])) {
+        let writer = &mut self.writer;
+        self.labeler.finish(|event| writer.event(event, &mut out));
+    }
+
+    /// Forced cuts so far (see [`StreamLabeler::forced_cuts`]).
+    pub fn forced_cuts(&self) -> u64 {
+        self.labeler.forced_cuts()
+    }
+}
+
+/// Segments a whole input with a [`Segmenter`] of window `WINDOW`; returns the number of forced cuts.
+pub fn segment<const WINDOW: usize>(model: &Model<'_>, input: &[u8], separator: &[u8], mut out: impl FnMut(&[u8])) -> u64 {
+    let mut segmenter = Segmenter::<WINDOW>::with_separator(model, separator);
+    segmenter.push(input, &mut out);
+    segmenter.finish(&mut out);
+    segmenter.forced_cuts()
+}
+
+/// Host convenience: [`segment`] with [`DEFAULT_WINDOW`] and [`DEFAULT_SEPARATOR`] into a vector.
+#[cfg(feature = "alloc")]
+pub fn segment_to_vec(model: &Model<'_>, input: &[u8]) -> alloc::vec::Vec<u8> {
+    let mut out = alloc::vec::Vec::with_capacity(input.len() + input.len() / 2);
+    segment::<DEFAULT_WINDOW>(model, input, DEFAULT_SEPARATOR, |b| out.extend_from_slice(b));
+    out
+}
+
+/// Host convenience: the words of one line by **whole-sequence** Viterbi ([`crate::lattice::label_chars`]
+/// on each run between separators), with the same word rules as [`Segmenter`]. Equal to the streaming
+/// output whenever it reports no forced cut. A `\n` in `line` is treated like any separator.
+#[cfg(feature = "alloc")]
+pub fn segment_line(model: &Model<'_>, line: &str) -> alloc::vec::Vec<alloc::string::String> {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+    let scores = crate::lattice::TransitionScores::from_model(model);
+    let roles = ChunkRoles::of(model);
+    let mut words: Vec<String> = Vec::new();
+    let mut chars: Vec<char> = Vec::new();
+    let mut tags: Vec<u8> = Vec::new();
+    let mut backpointers: Vec<u8> = Vec::new();
+    for run in line.split(crate::text::is_separator).filter(|r| !r.is_empty()) {
+        chars.clear();
+        chars.extend(run.chars());
+        tags.clear();
+        tags.resize(chars.len(), 0);
+        backpointers.clear();
+        backpointers.resize(crate::lattice::backpointer_bytes(model.num_tags(), chars.len()), 0);
+        // Buffers are sized as required, so this cannot fail.
+        let _ = crate::lattice::label_chars_with(&scores, model, &chars, &mut backpointers, &mut tags);
+        let mut word = String::new();
+        for (i, (&c, &tag)) in chars.iter().zip(&tags).enumerate() {
+            if i > 0 && roles.boundary(tags[i - 1], tag) {
+                words.push(core::mem::take(&mut word));
+            }
+            word.push(c);
+        }
+        words.push(word);
+    }
+    words
+}

@@ -1,0 +1,482 @@
+//! Unbounded input in bounded memory: [`StreamLabeler`] takes bytes in pieces of any size and emits each
+//! character with its tag as soon as the tag is final.
+//!
+//! # Input model
+//!
+//! - Bytes are decoded with [`Utf8Decoder`] (invalid sequences become U+FFFD units that keep their
+//!   original bytes); one byte at a time, so the result never depends on how the input is split.
+//! - Input is a sequence of lines; a line ends at `\n`, and a `\r` directly before `\n` is part of the line
+//!   ending (CRLF). Lines are independent.
+//! - Separators ([`text::is_separator`](crate::text::is_separator): Unicode white space, e.g. ASCII space,
+//!   tab, U+3000, a lone `\r`) are forced boundaries and are never labeled.
+//! - Each maximal run of other units within a line is one sequence for Viterbi, with start and end
+//!   constraints, and features that see only the run's characters (`BEFORE_START`/`AFTER_END` padding
+//!   outside it): exactly what [`lattice::label_chars`](crate::lattice::label_chars) computes for that run.
+//!
+//! # Commit rule
+//!
+//! A unit's tag is emitted once it is final:
+//!
+//! - **Agreement (exact).** The labeler keeps an *anchor* column and, for every live state of the newest
+//!   column, the state its survivor path passes through at the anchor (`O(L)` per character). When all
+//!   live states' survivors pass through the same state at the anchor, every position up to the anchor is
+//!   final: whatever comes later, the whole-run Viterbi path passes through one of today's live states
+//!   and so through that state. Those positions are traced back once (each position is traced exactly
+//!   once: amortised one back-pointer read per character), emitted, and the anchor moves to the newest
+//!   column. Output committed this way is identical to whole-sequence Viterbi, ties included.
+//! - **Forced cut (approximate).** When the window fills without agreement (more than `WINDOW` pending
+//!   units, or more than `WINDOW / row_bytes(L)` uncommitted columns), the labeler cuts at the best state
+//!   of the newest column (lowest index on ties, among states from which an allowed end can be reached
+//!   for every remaining length; every state for BMES/BIO/BIOES), emits that path, restarts the lattice
+//!   from that single state and counts the cut ([`StreamLabeler::forced_cuts`]). Only runs containing a
+//!   forced cut may be labeled differently from whole-sequence Viterbi.
+//!
+//! The labeler reads [`MAX_OFFSET`] characters ahead of the column it scores (the model itself needs
+//! `model.emission().lookahead() <= MAX_OFFSET`); runs are flushed at once when they end.
+//!
+//! # Memory
+//!
+//! `WINDOW` (a power of two in `16..=32768`) fixes all memory: per pending unit 4 bytes of input, 1 byte of
+//! length/tag and `row_bytes(L)` bytes of back-pointers (6 bytes per character for BMES), i.e.
+//! `6 * WINDOW` bytes of ring buffers (1.5 KiB for [`DEFAULT_WINDOW`](crate::segment::DEFAULT_WINDOW) =
+//! 256), plus about 1.6 KiB of fixed state (transition scores widened to `i32`, the emission model's
+//! template table, the feature window). `size_of::<StreamLabeler<256>>()` is printed by the tests. No
+//! allocation, no recursion; stack use per call is a few hundred bytes.
+
+use crate::emission::{EmissionModel, HashedNgram};
+use crate::features::{Context, AFTER_END, MAX_OFFSET};
+use crate::lattice::{backpointer_bits, read_row, row_bytes, unpack, write_row, Column, TransitionScores};
+use crate::text::{is_separator, normalize, Unit, Utf8Decoder};
+use crate::{Model, MAX_TAGS};
+
+/// One unit of input with its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Labeled {
+    /// The unit's input bytes; only `bytes[..len]` are meaningful (the rest are 0).
+    pub bytes: [u8; 4],
+    /// Number of input bytes (1..=4).
+    pub len: u8,
+    /// The decoded character (original, not normalised), or U+FFFD for an invalid byte sequence.
+    pub ch: char,
+    /// The tag index (`0..L`), or `None` for a separator (never labeled).
+    pub tag: Option<u8>,
+}
+
+impl Labeled {
+    /// The unit's original input bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&self.bytes)
+    }
+}
+
+/// How a line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\n`.
+    Lf,
+    /// `\r\n`.
+    CrLf,
+    /// The input ended ([`StreamLabeler::finish`]) after a line without a line ending.
+    EndOfInput,
+}
+
+/// What [`StreamLabeler`] reports, in input order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A character (or invalid byte sequence) with its tag, or a separator with `tag: None`.
+    Unit(Labeled),
+    /// The end of a line; every unit of the line has been reported before it.
+    LineEnd(LineEnding),
+}
+
+/// `meta` byte layout: bits 0..=2 length, bit 3 invalid, bits 4..=7 tag.
+const META_INVALID: u8 = 8;
+
+/// Streaming CRF labeler with a window of `WINDOW` pending characters (see the module docs).
+///
+/// `WINDOW` must be a power of two in `16..=32768` (checked at compile time).
+#[derive(Debug, Clone)]
+pub struct StreamLabeler<'m, const WINDOW: usize> {
+    emission: HashedNgram<'m>,
+    scores: TransitionScores,
+    normalization: u8,
+    /// Tags a forced cut may choose (can still end legally).
+    completable: u16,
+    bits: u32,
+    stride: usize,
+    /// Back-pointer rows the ring holds: `WINDOW / stride`, a power of two.
+    rows: usize,
+
+    utf8: Utf8Decoder,
+    /// Bytes of the unit being decoded.
+    pending: [u8; 4],
+    pending_len: usize,
+    /// A `\r` waits to learn whether `\n` follows.
+    cr_pending: bool,
+    /// Some byte was seen since the last line ending.
+    line_open: bool,
+
+    // The current run. Positions are wrapping `u32` counters over the whole stream; differences between
+    // any two live positions are at most `WINDOW + MAX_OFFSET`.
+    ctx: Context,
+    /// Position of the run's first unit.
+    run_start: u32,
+    /// Units received.
+    arrived: u32,
+    /// Columns computed.
+    stepped: u32,
+    /// Units emitted.
+    committed: u32,
+    col: Column,
+    /// The anchor column and, per live state of the newest column, the state its survivor has there.
+    anchor: u32,
+    roots: [u8; MAX_TAGS],
+
+    /// `[WINDOW]` input bytes of pending units, slot `position % WINDOW`.
+    raw: [[u8; 4]; WINDOW],
+    /// `[WINDOW]` length, invalid flag and (once final) tag of pending units.
+    meta: [u8; WINDOW],
+    /// `[rows][stride]` packed back-pointer rows, row `position % rows`.
+    backpointers: [u8; WINDOW],
+
+    forced_cuts: u64,
+}
+
+const IDENTITY: [u8; MAX_TAGS] = {
+    let mut a = [0u8; MAX_TAGS];
+    let mut i = 0;
+    while i < MAX_TAGS {
+        a[i] = i as u8;
+        i += 1;
+    }
+    a
+};
+
+impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
+    const VALID_WINDOW: () = assert!(
+        WINDOW.is_power_of_two() && WINDOW >= 16 && WINDOW <= 32768,
+        "WINDOW must be a power of two in 16..=32768"
+    );
+
+    /// A labeler for `model`, at the start of a line.
+    pub fn new(model: &Model<'m>) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID_WINDOW;
+        let scores = TransitionScores::from_model(model);
+        let l = model.num_tags();
+        let stride = row_bytes(l);
+        Self {
+            emission: *model.emission(),
+            completable: model.constraints().completable(model.primitive_exponent()),
+            scores,
+            normalization: model.emission().normalization(),
+            bits: backpointer_bits(l),
+            stride,
+            rows: WINDOW / stride,
+            utf8: Utf8Decoder::new(),
+            pending: [0; 4],
+            pending_len: 0,
+            cr_pending: false,
+            line_open: false,
+            ctx: Context::empty(),
+            run_start: 0,
+            arrived: 0,
+            stepped: 0,
+            committed: 0,
+            col: Column::new(),
+            anchor: 0,
+            roots: IDENTITY,
+            raw: [[0; 4]; WINDOW],
+            meta: [0; WINDOW],
+            backpointers: [0; WINDOW],
+            forced_cuts: 0,
+        }
+    }
+
+    /// How many times the window filled without agreement and a cut was forced (the only case in which
+    /// output may differ from whole-sequence Viterbi).
+    pub fn forced_cuts(&self) -> u64 {
+        self.forced_cuts
+    }
+
+    /// Number of tags `L` of the model.
+    pub fn num_tags(&self) -> usize {
+        self.scores.num_tags()
+    }
+
+    /// Largest number of uncommitted lattice columns before a cut is forced: `min(WINDOW - MAX_OFFSET - 1,
+    /// WINDOW / row_bytes(L))`.
+    pub fn window_columns(&self) -> usize {
+        self.rows.min(WINDOW - MAX_OFFSET - 1)
+    }
+
+    /// Feeds bytes; calls `emit` for every event completed by them, in input order.
+    pub fn push(&mut self, bytes: &[u8], mut emit: impl FnMut(Event)) {
+        for &byte in bytes {
+            self.push_byte(byte, &mut emit);
+        }
+    }
+
+    /// Ends the input: a pending incomplete UTF-8 sequence becomes a U+FFFD unit, a pending `\r` a
+    /// separator, the last run is flushed, and a line that has not ended gets
+    /// [`LineEnding::EndOfInput`]. The labeler is then ready for new input.
+    pub fn finish(&mut self, mut emit: impl FnMut(Event)) {
+        if let Some(unit) = self.utf8.finish() {
+            let raw = self.take_pending(usize::from(unit.len));
+            self.unit(unit, raw, &mut emit);
+        }
+        self.pending_len = 0;
+        if self.cr_pending {
+            self.cr_pending = false;
+            emit(Event::Unit(separator('\r', [b'\r', 0, 0, 0], 1)));
+        }
+        self.end_run(&mut emit);
+        if self.line_open {
+            self.line_open = false;
+            emit(Event::LineEnd(LineEnding::EndOfInput));
+        }
+    }
+
+    #[inline]
+    fn push_byte(&mut self, byte: u8, emit: &mut impl FnMut(Event)) {
+        self.line_open = true;
+        if byte < 0x80 && !self.utf8.is_pending() {
+            let unit = Unit { ch: char::from(byte), len: 1 };
+            self.unit(unit, [byte, 0, 0, 0], emit);
+            return;
+        }
+        if let Some(slot) = self.pending.get_mut(self.pending_len) {
+            *slot = byte;
+            self.pending_len += 1;
+        }
+        let mut units = [Unit { ch: '\0', len: 0 }; 2];
+        let mut count = 0;
+        self.utf8.push(byte, |u| {
+            if let Some(slot) = units.get_mut(count) {
+                *slot = u;
+                count += 1;
+            }
+        });
+        for unit in units.into_iter().take(count) {
+            let raw = self.take_pending(usize::from(unit.len));
+            self.unit(unit, raw, emit);
+        }
+    }
+
+    /// Removes the first `len` pending bytes.
+    fn take_pending(&mut self, len: usize) -> [u8; 4] {
+        let len = len.min(self.pending_len).min(4);
+        let mut raw = [0u8; 4];
+        raw[..len].copy_from_slice(&self.pending[..len]);
+        self.pending.copy_within(len.., 0);
+        self.pending_len -= len;
+        raw
+    }
+
+    #[inline]
+    fn unit(&mut self, unit: Unit, raw: [u8; 4], emit: &mut impl FnMut(Event)) {
+        if self.cr_pending {
+            self.cr_pending = false;
+            if unit.ch == '\n' {
+                self.line_open = false;
+                emit(Event::LineEnd(LineEnding::CrLf));
+                return;
+            }
+            emit(Event::Unit(separator('\r', [b'\r', 0, 0, 0], 1)));
+        }
+        match unit.ch {
+            '\n' => {
+                self.end_run(emit);
+                self.line_open = false;
+                emit(Event::LineEnd(LineEnding::Lf));
+            }
+            '\r' => {
+                self.end_run(emit);
+                self.cr_pending = true;
+            }
+            ch if is_separator(ch) => {
+                self.end_run(emit);
+                emit(Event::Unit(separator(ch, raw, unit.len)));
+            }
+            ch => {
+                let valid = ch != char::REPLACEMENT_CHARACTER || raw[..3] == [0xEF, 0xBF, 0xBD];
+                self.run_unit(ch, raw, unit.len, valid, emit);
+            }
+        }
+    }
+
+    #[inline]
+    fn run_unit(&mut self, ch: char, raw: [u8; 4], len: u8, valid: bool, emit: &mut impl FnMut(Event)) {
+        if self.arrived.wrapping_sub(self.committed) as usize >= WINDOW {
+            self.force_cut(emit);
+        }
+        let slot = self.arrived as usize & (WINDOW - 1);
+        self.raw[slot] = raw;
+        self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID };
+        self.arrived = self.arrived.wrapping_add(1);
+        self.ctx.shift_in(normalize(ch, self.normalization) as u32);
+        if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
+            self.step(emit);
+        }
+    }
+
+    /// Computes the column at position `stepped` (the feature window is centred on it).
+    #[inline]
+    fn step(&mut self, emit: &mut impl FnMut(Event)) {
+        let mut e = [0i32; MAX_TAGS];
+        self.emission.scores(&self.ctx, &mut e);
+        let position = self.stepped;
+        if position == self.run_start {
+            self.scores.first(&mut self.col, &e);
+            self.anchor = position;
+            self.roots = IDENTITY;
+        } else {
+            if position.wrapping_sub(self.committed) as usize >= self.window_columns() {
+                self.force_cut(emit);
+            }
+            let mut args = [0u8; MAX_TAGS];
+            let (row, _) = self.scores.step(&mut self.col, &e, &mut args);
+            let offset = (position as usize & (self.rows - 1)) * self.stride;
+            write_row(&mut self.backpointers, offset, self.stride, row);
+            let mut rest = self.col.live;
+            let mut roots = [0u8; MAX_TAGS];
+            while rest != 0 {
+                let tag = (rest.trailing_zeros() as usize) & (MAX_TAGS - 1);
+                rest &= rest - 1;
+                roots[tag] = self.roots[usize::from(args[tag]) & (MAX_TAGS - 1)];
+            }
+            self.roots = roots;
+        }
+        self.stepped = position.wrapping_add(1);
+
+        // Agreement: do all live survivors pass through one state at the anchor?
+        let mut seen = 0u16;
+        let mut rest = self.col.live;
+        while rest != 0 {
+            let tag = (rest.trailing_zeros() as usize) & (MAX_TAGS - 1);
+            rest &= rest - 1;
+            seen |= 1 << (self.roots[tag] & 15);
+        }
+        if seen.is_power_of_two() {
+            let anchor = self.anchor;
+            // The anchor may be an already committed column (after a forced cut).
+            if (anchor.wrapping_sub(self.committed) as i32) >= 0 {
+                let state = (seen.trailing_zeros() as usize) & (MAX_TAGS - 1);
+                self.commit(anchor, state, emit);
+            }
+            self.anchor = position;
+            self.roots = IDENTITY;
+        }
+    }
+
+    /// Traces back from `state` at column `last` to the oldest uncommitted column, writes the tags and
+    /// emits the units `committed..=last`.
+    fn commit(&mut self, last: u32, mut state: usize, emit: &mut impl FnMut(Event)) {
+        let count = last.wrapping_sub(self.committed).wrapping_add(1) as usize;
+        if count > WINDOW {
+            return; // not an uncommitted column: nothing to do (cannot happen)
+        }
+        let mut position = last;
+        for i in (0..count).rev() {
+            let slot = position as usize & (WINDOW - 1);
+            self.meta[slot] = (self.meta[slot] & 0x0F) | ((state as u8) << 4);
+            if i > 0 {
+                let offset = (position as usize & (self.rows - 1)) * self.stride;
+                state = unpack(read_row(&self.backpointers, offset, self.stride), state, self.bits);
+            }
+            position = position.wrapping_sub(1);
+        }
+        for _ in 0..count {
+            let slot = self.committed as usize & (WINDOW - 1);
+            emit(Event::Unit(labeled(self.raw[slot], self.meta[slot])));
+            self.committed = self.committed.wrapping_add(1);
+        }
+    }
+
+    /// The window is full without agreement: commit the best path to the newest column and restart from its
+    /// state.
+    #[cold]
+    fn force_cut(&mut self, emit: &mut impl FnMut(Event)) {
+        let newest = self.stepped.wrapping_sub(1);
+        let live = self.col.live;
+        let candidates = if live & self.completable != 0 { live & self.completable } else { live };
+        let mut best = (0usize, i32::MIN);
+        let mut rest = candidates;
+        while rest != 0 {
+            let tag = (rest.trailing_zeros() as usize) & (MAX_TAGS - 1);
+            rest &= rest - 1;
+            if self.col.score[tag] > best.1 {
+                best = (tag, self.col.score[tag]);
+            }
+        }
+        let state = best.0;
+        self.commit(newest, state, emit);
+        self.col.live = 1 << state;
+        self.col.score[state] = 0;
+        self.anchor = newest;
+        self.roots = IDENTITY;
+        self.forced_cuts += 1;
+    }
+
+    /// Ends the current run: scores the remaining columns with `AFTER_END` padding, picks the best end
+    /// state and emits every pending unit.
+    fn end_run(&mut self, emit: &mut impl FnMut(Event)) {
+        if self.arrived == self.run_start {
+            return;
+        }
+        // After the last arrival the window is centred `arrived - 1 - MAX_OFFSET`; column `c` needs it
+        // centred on `c`.
+        let mut centre = self.arrived.wrapping_sub(1 + MAX_OFFSET as u32);
+        while self.stepped != self.arrived {
+            while centre != self.stepped {
+                self.ctx.shift_in(AFTER_END);
+                centre = centre.wrapping_add(1);
+            }
+            self.step(emit);
+        }
+        let (state, _) = self.scores.best_end(&self.col);
+        let last = self.stepped.wrapping_sub(1);
+        if (last.wrapping_sub(self.committed) as i32) >= 0 {
+            self.commit(last, state, emit);
+        }
+        self.ctx = Context::empty();
+        self.run_start = self.arrived;
+        self.stepped = self.arrived;
+        self.committed = self.arrived;
+        self.col = Column::new();
+    }
+}
+
+fn separator(ch: char, bytes: [u8; 4], len: u8) -> Labeled {
+    Labeled { bytes, len, ch, tag: None }
+}
+
+/// Rebuilds a committed unit from its ring entries.
+#[inline]
+fn labeled(bytes: [u8; 4], meta: u8) -> Labeled {
+    let len = meta & 7;
+    let ch = if meta & META_INVALID != 0 { char::REPLACEMENT_CHARACTER } else { decode_valid(bytes, len) };
+    Labeled { bytes, len, ch, tag: Some(meta >> 4) }
+}
+
+/// Decodes the bytes of a unit known to be one valid UTF-8 character.
+#[inline]
+fn decode_valid(b: [u8; 4], len: u8) -> char {
+    let c = |i: usize| u32::from(b[i] & 0x3F);
+    let code = match len {
+        1 => u32::from(b[0]),
+        2 => (u32::from(b[0] & 0x1F) << 6) | c(1),
+        3 => (u32::from(b[0] & 0x0F) << 12) | (c(1) << 6) | c(2),
+        _ => (u32::from(b[0] & 0x07) << 18) | (c(1) << 12) | (c(2) << 6) | c(3),
+    };
+    char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// Labels a whole input with a [`StreamLabeler`] of window `WINDOW`, calling `emit` for every event;
+/// returns the number of forced cuts.
+pub fn label_stream<const WINDOW: usize>(model: &Model<'_>, input: &[u8], mut emit: impl FnMut(Event)) -> u64 {
+    let mut labeler = StreamLabeler::<WINDOW>::new(model);
+    labeler.push(input, &mut emit);
+    labeler.finish(&mut emit);
+    labeler.forced_cuts()
+}

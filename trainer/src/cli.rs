@@ -1,0 +1,918 @@
+//! The command line: `train` (the default), `eval`, `segment`, `inspect` and `experiment`.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use decoder::format::{EmissionSpec, WeightType};
+use decoder::Model;
+
+use crate::corpus::{self, Corpus, CorpusFormat, Sentence};
+use crate::crf::Loss;
+use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
+use crate::features::{FeatureSpec, TemplateSet};
+use crate::integer;
+use crate::model::FloatModel;
+use crate::quantize::{self, QuantParams};
+use crate::scorer::{self, Dictionary};
+use crate::train::{self, TrainConfig, TrainOutcome};
+
+/// The sample corpus shipped with the trainer (a few hundred sentences written for this project), used
+/// when `--train` is not given.
+pub const SAMPLE_CORPUS: &[u8] = include_bytes!("../data/sample.txt");
+const SAMPLE_NAME: &str = "trainer/data/sample.txt (built in)";
+
+/// Trains a CRF word segmenter (or any character tagger) for the microcontroller decoder, evaluates it
+/// with the official SIGHAN scoring, and inspects model files.
+///
+/// Without a command, `train` runs: with no options at all it trains on a small built-in sample corpus
+/// in a few seconds and writes target/model.crfm.
+///
+/// Typical use:
+///   trainer train --train pku_train.utf8 --out pku.crfm
+///   trainer eval --model pku.crfm --gold pku_test_gold.utf8 --words pku_training_words.utf8
+///   echo 我们在北京 | trainer segment --model pku.crfm
+///   trainer inspect --model pku.crfm
+#[derive(Debug, Parser)]
+#[command(name = "trainer", version, verbatim_doc_comment, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do (default: train).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the default `train` command.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model, pick the best epoch on dev data, quantize it and write the model file.
+    Train(TrainArgs),
+    /// Segment a gold file's text with a model (the decoder's integer path) and score it like the
+    /// official SIGHAN `score` script.
+    Eval(EvalArgs),
+    /// Segment raw text: one output line per input line, words separated by two spaces.
+    Segment(SegmentArgs),
+    /// Print a model file's header, tensor sizes, tag scheme, constraints and transition scores.
+    Inspect(InspectArgs),
+    /// Re-runnable experiments.
+    #[command(subcommand)]
+    Experiment(Experiment),
+}
+
+/// Options of `train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Training corpus: one sentence per line with words separated by spaces, or CoNLL `char<TAB>tag`
+    /// lines. Default: the built-in sample corpus.
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
+    /// Development corpus for choosing the epoch and the quantization scale. Default: a held-out slice
+    /// of the training corpus (see --holdout).
+    #[arg(long, value_name = "FILE")]
+    pub dev: Option<PathBuf>,
+    /// Test corpus, scored at the end (float and quantized model) for information only.
+    #[arg(long, value_name = "FILE")]
+    pub test: Option<PathBuf>,
+    /// Word list defining OOV words when scoring --test (default: the training vocabulary).
+    #[arg(long, value_name = "FILE")]
+    pub words: Option<PathBuf>,
+    /// Where to write the model. The training vocabulary goes next to it, as MODEL.words.
+    #[arg(long, value_name = "MODEL", default_value = "target/model.crfm")]
+    pub out: PathBuf,
+    /// Layout of the corpus files.
+    #[arg(long, value_enum, default_value_t = CorpusFormat::Auto)]
+    pub format: CorpusFormat,
+    /// Training objective.
+    #[arg(long, value_enum, default_value_t = Loss::Crf)]
+    pub loss: Loss,
+    /// Most passes over the training data.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Adagrad learning rate of the emission (feature) weights.
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f32,
+    /// Adagrad learning rate of the CRF layer (transition, start and end scores). A larger rate than
+    /// --lr keeps the transitions from being frozen near zero while the emissions fit the data.
+    #[arg(long, default_value_t = 1.0)]
+    pub crf_lr: f32,
+    /// L1 regularisation strength over the whole corpus (like crfsuite's c1); drives weights to zero.
+    #[arg(long, default_value_t = 0.0)]
+    pub l1: f32,
+    /// L2 regularisation strength over the whole corpus (like crfsuite's c2).
+    #[arg(long, default_value_t = 0.0)]
+    pub l2: f32,
+    /// Set emission weights smaller than this to zero after training (pruning).
+    #[arg(long, default_value_t = 0.0)]
+    pub prune_below: f32,
+    /// Sentences per optimizer step.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Seed of the shuffling: the same seed gives the same model (for any --threads).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop after this many epochs without a better dev score.
+    #[arg(long, default_value_t = 3)]
+    pub patience: usize,
+    /// Use the last iterate instead of the average of all iterates.
+    #[arg(long)]
+    pub no_average: bool,
+    /// Train without the hard constraints (impossible tag transitions then must be learned, as in a
+    /// plain CRF); decoding always applies them.
+    #[arg(long)]
+    pub unconstrained_training: bool,
+    /// Feature templates.
+    #[arg(long, value_enum, default_value_t = TemplateSet::Rich)]
+    pub templates: TemplateSet,
+    /// log2 of the number of rows of the feature hash table (ignored with --max-model-bytes).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(4..=24))]
+    pub bucket_bits: u8,
+    /// Element type of the exported emission table.
+    #[arg(long, value_enum, default_value_t = WeightTypeArg::Auto)]
+    pub weight_type: WeightTypeArg,
+    /// Make the model file fit in this many bytes (e.g. 163840 for 160 KiB): the largest table that
+    /// fits is used and the F1 cost against the unlimited model is reported.
+    #[arg(long, value_name = "BYTES")]
+    pub max_model_bytes: Option<usize>,
+    /// With --max-model-bytes: skip training the unlimited reference model (faster; no cost report).
+    #[arg(long)]
+    pub no_reference: bool,
+    /// Share of the training corpus held out as dev data when --dev is not given.
+    #[arg(long, default_value_t = 0.05)]
+    pub holdout: f64,
+    /// Print less: no progress bars or per-epoch lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl Default for TrainArgs {
+    fn default() -> Self {
+        Cli::parse_from(["trainer"]).train
+    }
+}
+
+/// `--weight-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightTypeArg {
+    /// i8 (half the size of i16; its quantization costs little).
+    Auto,
+    /// Signed 8-bit weights, scaled up to score units by a shift.
+    I8,
+    /// Signed 16-bit weights.
+    I16,
+}
+
+/// Options of `eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The model file.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Gold segmentation (words separated by spaces); its text without the spaces is segmented. A
+    /// CoNLL `char<TAB>tag` file is scored by tag accuracy instead.
+    #[arg(long, value_name = "FILE")]
+    pub gold: PathBuf,
+    /// Word list defining OOV words (one per line, e.g. pku_training_words.utf8). Default: MODEL.words,
+    /// the training vocabulary the trainer writes next to the model; without either, OOV recall is not
+    /// reported.
+    #[arg(long, value_name = "FILE")]
+    pub words: Option<PathBuf>,
+    /// Also write the segmented text here (it can be fed to the official score script).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the scores as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `segment`.
+#[derive(Debug, Clone, Args)]
+pub struct SegmentArgs {
+    /// The model file.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Raw text to segment (default: standard input).
+    pub input: Option<PathBuf>,
+}
+
+/// Options of `inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The model file.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+}
+
+/// The experiments.
+#[derive(Debug, Subcommand)]
+pub enum Experiment {
+    /// The CRF learning-rate study of docs/background.md on our own models: CRF with the CRF layer's
+    /// learning rate at 1x, 10x, 100x and 1000x the emission rate, and the softmax baseline. Prints F1
+    /// and the learned transition matrix of each. Takes the training options (--train, --dev, --test,
+    /// --words, --lr, --bucket-bits, ...); --crf-lr and --loss are set by the experiment.
+    Lr(ExperimentArgs),
+}
+
+/// Options of `experiment lr`.
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentArgs {
+    /// CRF learning rates to try, as multiples of --lr.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1.0, 10.0, 100.0, 1000.0])]
+    pub multipliers: Vec<f32>,
+    /// The training options shared by every run.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let threads = match &cli.command {
+        Some(Command::Train(args)) => args.threads,
+        Some(Command::Experiment(Experiment::Lr(args))) => args.train.threads,
+        None => cli.train.threads,
+        _ => None,
+    };
+    if let Some(threads) = threads {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting worker threads")?;
+    }
+    match cli.command {
+        None => run_train(&cli.train).map(|_| ()),
+        Some(Command::Train(args)) => run_train(&args).map(|_| ()),
+        Some(Command::Eval(args)) => run_eval(&args),
+        Some(Command::Segment(args)) => run_segment(&args),
+        Some(Command::Inspect(args)) => run_inspect(&args),
+        Some(Command::Experiment(Experiment::Lr(args))) => run_lr_experiment(&args),
+    }
+}
+
+/// Reads the training corpus (file or built-in sample).
+fn read_training_corpus(args: &TrainArgs) -> Result<(Corpus, String)> {
+    match &args.train {
+        Some(path) => Ok((corpus::read_corpus(path, args.format, None)?, path.display().to_string())),
+        None => Ok((corpus::parse_corpus(SAMPLE_CORPUS, SAMPLE_NAME, args.format, None)?, SAMPLE_NAME.to_string())),
+    }
+}
+
+/// Splits off every `1/holdout`-th sentence as dev data (spread over the corpus, deterministic).
+fn hold_out(corpus: Corpus, fraction: f64) -> Result<(Corpus, Vec<Sentence>)> {
+    if !(0.0..0.5).contains(&fraction) || fraction == 0.0 {
+        bail!("--holdout must be in (0, 0.5), got {fraction}");
+    }
+    let every = (1.0 / fraction).round().max(2.0) as usize;
+    let mut train = Vec::new();
+    let mut dev = Vec::new();
+    for (i, sentence) in corpus.sentences.into_iter().enumerate() {
+        if i % every == every - 1 {
+            dev.push(sentence);
+        } else {
+            train.push(sentence);
+        }
+    }
+    if dev.is_empty() || train.is_empty() {
+        bail!("the training corpus is too small to hold out dev data; give --dev");
+    }
+    Ok((Corpus { tag_names: corpus.tag_names, sentences: train }, dev))
+}
+
+/// What `train` produced (also used by the experiment).
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// The float model that was quantized.
+    pub float_model: FloatModel,
+    /// The chosen integer layout.
+    pub params: QuantParams,
+    /// The model file bytes.
+    pub bytes: Vec<u8>,
+    /// Dev score of the float model.
+    pub float_dev: DevScore,
+    /// Dev score of the exported (integer) model.
+    pub quantized_dev: DevScore,
+    /// Test score of the float model, when --test was given.
+    pub float_test: Option<DevScore>,
+    /// Test score of the exported model, when --test was given.
+    pub quantized_test: Option<DevScore>,
+    /// Emission against transition scale.
+    pub scale: ScaleReport,
+    /// Training time in seconds (training and model selection, without test scoring).
+    pub seconds: f64,
+}
+
+fn weight_type_of(arg: WeightTypeArg) -> WeightType {
+    match arg {
+        WeightTypeArg::Auto | WeightTypeArg::I8 => WeightType::I8,
+        WeightTypeArg::I16 => WeightType::I16,
+    }
+}
+
+/// Room kept for the metadata string when sizing a model for a byte budget.
+const METADATA_BUDGET: usize = 320;
+
+fn train_config(args: &TrainArgs) -> TrainConfig {
+    TrainConfig {
+        loss: args.loss,
+        epochs: args.epochs,
+        lr: args.lr,
+        crf_lr: args.crf_lr,
+        l1: args.l1,
+        l2: args.l2,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        constrained: !args.unconstrained_training,
+        patience: args.patience,
+        average: !args.no_average,
+        verbose: !args.quiet,
+    }
+}
+
+/// The `train` command.
+pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
+    let started = Instant::now();
+    let (corpus, train_name) = read_training_corpus(args)?;
+    let tag_names = corpus.tag_names.clone();
+    let (corpus, dev, dev_name) = match &args.dev {
+        Some(path) => {
+            let dev = corpus::read_corpus(path, args.format, Some(&tag_names))?;
+            (corpus, dev.sentences, path.display().to_string())
+        }
+        None => {
+            let (train, dev) = hold_out(corpus, args.holdout)?;
+            let name = format!("every {}th training sentence", (1.0 / args.holdout).round());
+            (train, dev, name)
+        }
+    };
+    let say = |text: String| {
+        if !args.quiet {
+            eprintln!("{text}");
+        }
+    };
+    say(format!(
+        "training on {train_name}: {} sentences, {} characters, tags {}",
+        corpus.sentences.len(),
+        corpus.char_count(),
+        tag_names.join(" ")
+    ));
+    say(format!("dev: {dev_name}: {} sentences", dev.len()));
+
+    let templates = args.templates.templates();
+    let weight_type = weight_type_of(args.weight_type);
+    let config = train_config(args);
+    let mut reference: Option<(TrainOutcome, DevScore)> = None;
+    let bucket_bits = match args.max_model_bytes {
+        None => args.bucket_bits,
+        Some(budget) => {
+            let bits = (4..=decoder::MAX_BUCKET_BITS)
+                .rev()
+                .find(|&bits| {
+                    quantize::file_size(&tag_names, templates.len(), bits, weight_type, METADATA_BUDGET) <= budget
+                })
+                .with_context(|| format!("no model fits in {budget} bytes"))?;
+            say(format!(
+                "budget {budget} bytes: {} weights, 2^{bits} rows ({} bytes of table)",
+                weight_type_name(weight_type),
+                (1usize << bits) * tag_names.len() * weight_type.bytes()
+            ));
+            if !args.no_reference && bits < args.bucket_bits {
+                say(format!("training the unlimited reference model first (2^{} rows)", args.bucket_bits));
+                let spec = FeatureSpec::new(templates.clone(), args.bucket_bits);
+                let outcome = train::train(&corpus, &dev, spec, &config, None);
+                let score = outcome.best_epoch().dev;
+                say(format!("reference model: dev {score}"));
+                reference = Some((outcome, score));
+            }
+            bits
+        }
+    };
+
+    let spec = FeatureSpec::new(templates, bucket_bits);
+    say(format!(
+        "features: {} templates, 2^{bucket_bits} rows; loss {:?}, lr {} (emission) / {} (CRF layer)",
+        spec.templates.len(),
+        args.loss,
+        args.lr,
+        args.crf_lr
+    ));
+    let outcome = train::train(&corpus, &dev, spec, &config, None);
+    if outcome.skipped_sentences > 0 {
+        say(format!(
+            "warning: {} training sentences have gold tags that break the {} constraints and were skipped",
+            outcome.skipped_sentences,
+            tag_names.join(" ")
+        ));
+    }
+    let mut float_model = outcome.model.clone();
+    if args.prune_below > 0.0 {
+        let mut pruned = 0usize;
+        for w in &mut float_model.weights {
+            if w.abs() < args.prune_below && *w != 0.0 {
+                *w = 0.0;
+                pruned += 1;
+            }
+        }
+        say(format!("pruned {pruned} weights below {}", args.prune_below));
+    }
+    let zeros = float_model.weights.iter().filter(|&&w| w == 0.0).count();
+    let float_dev = evaluate_float(&float_model, &dev);
+    let best = outcome.best_epoch();
+    say(format!(
+        "best epoch {} of {}: float dev {float_dev}; {:.1}% of emission weights are zero",
+        best.epoch,
+        outcome.epochs.len(),
+        100.0 * zeros as f64 / float_model.weights.len() as f64
+    ));
+
+    // Quantize: try the candidate scales, keep the best on dev with the integer decoder.
+    let mut chosen: Option<(QuantParams, Vec<u8>, DevScore)> = None;
+    let train_file = args.train.as_ref().map_or("sample".to_string(), |p| file_name(p));
+    for params in quantize::candidates(&float_model, weight_type)? {
+        let metadata = metadata(args, &train_file, &outcome, &float_dev, None);
+        let bytes = quantize::export(&float_model, params, &metadata)?;
+        let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("exported model does not load: {e}"))?;
+        let score = integer::evaluate(&model, &dev, None);
+        say(format!(
+            "  quantized {} step 2^{} (frac bits {}, shift {}): dev {score}",
+            weight_type_name(params.weight_type),
+            params.emission_step().log2(),
+            params.score_frac_bits,
+            params.weight_shift
+        ));
+        if chosen.as_ref().is_none_or(|(_, _, s)| score.value() > s.value()) {
+            chosen = Some((params, bytes, score));
+        }
+    }
+    let (params, _, quantized_dev) = chosen.expect("at least one quantization candidate");
+    let metadata = metadata(args, &train_file, &outcome, &float_dev, Some(&quantized_dev));
+    let bytes = quantize::export(&float_model, params, &metadata)?;
+    if let Some(budget) = args.max_model_bytes {
+        if bytes.len() > budget {
+            bail!("internal error: model of {} bytes exceeds the {budget}-byte budget", bytes.len());
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+
+    write_model(&args.out, &bytes)?;
+    let words_path = words_path_for(&args.out);
+    if corpus.is_segmentation() {
+        let mut vocabulary = corpus::vocabulary(&corpus).join("\n");
+        vocabulary.push('\n');
+        std::fs::write(&words_path, vocabulary).with_context(|| format!("writing {}", words_path.display()))?;
+    }
+
+    let scale = scale_report(&float_model, &dev);
+    let mut report = String::new();
+    let _ = writeln!(report, "\n== trained in {seconds:.1} s: {} ({} bytes)", args.out.display(), bytes.len());
+    let _ = writeln!(
+        report,
+        "dev {}: float {}  quantized {}  (quantization cost {:+.2} points)",
+        if float_dev.value() == 0.0 && dev.is_empty() { "(none)" } else { "" },
+        float_dev,
+        quantized_dev,
+        100.0 * (quantized_dev.value() - float_dev.value())
+    );
+    let _ = writeln!(
+        report,
+        "integer layout: {} emission weights, step 2^{}, score unit 2^-{}, weight shift {}",
+        weight_type_name(params.weight_type),
+        params.emission_step().log2(),
+        params.score_frac_bits,
+        params.weight_shift
+    );
+    if let Some((reference, reference_dev)) = &reference {
+        let _ = writeln!(
+            report,
+            "budget cost: unlimited model (2^{} rows, float) dev {reference_dev}; this model {quantized_dev}: {:+.2} points",
+            reference.model.features.bucket_bits,
+            100.0 * (quantized_dev.value() - reference_dev.value())
+        );
+    }
+    report.push_str(&describe_scale(&scale));
+    report.push_str(&transition_table(
+        &float_model.tag_names,
+        &float_model.transitions,
+        &float_model.start,
+        &float_model.end,
+        Some(&float_model.constraints().1),
+    ));
+
+    // Optional test scoring (not part of the training time).
+    let mut float_test = None;
+    let mut quantized_test = None;
+    if let Some(test_path) = &args.test {
+        let test = corpus::read_corpus(test_path, args.format, Some(&tag_names))?;
+        let dictionary = match &args.words {
+            Some(path) => Some(Dictionary::from_bytes(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)),
+            None if corpus.is_segmentation() => Some(Dictionary::from_words(corpus::vocabulary(&corpus))),
+            None => None,
+        };
+        let predicted = crate::evaluate::predict_float(&float_model, &test.sentences);
+        let float_score =
+            crate::evaluate::score_predictions(&tag_names, &test.sentences, &predicted, dictionary.as_ref());
+        let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let quantized_score = integer::evaluate(&model, &test.sentences, dictionary.as_ref());
+        let _ = writeln!(
+            report,
+            "test {}: float {}  quantized {}",
+            test_path.display(),
+            describe_score(&float_score),
+            describe_score(&quantized_score)
+        );
+        float_test = Some(float_score);
+        quantized_test = Some(quantized_score);
+    }
+    if !args.quiet {
+        eprint!("{report}");
+    }
+    println!(
+        "wrote {} ({} bytes, {}) in {seconds:.1} s; dev {quantized_dev}",
+        args.out.display(),
+        bytes.len(),
+        human_bytes(bytes.len())
+    );
+    Ok(TrainSummary { float_model, params, bytes, float_dev, quantized_dev, float_test, quantized_test, scale, seconds })
+}
+
+fn describe_score(score: &DevScore) -> String {
+    match score {
+        DevScore::Segmentation(counts) => counts.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn describe_scale(scale: &ScaleReport) -> String {
+    let mut out = format!(
+        "scale: mean emission margin (top-1 minus runner-up) {:.2}; allowed transitions mean |t| {:.2}, max |t| {:.2}, \
+         largest spread into one tag {:.2}\n",
+        scale.mean_emission_margin, scale.mean_abs_transition, scale.max_abs_transition, scale.max_transition_spread
+    );
+    if scale.transitions_negligible() {
+        out.push_str(
+            "WARNING: the transition scores are too small to change a typical decision (spread < 10% of the \
+             emission margin): the CRF layer barely matters. Try a larger --crf-lr.\n",
+        );
+    }
+    out
+}
+
+fn weight_type_name(weight_type: WeightType) -> &'static str {
+    match weight_type {
+        WeightType::I8 => "i8",
+        WeightType::I16 => "i16",
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn human_bytes(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+fn metadata(
+    args: &TrainArgs,
+    train_file: &str,
+    outcome: &TrainOutcome,
+    float_dev: &DevScore,
+    quantized_dev: Option<&DevScore>,
+) -> String {
+    let mut text = format!(
+        "trainer {}; train {train_file}; loss {:?}; lr {} crf-lr {}; epoch {}; templates {:?}; dev float {:.4}",
+        env!("CARGO_PKG_VERSION"),
+        args.loss,
+        args.lr,
+        args.crf_lr,
+        outcome.best_epoch().epoch,
+        args.templates,
+        float_dev.value()
+    );
+    if let Some(q) = quantized_dev {
+        let _ = write!(text, " quantized {:.4}", q.value());
+    }
+    // Never let the metadata break a byte budget.
+    let mut cut = METADATA_BUDGET.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text
+}
+
+fn write_model(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Where the training vocabulary of a model is kept: next to it, with `.words` appended.
+pub fn words_path_for(model: &Path) -> PathBuf {
+    let mut name = model.as_os_str().to_owned();
+    name.push(".words");
+    PathBuf::from(name)
+}
+
+fn read_model_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading model {}", path.display()))
+}
+
+fn load_model<'a>(path: &Path, bytes: &'a [u8]) -> Result<Model<'a>> {
+    Model::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: not a valid model: {e}", path.display()))
+}
+
+/// Segments raw text line by line with the model, the way `segment` does: each line's words joined by
+/// two spaces.
+pub fn segment_text(model: &Model<'_>, input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() * 2);
+    let text = String::from_utf8_lossy(input);
+    for line in text.split_inclusive('\n') {
+        let (content, ending) = match line.strip_suffix('\n') {
+            Some(content) => match content.strip_suffix('\r') {
+                Some(content) => (content, "\r\n"),
+                None => (content, "\n"),
+            },
+            None => (line, ""),
+        };
+        let mut first = true;
+        // Whitespace separates runs that are labelled independently (a forced word boundary).
+        for run in content.split(decoder::text::is_separator).filter(|r| !r.is_empty()) {
+            let chars: Vec<char> = run.chars().collect();
+            let tags = integer::label_chars(model, &chars);
+            for word in corpus::tags_to_words(&chars, &tags) {
+                if !first {
+                    out.extend_from_slice(b"  ");
+                }
+                first = false;
+                out.extend_from_slice(word.as_bytes());
+            }
+        }
+        out.extend_from_slice(ending.as_bytes());
+    }
+    out
+}
+
+/// The `eval` command.
+pub fn run_eval(args: &EvalArgs) -> Result<()> {
+    let model_bytes = read_model_file(&args.model)?;
+    let model = load_model(&args.model, &model_bytes)?;
+    let gold_bytes = corpus::read_bytes(&args.gold)?;
+    let (dictionary, words_source) = match &args.words {
+        Some(path) => (Some(Dictionary::from_bytes(&corpus::read_bytes(path)?)), Some(path.clone())),
+        None => {
+            let default = words_path_for(&args.model);
+            match std::fs::read(&default) {
+                Ok(bytes) => (Some(Dictionary::from_bytes(&bytes)), Some(default)),
+                Err(_) => (None, None),
+            }
+        }
+    };
+    let started = Instant::now();
+    if corpus::detect_format(&gold_bytes) == CorpusFormat::Conll {
+        let tag_names: Vec<String> = model.tag_names().map(str::to_string).collect();
+        let gold = corpus::parse_conll(&gold_bytes, &args.gold.display().to_string(), Some(&tag_names))?;
+        let score = integer::evaluate(&model, &gold.sentences, None);
+        if args.json {
+            let DevScore::Tagging { correct, total } = score else { unreachable!("tagging score") };
+            println!("{}", serde_json::json!({ "accuracy": score.value(), "correct": correct, "total": total }));
+        } else {
+            println!("{score}");
+        }
+        return Ok(());
+    }
+    // Validate the gold file (clear errors for bad lines), then rebuild each line's raw text.
+    let gold_lines = corpus::parse_segmented_lines(&gold_bytes, &args.gold.display().to_string())?;
+    let raw: String = gold_lines.iter().map(|words| words.concat() + "\n").collect();
+    let segmented = segment_text(&model, raw.as_bytes());
+    if let Some(path) = &args.output {
+        std::fs::write(path, &segmented).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let counts = scorer::score_files(&gold_bytes, &segmented, dictionary.as_ref());
+    let elapsed = started.elapsed().as_secs_f64();
+    if args.json {
+        let value = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "gold": args.gold.display().to_string(),
+            "words": words_source.as_ref().map(|p| p.display().to_string()),
+            "precision": counts.precision(),
+            "recall": counts.recall(),
+            "f1": counts.f1(),
+            "oov_rate": dictionary.as_ref().map(|_| counts.oov_rate()),
+            "oov_recall": dictionary.as_ref().and_then(|_| counts.oov_recall()),
+            "iv_recall": dictionary.as_ref().and_then(|_| counts.iv_recall()),
+            "counts": counts,
+            "seconds": elapsed,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", counts.official_summary());
+        match &words_source {
+            Some(path) => println!("(OOV words: not in {})", path.display()),
+            None => println!("(no word list: every word counts as OOV; pass --words FILE)"),
+        }
+        println!(
+            "F1 {:.2}  P {:.2}  R {:.2}  OOV-R {}  IV-R {}  ({} lines, {:.1} s)",
+            100.0 * counts.f1(),
+            100.0 * counts.precision(),
+            100.0 * counts.recall(),
+            counts.oov_recall().map_or("--".into(), |v| format!("{:.2}", 100.0 * v)),
+            counts.iv_recall().map_or("--".into(), |v| format!("{:.2}", 100.0 * v)),
+            counts.lines,
+            elapsed
+        );
+    }
+    Ok(())
+}
+
+/// The `segment` command.
+pub fn run_segment(args: &SegmentArgs) -> Result<()> {
+    let model_bytes = read_model_file(&args.model)?;
+    let model = load_model(&args.model, &model_bytes)?;
+    let input = match &args.input {
+        Some(path) => corpus::read_bytes(path)?,
+        None => {
+            let mut buffer = Vec::new();
+            std::io::stdin().read_to_end(&mut buffer).context("reading standard input")?;
+            buffer
+        }
+    };
+    let output = segment_text(&model, &input);
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&output).context("writing standard output")?;
+    stdout.flush().context("writing standard output")?;
+    Ok(())
+}
+
+/// Formats transition, start and end scores as a table; forbidden entries are marked.
+pub fn transition_table(
+    tag_names: &[String],
+    transitions: &[f32],
+    start: &[f32],
+    end: &[f32],
+    constraints: Option<&decoder::tags::Constraints>,
+) -> String {
+    let l = tag_names.len();
+    let cell = |value: f32, allowed: bool| {
+        if allowed {
+            format!("{value:>8.3}")
+        } else {
+            format!("{:>8}", format!("({value:.1})"))
+        }
+    };
+    let mut out = String::from("transition scores (row: from, column: to; parenthesised: forbidden, never used)\n");
+    let _ = write!(out, "{:>8}", "from\\to");
+    for name in tag_names {
+        let _ = write!(out, "{name:>8}");
+    }
+    out.push('\n');
+    for from in 0..l {
+        let _ = write!(out, "{:>8}", tag_names[from]);
+        for to in 0..l {
+            out.push_str(&cell(transitions[from * l + to], constraints.is_none_or(|c| c.allows(from, to))));
+        }
+        out.push('\n');
+    }
+    let _ = write!(out, "{:>8}", "start");
+    for (j, &s) in start.iter().enumerate() {
+        out.push_str(&cell(s, constraints.is_none_or(|c| c.allows_start(j))));
+    }
+    out.push('\n');
+    let _ = write!(out, "{:>8}", "end");
+    for (j, &e) in end.iter().enumerate() {
+        out.push_str(&cell(e, constraints.is_none_or(|c| c.allows_end(j))));
+    }
+    out.push('\n');
+    out
+}
+
+/// The `inspect` command.
+pub fn run_inspect(args: &InspectArgs) -> Result<()> {
+    let bytes = read_model_file(&args.model)?;
+    let model = load_model(&args.model, &bytes)?;
+    let body = model.body();
+    let EmissionSpec::HashedNgram(spec) = body.emission;
+    let emission = model.emission();
+    let l = model.num_tags();
+    let mut out = String::new();
+    let _ = writeln!(out, "model {}: {} bytes, format version {}", args.model.display(), bytes.len(), decoder::FORMAT_VERSION);
+    let _ = writeln!(out, "metadata: {}", model.metadata());
+    let _ = writeln!(out, "tags ({l}): {}   scheme {:?}", model.tag_names().collect::<Vec<_>>().join(" "), model.scheme());
+    let _ = writeln!(out, "scores: integers in units of 2^-{} (real value = integer / {})", body.score_frac_bits, 1u64 << body.score_frac_bits);
+    let _ = writeln!(out, "emission: hashed n-grams, normalization flags {:#04b}", spec.normalization);
+    let templates: Vec<String> = emission.templates().iter().map(|t| format!("{t:?}")).collect();
+    let _ = writeln!(out, "  templates ({}): {}", templates.len(), templates.join(", "));
+    let weight_type = emission.weight_type();
+    let _ = writeln!(
+        out,
+        "  weights: [{}][{l}] {} = {} bytes, weight shift {} (one step = 2^{} real)",
+        1usize << emission.bucket_bits(),
+        weight_type_name(weight_type),
+        emission.weight_bytes(),
+        spec.weight_shift,
+        i32::from(spec.weight_shift) - i32::from(body.score_frac_bits)
+    );
+    let float = quantize::dequantize(&model);
+    let nonzero = float.weights.iter().filter(|&&w| w != 0.0).count();
+    let max = float.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+    let _ = writeln!(
+        out,
+        "    {:.1}% nonzero, largest |w| {max:.3}",
+        100.0 * nonzero as f64 / float.weights.len().max(1) as f64
+    );
+    let _ = writeln!(
+        out,
+        "transitions: [{l}][{l}] i16 = {} bytes; start [{l}] i16 = {} bytes; end [{l}] i16 = {} bytes",
+        body.transitions.transitions.len(),
+        body.transitions.start.len(),
+        body.transitions.end.len()
+    );
+    let constraints = model.constraints();
+    let _ = writeln!(out, "allowed transitions (1 = allowed; primitivity exponent {}):", model.primitive_exponent());
+    let names: Vec<&str> = model.tag_names().collect();
+    let _ = write!(out, "{:>8}", "from\\to");
+    for name in &names {
+        let _ = write!(out, "{name:>4}");
+    }
+    out.push('\n');
+    for (from, name) in names.iter().enumerate() {
+        let _ = write!(out, "{name:>8}");
+        for to in 0..l {
+            let _ = write!(out, "{:>4}", u8::from(constraints.allows(from, to)));
+        }
+        out.push('\n');
+    }
+    let bits = |mask: u16| names.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(" ");
+    let _ = writeln!(out, "  may start: {}   may end: {}", bits(constraints.start), bits(constraints.end));
+    out.push_str(&transition_table(&float.tag_names, &float.transitions, &float.start, &float.end, Some(constraints)));
+    print!("{out}");
+    Ok(())
+}
+
+/// The `experiment lr` command.
+pub fn run_lr_experiment(args: &ExperimentArgs) -> Result<()> {
+    struct Run {
+        name: String,
+        crf_lr: Option<f32>,
+        summary: TrainSummary,
+    }
+    let base = &args.train;
+    let mut runs = Vec::new();
+    let mut configs: Vec<(String, Loss, f32)> = args
+        .multipliers
+        .iter()
+        .map(|&m| (format!("CRF, CRF lr {m}x"), Loss::Crf, base.lr * m))
+        .collect();
+    configs.push(("Softmax".to_string(), Loss::Softmax, base.lr));
+    let out_dir = base.out.parent().map(Path::to_path_buf).unwrap_or_default();
+    for (i, (name, loss, crf_lr)) in configs.into_iter().enumerate() {
+        eprintln!("\n=== {name} (lr {}, CRF lr {crf_lr})", base.lr);
+        let mut run_args = base.clone();
+        run_args.loss = loss;
+        run_args.crf_lr = crf_lr;
+        run_args.out = out_dir.join(format!("experiment-lr-{i}.crfm"));
+        let summary = run_train(&run_args)?;
+        runs.push(Run { name, crf_lr: (loss == Loss::Crf).then_some(crf_lr), summary });
+    }
+    let has_test = base.test.is_some();
+    let mut table = String::from("\n| run | emission lr | CRF lr | dev F1 float | dev F1 quantized |");
+    if has_test {
+        table.push_str(" test F1 float | test F1 quantized |");
+    }
+    table.push_str(" max transition spread | mean emission margin |\n|---|---|---|---|---|");
+    if has_test {
+        table.push_str("---|---|");
+    }
+    table.push_str("---|---|\n");
+    for run in &runs {
+        let s = &run.summary;
+        let _ = write!(
+            table,
+            "| {} | {} | {} | {:.2} | {:.2} |",
+            run.name,
+            base.lr,
+            run.crf_lr.map_or("-".to_string(), |v| v.to_string()),
+            100.0 * s.float_dev.value(),
+            100.0 * s.quantized_dev.value()
+        );
+        if has_test {
+            let f = |v: &Option<DevScore>| v.map_or("-".to_string(), |v| format!("{:.2}", 100.0 * v.value()));
+            let _ = write!(table, " {} | {} |", f(&s.float_test), f(&s.quantized_test));
+        }
+        let _ = writeln!(table, " {:.2} | {:.2} |", s.scale.max_transition_spread, s.scale.mean_emission_margin);
+    }
+    println!("{table}");
+    for run in &runs {
+        let m = &run.summary.float_model;
+        println!("{}:", run.name);
+        println!("{}", transition_table(&m.tag_names, &m.transitions, &m.start, &m.end, Some(&m.constraints().1)));
+    }
+    Ok(())
+}

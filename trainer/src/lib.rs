@@ -1,0 +1,26 @@
+//! Trains, evaluates, quantizes and exports CRF sequence labelers (first task: Chinese word
+//! segmentation with BMES tags) for the `no_std` integer `decoder`.
+//!
+//! Modules, in the order data flows through them:
+//! - [`corpus`]: reading segmented and CoNLL corpora;
+//! - [`features`]: hashed n-gram features, computed through `decoder::features`;
+//! - [`model`]: the float parameters and float Viterbi;
+//! - [`crf`]: forward-backward, the CRF and softmax losses and their gradients;
+//! - [`optimizer`]: Adagrad with lazy sparse updates, L1/L2 and averaging;
+//! - [`train`]: the training loop;
+//! - [`quantize`]: integer scales and export through `decoder::format::encode`;
+//! - [`integer`]: the exported model's integer decode path (the decoder's);
+//! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring;
+//! - [`cli`]: the command-line commands.
+
+pub mod cli;
+pub mod corpus;
+pub mod crf;
+pub mod evaluate;
+pub mod features;
+pub mod integer;
+pub mod model;
+pub mod optimizer;
+pub mod quantize;
+pub mod scorer;
+pub mod train;

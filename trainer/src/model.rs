@@ -1,0 +1,144 @@
+//! The floating-point model being trained: a hashed n-gram emission table plus the CRF layer
+//! (transition, start and end scores), and its float Viterbi for evaluation during training.
+
+use decoder::tags::{derive_constraints, Constraints, TagScheme};
+
+use crate::features::FeatureSpec;
+
+/// A CRF over hashed n-gram features, all parameters `f32`, scores in natural-log units.
+#[derive(Debug, Clone)]
+pub struct FloatModel {
+    /// Tag names in model order.
+    pub tag_names: Vec<String>,
+    /// Templates, table size and normalisation.
+    pub features: FeatureSpec,
+    /// `[2^bucket_bits][L]` emission weights.
+    pub weights: Vec<f32>,
+    /// `[L][L]` transition scores, `transitions[from * L + to]`.
+    pub transitions: Vec<f32>,
+    /// `[L]` scores of starting with each tag.
+    pub start: Vec<f32>,
+    /// `[L]` scores of ending with each tag.
+    pub end: Vec<f32>,
+}
+
+impl FloatModel {
+    /// A model with every parameter zero.
+    pub fn zeros(tag_names: Vec<String>, features: FeatureSpec) -> Self {
+        let l = tag_names.len();
+        let weights = vec![0.0; features.buckets() * l];
+        Self { tag_names, features, weights, transitions: vec![0.0; l * l], start: vec![0.0; l], end: vec![0.0; l] }
+    }
+
+    /// Number of tags `L`.
+    pub fn num_tags(&self) -> usize {
+        self.tag_names.len()
+    }
+
+    /// The tag scheme and hard constraints the decoder derives from the tag names.
+    pub fn constraints(&self) -> (TagScheme, Constraints) {
+        derive_constraints(self.tag_names.iter().map(String::as_str))
+    }
+
+    /// Emission scores `[T][L]` of a sentence given its feature rows `[T][K]`.
+    pub fn emissions(&self, rows: &[u32], out: &mut Vec<f32>) {
+        let l = self.num_tags();
+        let k = self.features.templates.len();
+        let positions = rows.len() / k;
+        out.clear();
+        out.resize(positions * l, 0.0);
+        for (scores, position_rows) in out.chunks_exact_mut(l).zip(rows.chunks_exact(k)) {
+            for &row in position_rows {
+                let start = row as usize * l;
+                for (s, w) in scores.iter_mut().zip(&self.weights[start..start + l]) {
+                    *s += w;
+                }
+            }
+        }
+    }
+
+    /// The best tag sequence under the hard constraints (forbidden transitions, start and end tags are
+    /// never chosen), like the decoder's integer Viterbi but in `f32`.
+    pub fn viterbi(&self, emissions: &[f32], constraints: &Constraints) -> Vec<u8> {
+        viterbi(emissions, &self.transitions, &self.start, &self.end, self.num_tags(), Some(constraints))
+    }
+}
+
+/// Masked Viterbi over `[T][L]` emissions. With `constraints == None` every path is allowed.
+pub fn viterbi(
+    emissions: &[f32],
+    transitions: &[f32],
+    start: &[f32],
+    end: &[f32],
+    num_tags: usize,
+    constraints: Option<&Constraints>,
+) -> Vec<u8> {
+    let l = num_tags;
+    let t_len = emissions.len() / l;
+    if t_len == 0 {
+        return Vec::new();
+    }
+    let allows = |from: usize, to: usize| constraints.is_none_or(|c| c.allows(from, to));
+    let mut score: Vec<f32> = (0..l)
+        .map(|j| if constraints.is_none_or(|c| c.allows_start(j)) { start[j] + emissions[j] } else { f32::NEG_INFINITY })
+        .collect();
+    let mut back = vec![0u8; t_len * l];
+    let mut next = vec![0.0f32; l];
+    for t in 1..t_len {
+        for j in 0..l {
+            let mut best = f32::NEG_INFINITY;
+            let mut arg = 0usize;
+            for i in 0..l {
+                if !allows(i, j) {
+                    continue;
+                }
+                let s = score[i] + transitions[i * l + j];
+                if s > best {
+                    best = s;
+                    arg = i;
+                }
+            }
+            next[j] = best + emissions[t * l + j];
+            back[t * l + j] = arg as u8;
+        }
+        std::mem::swap(&mut score, &mut next);
+    }
+    let mut best = f32::NEG_INFINITY;
+    let mut last = 0usize;
+    for j in 0..l {
+        if !constraints.is_none_or(|c| c.allows_end(j)) {
+            continue;
+        }
+        let s = score[j] + end[j];
+        if s > best {
+            best = s;
+            last = j;
+        }
+    }
+    let mut tags = vec![0u8; t_len];
+    tags[t_len - 1] = last as u8;
+    for t in (1..t_len).rev() {
+        tags[t - 1] = back[t * l + tags[t] as usize];
+    }
+    tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::TemplateSet;
+
+    #[test]
+    fn viterbi_respects_the_mask() {
+        let names: Vec<String> = ["B", "M", "E", "S"].iter().map(|s| s.to_string()).collect();
+        let model = FloatModel::zeros(names, FeatureSpec::new(TemplateSet::Basic.templates(), 4));
+        let (_, constraints) = model.constraints();
+        // Emissions strongly prefer M everywhere, which can neither start nor end a sequence.
+        let emissions: Vec<f32> = (0..3).flat_map(|_| [0.0, 5.0, 0.0, 0.0]).collect();
+        let tags = model.viterbi(&emissions, &constraints);
+        assert!(constraints.allows_sequence(&tags), "{tags:?}");
+        assert_eq!(tags, vec![0, 1, 2]);
+        let unmasked = viterbi(&emissions, &model.transitions, &model.start, &model.end, 4, None);
+        assert_eq!(unmasked, vec![1, 1, 1]);
+    }
+}

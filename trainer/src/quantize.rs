@@ -1,0 +1,344 @@
+//! Quantization and export: the float model becomes integer scores in the one model format
+//! (`decoder::format`), written only through `format::encode`.
+//!
+//! All scores share one unit, `2^-score_frac_bits` (the decoder adds emission and transition scores
+//! directly). Transitions, start and end scores are i16 in that unit. Emission weights are i8 or i16 with
+//! a per-model power-of-two step `2^(weight_shift - score_frac_bits)`: the stored value `q` means
+//! `q << weight_shift` score units. Symmetric rounding to nearest, saturating at ±127 / ±32767.
+
+use decoder::format::{self, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType};
+
+use crate::model::FloatModel;
+
+/// The integer layout of an exported model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuantParams {
+    /// Element type of the emission table.
+    pub weight_type: WeightType,
+    /// Fractional bits of every score (the unit is `2^-score_frac_bits`).
+    pub score_frac_bits: u8,
+    /// Left shift from a stored emission weight to score units.
+    pub weight_shift: u8,
+}
+
+impl QuantParams {
+    /// The real value of one step of a stored emission weight.
+    pub fn emission_step(&self) -> f64 {
+        2f64.powi(i32::from(self.weight_shift) - i32::from(self.score_frac_bits))
+    }
+
+    /// The real value of one score unit (the step of transitions).
+    pub fn score_step(&self) -> f64 {
+        2f64.powi(-i32::from(self.score_frac_bits))
+    }
+}
+
+/// Why a model could not be exported.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The scores are too large for any scale the format allows.
+    #[error("scores too large to quantize (largest emission weight {emission}, largest CRF score {crf})")]
+    OutOfRange {
+        /// Largest |emission weight|.
+        emission: f32,
+        /// Largest |allowed transition, start or end score|.
+        crf: f32,
+    },
+    /// postcard failed to serialise the body.
+    #[error("encoding the model: {0}")]
+    Encode(String),
+}
+
+const I8_MAX: f64 = 127.0;
+const I16_MAX: f64 = 32767.0;
+/// Finest score unit worth having: beyond 2^-20 rounding error is far below any decision margin.
+const MAX_FRAC_BITS: i32 = 20;
+
+fn max_abs(values: &[f32]) -> f32 {
+    values.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+/// Largest |score| of the CRF layer that can matter: allowed transitions, start and end tags. Forbidden
+/// ones are never used by the decoder, so they are merely saturated.
+fn max_abs_crf(model: &FloatModel) -> f32 {
+    let (_, constraints) = model.constraints();
+    let l = model.num_tags();
+    let mut max = 0.0f32;
+    for from in 0..l {
+        for to in 0..l {
+            if constraints.allows(from, to) {
+                max = max.max(model.transitions[from * l + to].abs());
+            }
+        }
+        if constraints.allows_start(from) {
+            max = max.max(model.start[from].abs());
+        }
+        if constraints.allows_end(from) {
+            max = max.max(model.end[from].abs());
+        }
+    }
+    max
+}
+
+/// Scales worth trying for `weight_type`, best guess first: the finest emission step that clips no
+/// weight, then (i8 only) finer steps that clip the few largest weights for resolution elsewhere.
+/// `train` picks among them on dev data with the decoder's integer path.
+pub fn candidates(model: &FloatModel, weight_type: WeightType) -> Result<Vec<QuantParams>, ExportError> {
+    let emission = max_abs(&model.weights).max(1e-6);
+    let crf = max_abs_crf(model).max(1e-6);
+    let out_of_range = ExportError::OutOfRange { emission, crf };
+    // Largest frac bits at which the CRF layer fits an i16.
+    let crf_frac_limit = (I16_MAX / f64::from(crf)).log2().floor() as i32;
+    match weight_type {
+        WeightType::I16 => {
+            let emission_limit = (I16_MAX / f64::from(emission)).log2().floor() as i32;
+            let frac = emission_limit.min(crf_frac_limit).min(MAX_FRAC_BITS);
+            if frac < 0 {
+                return Err(out_of_range);
+            }
+            Ok(vec![QuantParams { weight_type, score_frac_bits: frac as u8, weight_shift: 0 }])
+        }
+        WeightType::I8 => {
+            // Emission step 2^e with emission / 2^e <= 127.
+            let no_clip = (f64::from(emission) / I8_MAX).log2().ceil() as i32;
+            let mut out = Vec::new();
+            for e in [no_clip, no_clip - 1, no_clip - 2] {
+                // shift - frac = e, shift in 0..=8, frac in 0..=min(crf limit, MAX_FRAC_BITS).
+                let frac = (8 - e).min(crf_frac_limit).min(MAX_FRAC_BITS);
+                let shift = frac + e;
+                if frac < 0 || !(0..=8).contains(&shift) {
+                    continue;
+                }
+                out.push(QuantParams { weight_type, score_frac_bits: frac as u8, weight_shift: shift as u8 });
+            }
+            if out.is_empty() {
+                return Err(out_of_range);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn quantize_value(value: f32, step: f64, limit: f64) -> i32 {
+    (f64::from(value) / step).round().clamp(-limit, limit) as i32
+}
+
+/// The integer tensors of a quantized model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantizedTensors {
+    /// Emission weights as stored (i8 or i16 values).
+    pub weights: Vec<i16>,
+    /// Transitions in score units.
+    pub transitions: Vec<i16>,
+    /// Start scores in score units.
+    pub start: Vec<i16>,
+    /// End scores in score units.
+    pub end: Vec<i16>,
+}
+
+/// Rounds every parameter to its integer.
+pub fn quantize(model: &FloatModel, params: QuantParams) -> QuantizedTensors {
+    let weight_limit = match params.weight_type {
+        WeightType::I8 => I8_MAX,
+        WeightType::I16 => I16_MAX,
+    };
+    let step = params.emission_step();
+    let score = params.score_step();
+    let q16 = |values: &[f32]| values.iter().map(|&v| quantize_value(v, score, I16_MAX) as i16).collect();
+    QuantizedTensors {
+        weights: model.weights.iter().map(|&w| quantize_value(w, step, weight_limit) as i16).collect(),
+        transitions: q16(&model.transitions),
+        start: q16(&model.start),
+        end: q16(&model.end),
+    }
+}
+
+/// Quantizes and serialises `model` into a model file.
+pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result<Vec<u8>, ExportError> {
+    let tensors = quantize(model, params);
+    let weights: Vec<u8> = match params.weight_type {
+        WeightType::I8 => tensors.weights.iter().map(|&w| w as i8 as u8).collect(),
+        WeightType::I16 => format::i16_bytes(&tensors.weights),
+    };
+    let tag_names = model.tag_names.join(" ");
+    let templates = model.features.encoded_templates();
+    let transitions = format::i16_bytes(&tensors.transitions);
+    let start = format::i16_bytes(&tensors.start);
+    let end = format::i16_bytes(&tensors.end);
+    let body = ModelBody {
+        tag_names: &tag_names,
+        constraints: None,
+        score_frac_bits: params.score_frac_bits,
+        emission: EmissionSpec::HashedNgram(HashedNgramSpec {
+            normalization: model.features.normalization,
+            templates: &templates,
+            bucket_bits: model.features.bucket_bits,
+            weight_type: params.weight_type,
+            weight_shift: params.weight_shift,
+            weights: &weights,
+        }),
+        transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
+        metadata,
+    };
+    format::encode(&body).map_err(|e| ExportError::Encode(e.to_string()))
+}
+
+/// Bytes of the model file for `bucket_bits`, `weight_type` and metadata of `metadata_len` bytes.
+pub fn file_size(model_tags: &[String], template_count: usize, bucket_bits: u8, weight_type: WeightType, metadata_len: usize) -> usize {
+    let l = model_tags.len();
+    let weights = vec![0u8; (1usize << bucket_bits) * l * weight_type.bytes()];
+    let templates = vec![1u8; template_count * decoder::features::TEMPLATE_BYTES];
+    let crf = vec![0u8; 2 * l * l];
+    let edge = vec![0u8; 2 * l];
+    let tag_names = model_tags.join(" ");
+    let metadata = " ".repeat(metadata_len);
+    let body = ModelBody {
+        tag_names: &tag_names,
+        constraints: None,
+        score_frac_bits: 0,
+        emission: EmissionSpec::HashedNgram(HashedNgramSpec {
+            normalization: 0,
+            templates: &templates,
+            bucket_bits,
+            weight_type,
+            weight_shift: 0,
+            weights: &weights,
+        }),
+        transitions: TransitionSpec { transitions: &crf, start: &edge, end: &edge },
+        metadata: &metadata,
+    };
+    format::encode(&body).map_or(usize::MAX, |bytes| bytes.len())
+}
+
+/// The real-valued model a model file stands for (integer scores times their step).
+pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
+    use crate::features::FeatureSpec;
+    let emission = model.emission();
+    let l = model.num_tags();
+    let frac = i32::from(model.score_frac_bits());
+    let spec = model.body().emission;
+    let EmissionSpec::HashedNgram(spec) = spec;
+    let step = 2f64.powi(i32::from(spec.weight_shift) - frac);
+    let weights: Vec<f32> = match spec.weight_type {
+        WeightType::I8 => spec.weights.iter().map(|&b| (f64::from(b as i8) * step) as f32).collect(),
+        WeightType::I16 => spec
+            .weights
+            .chunks_exact(2)
+            .map(|b| (f64::from(i16::from_le_bytes([b[0], b[1]])) * step) as f32)
+            .collect(),
+    };
+    let unit = 2f64.powi(-frac);
+    let real = |v: i32| (f64::from(v) * unit) as f32;
+    let transitions = (0..l * l).map(|i| real(model.transition(i / l, i % l))).collect();
+    FloatModel {
+        tag_names: model.tag_names().map(str::to_string).collect(),
+        features: FeatureSpec {
+            templates: emission.templates().to_vec(),
+            bucket_bits: emission.bucket_bits(),
+            normalization: spec.normalization,
+        },
+        weights,
+        transitions,
+        start: (0..l).map(|j| real(model.start_score(j))).collect(),
+        end: (0..l).map(|j| real(model.end_score(j))).collect(),
+    }
+}
+
+/// Folds a table to fewer bits: a feature's row at `bits` is its row at the larger size shifted right,
+/// so the rows that now share a bucket are summed (the same sums the smaller model's collisions form).
+pub fn fold(model: &FloatModel, bits: u8) -> FloatModel {
+    let l = model.num_tags();
+    let from_bits = model.features.bucket_bits;
+    assert!(bits <= from_bits, "can only fold to a smaller table");
+    let shift = from_bits - bits;
+    let mut weights = vec![0.0f32; (1usize << bits) * l];
+    for (row, values) in model.weights.chunks_exact(l).enumerate() {
+        let target = (row >> shift) * l;
+        for (w, v) in weights[target..target + l].iter_mut().zip(values) {
+            *w += v;
+        }
+    }
+    let mut folded = model.clone();
+    folded.features.bucket_bits = bits;
+    folded.weights = weights;
+    folded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{FeatureSpec, TemplateSet};
+
+    fn sample_model() -> FloatModel {
+        let tags: Vec<String> = ["B", "M", "E", "S"].iter().map(|s| s.to_string()).collect();
+        let mut model = FloatModel::zeros(tags, FeatureSpec::new(TemplateSet::Basic.templates(), 6));
+        for (i, w) in model.weights.iter_mut().enumerate() {
+            *w = ((i * 7919) % 1000) as f32 / 250.0 - 2.0;
+        }
+        for (i, t) in model.transitions.iter_mut().enumerate() {
+            *t = (i as f32 - 8.0) / 3.0;
+        }
+        model.start = vec![0.5, -7.0, -6.0, 0.25];
+        model.end = vec![-3.0, -2.0, 1.0, 0.75];
+        model
+    }
+
+    #[test]
+    fn round_trip_through_the_decoder_is_within_half_a_step() {
+        let model = sample_model();
+        let (_, constraints) = model.constraints();
+        for weight_type in [WeightType::I8, WeightType::I16] {
+            for params in candidates(&model, weight_type).unwrap() {
+                let bytes = export(&model, params, "test").unwrap();
+                let loaded = decoder::Model::from_bytes(&bytes).expect("valid model");
+                assert_eq!(loaded.metadata(), "test");
+                let back = dequantize(&loaded);
+                assert_eq!(back.features, model.features);
+                let step = params.emission_step() as f32;
+                let limit = if weight_type == WeightType::I8 { 127.0 } else { 32767.0 } * step;
+                for (a, b) in model.weights.iter().zip(&back.weights) {
+                    let expected = a.clamp(-limit, limit);
+                    assert!((expected - b).abs() <= step / 2.0 + 1e-6, "{params:?}: {a} -> {b}");
+                }
+                let unit = params.score_step() as f32;
+                for from in 0..4 {
+                    for to in 0..4 {
+                        if constraints.allows(from, to) {
+                            let (a, b) = (model.transitions[from * 4 + to], back.transitions[from * 4 + to]);
+                            assert!((a - b).abs() <= unit / 2.0 + 1e-6);
+                        }
+                    }
+                }
+                // Every stored emission weight, shifted, stays within i16 as the format requires.
+                assert!(params.weight_shift <= if weight_type == WeightType::I8 { 8 } else { 0 });
+            }
+        }
+    }
+
+    #[test]
+    fn first_i8_candidate_clips_nothing() {
+        let model = sample_model();
+        let params = candidates(&model, WeightType::I8).unwrap()[0];
+        let tensors = quantize(&model, params);
+        let max_q = tensors.weights.iter().map(|w| w.unsigned_abs()).max().unwrap();
+        assert!(max_q <= 127 && max_q > 63, "{max_q}");
+    }
+
+    #[test]
+    fn file_size_matches_export() {
+        let model = sample_model();
+        let params = candidates(&model, WeightType::I8).unwrap()[0];
+        let bytes = export(&model, params, "abc").unwrap();
+        let predicted = file_size(&model.tag_names, model.features.templates.len(), 6, WeightType::I8, 3);
+        assert_eq!(bytes.len(), predicted);
+    }
+
+    #[test]
+    fn folding_sums_rows_sharing_the_top_bits() {
+        let model = sample_model();
+        let folded = fold(&model, 4);
+        assert_eq!(folded.weights.len(), 16 * 4);
+        let expected: f32 = (0..4).map(|r| model.weights[r * 4 + 1]).sum();
+        assert!((folded.weights[1] - expected).abs() < 1e-5);
+    }
+}

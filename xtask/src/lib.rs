@@ -1,0 +1,26 @@
+//! Automation for this workspace, used by the `cargo xtask` binary and by the
+//! QEMU integration tests: finding (and if need be installing) the embedded
+//! toolchain, building the firmware for a board, and running it under QEMU
+//! with a timeout.
+
+#![deny(missing_docs)]
+
+pub mod firmware;
+pub mod process;
+pub mod qemu;
+pub mod toolchain;
+
+use std::path::{Path, PathBuf};
+
+/// The root of the cargo workspace (the directory holding `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The firmware's own cargo workspace.
+pub fn firmware_dir() -> PathBuf {
+    workspace_root().join("firmware")
+}

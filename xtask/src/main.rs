@@ -1,0 +1,228 @@
+//! `cargo xtask`: the workspace's single driver. See `cargo xtask --help`.
+
+use std::{
+    fs,
+    io::Read,
+    path::PathBuf,
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use xtask::{
+    firmware::{self, Board, CargoOutput, FirmwareBuild},
+    process, qemu,
+    toolchain::{Toolchain, THUMB_TARGETS},
+    workspace_root,
+};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Builds, checks and runs everything in this workspace")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install (as root) or verify the embedded toolchain, QEMU and defmt-print.
+    Setup,
+    /// Run every check in order, stopping at the first failure.
+    Test,
+    /// Build or run the firmware.
+    #[command(subcommand)]
+    Firmware(FirmwareTask),
+}
+
+#[derive(Subcommand)]
+enum FirmwareTask {
+    /// Build the firmware for a board and print its size.
+    Build(ImageArgs),
+    /// Build the firmware and run it under QEMU, printing its UART0 output
+    /// and decoded defmt log.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct ImageArgs {
+    /// The board to build for.
+    #[arg(long, value_enum, default_value = "lm3s6965evb")]
+    board: Board,
+    /// Extra firmware features, e.g. selftest-echo (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Kill QEMU (and fail) after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Count instructions: `-icount shift=0`.
+    #[arg(long)]
+    icount: bool,
+    /// A file whose bytes are sent to UART0 (`-` for stdin).
+    #[arg(long)]
+    uart_input: Option<PathBuf>,
+}
+
+/// Every firmware run during `cargo xtask test` gets this long.
+const CHECK_RUN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Setup => setup(),
+        Task::Test => test_everything(),
+        Task::Firmware(FirmwareTask::Build(args)) => firmware_build(&args),
+        Task::Firmware(FirmwareTask::Run(args)) => firmware_run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("\nerror: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn setup() -> Result<()> {
+    Toolchain::setup()?;
+    println!("setup: everything is in place");
+    Ok(())
+}
+
+/// Runs the steps in order, each under a header with its duration.
+struct Steps {
+    started: Instant,
+    count: usize,
+}
+
+impl Steps {
+    fn new() -> Self {
+        Self { started: Instant::now(), count: 0 }
+    }
+
+    fn run<T>(&mut self, title: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.count += 1;
+        println!("\n==> [{}] {title}", self.count);
+        let started = Instant::now();
+        let result = step();
+        let seconds = started.elapsed().as_secs_f64();
+        match &result {
+            Ok(_) => println!("<== [{}] {title}: ok ({seconds:.1}s)", self.count),
+            Err(_) => println!("<== [{}] {title}: FAILED ({seconds:.1}s)", self.count),
+        }
+        result.with_context(|| format!("step {} `{title}` failed", self.count))
+    }
+}
+
+fn test_everything() -> Result<()> {
+    let mut steps = Steps::new();
+    let root = workspace_root();
+    let toolchain = steps.run("setup: toolchain, QEMU, defmt-print", Toolchain::setup)?;
+
+    steps.run("cargo fmt --all --check (workspace)", || {
+        process::run(process::cargo().current_dir(&root).args(["fmt", "--all", "--check"]))
+    })?;
+    steps.run("cargo fmt --all --check (firmware)", || process::run(&mut firmware::fmt_check_command()))?;
+    steps.run("cargo clippy --workspace --all-targets -- -D warnings", || {
+        process::run(process::cargo().current_dir(&root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.run("cargo test --workspace --release (host tests, QEMU tests)", || {
+        process::run(process::cargo().current_dir(&root).args(["test", "--workspace", "--release"]))
+    })?;
+    for target in THUMB_TARGETS {
+        steps.run(&format!("cargo check -p decoder --target {target}"), || {
+            let mut command = toolchain.thumb_cargo("check", target);
+            // Its own target directory: another compiler (build-std path)
+            // must not invalidate the host builds' artifacts.
+            command.current_dir(&root).args(["-p", "decoder", "--target-dir"]).arg(root.join("target/thumb"));
+            process::run(&mut command)
+        })?;
+    }
+    for board in Board::ALL {
+        steps.run(&format!("firmware clippy -D warnings ({board}, {})", board.target()), || {
+            firmware::clippy(&toolchain, board)
+        })?;
+    }
+    let mut images = Vec::new();
+    for board in Board::ALL {
+        let elf = steps.run(&format!("firmware build ({board})"), || {
+            build_and_measure(&toolchain, &FirmwareBuild::new(board), CargoOutput::Show)
+        })?;
+        images.push((board, elf));
+    }
+    steps.run("firmware runs under QEMU", || {
+        let mut failures = Vec::new();
+        for (board, elf) in &images {
+            let options = qemu::RunOptions { timeout: CHECK_RUN_TIMEOUT, ..qemu::RunOptions::default() };
+            let outcome = qemu::run(&toolchain, *board, elf, &options)?;
+            println!("qemu: {} on {board}: {} in {:.2}s", board.core(), outcome.exit, outcome.elapsed.as_secs_f64());
+            for line in outcome.defmt_log.lines() {
+                println!("    {line}");
+            }
+            if !outcome.success() {
+                failures.push(format!("{board}: {}", outcome.report()));
+            }
+        }
+        if !failures.is_empty() {
+            bail!("firmware failed under QEMU:\n{}", failures.join("\n"));
+        }
+        Ok(())
+    })?;
+    println!("\nall {} steps passed in {:.1}s", steps.count, steps.started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Builds an image and prints its size.
+fn build_and_measure(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) -> Result<PathBuf> {
+    let elf = firmware::build(toolchain, image, output)?;
+    let usage = firmware::memory_use(&elf)?;
+    println!("{}: {usage}", elf.display());
+    Ok(elf)
+}
+
+fn image(args: &ImageArgs) -> FirmwareBuild {
+    FirmwareBuild { board: args.board, features: args.features.clone() }
+}
+
+fn firmware_build(args: &ImageArgs) -> Result<()> {
+    let toolchain = Toolchain::setup()?;
+    build_and_measure(&toolchain, &image(args), CargoOutput::Show)?;
+    Ok(())
+}
+
+fn firmware_run(args: &RunArgs) -> Result<()> {
+    let toolchain = Toolchain::setup()?;
+    let uart_input = match &args.uart_input {
+        None => Vec::new(),
+        Some(path) if path.as_os_str() == "-" => {
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+            bytes
+        }
+        Some(path) => fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+    };
+    let board = args.image.board;
+    let elf = build_and_measure(&toolchain, &image(&args.image), CargoOutput::Show)?;
+    let options = qemu::RunOptions { timeout: Duration::from_secs(args.timeout), icount: args.icount, uart_input };
+    let outcome = qemu::run(&toolchain, board, &elf, &options)?;
+    println!("--- defmt log ---\n{}", outcome.defmt_log);
+    println!("--- UART0 ---\n{}", String::from_utf8_lossy(&outcome.uart_output));
+    println!("qemu: {} on {board}: {} in {:.2}s", board.core(), outcome.exit, outcome.elapsed.as_secs_f64());
+    if !outcome.success() {
+        bail!("the firmware failed: {}\n{}", outcome.exit, outcome.qemu_stderr);
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! Running a firmware image under QEMU, always with a timeout.
+//!
+//! The image's two output channels are kept apart: semihosting (where the
+//! defmt log goes) is QEMU's stdout, and UART0 is a Unix socket that we
+//! connect to. (QEMU 7.2 writes semihosting `SYS_WRITE`s to its stdout even
+//! with `-semihosting-config chardev=...`, so UART0 is the one that moves.)
+
+use std::{
+    env, fs,
+    io::{Read, Write},
+    os::unix::net::UnixStream,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+
+use crate::{
+    firmware::Board,
+    process::{self, BoundedChild, Ending},
+    toolchain::Toolchain,
+};
+
+/// How to run an image.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// QEMU is killed, and the run fails, after this long.
+    pub timeout: Duration,
+    /// `-icount shift=0`: the emulated clock advances one tick per
+    /// instruction, making timing (cycle counts) deterministic.
+    pub icount: bool,
+    /// Bytes sent to UART0 once the image starts.
+    pub uart_input: Vec<u8>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(30), icount: false, uart_input: Vec::new() }
+    }
+}
+
+/// How a QEMU run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QemuExit {
+    /// QEMU exited with this status: the image's semihosting exit code, or
+    /// QEMU's own error status.
+    Code(i32),
+    /// QEMU was ended by a signal (not by us).
+    Signal,
+    /// Still running at the timeout: killed.
+    TimedOut(Duration),
+}
+
+impl std::fmt::Display for QemuExit {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QemuExit::Code(code) => write!(formatter, "exit status {code}"),
+            QemuExit::Signal => write!(formatter, "killed by a signal"),
+            QemuExit::TimedOut(timeout) => {
+                write!(formatter, "timed out after {:.1}s (killed)", timeout.as_secs_f64())
+            }
+        }
+    }
+}
+
+/// What a QEMU run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// How it ended.
+    pub exit: QemuExit,
+    /// Everything the image wrote to UART0.
+    pub uart_output: Vec<u8>,
+    /// The image's defmt log, decoded by defmt-print (one line per message).
+    pub defmt_log: String,
+    /// QEMU's own messages (stderr).
+    pub qemu_stderr: String,
+    /// Wall-clock time of the QEMU run.
+    pub elapsed: Duration,
+}
+
+impl RunOutcome {
+    /// Whether the image exited with status 0.
+    pub fn success(&self) -> bool {
+        self.exit == QemuExit::Code(0)
+    }
+
+    /// Everything about the run, for a failure message.
+    pub fn report(&self) -> String {
+        format!(
+            "QEMU: {}\n--- defmt log ---\n{}--- UART0 ---\n{}\n--- QEMU stderr ---\n{}",
+            self.exit,
+            self.defmt_log,
+            String::from_utf8_lossy(&self.uart_output),
+            self.qemu_stderr
+        )
+    }
+}
+
+/// The QEMU command line for `elf` on `board`, UART0 on the socket `uart0`.
+fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, icount: bool) -> Command {
+    let mut command = Command::new(&toolchain.qemu);
+    command
+        .args(["-machine", board.name()])
+        // No window, no monitor: stdout carries the semihosting output only.
+        .args(["-display", "none", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        // wait=on: the guest starts only once we are connected, so no UART
+        // output is lost.
+        .arg("-chardev")
+        .arg(format!("socket,id=uart0,path={},server=on,wait=on", uart0.display()))
+        .args(["-serial", "chardev:uart0"]);
+    if icount {
+        command.args(["-icount", "shift=0"]);
+    }
+    command.arg("-kernel").arg(elf);
+    command
+}
+
+/// Runs `elf` on `board` under QEMU until it exits or `options.timeout`
+/// passes, and decodes its defmt log.
+pub fn run(toolchain: &Toolchain, board: Board, elf: &Path, options: &RunOptions) -> Result<RunOutcome> {
+    let scratch = ScratchDir::new()?;
+    let uart0_socket = scratch.path().join("uart0.sock");
+    // A leftover from a process that had our pid would make QEMU's bind fail.
+    let _ = fs::remove_file(&uart0_socket);
+    let mut command = qemu_command(toolchain, board, elf, &uart0_socket, options.icount);
+    let mut qemu = BoundedChild::spawn(&mut command, Stdio::null(), options.timeout)?;
+
+    let uart0 = connect_uart(&mut qemu, &uart0_socket)?;
+    let uart_output = match &uart0 {
+        Some(stream) => Some(exchange_uart(stream, options.uart_input.clone())?),
+        None => None,
+    };
+    let finished = qemu.wait()?;
+    let uart_output = uart_output.map(|reader| reader.join().unwrap_or_default()).unwrap_or_default();
+
+    let exit = match finished.ending {
+        Ending::TimedOut(timeout) => QemuExit::TimedOut(timeout),
+        Ending::Exited(status) => status.code().map_or(QemuExit::Signal, QemuExit::Code),
+    };
+    let defmt_log = decode_defmt(toolchain, elf, &finished.stdout)?;
+    Ok(RunOutcome {
+        exit,
+        uart_output,
+        defmt_log,
+        qemu_stderr: String::from_utf8_lossy(&finished.stderr).into_owned(),
+        elapsed: finished.elapsed,
+    })
+}
+
+/// Connects to QEMU's UART0 socket, once QEMU has created it. `None` if QEMU
+/// exited or the deadline passed first (the caller's wait reports which).
+fn connect_uart(qemu: &mut BoundedChild, socket: &Path) -> Result<Option<UnixStream>> {
+    while Instant::now() < qemu.deadline() {
+        if qemu.has_exited()? {
+            return Ok(None);
+        }
+        if let Ok(stream) = UnixStream::connect(socket) {
+            return Ok(Some(stream));
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    Ok(None)
+}
+
+/// Sends `input` to UART0 and collects everything UART0 sends until QEMU
+/// closes the socket (when it exits or is killed).
+fn exchange_uart(stream: &UnixStream, input: Vec<u8>) -> Result<thread::JoinHandle<Vec<u8>>> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = stream.try_clone()?;
+    // The write half is never shut down: QEMU takes EOF as a disconnect and
+    // would stop relaying UART0 output.
+    thread::spawn(move || {
+        // Fails only if QEMU is gone, which its exit status reports.
+        let _ = writer.write_all(&input);
+    });
+    Ok(thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = reader.read_to_end(&mut bytes);
+        bytes
+    }))
+}
+
+/// Decodes defmt frames with `defmt-print -e ELF`.
+pub fn decode_defmt(toolchain: &Toolchain, elf: &Path, frames: &[u8]) -> Result<String> {
+    if frames.is_empty() {
+        return Ok(String::new());
+    }
+    let mut command = Command::new(&toolchain.defmt_print);
+    command.arg("-e").arg(elf);
+    let decoded = process::run_with_input(&mut command, frames, Duration::from_secs(30))?;
+    match decoded.ending {
+        Ending::Exited(status) if status.success() => {}
+        ending => {
+            bail!("`{}` failed ({ending:?}): {}", process::display(&command), String::from_utf8_lossy(&decoded.stderr))
+        }
+    }
+    Ok(String::from_utf8_lossy(&decoded.stdout).into_owned())
+}
+
+/// A private temporary directory (for QEMU's socket), removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> Result<Self> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        // Short: a Unix socket path must fit in about 100 bytes.
+        let path =
+            env::temp_dir().join(format!("xtask-qemu-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+        fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
