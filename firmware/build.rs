@@ -1,7 +1,12 @@
 //! Picks the linker memory map (memory.x) of the board selected by a cargo
-//! feature, and rejects board/target pairs that cannot run.
+//! feature, rejects board/target pairs that cannot run, checks that exactly
+//! one defmt logger is selected, and stages the model file that the firmware
+//! embeds (`CRF_MODEL`, default `../models/default.crfm`).
 
-use std::{env, fs, path::PathBuf};
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+};
 
 /// (cargo feature, board directory under boards/, targets whose code the core runs)
 const BOARDS: &[(&str, &str, &[&str])] = &[
@@ -19,6 +24,14 @@ const BOARDS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// The defmt transports; exactly one is the global logger.
+const LOGGERS: &[&str] = &["logger-semihosting", "logger-rtt"];
+
+/// The environment variable naming the model file to embed.
+const MODEL_VARIABLE: &str = "CRF_MODEL";
+/// The model embedded when `CRF_MODEL` is unset, relative to this crate.
+const DEFAULT_MODEL: &str = "../models/default.crfm";
+
 fn feature_enabled(feature: &str) -> bool {
     let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
     env::var_os(var).is_some()
@@ -32,6 +45,13 @@ fn main() {
         _ => panic!("several boards selected: enable exactly one board-* feature (use --no-default-features)"),
     };
 
+    let loggers: Vec<_> = LOGGERS.iter().filter(|feature| feature_enabled(feature)).collect();
+    assert!(
+        loggers.len() == 1,
+        "enable exactly one defmt logger feature of {LOGGERS:?} (enabled: {loggers:?}); \
+         with --no-default-features add logger-semihosting (QEMU) or logger-rtt (debug probe)"
+    );
+
     let target = env::var("TARGET").expect("cargo sets TARGET");
     assert!(
         targets.contains(&target.as_str()),
@@ -39,12 +59,39 @@ fn main() {
     );
 
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let memory_x = manifest_dir.join("boards").join(board_dir).join("memory.x");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let memory_x = manifest_dir.join("boards").join(board_dir).join("memory.x");
     fs::copy(&memory_x, out_dir.join("memory.x")).unwrap_or_else(|err| panic!("copying {}: {err}", memory_x.display()));
 
     // cortex-m-rt's link.x does `INCLUDE memory.x`, found on this search path.
     println!("cargo:rustc-link-search={}", out_dir.display());
     println!("cargo:rerun-if-changed={}", memory_x.display());
     println!("cargo:rerun-if-changed=build.rs");
+
+    stage_model(&manifest_dir, &out_dir);
+}
+
+/// Copies the model file to `OUT_DIR/model.crfm` (which `src/model_image.rs`
+/// embeds with `include_bytes!`) and writes its length to
+/// `OUT_DIR/model_len.rs`.
+///
+/// The model is deliberately not validated here: the firmware checks it at
+/// boot (magic, version, CRC-32), and a test embeds a corrupted one to prove
+/// that this check fails cleanly.
+fn stage_model(manifest_dir: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-env-changed={MODEL_VARIABLE}");
+    let model = match env::var_os(MODEL_VARIABLE) {
+        // A relative path is taken from this crate's directory (where
+        // `cargo build` runs when invoked in firmware/).
+        Some(path) if !path.is_empty() => manifest_dir.join(path),
+        _ => manifest_dir.join(DEFAULT_MODEL),
+    };
+    println!("cargo:rerun-if-changed={}", model.display());
+    let bytes = fs::read(&model)
+        .unwrap_or_else(|err| panic!("reading the model {} (set {MODEL_VARIABLE}): {err}", model.display()));
+    fs::write(out_dir.join("model.crfm"), &bytes).expect("writing OUT_DIR/model.crfm");
+    let model_len = format!("/// Bytes in the embedded model file (written by build.rs).\npub const MODEL_LEN: usize = {};\n", bytes.len());
+    fs::write(out_dir.join("model_len.rs"), model_len).expect("writing OUT_DIR/model_len.rs");
+    let file_name = model.file_name().map_or_else(|| "model".into(), |name| name.to_string_lossy());
+    println!("cargo:rustc-env=CRF_MODEL_FILE_NAME={file_name}");
 }

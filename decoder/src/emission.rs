@@ -3,7 +3,7 @@
 //! The lattice only sees [`EmissionModel`], so a second kind of model (say, a small integer CNN) plugs in
 //! without touching Viterbi.
 
-use crate::features::{bucket, Context, Template};
+use crate::features::{bucket, CompiledTemplates, Context, Template};
 use crate::format::WeightType;
 use crate::{MAX_TAGS, MAX_TEMPLATES};
 
@@ -25,6 +25,8 @@ pub trait EmissionModel {
 pub struct HashedNgram<'a> {
     pub(crate) templates: [Template; MAX_TEMPLATES],
     pub(crate) template_count: usize,
+    /// The same templates grouped by kind, for [`EmissionModel::scores`].
+    pub(crate) compiled: CompiledTemplates,
     pub(crate) bucket_bits: u8,
     pub(crate) weight_type: WeightType,
     pub(crate) weight_shift: u8,
@@ -80,24 +82,53 @@ impl EmissionModel for HashedNgram<'_> {
     #[inline]
     fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
         let l = self.num_tags.min(MAX_TAGS);
-        out[..l].fill(0);
-        let width = self.weight_type.bytes();
-        let row_bytes = l * width;
+        let bits = self.bucket_bits;
+        let weights = self.weights;
+        // Weights are summed unshifted and shifted once: sum(w << s) == sum(w) << s exactly (no overflow:
+        // |sum| <= 32 * 2^15). Rows are in bounds by the length check at load; `get` keeps it panic-free.
         let shift = u32::from(self.weight_shift);
-        for (index, template) in self.templates().iter().enumerate() {
-            let row = bucket(template.hash(index, ctx), self.bucket_bits) * row_bytes;
-            // In bounds by the length check at load; `get` keeps it panic-free regardless.
-            let Some(row) = self.weights.get(row..row + row_bytes) else { continue };
-            match self.weight_type {
-                WeightType::I8 => {
-                    for (acc, &w) in out[..l].iter_mut().zip(row) {
-                        *acc += i32::from(w as i8) << shift;
+        match (self.weight_type, l) {
+            (WeightType::I8, 4) => {
+                let mut acc = [0i32; 4];
+                self.compiled.for_each_hash(ctx, |h| {
+                    let row = bucket(h, bits) << 2;
+                    if let Some(&[a, b, c, d]) = weights.get(row..row + 4) {
+                        acc[0] += i32::from(a as i8);
+                        acc[1] += i32::from(b as i8);
+                        acc[2] += i32::from(c as i8);
+                        acc[3] += i32::from(d as i8);
                     }
+                });
+                for (o, a) in out.iter_mut().zip(acc) {
+                    *o = a << shift;
                 }
-                WeightType::I16 => {
-                    for (acc, w) in out[..l].iter_mut().zip(row.chunks_exact(2)) {
-                        *acc += i32::from(i16::from_le_bytes([w[0], w[1]])) << shift;
+            }
+            (WeightType::I8, _) => {
+                let mut acc = [0i32; MAX_TAGS];
+                self.compiled.for_each_hash(ctx, |h| {
+                    let row = bucket(h, bits) * l;
+                    if let Some(row) = weights.get(row..row + l) {
+                        for (a, &w) in acc.iter_mut().zip(row) {
+                            *a += i32::from(w as i8);
+                        }
                     }
+                });
+                for (o, a) in out[..l].iter_mut().zip(acc) {
+                    *o = a << shift;
+                }
+            }
+            (WeightType::I16, _) => {
+                let mut acc = [0i32; MAX_TAGS];
+                self.compiled.for_each_hash(ctx, |h| {
+                    let row = bucket(h, bits) * 2 * l;
+                    if let Some(row) = weights.get(row..row + 2 * l) {
+                        for (a, w) in acc.iter_mut().zip(row.chunks_exact(2)) {
+                            *a += i32::from(i16::from_le_bytes([w[0], w[1]]));
+                        }
+                    }
+                });
+                for (o, a) in out[..l].iter_mut().zip(acc) {
+                    *o = a << shift;
                 }
             }
         }

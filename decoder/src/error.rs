@@ -135,9 +135,9 @@ impl fmt::Display for ModelError {
                 write!(f, "tensor {tensor:?} has {found} bytes, expected {expected}")
             }
             Self::BadConstraint => f.write_str("custom constraint entries must be 0 or 1"),
-            Self::UnusableConstraints => {
-                f.write_str("constraints leave no start tag, no end tag, or some sequence length without an allowed tag sequence")
-            }
+            Self::UnusableConstraints => f.write_str(
+                "constraints leave no start tag, no end tag, or some sequence length without an allowed tag sequence",
+            ),
             Self::TransitionGraphNotPrimitive => {
                 f.write_str("allowed-transition graph is not strongly connected and aperiodic")
             }

@@ -47,9 +47,13 @@ impl Context {
 
     /// Shifts the window one position forward and puts `code` (a character, or [`AFTER_END`]) at the far
     /// end: the streaming decoders' way to advance.
+    #[inline]
     pub fn shift_in(&mut self, code: u32) {
-        self.codes.copy_within(1.., 0);
-        self.classes.copy_within(1.., 0);
+        // Element-wise rather than `copy_within`, which may become a `memmove` call.
+        for i in 0..WINDOW - 1 {
+            self.codes[i] = self.codes[i + 1];
+            self.classes[i] = self.classes[i + 1];
+        }
         self.codes[WINDOW - 1] = code;
         self.classes[WINDOW - 1] = class_of_code(code);
     }
@@ -66,6 +70,7 @@ fn slot(offset: i8) -> usize {
     (offset as isize + MAX_OFFSET as isize) as usize
 }
 
+#[inline]
 fn class_of_code(code: u32) -> u8 {
     match char::from_u32(code) {
         Some(c) => char_class(c) as u8,
@@ -133,7 +138,7 @@ impl Template {
     /// The feature's 32-bit hash for template number `index` in the model's list at context `ctx`.
     #[inline]
     pub fn hash(self, index: usize, ctx: &Context) -> u32 {
-        let h = (index as u32 + 1).wrapping_mul(0x85EB_CA77);
+        let h = seed(index);
         let h = match self {
             Self::Bias => h,
             Self::Char(a) => mix(h, ctx.code(a)),
@@ -148,6 +153,90 @@ impl Template {
             }
         };
         finalize(h)
+    }
+}
+
+/// The hash seed of template number `index`.
+#[inline]
+const fn seed(index: usize) -> u32 {
+    (index as u32).wrapping_add(1).wrapping_mul(0x85EB_CA77)
+}
+
+/// Templates regrouped by kind for decoding: the same hashes as [`Template::hash`], computed in uniform
+/// branch-free loops (one per kind) instead of dispatching on each template's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CompiledTemplates {
+    /// `[count]` entries grouped by kind: Bias, Char, Pair, Triple, ClassSpan.
+    entries: [Compiled; crate::MAX_TEMPLATES],
+    /// End (exclusive) of each kind's group in `entries`.
+    ends: [u8; 5],
+}
+
+/// One template: its seed and the window slots (`0..WINDOW`) it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Compiled {
+    seed: u32,
+    slots: [u8; 3],
+}
+
+impl CompiledTemplates {
+    /// Compiles validated templates (at most `MAX_TEMPLATES`; extra ones are ignored).
+    pub(crate) fn new(templates: &[Template]) -> Self {
+        let mut out = Self { entries: [Compiled { seed: 0, slots: [0; 3] }; crate::MAX_TEMPLATES], ends: [0; 5] };
+        let mut n = 0usize;
+        for (kind, end) in out.ends.iter_mut().enumerate() {
+            for (index, &t) in templates.iter().enumerate().take(crate::MAX_TEMPLATES) {
+                let (k, slots) = match t {
+                    Template::Bias => (0, [0, 0, 0]),
+                    Template::Char(a) => (1, [slot(a), 0, 0]),
+                    Template::Pair(a, b) => (2, [slot(a), slot(b), 0]),
+                    Template::Triple(a, b, c) => (3, [slot(a), slot(b), slot(c)]),
+                    Template::ClassSpan(a, b) => (4, [slot(a), slot(b), 0]),
+                };
+                if k == kind {
+                    if let Some(e) = out.entries.get_mut(n) {
+                        *e = Compiled { seed: seed(index), slots: slots.map(|s| s as u8) };
+                        n += 1;
+                    }
+                }
+            }
+            *end = n as u8;
+        }
+        out
+    }
+
+    /// Number of templates.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.ends[4])
+    }
+
+    /// Calls `visit` with the hash of every template, grouped by kind (not in file order). Inlined into the
+    /// caller so hashing, the row read and the accumulation form one loop body per kind.
+    #[inline(always)]
+    pub(crate) fn for_each_hash(&self, ctx: &Context, mut visit: impl FnMut(u32)) {
+        let codes = &ctx.codes;
+        // Slots are validated `< WINDOW`; the checks below are never taken.
+        let code = |s: u8| codes.get(usize::from(s)).copied().unwrap_or(0);
+        let [e0, e1, e2, e3, e4] = self.ends.map(|e| usize::from(e).min(crate::MAX_TEMPLATES));
+        let entries = &self.entries;
+        for e in entries.get(..e0).unwrap_or(&[]) {
+            visit(finalize(e.seed));
+        }
+        for e in entries.get(e0..e1).unwrap_or(&[]) {
+            visit(finalize(mix(e.seed, code(e.slots[0]))));
+        }
+        for e in entries.get(e1..e2).unwrap_or(&[]) {
+            visit(finalize(mix(mix(e.seed, code(e.slots[0])), code(e.slots[1]))));
+        }
+        for e in entries.get(e2..e3).unwrap_or(&[]) {
+            visit(finalize(mix(mix(mix(e.seed, code(e.slots[0])), code(e.slots[1])), code(e.slots[2]))));
+        }
+        for e in entries.get(e3..e4).unwrap_or(&[]) {
+            let span = ctx.classes.get(usize::from(e.slots[0])..=usize::from(e.slots[1])).unwrap_or(&[]);
+            let packed = span.iter().fold(0u32, |p, &c| p * 8 + u32::from(c));
+            visit(finalize(mix(e.seed, packed)));
+        }
     }
 }
 
@@ -192,6 +281,7 @@ pub const DEFAULT_TEMPLATES: [Template; 13] = [
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]
@@ -216,6 +306,24 @@ mod tests {
         for position in 0..chars.len() {
             ctx.shift_in(chars.get(position + MAX_OFFSET).map_or(AFTER_END, |&c| c as u32));
             assert_eq!(ctx, Context::at(&chars, position));
+        }
+    }
+
+    #[test]
+    fn compiled_templates_hash_like_templates() {
+        let mut templates = std::vec::Vec::from(DEFAULT_TEMPLATES);
+        templates.extend([Template::Triple(-4, 0, 4), Template::ClassSpan(-4, 4), Template::Char(-4), Template::Bias]);
+        let compiled = CompiledTemplates::new(&templates);
+        assert_eq!(compiled.len(), templates.len());
+        let chars: [char; 7] = ['中', '文', 'a', '1', '，', '三', 'Z'];
+        for position in 0..chars.len() {
+            let ctx = Context::at(&chars, position);
+            let mut expected: std::vec::Vec<u32> = templates.iter().enumerate().map(|(i, t)| t.hash(i, &ctx)).collect();
+            let mut got = std::vec::Vec::new();
+            compiled.for_each_hash(&ctx, |h| got.push(h));
+            expected.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, expected);
         }
     }
 

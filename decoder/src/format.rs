@@ -163,7 +163,8 @@ pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, crate::ModelError> {
     if stored != computed {
         return Err(ModelError::BadChecksum { stored, computed });
     }
-    let (_, body_bytes) = postcard::take_from_bytes::<u16>(&covered[MAGIC.len()..]).map_err(|_| ModelError::Malformed)?;
+    let (_, body_bytes) =
+        postcard::take_from_bytes::<u16>(&covered[MAGIC.len()..]).map_err(|_| ModelError::Malformed)?;
     let (body, unread) = postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
     if !unread.is_empty() {
         return Err(ModelError::TrailingBytes { count: unread.len() });

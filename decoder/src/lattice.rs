@@ -44,8 +44,8 @@
 //! Back-pointers are packed: `ceil(log2 L)` bits per tag (at least 1), a row per position padded to 1, 2,
 //! 4 or 8 bytes ([`row_bytes`]): one byte per character for `L <= 4` (BMES), 2 bytes for `L = 5`, 4 for
 //! `L <= 8`, 8 for `L <= 16`. [`viterbi`] and [`label_chars`] need [`backpointer_bytes`]`(L, T)` bytes of
-//! caller-supplied buffer and a fixed stack of under 1.5 KiB ([`TransitionScores`] is 1.2 KiB, a column
-//! 80 bytes).
+//! caller-supplied buffer and a fixed stack of about 2 KiB ([`TransitionScores`] is about 1.5 KiB: the
+//! `[16][16]` `i32` transition table plus masks and predecessor lists; a column is 68 bytes).
 
 use crate::emission::EmissionModel;
 use crate::error::{LatticeError, Tensor};
@@ -90,7 +90,7 @@ pub const fn backpointer_bytes(num_tags: usize, len: usize) -> usize {
 }
 
 /// The CRF layer ready for decoding: transition, start and end scores widened to `i32`, with the
-/// validated hard constraints as predecessor/successor bitmasks. 1.2 KiB; build it once per model.
+/// validated hard constraints as predecessor bitmasks and lists. About 1.5 KiB; build it once per model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransitionScores {
     num_tags: usize,
@@ -103,6 +103,16 @@ pub struct TransitionScores {
     end: [i32; MAX_TAGS],
     /// `prev[to]`: bitmask of the tags allowed to precede `to`.
     prev: [u16; MAX_TAGS],
+    /// `preds[to]`: the tags allowed to precede `to`, ascending, then the last one repeated up to
+    /// `MAX_TAGS` entries (the fast path for columns where every tag is live: a repeated candidate equals an
+    /// earlier one and never wins under the strict `>`, so every list can be scanned to a fixed length).
+    preds: [[u8; MAX_TAGS]; MAX_TAGS],
+    /// Largest number of allowed predecessors of a tag.
+    max_preds: usize,
+    /// Tags without any allowed predecessor (none for validated constraints).
+    orphans: u16,
+    /// All `L` tags.
+    full: u16,
     constraints: Constraints,
     exponent: usize,
 }
@@ -125,7 +135,12 @@ impl TransitionScores {
     /// Scores from raw arrays (tests, tools): `transitions` is `[L][L]` (`[from * L + to]`), `start` and
     /// `end` are `[L]`, all in score units; `constraints` must pass
     /// [`Constraints::validate`](crate::tags::Constraints::validate).
-    pub fn new(constraints: &Constraints, transitions: &[i16], start: &[i16], end: &[i16]) -> Result<Self, LatticeError> {
+    pub fn new(
+        constraints: &Constraints,
+        transitions: &[i16],
+        start: &[i16],
+        end: &[i16],
+    ) -> Result<Self, LatticeError> {
         let exponent = constraints.validate().map_err(LatticeError::Constraints)?;
         let l = constraints.num_tags;
         let check = |tensor, found: usize, expected: usize| {
@@ -161,12 +176,35 @@ impl TransitionScores {
                 }
             }
         }
+        let mut preds = [[0u8; MAX_TAGS]; MAX_TAGS];
+        let mut max_preds = 0;
+        let mut orphans = 0u16;
+        for to in 0..l {
+            let mut count = 0;
+            for from in 0..l {
+                if prev[to] & (1 << from) != 0 {
+                    preds[to][count] = from as u8;
+                    count += 1;
+                }
+            }
+            if count == 0 {
+                orphans |= 1 << to;
+            } else {
+                let last = preds[to][count - 1];
+                preds[to][count..].fill(last);
+            }
+            max_preds = max_preds.max(count);
+        }
         Self {
             num_tags: l,
             trans: [[0; MAX_TAGS]; MAX_TAGS],
             start: [0; MAX_TAGS],
             end: [0; MAX_TAGS],
             prev,
+            preds,
+            max_preds,
+            orphans,
+            full: all_tags(l),
             constraints,
             exponent,
         }
@@ -224,7 +262,89 @@ impl TransitionScores {
     /// index on ties) into `args[to]`, and the new renormalised scores. Returns the packed back-pointer row
     /// and the subtracted maximum.
     #[inline]
-    pub(crate) fn step(&self, col: &mut Column, emission: &[i32; MAX_TAGS], args: &mut [u8; MAX_TAGS]) -> (u64, i32) {
+    pub(crate) fn step(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
+        if col.live == self.full && self.orphans == 0 {
+            match (self.num_tags, self.max_preds) {
+                (4, 2) => self.step_full::<4, 2>(col, emission),
+                (4, 3) => self.step_full::<4, 3>(col, emission),
+                (4, _) => self.step_full::<4, 4>(col, emission),
+                _ => self.step_full_any(col, emission),
+            }
+        } else {
+            self.step_masked(col, emission)
+        }
+    }
+
+    /// [`Self::step`] when every tag is live (the steady state; every tag has an allowed predecessor), for
+    /// `N` tags of which none has more than `P` allowed predecessors: fixed trip counts, fully unrolled,
+    /// branch-free. Every allowed predecessor is live, and only allowed ones are in `preds`.
+    #[inline(always)]
+    fn step_full<const N: usize, const P: usize>(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
+        let bits = backpointer_bits(N);
+        let mut next = [0i32; N];
+        let mut row = 0u64;
+        let mut max = i32::MIN;
+        for (to, v) in next.iter_mut().enumerate() {
+            let list = &self.preds[to];
+            let trans = &self.trans[to];
+            let first = usize::from(list[0]) & (MAX_TAGS - 1);
+            let mut best = col.score[first] + trans[first];
+            let mut arg = first;
+            for &from in &list[1..P] {
+                let from = usize::from(from) & (MAX_TAGS - 1);
+                let c = col.score[from] + trans[from];
+                // Ascending list and a strict `>`: the lowest predecessor wins ties. Branch-free select.
+                let take = -i32::from(c > best);
+                best = (c & take) | (best & !take);
+                arg = (from & take as usize) | (arg & !(take as usize));
+            }
+            *v = best + emission[to];
+            max = max.max(*v);
+            row |= (arg as u64) << (to as u32 * bits);
+        }
+        for (s, &v) in col.score.iter_mut().zip(&next) {
+            *s = v - max;
+            debug_assert!(*s >= -MAX_SPREAD, "score spread bound violated");
+        }
+        (row, max)
+    }
+
+    /// [`Self::step_full`] for any `L`, scanning every padded predecessor list to `max_preds` entries.
+    fn step_full_any(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
+        let l = self.num_tags.min(MAX_TAGS);
+        let bits = backpointer_bits(l);
+        let p = self.max_preds.clamp(1, MAX_TAGS);
+        let mut next = [0i32; MAX_TAGS];
+        let mut row = 0u64;
+        let mut max = i32::MIN;
+        for (to, v) in next.iter_mut().enumerate().take(l) {
+            let list = &self.preds[to];
+            let trans = &self.trans[to];
+            let first = usize::from(list[0]) & (MAX_TAGS - 1);
+            let mut best = col.score[first] + trans[first];
+            let mut arg = first;
+            for &from in &list[1..p] {
+                let from = usize::from(from) & (MAX_TAGS - 1);
+                let c = col.score[from] + trans[from];
+                if c > best {
+                    best = c;
+                    arg = from;
+                }
+            }
+            *v = best + emission[to];
+            max = max.max(*v);
+            row |= (arg as u64) << (to as u32 * bits);
+        }
+        for (s, &v) in col.score.iter_mut().zip(&next).take(l) {
+            *s = v - max;
+            debug_assert!(*s >= -MAX_SPREAD, "score spread bound violated");
+        }
+        (row, max)
+    }
+
+    /// [`Self::step`] for columns where some tags are not live (the first `k` columns of a sequence, or
+    /// after a forced cut): predecessors are taken from `prev[to] & live`.
+    fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
         let bits = backpointer_bits(self.num_tags);
         let mut next = [0i32; MAX_TAGS];
         let mut live = 0u16;
@@ -252,7 +372,6 @@ impl TransitionScores {
             next[to] = v;
             max = max.max(v);
             live |= 1 << to;
-            args[to] = arg as u8;
             row |= (arg as u64) << (to as u32 * bits);
         }
         col.score = next;
@@ -372,13 +491,19 @@ pub fn viterbi(
         return Err(LatticeError::EmissionShape { len: emissions.len(), num_tags: l });
     }
     let rows = emissions.chunks_exact(l);
-    decode(scores, rows.len(), backpointers, tags_out, rows.map(|row| {
-        let mut e = [0i32; MAX_TAGS];
-        for (dst, &src) in e.iter_mut().zip(row) {
-            *dst = src.clamp(-MAX_EMISSION, MAX_EMISSION);
-        }
-        e
-    }))
+    decode(
+        scores,
+        rows.len(),
+        backpointers,
+        tags_out,
+        rows.map(|row| {
+            let mut e = [0i32; MAX_TAGS];
+            for (dst, &src) in e.iter_mut().zip(row) {
+                *dst = src.clamp(-MAX_EMISSION, MAX_EMISSION);
+            }
+            e
+        }),
+    )
 }
 
 /// Whole-sequence labelling of one sequence of raw characters with a model: normalisation
@@ -388,7 +513,12 @@ pub fn viterbi(
 ///
 /// `backpointers` needs [`backpointer_bytes`]`(L, chars.len())` bytes, `tags` at least `chars.len()`
 /// entries. Returns the best path score (score units).
-pub fn label_chars(model: &Model<'_>, chars: &[char], backpointers: &mut [u8], tags: &mut [u8]) -> Result<i64, LatticeError> {
+pub fn label_chars(
+    model: &Model<'_>,
+    chars: &[char],
+    backpointers: &mut [u8],
+    tags: &mut [u8],
+) -> Result<i64, LatticeError> {
     label_chars_with(&TransitionScores::from_model(model), model, chars, backpointers, tags)
 }
 
@@ -440,11 +570,10 @@ fn decode(
     let stride = row_bytes(l);
     let bits = backpointer_bits(l);
     let mut col = Column::new();
-    let mut args = [0u8; MAX_TAGS];
     let mut total = i64::from(scores.first(&mut col, &emissions.next().unwrap_or([0; MAX_TAGS])));
     for t in 1..len {
         let e = emissions.next().unwrap_or([0; MAX_TAGS]);
-        let (row, max) = scores.step(&mut col, &e, &mut args);
+        let (row, max) = scores.step(&mut col, &e);
         total += i64::from(max);
         write_row(backpointers, (t - 1) * stride, stride, row);
     }

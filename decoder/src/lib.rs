@@ -29,11 +29,11 @@ pub mod tags;
 pub mod text;
 
 pub use error::{LatticeError, ModelError, Tensor};
+pub use format::{FORMAT_VERSION, MAGIC};
 pub use lattice::{label_chars, viterbi, TransitionScores};
+pub use model::Model;
 pub use segment::{Segmenter, DEFAULT_WINDOW};
 pub use stream::{Event, Labeled, LineEnding, StreamLabeler};
-pub use format::{FORMAT_VERSION, MAGIC};
-pub use model::Model;
 
 /// Most tags a model may have (tag sets are `u16` bitmasks).
 pub const MAX_TAGS: usize = 16;

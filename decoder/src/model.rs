@@ -2,7 +2,7 @@
 
 use crate::emission::HashedNgram;
 use crate::error::{ModelError, Tensor};
-use crate::features::{Template, MAX_OFFSET, TEMPLATE_BYTES};
+use crate::features::{CompiledTemplates, Template, MAX_OFFSET, TEMPLATE_BYTES};
 use crate::format::{self, EmissionSpec, ModelBody, WeightType};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
@@ -61,8 +61,8 @@ impl<'a> Model<'a> {
         let mut templates = [Template::Bias; MAX_TEMPLATES];
         let mut lookahead = 0usize;
         for (index, chunk) in spec.templates.chunks_exact(TEMPLATE_BYTES).enumerate() {
-            let template = Template::decode([chunk[0], chunk[1], chunk[2], chunk[3]])
-                .ok_or(ModelError::BadTemplate { index })?;
+            let template =
+                Template::decode([chunk[0], chunk[1], chunk[2], chunk[3]]).ok_or(ModelError::BadTemplate { index })?;
             lookahead = lookahead.max(template.offset_range().1.max(0) as usize);
             templates[index] = template;
         }
@@ -83,6 +83,7 @@ impl<'a> Model<'a> {
         let emission = HashedNgram {
             templates,
             template_count,
+            compiled: CompiledTemplates::new(&templates[..template_count]),
             bucket_bits: spec.bucket_bits,
             weight_type: spec.weight_type,
             weight_shift: spec.weight_shift,

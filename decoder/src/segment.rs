@@ -144,7 +144,12 @@ impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
 }
 
 /// Segments a whole input with a [`Segmenter`] of window `WINDOW`; returns the number of forced cuts.
-pub fn segment<const WINDOW: usize>(model: &Model<'_>, input: &[u8], separator: &[u8], mut out: impl FnMut(&[u8])) -> u64 {
+pub fn segment<const WINDOW: usize>(
+    model: &Model<'_>,
+    input: &[u8],
+    separator: &[u8],
+    mut out: impl FnMut(&[u8]),
+) -> u64 {
     let mut segmenter = Segmenter::<WINDOW>::with_separator(model, separator);
     segmenter.push(input, &mut out);
     segmenter.finish(&mut out);

@@ -88,7 +88,10 @@ impl Constraints {
             return Err(ModelError::BadTagCount { count: l });
         }
         let all = all_tags(l);
-        if self.start & !all != 0 || self.end & !all != 0 || self.next.iter().enumerate().any(|(i, &n)| n & !all != 0 || (i >= l && n != 0)) {
+        if self.start & !all != 0
+            || self.end & !all != 0
+            || self.next.iter().enumerate().any(|(i, &n)| n & !all != 0 || (i >= l && n != 0))
+        {
             return Err(ModelError::BadConstraint);
         }
         if self.start == 0 || self.end == 0 {
@@ -238,7 +241,9 @@ pub fn derive_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> (
     }
     let parsed = &parsed[..num_tags];
     let has = |role: Role| parsed.iter().any(|&(r, _)| r == role);
-    let is_bmes = num_tags == 4 && !has(Role::Outside) && parsed.iter().all(|&(_, k)| k.is_empty())
+    let is_bmes = num_tags == 4
+        && !has(Role::Outside)
+        && parsed.iter().all(|&(_, k)| k.is_empty())
         && [Role::Begin, Role::Inside, Role::End, Role::Single].iter().all(|&r| has(r));
     let scheme = if is_bmes {
         TagScheme::Bmes
@@ -285,7 +290,8 @@ mod tests {
         let names = ["B", "M", "E", "S"];
         let (scheme, c) = derive_constraints(names.iter().copied());
         assert_eq!(scheme, TagScheme::Bmes);
-        let forbidden = [("S", "M"), ("S", "E"), ("B", "S"), ("B", "B"), ("M", "S"), ("M", "B"), ("E", "M"), ("E", "E")];
+        let forbidden =
+            [("S", "M"), ("S", "E"), ("B", "S"), ("B", "B"), ("M", "S"), ("M", "B"), ("E", "M"), ("E", "E")];
         for from in names {
             for to in names {
                 assert_eq!(bit(&c, from, to, &names), !forbidden.contains(&(from, to)), "{from}->{to}");

@@ -130,8 +130,10 @@ pub const fn normalize(ch: char, flags: u8) -> char {
 }
 
 /// True for characters that separate words in raw input and are never labeled (Unicode White_Space).
+#[inline]
 pub fn is_separator(ch: char) -> bool {
-    ch.is_whitespace()
+    // No White_Space character lies above U+3000, so CJK text skips the table look-up.
+    (ch as u32) <= 0x3000 && ch.is_whitespace()
 }
 
 /// Coarse character classes used by class features.
@@ -154,19 +156,64 @@ pub enum CharClass {
     Boundary = 6,
 }
 
+#[cfg(test)]
 const CHINESE_NUMERALS: [char; 15] =
     ['零', '〇', '一', '二', '三', '四', '五', '六', '七', '八', '九', '十', '百', '千', '万'];
 
+/// The Chinese numerals in the CJK Unified Ideographs block (all but '〇', U+3007).
+const HAN_NUMERALS: [u32; 16] = [
+    '零' as u32,
+    '一' as u32,
+    '二' as u32,
+    '三' as u32,
+    '四' as u32,
+    '五' as u32,
+    '六' as u32,
+    '七' as u32,
+    '八' as u32,
+    '九' as u32,
+    '十' as u32,
+    '百' as u32,
+    '千' as u32,
+    '万' as u32,
+    '亿' as u32,
+    '两' as u32,
+];
+
+/// Classes of the ASCII characters.
+const ASCII_CLASSES: [CharClass; 128] = {
+    let mut table = [CharClass::Other; 128];
+    let mut c = 0;
+    while c < 128 {
+        table[c] = match c as u8 {
+            b'0'..=b'9' => CharClass::Digit,
+            b'a'..=b'z' | b'A'..=b'Z' => CharClass::Latin,
+            b'!'..=b'/' | b':'..=b'@' | b'['..=b'`' | b'{'..=b'~' => CharClass::Punctuation,
+            _ => CharClass::Other,
+        };
+        c += 1;
+    }
+    table
+};
+
 /// The class of a (normalised) character.
+#[inline]
 pub fn char_class(ch: char) -> CharClass {
+    let c = ch as u32;
+    // The common cases first, without data-dependent branches: CJK ideographs (numerals compared all at
+    // once) and ASCII (a table).
+    if c.wrapping_sub(0x4E00) <= 0x9FFF - 0x4E00 {
+        let numeral = HAN_NUMERALS.iter().fold(false, |hit, &n| hit | (n == c));
+        return if numeral { CharClass::ChineseNumeral } else { CharClass::Han };
+    }
+    if let Some(&class) = ASCII_CLASSES.get(c as usize) {
+        return class;
+    }
     match ch {
-        '0'..='9' => CharClass::Digit,
-        'a'..='z' | 'A'..='Z' => CharClass::Latin,
-        '!'..='/' | ':'..='@' | '['..='`' | '{'..='~' => CharClass::Punctuation,
+        // Before the punctuation block U+3000..U+303F, which holds it.
+        '〇' => CharClass::ChineseNumeral,
         '\u{3000}'..='\u{303F}' | '\u{2000}'..='\u{206F}' | '\u{FF00}'..='\u{FFEF}' => CharClass::Punctuation,
-        '亿' | '两' => CharClass::ChineseNumeral,
-        c if CHINESE_NUMERALS.contains(&c) => CharClass::ChineseNumeral,
-        '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{2FFFF}' => CharClass::Han,
+        '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{2FFFF}' => CharClass::Han,
         c if c.is_numeric() => CharClass::Digit,
         _ => CharClass::Other,
     }
@@ -221,12 +268,43 @@ mod tests {
         assert_eq!(normalize('Ａ', 0), 'Ａ');
     }
 
+    /// The definition `char_class` implements (checked over every scalar value).
+    fn reference_class(ch: char) -> CharClass {
+        match ch {
+            '0'..='9' => CharClass::Digit,
+            'a'..='z' | 'A'..='Z' => CharClass::Latin,
+            '!'..='/' | ':'..='@' | '['..='`' | '{'..='~' => CharClass::Punctuation,
+            c if CHINESE_NUMERALS.contains(&c) || c == '亿' || c == '两' => CharClass::ChineseNumeral,
+            '\u{3000}'..='\u{303F}' | '\u{2000}'..='\u{206F}' | '\u{FF00}'..='\u{FFEF}' => CharClass::Punctuation,
+            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{2FFFF}' => CharClass::Han,
+            c if c.is_numeric() => CharClass::Digit,
+            _ => CharClass::Other,
+        }
+    }
+
+    #[test]
+    fn char_class_matches_its_definition_everywhere() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert_eq!(char_class(c), reference_class(c), "{c:?} U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn separators_are_white_space() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            assert_eq!(is_separator(c), c.is_whitespace(), "U+{:04X}", c as u32);
+        }
+    }
+
     #[test]
     fn classes() {
         assert_eq!(char_class('7'), CharClass::Digit);
         assert_eq!(char_class('x'), CharClass::Latin);
         assert_eq!(char_class('。'), CharClass::Punctuation);
         assert_eq!(char_class('三'), CharClass::ChineseNumeral);
+        for c in CHINESE_NUMERALS.iter().chain(&['亿', '两']) {
+            assert_eq!(char_class(*c), CharClass::ChineseNumeral, "{c}");
+        }
         assert_eq!(char_class('中'), CharClass::Han);
         assert_eq!(char_class('😀'), CharClass::Other);
     }

@@ -1,4 +1,5 @@
 //! Viterbi against brute force and a floating-point reference, and at the extremes of the score bounds.
+#![allow(clippy::needless_range_loop)] // the references are written textbook-style, index by index
 
 mod common;
 
@@ -110,7 +111,8 @@ impl Case {
         }
         let ninf = f64::NEG_INFINITY;
         let allow = |ok: bool, v: i16| if ok { f64::from(v) } else { ninf };
-        let mut delta: Vec<f64> = (0..l).map(|j| allow(self.c.allows_start(j), self.start[j]) + f64::from(self.emissions[j])).collect();
+        let mut delta: Vec<f64> =
+            (0..l).map(|j| allow(self.c.allows_start(j), self.start[j]) + f64::from(self.emissions[j])).collect();
         let mut back = vec![vec![0usize; l]; t];
         for pos in 1..t {
             let mut next = vec![ninf; l];
@@ -241,7 +243,10 @@ fn buffer_and_shape_errors() {
         viterbi(&[0; 6], &scores, &mut [0; 1], &mut tags),
         Err(LatticeError::BackpointersTooSmall { needed: 2, found: 1 })
     );
-    assert_eq!(viterbi(&[0; 6], &scores, &mut [0; 2], &mut tags[..2]), Err(LatticeError::TagsTooSmall { needed: 3, found: 2 }));
+    assert_eq!(
+        viterbi(&[0; 6], &scores, &mut [0; 2], &mut tags[..2]),
+        Err(LatticeError::TagsTooSmall { needed: 3, found: 2 })
+    );
     assert!(matches!(TransitionScores::new(&c, &[0; 3], &[0; 2], &[0; 2]), Err(LatticeError::ScoresShape { .. })));
     let mut periodic = Constraints::unconstrained(2);
     periodic.next[0] = 0b10;
@@ -252,7 +257,10 @@ fn buffer_and_shape_errors() {
     );
     // Emissions beyond the bound are clamped, not trusted.
     let mut bp = [0u8; 2];
-    assert_eq!(viterbi(&[i32::MAX, i32::MIN, i32::MAX, i32::MIN, i32::MAX, i32::MIN], &scores, &mut bp, &mut tags), Ok(3 * i64::from(MAX_EMISSION)));
+    assert_eq!(
+        viterbi(&[i32::MAX, i32::MIN, i32::MAX, i32::MIN, i32::MAX, i32::MIN], &scores, &mut bp, &mut tags),
+        Ok(3 * i64::from(MAX_EMISSION))
+    );
 }
 
 /// Wielandt's graph: the primitive graph on `l` tags with the largest exponent, `(l-1)^2 + 1`.
@@ -290,8 +298,20 @@ fn extreme_scores_never_overflow() {
                     match pattern {
                         0 => i16::MAX,
                         1 => i16::MIN,
-                        2 => if i % 2 == 0 { i16::MAX } else { i16::MIN },
-                        _ => if rng.below(2) == 0 { i16::MAX } else { i16::MIN },
+                        2 => {
+                            if i % 2 == 0 {
+                                i16::MAX
+                            } else {
+                                i16::MIN
+                            }
+                        }
+                        _ => {
+                            if rng.below(2) == 0 {
+                                i16::MAX
+                            } else {
+                                i16::MIN
+                            }
+                        }
                     }
                 };
                 let trans: Vec<i16> = (0..l * l).map(|i| pick(&mut rng, i + i / l)).collect();
@@ -307,7 +327,11 @@ fn extreme_scores_never_overflow() {
                             2 => (t / 7 + j) % 2 == 0,
                             _ => rng.below(2) == 0,
                         };
-                        if up { MAX_EMISSION } else { -MAX_EMISSION }
+                        if up {
+                            MAX_EMISSION
+                        } else {
+                            -MAX_EMISSION
+                        }
                     })
                     .collect();
                 let mut bp = vec![0u8; backpointer_bytes(l, T)];

@@ -10,9 +10,28 @@ use decoder::{Model, StreamLabeler};
 use proptest::prelude::*;
 
 const PIECES: &[&[u8]] = &[
-    b"a", b"b", b"Z", b"7", "中".as_bytes(), "文".as_bytes(), "，".as_bytes(), "Ａ".as_bytes(), "😀".as_bytes(),
-    b" ", b"\t", b"\n", b"\r", b"\r\n", "\u{3000}".as_bytes(), b"\xff", b"\xe4", b"\xe4\xb8", b"\x80", b"\xef\xbf\xbd",
-    b"\xf0\x9f", b"\x00",
+    b"a",
+    b"b",
+    b"Z",
+    b"7",
+    "中".as_bytes(),
+    "文".as_bytes(),
+    "，".as_bytes(),
+    "Ａ".as_bytes(),
+    "😀".as_bytes(),
+    b" ",
+    b"\t",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    "\u{3000}".as_bytes(),
+    b"\xff",
+    b"\xe4",
+    b"\xe4\xb8",
+    b"\x80",
+    b"\xef\xbf\xbd",
+    b"\xf0\x9f",
+    b"\x00",
 ];
 
 /// Random input: mostly run characters, some separators, line ends and invalid bytes.
@@ -20,7 +39,8 @@ fn random_input(rng: &mut Rng, len: usize) -> Vec<u8> {
     let mut out = Vec::new();
     let sep_rate = 1 + rng.below(30);
     for _ in 0..len {
-        let p = if rng.below(sep_rate) == 0 { PIECES[8 + rng.below(14) as usize] } else { PIECES[rng.below(8) as usize] };
+        let p =
+            if rng.below(sep_rate) == 0 { PIECES[8 + rng.below(14) as usize] } else { PIECES[rng.below(8) as usize] };
         out.extend_from_slice(p);
     }
     out
@@ -61,16 +81,8 @@ proptest! {
         let (split, cuts1) = stream_events::<16>(&model, &split_at(&input, &cuts));
         prop_assert_eq!(&whole, &split);
         prop_assert_eq!(cuts0, cuts1);
-        // Every byte is accounted for (only line endings are not units).
-        let mut rebuilt = Vec::new();
-        for e in &whole {
-            match e {
-                Event::Unit(u) => rebuilt.extend_from_slice(u.as_bytes()),
-                Event::LineEnd(LineEnding::Lf) => rebuilt.push(b'\n'),
-                Event::LineEnd(LineEnding::CrLf) => rebuilt.extend_from_slice(b"\r\n"),
-                Event::LineEnd(LineEnding::EndOfInput) => {}
-            }
-        }
+        // Every byte is accounted for.
+        let rebuilt = common::rebuild(&whole);
         prop_assert_eq!(&rebuilt, &input);
         if spec.custom.is_none() {
             let constraints = model.constraints();
@@ -181,7 +193,13 @@ fn streaming_at_the_extremes() {
                     let w = match pattern {
                         0 => i16::MAX,
                         1 => i16::MIN,
-                        _ => if rng.below(2) == 0 { i16::MAX } else { i16::MIN },
+                        _ => {
+                            if rng.below(2) == 0 {
+                                i16::MAX
+                            } else {
+                                i16::MIN
+                            }
+                        }
                     };
                     let w = if pattern < 2 && i % l == 0 { !w } else { w };
                     w.to_le_bytes()
@@ -211,5 +229,39 @@ fn streaming_at_the_extremes() {
                 assert_eq!(events, reference_events(&model, text.as_bytes()), "L = {l}");
             }
         }
+    }
+}
+
+/// The smallest window with the widest back-pointer rows (L = 16: 8 bytes per row, 2 rows in 16 bytes).
+#[test]
+fn smallest_window_with_sixteen_tags() {
+    let mut rng = Rng(5);
+    let l = 16;
+    let spec = Spec {
+        names: (0..l).map(|i| format!("T{i}")).collect::<Vec<_>>().join(" "),
+        custom: None,
+        normalization: 0,
+        templates: decoder::features::DEFAULT_TEMPLATES.to_vec(),
+        bucket_bits: 4,
+        weight_type: WeightType::I8,
+        weight_shift: 8,
+        weights: (0..16 * l).map(|_| rng.range(-128, 127) as i8 as u8).collect(),
+        transitions: (0..l * l).map(|_| rng.range(-30000, 30000) as i16).collect(),
+        start: (0..l).map(|_| rng.range(-30000, 30000) as i16).collect(),
+        end: (0..l).map(|_| rng.range(-30000, 30000) as i16).collect(),
+    };
+    let bytes = spec.encode();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(StreamLabeler::<16>::new(&model).window_columns(), 2);
+    let input = random_input(&mut rng, 3000);
+    let (whole, cuts) = stream_events::<16>(&model, &[&input]);
+    let bytewise: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(stream_events::<16>(&model, &bytewise), (whole.clone(), cuts));
+    assert_eq!(common::rebuild(&whole), input);
+    assert!(cuts > 0);
+    // The big window agrees with whole-sequence Viterbi.
+    let (big, big_cuts) = stream_events::<4096>(&model, &[&input]);
+    if big_cuts == 0 {
+        assert_eq!(big, reference_events(&model, &input));
     }
 }

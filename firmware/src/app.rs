@@ -1,42 +1,144 @@
-//! The application: what the firmware does once the board is up. Today it
-//! reports what it runs on and greets over UART0; the segmenter comes here.
+//! The application: checks the board and the embedded model, then segments
+//! UART0 input until EOT and reports its figures over the defmt log.
 
-use cortex_m::peripheral::CPUID;
+use core::mem::size_of;
 
-use crate::{board, exit::ExitCode};
+use cortex_m::peripheral::{CPUID, SYST};
+use decoder::{Model, Segmenter, DEFAULT_WINDOW};
 
-/// Written to UART0 once the firmware is ready for input.
-const READY_BANNER: &[u8] = b"firmware: ready\n";
+use crate::{
+    board,
+    exit::ExitCode,
+    memory, model_image,
+    systick::{self, InstructionsPerTick},
+    uart_segmenter::{self, SessionStats, EOT},
+};
+
+/// The core peripherals the application uses.
+pub struct CorePeripherals {
+    /// Identifies the processor core.
+    pub cpuid: CPUID,
+    /// Times the segmenter.
+    pub syst: SYST,
+}
 
 /// Runs the application to completion.
-pub fn run(board: &mut board::Board, cpuid: &CPUID) -> ExitCode {
-    let cpuid = cpuid.base.read();
+pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitCode {
+    let cpuid = core_peripherals.cpuid.base.read();
     let core = core_name(cpuid);
     defmt::info!("boot: board={=str} core={=str} cpuid={=u32:#010x}", board::NAME, core, cpuid);
     if core != board::CORE {
         defmt::error!("this image was built for a {=str}, but runs on a {=str}", board::CORE, core);
         return ExitCode::Failure;
     }
+    run_crash_selftests();
+    if cfg!(feature = "selftest-echo") {
+        echo_until_end_of_transmission(&mut board.uart0);
+        return ExitCode::Success;
+    }
 
-    board.uart0.write_all(READY_BANNER);
-    run_selftests(&mut board.uart0);
+    systick::start_free_running(core_peripherals.syst);
+    let instructions_per_tick = InstructionsPerTick::calibrate();
 
-    defmt::info!("done");
+    let model = match Model::from_bytes(model_image::bytes()) {
+        Ok(model) => model,
+        Err(error) => {
+            defmt::error!(
+                "model {=str} ({=usize} bytes) rejected: {} ({})",
+                model_image::FILE_NAME,
+                model_image::MODEL_LEN,
+                defmt::Display2Format(&error),
+                error
+            );
+            return ExitCode::Failure;
+        }
+    };
+    defmt::info!(
+        "model: file={=str} bytes={=usize} tags=\"{=str}\" scheme={} templates={=usize} buckets=2^{=u8}",
+        model_image::FILE_NAME,
+        model_image::MODEL_LEN,
+        model.body().tag_names,
+        model.scheme(),
+        model.emission().templates().len(),
+        model.emission().bucket_bits()
+    );
+
+    let mut segmenter = Segmenter::<DEFAULT_WINDOW>::new(&model);
+    let flash = FlashUse::now();
+    defmt::info!(
+        "memory: flash={=usize} flash_code={=usize} flash_model={=usize} static_ram={=usize} segmenter_state={=usize} \
+         window={=usize} ram_in_use={=usize}",
+        flash.total,
+        flash.code,
+        flash.model,
+        memory::static_ram_bytes(),
+        size_of::<Segmenter<'_, DEFAULT_WINDOW>>(),
+        DEFAULT_WINDOW,
+        memory::static_ram_bytes() + memory::peak_stack_bytes()
+    );
+    defmt::info!("ready: segmenting UART0 input until EOT ({=u8:#04x})", EOT);
+
+    let stats = uart_segmenter::segment_until_end_of_transmission(&mut board.uart0, &mut segmenter);
+    report(&stats, instructions_per_tick);
     ExitCode::Success
 }
 
-/// The self-tests enabled by cargo features, for the QEMU tests. `cfg!`
-/// rather than `#[cfg]`, so every build compiles (and lints) all of them.
-fn run_selftests(uart: &mut board::Uart0) {
+/// How the image's flash splits into the model and everything else.
+struct FlashUse {
+    total: usize,
+    code: usize,
+    model: usize,
+}
+
+impl FlashUse {
+    fn now() -> Self {
+        let total = memory::flash_bytes();
+        let model = model_image::MODEL_LEN;
+        Self { total, code: total.saturating_sub(model), model }
+    }
+}
+
+/// Logs what the session did and cost, as `key=value` pairs that the host
+/// tests and `cargo xtask firmware measure` read.
+fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick) {
+    defmt::info!(
+        "input: bytes_in={=u64} characters={=u64} line_feeds={=u64} bytes_out={=u64} forced_cuts={=u64}",
+        stats.bytes_in,
+        stats.characters,
+        stats.line_feeds,
+        stats.bytes_out,
+        stats.forced_cuts
+    );
+    let instructions = instructions_per_tick.instructions(stats.segmenter_ticks);
+    let per_character = if stats.characters == 0 { 0.0 } else { instructions as f32 / stats.characters as f32 };
+    defmt::info!(
+        "segmenter: ticks={=u64} instructions_per_tick={=f32} instructions={=u64} instructions_per_char={=f32} \
+         (instructions: valid under qemu -icount shift=0)",
+        stats.segmenter_ticks,
+        instructions_per_tick.as_f32(),
+        instructions,
+        per_character
+    );
+    let peak_stack = memory::peak_stack_bytes();
+    let static_ram = memory::static_ram_bytes();
+    defmt::info!(
+        "memory: peak_stack={=usize} static_ram={=usize} ram_in_use={=usize} stack_capacity={=usize}",
+        peak_stack,
+        static_ram,
+        static_ram + peak_stack,
+        memory::stack_capacity_bytes()
+    );
+}
+
+/// The crash self-tests enabled by cargo features, for the QEMU tests.
+/// `cfg!` rather than `#[cfg]`, so every build compiles (and lints) them.
+fn run_crash_selftests() {
     if cfg!(feature = "selftest-panic") {
         panic!("selftest-panic: deliberate panic after boot");
     }
     if cfg!(feature = "selftest-hardfault") {
         // An undefined instruction: UsageFault, escalated to HardFault.
         cortex_m::asm::udf();
-    }
-    if cfg!(feature = "selftest-echo") {
-        echo_until_end_of_transmission(uart);
     }
 }
 
@@ -49,9 +151,6 @@ fn core_name(cpuid: u32) -> &'static str {
         _ => "unknown core",
     }
 }
-
-/// End of transmission (Ctrl-D): ends the echo.
-const EOT: u8 = 0x04;
 
 /// Sends back every byte received on UART0 until EOT, so that tests can
 /// check both directions of the serial link.

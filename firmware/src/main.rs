@@ -3,7 +3,7 @@
 //! probe) reports success or failure like a host process.
 //!
 //! This binary is the only place that chooses the global defmt logger and
-//! the panic handler; the libraries it uses never do.
+//! the panic handler; the libraries it uses (the decoder) never do.
 
 #![no_std]
 #![no_main]
@@ -12,9 +12,17 @@ mod app;
 mod board;
 mod crash;
 mod exit;
+mod memory;
 mod mmio;
+mod model_image;
+mod systick;
+mod uart_segmenter;
 
-// The global defmt logger: frames go to the debugger (QEMU) over semihosting.
+// The global defmt logger (build.rs checks that exactly one is enabled):
+// semihosting under QEMU, RTT with a debug probe on real hardware.
+#[cfg(feature = "logger-rtt")]
+use defmt_rtt as _;
+#[cfg(feature = "logger-semihosting")]
 use defmt_semihosting as _;
 
 #[cortex_m_rt::entry]
@@ -22,6 +30,7 @@ fn main() -> ! {
     // Only fails if taken twice, and `main` runs once.
     let core_peripherals = cortex_m::Peripherals::take().expect("core peripherals taken once");
     let mut board = board::Board::take();
-    let outcome = app::run(&mut board, &core_peripherals.CPUID);
+    let used = app::CorePeripherals { cpuid: core_peripherals.CPUID, syst: core_peripherals.SYST };
+    let outcome = app::run(&mut board, used);
     exit::exit(outcome)
 }

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests in `tests/`.
 
-use std::{io::Write, path::PathBuf};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
 
 use xtask::{
     firmware::{self, CargoOutput, FirmwareBuild},
@@ -33,4 +36,39 @@ pub fn print_exit(image: &FirmwareBuild, outcome: &RunOutcome) {
         outcome.elapsed.as_secs_f64()
     );
     let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Writes a line to stderr, which libtest does not capture: figures and
+/// skipped checks show in every run, passing or not.
+pub fn report_line(line: &str) {
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
+
+/// The host's segmentation of `input` with the model file `model`:
+/// `decoder::segment::segment_to_vec`, i.e. a `Segmenter` with
+/// `DEFAULT_WINDOW` and the default separator, the code path of
+/// `trainer segment` and of the firmware.
+pub fn host_segmentation(model: &Path, input: &[u8]) -> Vec<u8> {
+    let bytes = std::fs::read(model).unwrap_or_else(|error| panic!("reading {}: {error}", model.display()));
+    let model = decoder::Model::from_bytes(&bytes)
+        .unwrap_or_else(|error| panic!("{} is not a valid model: {error}", model.display()));
+    decoder::segment::segment_to_vec(&model, input)
+}
+
+/// Where two byte strings first differ, with some context of each, for a
+/// failure message that stays readable on 700 KB outputs.
+pub fn first_difference(expected: &[u8], actual: &[u8]) -> String {
+    let at = expected.iter().zip(actual).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
+    let line = expected[..at].iter().filter(|&&byte| byte == b'\n').count() + 1;
+    let context = |bytes: &[u8]| {
+        let start = at.saturating_sub(60);
+        String::from_utf8_lossy(&bytes[start..(at + 60).min(bytes.len())]).into_owned()
+    };
+    format!(
+        "outputs differ at byte {at} (line {line}; lengths: host {}, firmware {}):\n  host:     {:?}\n  firmware: {:?}",
+        expected.len(),
+        actual.len(),
+        context(expected),
+        context(actual)
+    )
 }

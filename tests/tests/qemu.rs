@@ -1,5 +1,6 @@
-//! The firmware under QEMU: it boots and exits 0 on both boards, a crash or
-//! a hang fails the run, and UART0 works both ways.
+//! The firmware under QEMU: it boots, checks its model and exits 0 at the end
+//! of its (here empty) input on both boards, a crash or a hang fails the run,
+//! and UART0 works both ways. The segmenter itself: tests/segmenter.rs.
 //!
 //! One test binary on purpose: its tests share the firmware target
 //! directory, and xtask serialises their builds within one process.
@@ -9,6 +10,7 @@ use std::time::Duration;
 use integration_tests::{build, print_exit, toolchain};
 use xtask::{
     firmware::{Board, FirmwareBuild},
+    measure::EOT,
     qemu::{self, QemuExit, RunOptions, RunOutcome},
 };
 
@@ -24,11 +26,20 @@ fn run(image: &FirmwareBuild, options: &RunOptions) -> RunOutcome {
 
 fn boots_and_exits_zero(board: Board) {
     let image = FirmwareBuild::new(board);
-    let outcome = run(&image, &RunOptions::default());
+    // No text, just the end of the input.
+    let options = RunOptions { uart_input: vec![EOT], ..RunOptions::default() };
+    let outcome = run(&image, &options);
     assert!(outcome.success(), "{}", outcome.report());
-    let boot_line = format!("boot: board={} core={}", board.name(), board.core());
-    assert!(outcome.defmt_log.contains(&boot_line), "no `{boot_line}` in the log:\n{}", outcome.report());
-    assert_eq!(outcome.uart_output, b"firmware: ready\n", "{}", outcome.report());
+    for expected in [
+        format!("boot: board={} core={}", board.name(), board.core()),
+        "model: file=default.crfm".to_owned(),
+        "window=256".to_owned(),
+        "ram_in_use=".to_owned(),
+        "input: bytes_in=0 characters=0".to_owned(),
+    ] {
+        assert!(outcome.defmt_log.contains(&expected), "no `{expected}` in the log:\n{}", outcome.report());
+    }
+    assert_eq!(outcome.uart_output, b"", "{}", outcome.report());
 }
 
 #[test]
@@ -65,12 +76,7 @@ fn uart0_echoes_input_on_both_boards() {
         let options = RunOptions { uart_input: format!("{text}\u{4}").into_bytes(), ..RunOptions::default() };
         let outcome = run(&image, &options);
         assert!(outcome.success(), "{}", outcome.report());
-        assert_eq!(
-            String::from_utf8_lossy(&outcome.uart_output),
-            format!("firmware: ready\n{text}"),
-            "{}",
-            outcome.report()
-        );
+        assert_eq!(String::from_utf8_lossy(&outcome.uart_output), text, "{}", outcome.report());
         let echoed = format!("echoed {} bytes", text.len());
         assert!(outcome.defmt_log.contains(&echoed), "{}", outcome.report());
     }

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use decoder::format::{EmissionSpec, WeightType};
 use decoder::Model;
 
-use crate::corpus::{self, Corpus, CorpusFormat, Sentence};
+use crate::corpus::{self, Corpus, CorpusFormat, Sentence, WordTags};
 use crate::crf::Loss;
 use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
 use crate::features::{FeatureSpec, TemplateSet};
@@ -55,6 +55,9 @@ pub enum Command {
     /// Segment a gold file's text with a model (the decoder's integer path) and score it like the
     /// official SIGHAN `score` script.
     Eval(EvalArgs),
+    /// Score an existing segmentation against a gold file, exactly like the official SIGHAN `score`
+    /// script (`score WORDS GOLD TEST`), without a model.
+    Score(ScoreArgs),
     /// Segment raw text: one output line per input line, words separated by two spaces.
     Segment(SegmentArgs),
     /// Print a model file's header, tensor sizes, tag scheme, constraints and transition scores.
@@ -87,6 +90,9 @@ pub struct TrainArgs {
     /// Layout of the corpus files.
     #[arg(long, value_enum, default_value_t = CorpusFormat::Auto)]
     pub format: CorpusFormat,
+    /// Tag set for segmented (words) corpora.
+    #[arg(long, value_enum, default_value_t = WordTags::Bmes)]
+    pub word_tags: WordTags,
     /// Training objective.
     #[arg(long, value_enum, default_value_t = Loss::Crf)]
     pub loss: Loss,
@@ -121,16 +127,31 @@ pub struct TrainArgs {
     /// Stop after this many epochs without a better dev score.
     #[arg(long, default_value_t = 3)]
     pub patience: usize,
-    /// Use the last iterate instead of the average of all iterates.
+    /// Use the last iterate instead of the average of the iterates.
     #[arg(long)]
     pub no_average: bool,
+    /// Average the iterates from this epoch on (the first epoch's are the poorest).
+    #[arg(long, default_value_t = 1)]
+    pub average_from: usize,
+    /// Initial Adagrad squared-gradient sum: larger values damp the first updates of rare features.
+    #[arg(long, default_value_t = 0.0)]
+    pub adagrad_init: f32,
+    /// Leave features whose table row occurs fewer times than this in the training data out of training
+    /// (feature pruning; 1 keeps all).
+    #[arg(long, default_value_t = 1)]
+    pub min_feature_count: u32,
     /// Train without the hard constraints (impossible tag transitions then must be learned, as in a
     /// plain CRF); decoding always applies them.
     #[arg(long)]
     pub unconstrained_training: bool,
-    /// Feature templates.
+    /// Feature templates (a named set).
     #[arg(long, value_enum, default_value_t = TemplateSet::Rich)]
     pub templates: TemplateSet,
+    /// Feature templates as a list, overriding --templates: e.g.
+    /// "bias,C-2,C-1,C0,C1,C2,C-1C0,C0C1,C-1C0C1,T0..0,T-1..1" (C = characters at offsets, up to three;
+    /// T<a>..<b> = character classes over a span; offsets -4..4).
+    #[arg(long, value_name = "LIST")]
+    pub template_list: Option<String>,
     /// log2 of the number of rows of the feature hash table (ignored with --max-model-bytes).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(4..=24))]
     pub bucket_bits: u8,
@@ -192,6 +213,23 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
+/// Options of `score`.
+#[derive(Debug, Clone, Args)]
+pub struct ScoreArgs {
+    /// Gold segmentation.
+    #[arg(long, value_name = "FILE")]
+    pub gold: PathBuf,
+    /// Segmentation to score, line by line against the gold file.
+    #[arg(long, value_name = "FILE")]
+    pub test: PathBuf,
+    /// Word list defining OOV words (without it every word counts as OOV, as with an empty list).
+    #[arg(long, value_name = "FILE")]
+    pub words: Option<PathBuf>,
+    /// Print the scores as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Options of `segment`.
 #[derive(Debug, Clone, Args)]
 pub struct SegmentArgs {
@@ -213,10 +251,11 @@ pub struct InspectArgs {
 /// The experiments.
 #[derive(Debug, Subcommand)]
 pub enum Experiment {
-    /// The CRF learning-rate study of docs/background.md on our own models: CRF with the CRF layer's
-    /// learning rate at 1x, 10x, 100x and 1000x the emission rate, and the softmax baseline. Prints F1
-    /// and the learned transition matrix of each. Takes the training options (--train, --dev, --test,
-    /// --words, --lr, --bucket-bits, ...); --crf-lr and --loss are set by the experiment.
+    /// The CRF learning-rate study (shared/docs/background.md) on our own models: CRF with the CRF
+    /// layer's learning rate at 1x, 10x, 100x and 1000x the emission rate, and the softmax baseline.
+    /// Prints F1 and the learned transition matrix of each. Takes the training options (--train,
+    /// --dev, --test, --words, --lr, --bucket-bits, --max-model-bytes, ...); --crf-lr and --loss are
+    /// set by the experiment. Models go next to --out as experiment-lr-N.crfm.
     Lr(ExperimentArgs),
 }
 
@@ -226,6 +265,11 @@ pub struct ExperimentArgs {
     /// CRF learning rates to try, as multiples of --lr.
     #[arg(long, value_delimiter = ',', default_values_t = vec![1.0, 10.0, 100.0, 1000.0])]
     pub multipliers: Vec<f32>,
+    /// Train under the hard constraints. By default the experiment trains without them, like the
+    /// study, so the transition matrix itself must learn which transitions are impossible (decoding
+    /// always applies them).
+    #[arg(long)]
+    pub constrained_training: bool,
     /// The training options shared by every run.
     #[command(flatten)]
     pub train: TrainArgs,
@@ -246,6 +290,7 @@ pub fn run(cli: Cli) -> Result<()> {
         None => run_train(&cli.train).map(|_| ()),
         Some(Command::Train(args)) => run_train(&args).map(|_| ()),
         Some(Command::Eval(args)) => run_eval(&args),
+        Some(Command::Score(args)) => run_score(&args),
         Some(Command::Segment(args)) => run_segment(&args),
         Some(Command::Inspect(args)) => run_inspect(&args),
         Some(Command::Experiment(Experiment::Lr(args))) => run_lr_experiment(&args),
@@ -255,8 +300,11 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Reads the training corpus (file or built-in sample).
 fn read_training_corpus(args: &TrainArgs) -> Result<(Corpus, String)> {
     match &args.train {
-        Some(path) => Ok((corpus::read_corpus(path, args.format, None)?, path.display().to_string())),
-        None => Ok((corpus::parse_corpus(SAMPLE_CORPUS, SAMPLE_NAME, args.format, None)?, SAMPLE_NAME.to_string())),
+        Some(path) => Ok((corpus::read_corpus(path, args.format, None, args.word_tags)?, path.display().to_string())),
+        None => Ok((
+            corpus::parse_corpus(SAMPLE_CORPUS, SAMPLE_NAME, args.format, None, args.word_tags)?,
+            SAMPLE_NAME.to_string(),
+        )),
     }
 }
 
@@ -327,6 +375,9 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
         constrained: !args.unconstrained_training,
         patience: args.patience,
         average: !args.no_average,
+        average_from: args.average_from,
+        adagrad_init: args.adagrad_init,
+        min_feature_count: args.min_feature_count,
         verbose: !args.quiet,
     }
 }
@@ -338,7 +389,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let tag_names = corpus.tag_names.clone();
     let (corpus, dev, dev_name) = match &args.dev {
         Some(path) => {
-            let dev = corpus::read_corpus(path, args.format, Some(&tag_names))?;
+            let dev = corpus::read_corpus(path, args.format, Some(&tag_names), args.word_tags)?;
             (corpus, dev.sentences, path.display().to_string())
         }
         None => {
@@ -360,7 +411,10 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     ));
     say(format!("dev: {dev_name}: {} sentences", dev.len()));
 
-    let templates = args.templates.templates();
+    let templates = match &args.template_list {
+        Some(list) => crate::features::parse_templates(list).map_err(|e| anyhow::anyhow!("--template-list: {e}"))?,
+        None => args.templates.templates(),
+    };
     let weight_type = weight_type_of(args.weight_type);
     let config = train_config(args);
     let mut reference: Option<(TrainOutcome, DevScore)> = None;
@@ -469,8 +523,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let _ = writeln!(report, "\n== trained in {seconds:.1} s: {} ({} bytes)", args.out.display(), bytes.len());
     let _ = writeln!(
         report,
-        "dev {}: float {}  quantized {}  (quantization cost {:+.2} points)",
-        if float_dev.value() == 0.0 && dev.is_empty() { "(none)" } else { "" },
+        "dev: float {}  quantized {}  (quantization cost {:+.2} points)",
         float_dev,
         quantized_dev,
         100.0 * (quantized_dev.value() - float_dev.value())
@@ -500,13 +553,18 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         Some(&float_model.constraints().1),
     ));
 
+    if !args.quiet {
+        eprint!("{report}");
+    }
     // Optional test scoring (not part of the training time).
     let mut float_test = None;
     let mut quantized_test = None;
     if let Some(test_path) = &args.test {
-        let test = corpus::read_corpus(test_path, args.format, Some(&tag_names))?;
+        let test = corpus::read_corpus(test_path, args.format, Some(&tag_names), args.word_tags)?;
         let dictionary = match &args.words {
-            Some(path) => Some(Dictionary::from_bytes(&std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)),
+            Some(path) => Some(Dictionary::from_bytes(
+                &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+            )),
             None if corpus.is_segmentation() => Some(Dictionary::from_words(corpus::vocabulary(&corpus))),
             None => None,
         };
@@ -515,9 +573,9 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
             crate::evaluate::score_predictions(&tag_names, &test.sentences, &predicted, dictionary.as_ref());
         let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
         let quantized_score = integer::evaluate(&model, &test.sentences, dictionary.as_ref());
-        let _ = writeln!(
-            report,
-            "test {}: float {}  quantized {}",
+        // Always shown, even with --quiet: it is what the user asked for.
+        println!(
+            "test {}: float {}\n  quantized {}",
             test_path.display(),
             describe_score(&float_score),
             describe_score(&quantized_score)
@@ -525,16 +583,24 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         float_test = Some(float_score);
         quantized_test = Some(quantized_score);
     }
-    if !args.quiet {
-        eprint!("{report}");
-    }
+
     println!(
         "wrote {} ({} bytes, {}) in {seconds:.1} s; dev {quantized_dev}",
         args.out.display(),
         bytes.len(),
         human_bytes(bytes.len())
     );
-    Ok(TrainSummary { float_model, params, bytes, float_dev, quantized_dev, float_test, quantized_test, scale, seconds })
+    Ok(TrainSummary {
+        float_model,
+        params,
+        bytes,
+        float_dev,
+        quantized_dev,
+        float_test,
+        quantized_test,
+        scale,
+        seconds,
+    })
 }
 
 fn describe_score(score: &DevScore) -> String {
@@ -629,37 +695,6 @@ fn load_model<'a>(path: &Path, bytes: &'a [u8]) -> Result<Model<'a>> {
     Model::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: not a valid model: {e}", path.display()))
 }
 
-/// Segments raw text line by line with the model, the way `segment` does: each line's words joined by
-/// two spaces.
-pub fn segment_text(model: &Model<'_>, input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() * 2);
-    let text = String::from_utf8_lossy(input);
-    for line in text.split_inclusive('\n') {
-        let (content, ending) = match line.strip_suffix('\n') {
-            Some(content) => match content.strip_suffix('\r') {
-                Some(content) => (content, "\r\n"),
-                None => (content, "\n"),
-            },
-            None => (line, ""),
-        };
-        let mut first = true;
-        // Whitespace separates runs that are labelled independently (a forced word boundary).
-        for run in content.split(decoder::text::is_separator).filter(|r| !r.is_empty()) {
-            let chars: Vec<char> = run.chars().collect();
-            let tags = integer::label_chars(model, &chars);
-            for word in corpus::tags_to_words(&chars, &tags) {
-                if !first {
-                    out.extend_from_slice(b"  ");
-                }
-                first = false;
-                out.extend_from_slice(word.as_bytes());
-            }
-        }
-        out.extend_from_slice(ending.as_bytes());
-    }
-    out
-}
-
 /// The `eval` command.
 pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let model_bytes = read_model_file(&args.model)?;
@@ -691,30 +726,51 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     // Validate the gold file (clear errors for bad lines), then rebuild each line's raw text.
     let gold_lines = corpus::parse_segmented_lines(&gold_bytes, &args.gold.display().to_string())?;
     let raw: String = gold_lines.iter().map(|words| words.concat() + "\n").collect();
-    let segmented = segment_text(&model, raw.as_bytes());
+    let (segmented, forced_cuts) = integer::segment_stream(&model, raw.as_bytes());
+    if forced_cuts > 0 && !args.json {
+        eprintln!("note: {forced_cuts} forced cuts (runs longer than the decoder's window)");
+    }
     if let Some(path) = &args.output {
         std::fs::write(path, &segmented).with_context(|| format!("writing {}", path.display()))?;
     }
     let counts = scorer::score_files(&gold_bytes, &segmented, dictionary.as_ref());
-    let elapsed = started.elapsed().as_secs_f64();
-    if args.json {
+    print_counts(
+        &counts,
+        &args.gold,
+        words_source.as_deref(),
+        Some(&args.model),
+        args.json,
+        started.elapsed().as_secs_f64(),
+    )
+}
+
+fn print_counts(
+    counts: &scorer::ScoreCounts,
+    gold: &Path,
+    words: Option<&Path>,
+    model: Option<&Path>,
+    json: bool,
+    seconds: f64,
+) -> Result<()> {
+    let with_words = words.is_some();
+    if json {
         let value = serde_json::json!({
-            "model": args.model.display().to_string(),
-            "gold": args.gold.display().to_string(),
-            "words": words_source.as_ref().map(|p| p.display().to_string()),
+            "model": model.map(|p| p.display().to_string()),
+            "gold": gold.display().to_string(),
+            "words": words.map(|p| p.display().to_string()),
             "precision": counts.precision(),
             "recall": counts.recall(),
             "f1": counts.f1(),
-            "oov_rate": dictionary.as_ref().map(|_| counts.oov_rate()),
-            "oov_recall": dictionary.as_ref().and_then(|_| counts.oov_recall()),
-            "iv_recall": dictionary.as_ref().and_then(|_| counts.iv_recall()),
+            "oov_rate": with_words.then(|| counts.oov_rate()),
+            "oov_recall": if with_words { counts.oov_recall() } else { None },
+            "iv_recall": if with_words { counts.iv_recall() } else { None },
             "counts": counts,
-            "seconds": elapsed,
+            "seconds": seconds,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!("{}", counts.official_summary());
-        match &words_source {
+        match words {
             Some(path) => println!("(OOV words: not in {})", path.display()),
             None => println!("(no word list: every word counts as OOV; pass --words FILE)"),
         }
@@ -726,27 +782,58 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
             counts.oov_recall().map_or("--".into(), |v| format!("{:.2}", 100.0 * v)),
             counts.iv_recall().map_or("--".into(), |v| format!("{:.2}", 100.0 * v)),
             counts.lines,
-            elapsed
+            seconds
         );
     }
     Ok(())
+}
+
+/// The `score` command.
+pub fn run_score(args: &ScoreArgs) -> Result<()> {
+    let started = Instant::now();
+    let gold = corpus::read_bytes(&args.gold)?;
+    let test = corpus::read_bytes(&args.test)?;
+    let dictionary = match &args.words {
+        Some(path) => Dictionary::from_bytes(&corpus::read_bytes(path)?),
+        None => Dictionary::default(),
+    };
+    let counts = scorer::score_files(&gold, &test, Some(&dictionary));
+    print_counts(&counts, &args.gold, args.words.as_deref(), None, args.json, started.elapsed().as_secs_f64())
 }
 
 /// The `segment` command.
 pub fn run_segment(args: &SegmentArgs) -> Result<()> {
     let model_bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &model_bytes)?;
-    let input = match &args.input {
-        Some(path) => corpus::read_bytes(path)?,
-        None => {
-            let mut buffer = Vec::new();
-            std::io::stdin().read_to_end(&mut buffer).context("reading standard input")?;
-            buffer
+    let mut input: Box<dyn Read> = match &args.input {
+        Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    // Stream: constant memory whatever the input size, output as soon as it is final.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut segmenter = decoder::Segmenter::<{ decoder::DEFAULT_WINDOW }>::new(&model);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut write_error: Option<std::io::Error> = None;
+    let mut write = |bytes: &[u8]| {
+        if write_error.is_none() {
+            if let Err(e) = stdout.write_all(bytes) {
+                write_error = Some(e);
+            }
         }
     };
-    let output = segment_text(&model, &input);
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&output).context("writing standard output")?;
+    loop {
+        let n = match input.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("reading the input"),
+        };
+        segmenter.push(&buffer[..n], &mut write);
+    }
+    segmenter.finish(&mut write);
+    if let Some(e) = write_error {
+        return Err(e).context("writing standard output");
+    }
     stdout.flush().context("writing standard output")?;
     Ok(())
 }
@@ -802,10 +889,22 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let emission = model.emission();
     let l = model.num_tags();
     let mut out = String::new();
-    let _ = writeln!(out, "model {}: {} bytes, format version {}", args.model.display(), bytes.len(), decoder::FORMAT_VERSION);
+    let _ = writeln!(
+        out,
+        "model {}: {} bytes, format version {}",
+        args.model.display(),
+        bytes.len(),
+        decoder::FORMAT_VERSION
+    );
     let _ = writeln!(out, "metadata: {}", model.metadata());
-    let _ = writeln!(out, "tags ({l}): {}   scheme {:?}", model.tag_names().collect::<Vec<_>>().join(" "), model.scheme());
-    let _ = writeln!(out, "scores: integers in units of 2^-{} (real value = integer / {})", body.score_frac_bits, 1u64 << body.score_frac_bits);
+    let _ =
+        writeln!(out, "tags ({l}): {}   scheme {:?}", model.tag_names().collect::<Vec<_>>().join(" "), model.scheme());
+    let _ = writeln!(
+        out,
+        "scores: integers in units of 2^-{} (real value = integer / {})",
+        body.score_frac_bits,
+        1u64 << body.score_frac_bits
+    );
     let _ = writeln!(out, "emission: hashed n-grams, normalization flags {:#04b}", spec.normalization);
     let templates: Vec<String> = emission.templates().iter().map(|t| format!("{t:?}")).collect();
     let _ = writeln!(out, "  templates ({}): {}", templates.len(), templates.join(", "));
@@ -849,7 +948,9 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
         }
         out.push('\n');
     }
-    let bits = |mask: u16| names.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(" ");
+    let bits = |mask: u16| {
+        names.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(" ")
+    };
     let _ = writeln!(out, "  may start: {}   may end: {}", bits(constraints.start), bits(constraints.end));
     out.push_str(&transition_table(&float.tag_names, &float.transitions, &float.start, &float.end, Some(constraints)));
     print!("{out}");
@@ -865,11 +966,8 @@ pub fn run_lr_experiment(args: &ExperimentArgs) -> Result<()> {
     }
     let base = &args.train;
     let mut runs = Vec::new();
-    let mut configs: Vec<(String, Loss, f32)> = args
-        .multipliers
-        .iter()
-        .map(|&m| (format!("CRF, CRF lr {m}x"), Loss::Crf, base.lr * m))
-        .collect();
+    let mut configs: Vec<(String, Loss, f32)> =
+        args.multipliers.iter().map(|&m| (format!("CRF, CRF lr {m}x"), Loss::Crf, base.lr * m)).collect();
     configs.push(("Softmax".to_string(), Loss::Softmax, base.lr));
     let out_dir = base.out.parent().map(Path::to_path_buf).unwrap_or_default();
     for (i, (name, loss, crf_lr)) in configs.into_iter().enumerate() {
@@ -877,6 +975,7 @@ pub fn run_lr_experiment(args: &ExperimentArgs) -> Result<()> {
         let mut run_args = base.clone();
         run_args.loss = loss;
         run_args.crf_lr = crf_lr;
+        run_args.unconstrained_training = !args.constrained_training;
         run_args.out = out_dir.join(format!("experiment-lr-{i}.crfm"));
         let summary = run_train(&run_args)?;
         runs.push(Run { name, crf_lr: (loss == Loss::Crf).then_some(crf_lr), summary });

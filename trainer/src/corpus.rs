@@ -8,14 +8,135 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use decoder::tags::{derive_constraints, Constraints, TagScheme};
 use decoder::text::is_separator;
 
 /// The tag names of word segmentation, in the order the exported model stores them.
 pub const BMES_TAGS: [&str; 4] = ["B", "M", "E", "S"];
+/// The six-tag segmentation set (Zhao et al. 2006): the second and third characters of a word get
+/// tags of their own (`M-2`, `M-3`; the decoder reads them as word-internal `M` roles), which lets
+/// the CRF layer model word length up to four characters.
+pub const BMES6_TAGS: [&str; 6] = ["B", "M-2", "M-3", "M", "E", "S"];
+#[cfg(test)]
 const TAG_B: u8 = 0;
+#[cfg(test)]
 const TAG_M: u8 = 1;
+#[cfg(test)]
 const TAG_E: u8 = 2;
+#[cfg(test)]
 const TAG_S: u8 = 3;
+
+/// Tag sets for word segmentation corpora.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum WordTags {
+    /// `B M E S`: begin, middle, end of a word, single-character word.
+    #[default]
+    Bmes,
+    /// `B M-2 M-3 M E S`: as BMES, with the 2nd and 3rd characters of longer words tagged apart.
+    Bmes6,
+}
+
+impl WordTags {
+    /// The tag names, in model order.
+    pub fn names(self) -> Vec<String> {
+        let names: &[&str] = match self {
+            Self::Bmes => &BMES_TAGS,
+            Self::Bmes6 => &BMES6_TAGS,
+        };
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    /// The set whose names these are, if any.
+    pub fn of(names: &[String]) -> Option<Self> {
+        [Self::Bmes, Self::Bmes6].into_iter().find(|t| t.names() == names)
+    }
+
+    /// Appends the tags of a word of `len` characters.
+    fn tag_word(self, len: usize, tags: &mut Vec<u8>) {
+        match (self, len) {
+            (_, 0) => {}
+            (Self::Bmes, 1) => tags.push(3),
+            (Self::Bmes, _) => {
+                tags.push(0);
+                tags.extend(std::iter::repeat_n(1, len - 2));
+                tags.push(2);
+            }
+            (Self::Bmes6, 1) => tags.push(5),
+            (Self::Bmes6, _) => {
+                tags.push(0);
+                // Positions 2 and 3 (when not last) are M-2 and M-3, later ones M.
+                for i in 1..len - 1 {
+                    tags.push(match i {
+                        1 => 1,
+                        2 => 2,
+                        _ => 3,
+                    });
+                }
+                tags.push(4);
+            }
+        }
+    }
+
+    /// The hard constraints of the six-tag set (which its names do not imply).
+    fn bmes6_constraints() -> Constraints {
+        let mut c = Constraints::unconstrained(6);
+        let mask = |tags: &[usize]| tags.iter().fold(0u16, |m, &t| m | 1 << t);
+        // B -> M-2 | E; M-2 -> M-3 | E; M-3 -> M | E; M -> M | E; E -> B | S; S -> B | S.
+        c.next[0] = mask(&[1, 4]);
+        c.next[1] = mask(&[2, 4]);
+        c.next[2] = mask(&[3, 4]);
+        c.next[3] = mask(&[3, 4]);
+        c.next[4] = mask(&[0, 5]);
+        c.next[5] = mask(&[0, 5]);
+        c.start = mask(&[0, 5]);
+        c.end = mask(&[4, 5]);
+        c
+    }
+}
+
+/// The tag scheme and hard constraints of a tag set: the decoder's derivation from the names, except
+/// for the six-tag segmentation set, whose constraints are stored explicitly in the model.
+pub fn constraints_for(tag_names: &[String]) -> (TagScheme, Constraints) {
+    if WordTags::of(tag_names) == Some(WordTags::Bmes6) {
+        (TagScheme::Custom, WordTags::bmes6_constraints())
+    } else {
+        derive_constraints(tag_names.iter().map(String::as_str))
+    }
+}
+
+/// Which tags start and which end a word (or chunk), from the tag names, the way the decoder's
+/// segmenter reads them: B opens, E closes, S and O do both, I/M neither, unknown names both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordRoles {
+    opens: u16,
+    closes: u16,
+}
+
+impl WordRoles {
+    /// The roles of `tag_names`.
+    pub fn of(tag_names: &[String]) -> Self {
+        let mut roles = Self { opens: 0, closes: 0 };
+        for (i, name) in tag_names.iter().enumerate().take(decoder::MAX_TAGS) {
+            let (opens, closes) = match name.chars().next().map(|c| c.to_ascii_uppercase()) {
+                Some('B') => (true, false),
+                Some('I' | 'M') => (false, false),
+                Some('E' | 'L') => (false, true),
+                _ => (true, true),
+            };
+            roles.opens |= u16::from(opens) << i;
+            roles.closes |= u16::from(closes) << i;
+        }
+        roles
+    }
+
+    fn opens(&self, tag: u8) -> bool {
+        tag < 16 && self.opens & (1 << tag) != 0
+    }
+
+    fn closes(&self, tag: u8) -> bool {
+        tag < 16 && self.closes & (1 << tag) != 0
+    }
+}
 
 /// Why a corpus could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -92,9 +213,9 @@ impl Corpus {
         self.sentences.iter().map(|s| s.chars.len()).sum()
     }
 
-    /// True when the tags are the word-segmentation tags `B M E S`.
+    /// True when the tags are a word-segmentation tag set.
     pub fn is_segmentation(&self) -> bool {
-        self.tag_names.iter().map(String::as_str).eq(BMES_TAGS)
+        WordTags::of(&self.tag_names).is_some()
     }
 }
 
@@ -154,38 +275,30 @@ pub fn parse_segmented_lines(bytes: &[u8], source_name: &str) -> Result<Vec<Vec<
         .collect()
 }
 
-/// The BMES tags of a word sequence: `S` for one-character words, `B M* E` for longer ones.
-pub fn words_to_sentence<S: AsRef<str>>(words: &[S]) -> Sentence {
+/// The tags of a word sequence, e.g. BMES: `S` for one-character words, `B M* E` for longer ones.
+pub fn words_to_sentence<S: AsRef<str>>(words: &[S], word_tags: WordTags) -> Sentence {
     let mut chars = Vec::new();
     let mut tags = Vec::new();
     for word in words {
         let start = chars.len();
         chars.extend(word.as_ref().chars());
-        let len = chars.len() - start;
-        match len {
-            0 => {}
-            1 => tags.push(TAG_S),
-            _ => {
-                tags.push(TAG_B);
-                tags.extend(std::iter::repeat_n(TAG_M, len - 2));
-                tags.push(TAG_E);
-            }
-        }
+        word_tags.tag_word(chars.len() - start, &mut tags);
     }
     Sentence { chars, tags }
 }
 
-/// Cuts characters into words at the BMES tags: a word ends after `E` or `S`, or before a `B` or `S`
-/// (so even a sequence that breaks the scheme yields every character exactly once).
-pub fn tags_to_words(chars: &[char], tags: &[u8]) -> Vec<String> {
+/// Cuts characters into words at their tags: a word ends after a closing tag (`E`, `S`) and before an
+/// opening one (`B`, `S`), exactly as the decoder's segmenter does (so even a sequence that breaks the
+/// scheme yields every character exactly once).
+pub fn tags_to_words(chars: &[char], tags: &[u8], roles: &WordRoles) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     for (&c, &tag) in chars.iter().zip(tags) {
-        if (tag == TAG_B || tag == TAG_S) && !current.is_empty() {
+        if roles.opens(tag) && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }
         current.push(c);
-        if tag == TAG_E || tag == TAG_S {
+        if roles.closes(tag) {
             words.push(std::mem::take(&mut current));
         }
     }
@@ -195,17 +308,17 @@ pub fn tags_to_words(chars: &[char], tags: &[u8]) -> Vec<String> {
     words
 }
 
-/// Parses a whitespace-segmented corpus into BMES-tagged sentences (blank lines are skipped).
-pub fn parse_segmented(bytes: &[u8], source_name: &str) -> Result<Corpus, CorpusError> {
+/// Parses a whitespace-segmented corpus into tagged sentences (blank lines are skipped).
+pub fn parse_segmented(bytes: &[u8], source_name: &str, word_tags: WordTags) -> Result<Corpus, CorpusError> {
     let sentences: Vec<Sentence> = parse_segmented_lines(bytes, source_name)?
         .iter()
         .filter(|words| !words.is_empty())
-        .map(|words| words_to_sentence(words))
+        .map(|words| words_to_sentence(words, word_tags))
         .collect();
     if sentences.is_empty() {
         return Err(CorpusError::Empty { source_name: source_name.to_string() });
     }
-    Ok(Corpus { tag_names: BMES_TAGS.iter().map(|t| t.to_string()).collect(), sentences })
+    Ok(Corpus { tag_names: word_tags.names(), sentences })
 }
 
 /// Parses a CoNLL-style `char<TAB>tag` corpus. With `known_tags` (a dev or test file read against a
@@ -299,17 +412,20 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, CorpusError> {
     std::fs::read(path).map_err(|source| CorpusError::Io { path: path.to_path_buf(), source })
 }
 
-/// Parses corpus bytes in the given (or detected) layout.
+/// Parses corpus bytes in the given (or detected) layout. Segmented text gets the tags `word_tags`,
+/// or those of `known_tags` when that is a segmentation tag set.
 pub fn parse_corpus(
     bytes: &[u8],
     source_name: &str,
     format: CorpusFormat,
     known_tags: Option<&[String]>,
+    word_tags: WordTags,
 ) -> Result<Corpus, CorpusError> {
     let format = if format == CorpusFormat::Auto { detect_format(bytes) } else { format };
+    let word_tags = known_tags.and_then(WordTags::of).unwrap_or(word_tags);
     let corpus = match format {
         CorpusFormat::Conll => parse_conll(bytes, source_name, known_tags)?,
-        _ => parse_segmented(bytes, source_name)?,
+        _ => parse_segmented(bytes, source_name, word_tags)?,
     };
     if let Some(tags) = known_tags {
         if corpus.tag_names != tags {
@@ -323,17 +439,23 @@ pub fn parse_corpus(
     Ok(corpus)
 }
 
-/// Reads a corpus file in the given (or detected) layout.
-pub fn read_corpus(path: &Path, format: CorpusFormat, known_tags: Option<&[String]>) -> Result<Corpus, CorpusError> {
+/// Reads a corpus file in the given (or detected) layout (see [`parse_corpus`]).
+pub fn read_corpus(
+    path: &Path,
+    format: CorpusFormat,
+    known_tags: Option<&[String]>,
+    word_tags: WordTags,
+) -> Result<Corpus, CorpusError> {
     let bytes = read_bytes(path)?;
-    parse_corpus(&bytes, &path.display().to_string(), format, known_tags)
+    parse_corpus(&bytes, &path.display().to_string(), format, known_tags, word_tags)
 }
 
 /// The vocabulary of a segmented corpus (what defines out-of-vocabulary words when scoring).
 pub fn vocabulary(corpus: &Corpus) -> Vec<String> {
+    let roles = WordRoles::of(&corpus.tag_names);
     let mut words: HashSet<String> = HashSet::new();
     for sentence in &corpus.sentences {
-        words.extend(tags_to_words(&sentence.chars, &sentence.tags));
+        words.extend(tags_to_words(&sentence.chars, &sentence.tags, &roles));
     }
     let mut words: Vec<String> = words.into_iter().collect();
     words.sort();
@@ -353,31 +475,48 @@ mod tests {
 
     #[test]
     fn words_become_bmes() {
-        let s = words_to_sentence(&["我们", "是", "大学生"]);
+        let s = words_to_sentence(&["我们", "是", "大学生"], WordTags::Bmes);
         assert_eq!(s.chars.iter().collect::<String>(), "我们是大学生");
         assert_eq!(s.tags, vec![TAG_B, TAG_E, TAG_S, TAG_B, TAG_M, TAG_E]);
-        assert_eq!(tags_to_words(&s.chars, &s.tags), vec!["我们", "是", "大学生"]);
+        let roles = WordRoles::of(&WordTags::Bmes.names());
+        assert_eq!(tags_to_words(&s.chars, &s.tags, &roles), vec!["我们", "是", "大学生"]);
+    }
+
+    #[test]
+    fn six_tags_mark_the_second_and_third_characters() {
+        let words = ["我", "们的", "大学生", "马克思主义", "一二三四五六"];
+        let s = words_to_sentence(&words, WordTags::Bmes6);
+        // S | B E | B M-2 E | B M-2 M-3 M E | B M-2 M-3 M M E
+        assert_eq!(s.tags, vec![5, 0, 4, 0, 1, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 3, 4]);
+        let names = WordTags::Bmes6.names();
+        let (scheme, constraints) = constraints_for(&names);
+        assert_eq!(scheme, TagScheme::Custom);
+        assert!(constraints.allows_sequence(&s.tags));
+        assert!(constraints.primitive_exponent().is_some());
+        assert!(!constraints.allows_sequence(&[0, 2, 4]), "B M-3 E skips M-2");
+        assert_eq!(tags_to_words(&s.chars, &s.tags, &WordRoles::of(&names)), words);
     }
 
     #[test]
     fn broken_tag_sequences_still_cover_every_character() {
         let chars: Vec<char> = "abcd".chars().collect();
+        let roles = WordRoles::of(&WordTags::Bmes.names());
         // M at the start, B B, and an unterminated B at the end.
-        assert_eq!(tags_to_words(&chars, &[TAG_M, TAG_B, TAG_B, TAG_B]), vec!["a", "b", "c", "d"]);
-        assert_eq!(tags_to_words(&chars, &[TAG_B, TAG_M, TAG_S, TAG_M]), vec!["ab", "c", "d"]);
+        assert_eq!(tags_to_words(&chars, &[TAG_M, TAG_B, TAG_B, TAG_B], &roles), vec!["a", "b", "c", "d"]);
+        assert_eq!(tags_to_words(&chars, &[TAG_B, TAG_M, TAG_S, TAG_M], &roles), vec!["ab", "c", "d"]);
     }
 
     #[test]
     fn segmented_corpus_skips_blank_lines() {
-        let corpus = parse_segmented("a b\n\n  \ncd\n".as_bytes(), "t").unwrap();
+        let corpus = parse_segmented("a b\n\n  \ncd\n".as_bytes(), "t", WordTags::Bmes).unwrap();
         assert_eq!(corpus.sentences.len(), 2);
         assert!(corpus.is_segmentation());
-        assert!(matches!(parse_segmented(b"\n \r\n", "t"), Err(CorpusError::Empty { .. })));
+        assert!(matches!(parse_segmented(b"\n \r\n", "t", WordTags::Bmes), Err(CorpusError::Empty { .. })));
     }
 
     #[test]
     fn invalid_utf8_names_file_and_line() {
-        let err = parse_segmented(b"ok\nbad \xff here\n", "corpus.txt").unwrap_err();
+        let err = parse_segmented(b"ok\nbad \xff here\n", "corpus.txt", WordTags::Bmes).unwrap_err();
         let message = err.to_string();
         assert!(message.starts_with("corpus.txt:2:"), "{message}");
         assert!(message.contains("UTF-8"), "{message}");
@@ -385,7 +524,7 @@ mod tests {
 
     #[test]
     fn control_characters_are_rejected() {
-        let err = parse_segmented(b"a b\nc\x00d\n", "x").unwrap_err();
+        let err = parse_segmented(b"a b\nc\x00d\n", "x", WordTags::Bmes).unwrap_err();
         assert!(err.to_string().starts_with("x:2:"), "{err}");
     }
 

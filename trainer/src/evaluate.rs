@@ -6,7 +6,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use crate::corpus::{tags_to_words, Sentence, BMES_TAGS};
+use crate::corpus::{tags_to_words, Sentence, WordRoles, WordTags};
 use crate::model::FloatModel;
 use crate::scorer::{score_words, Dictionary, ScoreCounts};
 
@@ -51,18 +51,16 @@ pub fn score_predictions(
     predicted: &[Vec<u8>],
     dictionary: Option<&Dictionary>,
 ) -> DevScore {
-    if tag_names.iter().map(String::as_str).eq(BMES_TAGS) {
-        let gold: Vec<Vec<String>> = sentences.iter().map(|s| tags_to_words(&s.chars, &s.tags)).collect();
+    if WordTags::of(tag_names).is_some() {
+        let roles = WordRoles::of(tag_names);
+        let gold: Vec<Vec<String>> = sentences.iter().map(|s| tags_to_words(&s.chars, &s.tags, &roles)).collect();
         let test: Vec<Vec<String>> =
-            sentences.iter().zip(predicted).map(|(s, tags)| tags_to_words(&s.chars, tags)).collect();
+            sentences.iter().zip(predicted).map(|(s, tags)| tags_to_words(&s.chars, tags, &roles)).collect();
         DevScore::Segmentation(score_words(&gold, &test, dictionary))
     } else {
         let total = sentences.iter().map(|s| s.tags.len()).sum();
-        let correct = sentences
-            .iter()
-            .zip(predicted)
-            .map(|(s, p)| s.tags.iter().zip(p).filter(|(a, b)| a == b).count())
-            .sum();
+        let correct =
+            sentences.iter().zip(predicted).map(|(s, p)| s.tags.iter().zip(p).filter(|(a, b)| a == b).count()).sum();
         DevScore::Tagging { correct, total }
     }
 }
@@ -133,9 +131,7 @@ pub fn scale_report(model: &FloatModel, sentences: &[Sentence]) -> ScaleReport {
             .filter(|&from| constraints.allows(from, to))
             .map(|from| f64::from(model.transitions[from * l + to]))
             .collect();
-        if let (Some(max), Some(min)) =
-            (into.iter().copied().reduce(f64::max), into.iter().copied().reduce(f64::min))
-        {
+        if let (Some(max), Some(min)) = (into.iter().copied().reduce(f64::max), into.iter().copied().reduce(f64::min)) {
             spread = spread.max(max - min);
         }
         allowed.extend(into);

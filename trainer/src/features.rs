@@ -48,6 +48,47 @@ impl TemplateSet {
     }
 }
 
+/// Parses a template list such as `bias,C-1,C0,C-1C0,C-1C0C1,T-1..1`: `bias`; `C<o>` (character at
+/// offset `o`), two or three `C<o>` in a row (character pairs and triples); `T<a>..<b>` (the classes of
+/// the characters from offset `a` to `b`). Offsets lie in `-4..=4`.
+pub fn parse_templates(list: &str) -> Result<Vec<Template>, String> {
+    let offset = |text: &str| -> Result<i8, String> {
+        let value: i8 = text.parse().map_err(|_| format!("bad offset {text:?}"))?;
+        if value.unsigned_abs() as usize > decoder::features::MAX_OFFSET {
+            return Err(format!("offset {value} is outside -{0}..={0}", decoder::features::MAX_OFFSET));
+        }
+        Ok(value)
+    };
+    let mut templates = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let template = if item.eq_ignore_ascii_case("bias") {
+            Template::Bias
+        } else if let Some(span) = item.strip_prefix(['T', 't']) {
+            let (a, b) = span.split_once("..").ok_or_else(|| format!("{item:?}: expected T<a>..<b>"))?;
+            let (a, b) = (offset(a)?, offset(b)?);
+            if a > b {
+                return Err(format!("{item:?}: the span is reversed"));
+            }
+            Template::ClassSpan(a, b)
+        } else if item.starts_with(['C', 'c']) {
+            let offsets = item[1..].split(['C', 'c']).map(offset).collect::<Result<Vec<_>, _>>()?;
+            match offsets[..] {
+                [a] => Template::Char(a),
+                [a, b] => Template::Pair(a, b),
+                [a, b, c] => Template::Triple(a, b, c),
+                _ => return Err(format!("{item:?}: one to three characters")),
+            }
+        } else {
+            return Err(format!("unknown template {item:?}"));
+        };
+        templates.push(template);
+    }
+    if templates.is_empty() || templates.len() > decoder::MAX_TEMPLATES {
+        return Err(format!("between 1 and {} templates are needed", decoder::MAX_TEMPLATES));
+    }
+    Ok(templates)
+}
+
 impl FeatureSpec {
     /// A spec with the given templates and table size and full-width folding.
     pub fn new(templates: Vec<Template>, bucket_bits: u8) -> Self {
@@ -82,6 +123,9 @@ impl FeatureSpec {
         rows
     }
 }
+
+/// Marks a feature left out of training (see [`FeaturizedCorpus::drop_rare_rows`]).
+pub const UNUSED_ROW: u32 = u32::MAX;
 
 /// Sentences with their features computed once: the training loop reads them every epoch.
 #[derive(Debug, Clone)]
@@ -134,6 +178,34 @@ impl FeaturizedCorpus {
         Self { templates_per_position: spec.templates.len(), rows, tags, offsets }
     }
 
+    /// Drops (for training) the features of rows seen fewer than `min_count` times in this corpus: they
+    /// become [`UNUSED_ROW`], get no weight and so add nothing later, when an unseen n-gram of new text
+    /// hashes to their row. Returns the number of rows dropped.
+    pub fn drop_rare_rows(&mut self, buckets: usize, min_count: u32) -> usize {
+        if min_count <= 1 {
+            return 0;
+        }
+        let mut counts = vec![0u32; buckets];
+        for &row in &self.rows {
+            counts[row as usize] = counts[row as usize].saturating_add(1);
+        }
+        for row in &mut self.rows {
+            if counts[*row as usize] < min_count {
+                *row = UNUSED_ROW;
+            }
+        }
+        counts.iter().filter(|&&c| c > 0 && c < min_count).count()
+    }
+
+    /// Number of distinct table rows the training features use.
+    pub fn rows_used(&self, buckets: usize) -> usize {
+        let mut seen = vec![false; buckets];
+        for &row in self.rows.iter().filter(|&&r| r != UNUSED_ROW) {
+            seen[row as usize] = true;
+        }
+        seen.iter().filter(|&&s| s).count()
+    }
+
     /// Number of sentences.
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
@@ -169,6 +241,25 @@ mod tests {
         let full: Vec<char> = "１９９８年".chars().collect();
         let half: Vec<char> = "1998年".chars().collect();
         assert_eq!(spec.extract(&full), spec.extract(&half));
+    }
+
+    #[test]
+    fn template_lists_parse() {
+        let t = parse_templates("bias, C-1, C0C1, C-1C0C1, T-1..1").unwrap();
+        assert_eq!(
+            t,
+            vec![
+                Template::Bias,
+                Template::Char(-1),
+                Template::Pair(0, 1),
+                Template::Triple(-1, 0, 1),
+                Template::ClassSpan(-1, 1)
+            ]
+        );
+        assert!(parse_templates("C5").is_err());
+        assert!(parse_templates("T1..0").is_err());
+        assert!(parse_templates("X1").is_err());
+        assert!(parse_templates("").is_err());
     }
 
     #[test]

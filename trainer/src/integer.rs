@@ -1,8 +1,7 @@
-//! The exported model's integer decode path, as the device runs it: everything goes through `decoder`.
+//! The exported model's integer decode path, exactly as the device runs it: everything here goes
+//! through `decoder` (its emission scores, hard-masked integer Viterbi and streaming segmenter).
 
-use decoder::emission::EmissionModel;
-use decoder::features::Context;
-use decoder::text::normalize;
+use decoder::lattice::{backpointer_bytes, label_chars_with, TransitionScores};
 use decoder::Model;
 use rayon::prelude::*;
 
@@ -10,67 +9,39 @@ use crate::corpus::Sentence;
 use crate::evaluate::{score_predictions, DevScore};
 use crate::scorer::Dictionary;
 
-/// Tags one sequence of raw characters with the model's integer scores and hard-masked Viterbi.
-pub fn label_chars(model: &Model<'_>, chars: &[char]) -> Vec<u8> {
-    // TEMPORARY: replace with decoder::segment::label_chars once it lands.
-    let l = model.num_tags();
-    let t_len = chars.len();
-    if t_len == 0 {
-        return Vec::new();
-    }
-    let emission = model.emission();
-    let normalized: Vec<char> = chars.iter().map(|&c| normalize(c, emission.normalization())).collect();
-    let constraints = model.constraints();
-    let mut scores = [0i32; decoder::MAX_TAGS];
-    let mut delta = vec![i32::MIN; l];
-    let mut next = vec![i32::MIN; l];
-    let mut back = vec![0u8; t_len * l];
-    emission.scores(&Context::at(&normalized, 0), &mut scores);
-    for j in 0..l {
-        if constraints.allows_start(j) {
-            delta[j] = scores[j] + model.start_score(j);
-        }
-    }
-    for t in 1..t_len {
-        emission.scores(&Context::at(&normalized, t), &mut scores);
-        for j in 0..l {
-            let mut best = i32::MIN;
-            for i in 0..l {
-                if constraints.allows(i, j) && delta[i] != i32::MIN {
-                    let s = delta[i] + model.transition(i, j);
-                    if s > best {
-                        best = s;
-                        back[t * l + j] = i as u8;
-                    }
-                }
-            }
-            next[j] = if best == i32::MIN { i32::MIN } else { best + scores[j] };
-        }
-        std::mem::swap(&mut delta, &mut next);
-    }
-    let mut best = i32::MIN;
-    let mut last = 0;
-    for (j, &d) in delta.iter().enumerate() {
-        if constraints.allows_end(j) && d != i32::MIN && d + model.end_score(j) > best {
-            best = d + model.end_score(j);
-            last = j;
-        }
-    }
-    let mut tags = vec![0u8; t_len];
-    tags[t_len - 1] = last as u8;
-    for t in (1..t_len).rev() {
-        tags[t - 1] = back[t * l + usize::from(tags[t])];
-    }
+/// Tags one sequence of raw characters (treated as one run, separators included) with the decoder's
+/// whole-sequence integer Viterbi.
+pub fn label_chars(model: &Model<'_>, scores: &TransitionScores, chars: &[char]) -> Vec<u8> {
+    let mut tags = vec![0u8; chars.len()];
+    let mut backpointers = vec![0u8; backpointer_bytes(model.num_tags(), chars.len())];
+    // The buffers have the sizes the decoder asks for, so this cannot fail.
+    label_chars_with(scores, model, chars, &mut backpointers, &mut tags).expect("buffers sized by backpointer_bytes");
     tags
 }
 
 /// Tags sentences with the exported model through the integer path, in parallel.
 pub fn predict(model: &Model<'_>, sentences: &[Sentence]) -> Vec<Vec<u8>> {
-    sentences.par_iter().map(|s| label_chars(model, &s.chars)).collect()
+    let scores = TransitionScores::from_model(model);
+    sentences.par_iter().map(|s| label_chars(model, &scores, &s.chars)).collect()
 }
 
 /// Scores an exported model on labelled sentences.
 pub fn evaluate(model: &Model<'_>, sentences: &[Sentence], dictionary: Option<&Dictionary>) -> DevScore {
     let tag_names: Vec<String> = model.tag_names().map(str::to_string).collect();
     score_predictions(&tag_names, sentences, &predict(model, sentences), dictionary)
+}
+
+/// Segments raw text with the decoder's streaming [`decoder::Segmenter`] and its default window, as
+/// the firmware does: one output line per input line, words separated by two spaces. Returns the
+/// output and the number of forced cuts (places where the bounded window could not wait for the exact
+/// Viterbi decision).
+pub fn segment_stream(model: &Model<'_>, input: &[u8]) -> (Vec<u8>, u64) {
+    let mut out = Vec::with_capacity(input.len() + input.len() / 2);
+    let cuts = decoder::segment::segment::<{ decoder::DEFAULT_WINDOW }>(
+        model,
+        input,
+        decoder::segment::DEFAULT_SEPARATOR,
+        |bytes| out.extend_from_slice(bytes),
+    );
+    (out, cuts)
 }

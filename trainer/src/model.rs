@@ -1,7 +1,7 @@
 //! The floating-point model being trained: a hashed n-gram emission table plus the CRF layer
 //! (transition, start and end scores), and its float Viterbi for evaluation during training.
 
-use decoder::tags::{derive_constraints, Constraints, TagScheme};
+use decoder::tags::{Constraints, TagScheme};
 
 use crate::features::FeatureSpec;
 
@@ -35,9 +35,10 @@ impl FloatModel {
         self.tag_names.len()
     }
 
-    /// The tag scheme and hard constraints the decoder derives from the tag names.
+    /// The tag scheme and hard constraints (derived from the tag names, as the decoder does, or the
+    /// explicit ones of the six-tag segmentation set).
     pub fn constraints(&self) -> (TagScheme, Constraints) {
-        derive_constraints(self.tag_names.iter().map(String::as_str))
+        crate::corpus::constraints_for(&self.tag_names)
     }
 
     /// Emission scores `[T][L]` of a sentence given its feature rows `[T][K]`.
@@ -80,7 +81,9 @@ pub fn viterbi(
     }
     let allows = |from: usize, to: usize| constraints.is_none_or(|c| c.allows(from, to));
     let mut score: Vec<f32> = (0..l)
-        .map(|j| if constraints.is_none_or(|c| c.allows_start(j)) { start[j] + emissions[j] } else { f32::NEG_INFINITY })
+        .map(
+            |j| if constraints.is_none_or(|c| c.allows_start(j)) { start[j] + emissions[j] } else { f32::NEG_INFINITY },
+        )
         .collect();
     let mut back = vec![0u8; t_len * l];
     let mut next = vec![0.0f32; l];

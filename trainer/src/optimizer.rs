@@ -63,19 +63,27 @@ pub struct Adagrad {
     sum_sq: Vec<f32>,
     averaged_delta: Vec<f32>,
     step: u32,
+    /// Averaging covers the iterates after this step.
+    average_origin: u32,
 }
 
 impl Adagrad {
-    /// Starts from the given parameters.
-    pub fn new(weights: Vec<f32>, lr: f32) -> Self {
+    /// Starts from the given parameters; `initial_sum_sq` damps the first steps.
+    pub fn new(weights: Vec<f32>, lr: f32, initial_sum_sq: f32) -> Self {
         let n = weights.len();
-        Self { lr, weights, sum_sq: vec![0.0; n], averaged_delta: vec![0.0; n], step: 0 }
+        Self { lr, weights, sum_sq: vec![initial_sum_sq; n], averaged_delta: vec![0.0; n], step: 0, average_origin: 0 }
+    }
+
+    /// Restarts averaging: later means cover only the iterates from now on.
+    pub fn restart_average(&mut self) {
+        self.average_origin = self.step;
+        self.averaged_delta.fill(0.0);
     }
 
     /// One step with gradient `grad` (no regularisation).
     pub fn step(&mut self, grad: &[f32]) {
         self.step += 1;
-        let weight_of_change = (self.step - 1) as f32;
+        let weight_of_change = (self.step - 1 - self.average_origin) as f32;
         for (i, &g) in grad.iter().enumerate() {
             let w = self.weights[i];
             let new = adagrad_coordinate(w, &mut self.sum_sq[i], g, self.lr, StepRegularization::default());
@@ -84,9 +92,9 @@ impl Adagrad {
         }
     }
 
-    /// The mean of all iterates so far.
+    /// The mean of the iterates since averaging (re)started.
     pub fn averaged(&self) -> Vec<f32> {
-        average(&self.weights, &self.averaged_delta, self.step)
+        average(&self.weights, &self.averaged_delta, self.step - self.average_origin)
     }
 }
 
@@ -112,6 +120,8 @@ pub struct RowAdagrad {
     num_tags: usize,
     rows: usize,
     step: u32,
+    /// Averaging covers the iterates after this step.
+    average_origin: u32,
 }
 
 /// One sentence's contribution to a step: its feature rows `[T][K]` and gradients `[T][L]`.
@@ -131,7 +141,9 @@ impl RowAdagrad {
     }
 
     /// A table of `rows` rows of `num_tags` weights, starting from `weights` (`[rows][L]`).
-    pub fn new(weights: &[f32], num_tags: usize, lr: f32) -> Self {
+    /// `initial_sum_sq` starts every squared-gradient sum above zero, which damps the first steps of
+    /// rare features (with 0, a feature's first step is `lr` whatever its gradient).
+    pub fn new(weights: &[f32], num_tags: usize, lr: f32, initial_sum_sq: f32) -> Self {
         let rows = weights.len() / num_tags;
         let stride = (3 * num_tags + 3).div_ceil(FLOATS_PER_LINE) * FLOATS_PER_LINE;
         let mut data = vec![0.0f32; rows * stride + FLOATS_PER_LINE];
@@ -140,8 +152,17 @@ impl RowAdagrad {
         for (row, values) in weights.chunks_exact(num_tags).enumerate() {
             let start = base + row * stride;
             data[start..start + num_tags].copy_from_slice(values);
+            data[start + num_tags..start + 2 * num_tags].fill(initial_sum_sq);
         }
-        Self { lr, data, base, stride, num_tags, rows, step: 0 }
+        Self { lr, data, base, stride, num_tags, rows, step: 0, average_origin: 0 }
+    }
+
+    /// Restarts averaging: later means cover only the iterates from now on.
+    pub fn restart_average(&mut self) {
+        self.average_origin = self.step;
+        let (l, stride) = (self.num_tags, self.stride);
+        let table = &mut self.data[self.base..self.base + self.rows * stride];
+        table.par_chunks_mut(stride).for_each(|record| record[2 * l..3 * l].fill(0.0));
     }
 
     /// Number of rows.
@@ -167,6 +188,7 @@ impl RowAdagrad {
         let parts = rayon::current_num_threads().clamp(1, 64);
         let rows_per_part = self.rows.div_ceil(parts).max(1);
         let (l, stride, step, lr, sum_sq_at) = (self.num_tags, self.stride, self.step, self.lr, self.sum_sq_at());
+        let origin = self.average_origin;
         let table = &mut self.data[self.base..self.base + self.rows * stride];
         table.par_chunks_mut(rows_per_part * stride).enumerate().for_each(|(part, records)| {
             let first_row = part * rows_per_part;
@@ -199,8 +221,8 @@ impl RowAdagrad {
             }
             for (slot, &local) in touched.iter().enumerate() {
                 let record = &mut records[local as usize * stride..(local as usize + 1) * stride];
-                catch_up(record, l, sum_sq_at, step, lr, reg);
-                let weight_of_change = (step - 1) as f32;
+                catch_up(record, l, sum_sq_at, step, origin, lr, reg);
+                let weight_of_change = (step - 1 - origin) as f32;
                 for j in 0..l {
                     let g = sums[slot * l + j];
                     let w = record[j];
@@ -219,11 +241,12 @@ impl RowAdagrad {
     /// Brings every row up to date with the regularisation of all steps so far (before reading weights).
     pub fn catch_up_all(&mut self, reg: StepRegularization) {
         let (l, stride, lr, sum_sq_at) = (self.num_tags, self.stride, self.lr, self.sum_sq_at());
+        let origin = self.average_origin;
         // Rows are up to date through `step - 1` after catching up "at" step + 1.
         let step = self.step + 1;
         let table = &mut self.data[self.base..self.base + self.rows * stride];
         table.par_chunks_mut(stride).for_each(|record| {
-            catch_up(record, l, sum_sq_at, step, lr, reg);
+            catch_up(record, l, sum_sq_at, step, origin, lr, reg);
             record[3 * l] = f32::from_bits(step - 1);
         });
     }
@@ -233,15 +256,16 @@ impl RowAdagrad {
         (0..self.rows).flat_map(|row| self.row(row).to_vec()).collect()
     }
 
-    /// The mean of all iterates so far, `[rows][L]`.
+    /// The mean of the iterates since averaging (re)started, `[rows][L]`.
     pub fn averaged(&self) -> Vec<f32> {
         let l = self.num_tags;
-        let c = self.step.max(1) as f32;
+        let count = self.step - self.average_origin;
+        let c = count.max(1) as f32;
         let mut out = vec![0.0f32; self.rows * l];
         let table = &self.data[self.base..self.base + self.rows * self.stride];
         out.par_chunks_mut(l).zip(table.par_chunks(self.stride)).for_each(|(out, record)| {
             for j in 0..l {
-                out[j] = if self.step == 0 { record[j] } else { record[j] - record[2 * l + j] / c };
+                out[j] = if count == 0 { record[j] } else { record[j] - record[2 * l + j] / c };
             }
         });
         out
@@ -250,14 +274,14 @@ impl RowAdagrad {
 
 /// Applies to one record the regularisation it missed between its last update and `step - 1`.
 #[inline]
-fn catch_up(record: &mut [f32], l: usize, sum_sq_at: usize, step: u32, lr: f32, reg: StepRegularization) {
+fn catch_up(record: &mut [f32], l: usize, sum_sq_at: usize, step: u32, origin: u32, lr: f32, reg: StepRegularization) {
     let last = record[3 * l].to_bits();
     let missed = (step - 1).saturating_sub(last);
     if missed == 0 || (reg.l1 == 0.0 && reg.l2 == 0.0) {
         return;
     }
     // Changes are booked at the step they are applied (a slight approximation for the average).
-    let weight_of_change = (step - 1) as f32;
+    let weight_of_change = (step - 1).saturating_sub(origin) as f32;
     for j in 0..l {
         let w = record[j];
         if w == 0.0 {
@@ -286,7 +310,7 @@ mod tests {
 
     #[test]
     fn averaging_matches_explicit_mean() {
-        let mut opt = RowAdagrad::new(&[0.0; 4], 2, 0.5);
+        let mut opt = RowAdagrad::new(&[0.0; 4], 2, 0.5, 0.0);
         let mut iterates = Vec::new();
         let grads = [[1.0, -2.0], [0.5, 0.0], [-1.0, 1.0]];
         for (step, g) in grads.iter().enumerate() {
@@ -300,7 +324,7 @@ mod tests {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         }
 
-        let mut dense = Adagrad::new(vec![0.0; 2], 0.5);
+        let mut dense = Adagrad::new(vec![0.0; 2], 0.5, 0.0);
         let mut dense_iterates = Vec::new();
         for g in &grads {
             dense.step(g);
@@ -316,7 +340,7 @@ mod tests {
     fn lazy_l1_equals_eager_l1() {
         let reg = StepRegularization { l1: 0.01, l2: 0.0 };
         // Row 0 gets a gradient at steps 1 and 5; in between, only row 1 is touched.
-        let mut lazy = RowAdagrad::new(&[0.0; 2], 1, 0.1);
+        let mut lazy = RowAdagrad::new(&[0.0; 2], 1, 0.1, 0.0);
         // Eager: both rows every step (a zero gradient still regularises), via a tiny reference loop.
         let (mut w, mut g2) = ([0.0f32; 2], [0.0f32; 2]);
         for step in 1..=5 {
@@ -343,7 +367,7 @@ mod tests {
 
     #[test]
     fn l1_drives_untouched_weights_to_zero() {
-        let mut opt = RowAdagrad::new(&[0.0; 2], 1, 0.1);
+        let mut opt = RowAdagrad::new(&[0.0; 2], 1, 0.1, 0.0);
         opt.step(&one_row_batch(&[0], &[-1.0]), 1, StepRegularization::default());
         for _ in 0..100 {
             opt.step(&one_row_batch(&[1], &[0.5]), 1, StepRegularization::default());
@@ -355,9 +379,9 @@ mod tests {
 
     #[test]
     fn batch_gradients_are_summed_per_row() {
-        let mut opt = RowAdagrad::new(&[0.0; 8], 2, 1.0);
-        // Two positions with K = 2 templates each: row 3 twice (its gradients cancel on tag 1).
-        let rows = [3u32, 1, 3, 3];
+        let mut opt = RowAdagrad::new(&[0.0; 8], 2, 1.0, 0.0);
+        // Two positions with K = 2 templates each: row 3 at both (its gradients cancel on tag 1).
+        let rows = [3u32, 1, 3, 0];
         let grads = [1.0, 2.0, 1.0, -2.0];
         opt.step(&[SentenceRows { rows: &rows, grads: &grads }], 2, StepRegularization::default());
         // Adagrad's first step moves each coordinate with a nonzero gradient by lr against its sign.
@@ -365,7 +389,8 @@ mod tests {
         assert!((row3[0] + 1.0).abs() < 1e-3, "{row3:?}");
         assert_eq!(row3[1], 0.0);
         assert!((opt.row(1)[0] + 1.0).abs() < 1e-3);
-        assert_eq!(opt.row(0), &[0.0, 0.0]);
+        assert!((opt.row(0)[1] - 1.0).abs() < 1e-3);
+        assert_eq!(opt.row(2), &[0.0, 0.0]);
     }
 
     #[test]
@@ -375,7 +400,7 @@ mod tests {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
-                let mut opt = RowAdagrad::new(&[0.0; 100], 1, 0.3);
+                let mut opt = RowAdagrad::new(&[0.0; 100], 1, 0.3, 0.5);
                 for chunk in 0..4 {
                     let batch = [SentenceRows {
                         rows: &rows[chunk * 100..(chunk + 1) * 100],

@@ -165,9 +165,21 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
     let transitions = format::i16_bytes(&tensors.transitions);
     let start = format::i16_bytes(&tensors.start);
     let end = format::i16_bytes(&tensors.end);
+    // Constraints the names do not imply are stored.
+    let (scheme, constraints) = model.constraints();
+    let l = model.num_tags();
+    let bit = |mask: u16, i: usize| u8::from(mask & (1 << i) != 0);
+    let allowed_transitions: Vec<u8> = (0..l * l).map(|i| bit(constraints.next[i / l], i % l)).collect();
+    let allowed_start: Vec<u8> = (0..l).map(|i| bit(constraints.start, i)).collect();
+    let allowed_end: Vec<u8> = (0..l).map(|i| bit(constraints.end, i)).collect();
+    let custom = (scheme == decoder::tags::TagScheme::Custom).then_some(format::CustomConstraints {
+        allowed_transitions: &allowed_transitions,
+        allowed_start: &allowed_start,
+        allowed_end: &allowed_end,
+    });
     let body = ModelBody {
         tag_names: &tag_names,
-        constraints: None,
+        constraints: custom,
         score_frac_bits: params.score_frac_bits,
         emission: EmissionSpec::HashedNgram(HashedNgramSpec {
             normalization: model.features.normalization,
@@ -184,7 +196,13 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
 }
 
 /// Bytes of the model file for `bucket_bits`, `weight_type` and metadata of `metadata_len` bytes.
-pub fn file_size(model_tags: &[String], template_count: usize, bucket_bits: u8, weight_type: WeightType, metadata_len: usize) -> usize {
+pub fn file_size(
+    model_tags: &[String],
+    template_count: usize,
+    bucket_bits: u8,
+    weight_type: WeightType,
+    metadata_len: usize,
+) -> usize {
     let l = model_tags.len();
     let weights = vec![0u8; (1usize << bucket_bits) * l * weight_type.bytes()];
     let templates = vec![1u8; template_count * decoder::features::TEMPLATE_BYTES];
@@ -221,11 +239,9 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
     let step = 2f64.powi(i32::from(spec.weight_shift) - frac);
     let weights: Vec<f32> = match spec.weight_type {
         WeightType::I8 => spec.weights.iter().map(|&b| (f64::from(b as i8) * step) as f32).collect(),
-        WeightType::I16 => spec
-            .weights
-            .chunks_exact(2)
-            .map(|b| (f64::from(i16::from_le_bytes([b[0], b[1]])) * step) as f32)
-            .collect(),
+        WeightType::I16 => {
+            spec.weights.chunks_exact(2).map(|b| (f64::from(i16::from_le_bytes([b[0], b[1]])) * step) as f32).collect()
+        }
     };
     let unit = 2f64.powi(-frac);
     let real = |v: i32| (f64::from(v) * unit) as f32;

@@ -2,8 +2,9 @@
 //! perl + `diff -y`) does it.
 //!
 //! For each pair of lines, the script writes the gold and the test words one per line into two files and
-//! runs `diff` on them: a word is correct when `diff` keeps it as a common line, i.e. when it is part of
-//! the longest common subsequence of the two word sequences. That is not the same as "same characters at
+//! runs `diff -y` on them: a word is correct when `diff` keeps it as a common line, i.e. when it is part
+//! of the common subsequence `diff` finds (see [`line_diff`], which reproduces GNU diff's choices so
+//! that even the insertion/deletion/substitution counts agree). That is not the same as "same characters at
 //! the same place": a word matches another equal word anywhere the LCS can line them up. Counts are
 //! summed over lines; recall = correct gold words / gold words, precision = correct test words / test
 //! words, F = 2PR/(P+R). A gold word is OOV when it is not in the dictionary (the training word list);
@@ -18,6 +19,8 @@
 
 use std::collections::HashSet;
 use std::fmt;
+
+pub mod line_diff;
 
 /// The word list that defines in-vocabulary words.
 #[derive(Debug, Clone, Default)]
@@ -55,9 +58,7 @@ fn perl_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 impl Dictionary {
     /// Reads a word list like the script: `chop` (drop the last byte of each record), then trim.
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        let words = perl_lines(bytes)
-            .map(|record| trim_perl_space(&record[..record.len() - 1]).to_vec())
-            .collect();
+        let words = perl_lines(bytes).map(|record| trim_perl_space(&record[..record.len() - 1]).to_vec()).collect();
         Self { words }
     }
 
@@ -143,48 +144,6 @@ pub struct ScoreCounts {
     pub lines: usize,
 }
 
-/// Which side(s) of a `diff -y` line a word sits on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Edit {
-    Common,
-    Delete,
-    Insert,
-}
-
-/// An edit script turning `gold` into `test` through a longest common subsequence. Among equally long
-/// ones it prefers matching late gold words early, like `diff`.
-fn lcs_script(gold: &[Vec<u8>], test: &[Vec<u8>]) -> Vec<Edit> {
-    let (n, m) = (gold.len(), test.len());
-    // suffix[i][j]: LCS length of gold[i..] and test[j..].
-    let width = m + 1;
-    let mut suffix = vec![0u32; (n + 1) * width];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            suffix[i * width + j] = if gold[i] == test[j] {
-                suffix[(i + 1) * width + j + 1] + 1
-            } else {
-                suffix[(i + 1) * width + j].max(suffix[i * width + j + 1])
-            };
-        }
-    }
-    let mut script = Vec::with_capacity(n + m);
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && gold[i] == test[j] && suffix[i * width + j] == suffix[(i + 1) * width + j + 1] + 1 {
-            script.push(Edit::Common);
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || suffix[(i + 1) * width + j] >= suffix[i * width + j + 1]) {
-            script.push(Edit::Delete);
-            i += 1;
-        } else {
-            script.push(Edit::Insert);
-            j += 1;
-        }
-    }
-    script
-}
-
 impl ScoreCounts {
     /// Scores one line's words (already split) and adds the counts.
     pub fn add_line(&mut self, gold: &[Vec<u8>], test: &[Vec<u8>], dictionary: Option<&Dictionary>) {
@@ -194,52 +153,49 @@ impl ScoreCounts {
         self.lines += 1;
         self.true_words += gold.len();
         self.test_words += test.len();
-        let script = lcs_script(gold, test);
-        let (mut gi, mut ti) = (0, 0);
-        let (mut run_deleted, mut run_inserted) = (0, 0);
-        let close_run = |deleted: &mut usize, inserted: &mut usize, counts: &mut Self| {
-            let paired = (*deleted).min(*inserted);
-            counts.substitutions += paired;
-            counts.deletions += *deleted - paired;
-            counts.insertions += *inserted - paired;
-            *deleted = 0;
-            *inserted = 0;
-        };
-        for edit in script {
-            match edit {
-                Edit::Common => {
-                    close_run(&mut run_deleted, &mut run_inserted, self);
-                    // A test word that is a lone `|`, `<` or `>` looks like diff's gutter mark to the
-                    // script's patterns even on a common line: counted as a change and a missed gold word.
-                    let lookalike = gutter_lookalike(&test[ti]);
-                    match lookalike {
-                        Some(b'|') => self.substitutions += 1,
-                        Some(b'>') => self.insertions += 1,
-                        Some(_) => self.deletions += 1,
-                        None => {}
-                    }
-                    self.count_gold_word(&gold[gi], lookalike.is_some(), dictionary);
-                    // Nothing follows the mark on a common line, so the test word is never an error.
-                    self.test_correct += 1;
-                    gi += 1;
-                    ti += 1;
+        let gold_refs: Vec<&[u8]> = gold.iter().map(Vec::as_slice).collect();
+        let test_refs: Vec<&[u8]> = test.iter().map(Vec::as_slice).collect();
+        let changes = line_diff::diff_lines(&gold_refs, &test_refs);
+        let (n, m) = (gold.len(), test.len());
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            let in_change = (i < n && changes.old[i]) || (j < m && changes.new[j]);
+            if !in_change {
+                // A common line. A test word that is a lone `|`, `<` or `>` looks like diff's gutter
+                // mark to the script's patterns even here: counted as a change and a missed gold word.
+                let lookalike = gutter_lookalike(&test[j]);
+                match lookalike {
+                    Some(b'|') => self.substitutions += 1,
+                    Some(b'>') => self.insertions += 1,
+                    Some(_) => self.deletions += 1,
+                    None => {}
                 }
-                Edit::Delete => {
-                    run_deleted += 1;
-                    self.count_gold_word(&gold[gi], true, dictionary);
-                    gi += 1;
-                }
-                Edit::Insert => {
-                    run_inserted += 1;
-                    // An empty test word leaves nothing after the gutter mark, so it is not an error.
-                    if test[ti].is_empty() {
-                        self.test_correct += 1;
-                    }
-                    ti += 1;
-                }
+                self.count_gold_word(&gold[i], lookalike.is_some(), dictionary);
+                // Nothing follows the mark on a common line, so the test word is never an error.
+                self.test_correct += 1;
+                i += 1;
+                j += 1;
+                continue;
             }
+            // One hunk: diff pairs its lines as `|` and prints the rest as `<` or `>`.
+            let (first_gold, first_test) = (i, j);
+            while i < n && changes.old[i] {
+                i += 1;
+            }
+            while j < m && changes.new[j] {
+                j += 1;
+            }
+            let (deleted, inserted) = (i - first_gold, j - first_test);
+            let paired = deleted.min(inserted);
+            self.substitutions += paired;
+            self.deletions += deleted - paired;
+            self.insertions += inserted - paired;
+            for word in &gold[first_gold..i] {
+                self.count_gold_word(word, true, dictionary);
+            }
+            // An empty test word leaves nothing after the gutter mark, so it is not an error.
+            self.test_correct += test[first_test..j].iter().filter(|w| w.is_empty()).count();
         }
-        close_run(&mut run_deleted, &mut run_inserted, self);
     }
 
     /// Counts a gold word as OOV or IV, and as missed or correct. An empty gold word (from a line that
@@ -349,8 +305,21 @@ impl fmt::Display for ScoreCounts {
 /// Scores whole files (gold and test), line by line, like `score dictionary gold test`.
 pub fn score_files(gold: &[u8], test: &[u8], dictionary: Option<&Dictionary>) -> ScoreCounts {
     let mut counts = ScoreCounts::default();
-    for (gold_line, test_line) in perl_lines(gold).zip(perl_lines(test)) {
+    let debug = std::env::var_os("TRAINER_SCORE_DEBUG").is_some();
+    for (n, (gold_line, test_line)) in perl_lines(gold).zip(perl_lines(test)).enumerate() {
+        let before = counts;
         counts.add_line(&split_line(gold_line), &split_line(test_line), dictionary);
+        if debug && counts.lines != before.lines {
+            eprintln!(
+                "{} ins {} del {} sub {} recall {} precision {}",
+                n + 1,
+                counts.insertions - before.insertions,
+                counts.deletions - before.deletions,
+                counts.substitutions - before.substitutions,
+                counts.true_correct - before.true_correct,
+                counts.test_correct - before.test_correct
+            );
+        }
     }
     counts
 }

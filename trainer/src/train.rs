@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::corpus::{Corpus, Sentence};
 use crate::crf::{Lattice, Loss, SentenceGradient};
 use crate::evaluate::{evaluate_float, DevScore};
-use crate::features::{FeatureSpec, FeaturizedCorpus, FeaturizedSentence};
+use crate::features::{FeatureSpec, FeaturizedCorpus, FeaturizedSentence, UNUSED_ROW};
 use crate::model::FloatModel;
 use crate::optimizer::{Adagrad, RowAdagrad, SentenceRows, StepRegularization};
 
@@ -40,6 +40,12 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Evaluate and export the mean of the iterates rather than the last one.
     pub average: bool,
+    /// Epoch (1-based) from which the iterates are averaged; earlier, poorer ones are left out.
+    pub average_from: usize,
+    /// Initial Adagrad squared-gradient sum (damps the first steps of rare features).
+    pub adagrad_init: f32,
+    /// Leave out of training the table rows seen fewer times than this (1: keep all).
+    pub min_feature_count: u32,
     /// Show progress bars and per-epoch lines.
     pub verbose: bool,
 }
@@ -58,6 +64,9 @@ impl Default for TrainConfig {
             constrained: true,
             patience: 2,
             average: true,
+            average_from: 1,
+            adagrad_init: 0.0,
+            min_feature_count: 1,
             verbose: true,
         }
     }
@@ -152,18 +161,30 @@ pub fn train(
 ) -> TrainOutcome {
     let tag_names = train.tag_names.clone();
     let l = tag_names.len();
-    let featurized = FeaturizedCorpus::new(&features, &train.sentences);
+    let mut featurized = FeaturizedCorpus::new(&features, &train.sentences);
+    let dropped = featurized.drop_rare_rows(features.buckets(), config.min_feature_count);
+    if config.verbose {
+        if dropped > 0 {
+            eprintln!("left out {dropped} feature rows seen fewer than {} times", config.min_feature_count);
+        }
+        let used = featurized.rows_used(features.buckets());
+        eprintln!(
+            "training features use {used} of {} table rows ({:.0}%)",
+            features.buckets(),
+            100.0 * used as f64 / features.buckets() as f64
+        );
+    }
     let mut model = init.unwrap_or_else(|| FloatModel::zeros(tag_names, features.clone()));
     assert_eq!(model.features, features, "the initial model must use the same features");
     let (_, constraints) = model.constraints();
     let layout = CrfLayout { l };
 
-    let mut emission = RowAdagrad::new(&model.weights, l, config.lr);
+    let mut emission = RowAdagrad::new(&model.weights, l, config.lr, config.adagrad_init);
     model.weights = Vec::new();
     let mut crf_params = model.transitions.clone();
     crf_params.extend_from_slice(&model.start);
     crf_params.extend_from_slice(&model.end);
-    let mut crf = Adagrad::new(crf_params, config.crf_lr);
+    let mut crf = Adagrad::new(crf_params, config.crf_lr, config.adagrad_init);
 
     let total_chars = featurized.positions();
     let k = features.templates.len();
@@ -181,6 +202,10 @@ pub fn train(
 
     for epoch in 1..=config.epochs {
         let started = Instant::now();
+        if epoch == config.average_from {
+            emission.restart_average();
+            crf.restart_average();
+        }
         rng.shuffle(&mut order);
         let progress = progress_bar(config.verbose, total_chars as u64, epoch, config.epochs);
         let mut loss_sum = 0.0;
@@ -281,7 +306,13 @@ fn add(into: &mut [f64], from: &[f64]) {
 }
 
 /// The model to evaluate or export: averaged iterates, or the current ones.
-fn snapshot(template: &FloatModel, emission: &RowAdagrad, crf: &Adagrad, layout: &CrfLayout, average: bool) -> FloatModel {
+fn snapshot(
+    template: &FloatModel,
+    emission: &RowAdagrad,
+    crf: &Adagrad,
+    layout: &CrfLayout,
+    average: bool,
+) -> FloatModel {
     let (weights, crf_params) =
         if average { (emission.averaged(), crf.averaged()) } else { (emission.weights(), crf.weights.clone()) };
     let (transitions, start, end) = layout.split(&crf_params);
@@ -312,7 +343,7 @@ impl BatchScorer<'_> {
         let l = self.num_tags;
         let mut emissions = vec![0.0f32; sentence.len() * l];
         for (scores, rows) in emissions.chunks_exact_mut(l).zip(sentence.rows.chunks_exact(self.templates)) {
-            for &row in rows {
+            for &row in rows.iter().filter(|&&row| row != UNUSED_ROW) {
                 for (s, w) in scores.iter_mut().zip(self.table.row(row as usize)) {
                     *s += w;
                 }

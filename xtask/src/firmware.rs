@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use object::{Object, ObjectSection, SectionFlags, SectionKind};
+use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind};
 
 use crate::{firmware_dir, process, toolchain::Toolchain};
 
@@ -75,42 +75,72 @@ pub enum CargoOutput {
     OnFailure,
 }
 
+/// The firmware feature of the defmt logger that QEMU runs use (semihosting).
+pub const QEMU_LOGGER_FEATURE: &str = "logger-semihosting";
+/// The environment variable that names the model file the firmware embeds.
+pub const MODEL_VARIABLE: &str = "CRF_MODEL";
+
 /// One firmware image to build.
 #[derive(Debug, Clone)]
 pub struct FirmwareBuild {
     /// The board it is for.
     pub board: Board,
-    /// Extra cargo features of the firmware, e.g. `selftest-panic`.
+    /// Extra cargo features of the firmware, e.g. `selftest-panic`. Unless
+    /// one of them is a `logger-*` feature, the QEMU logger is added.
     pub features: Vec<String>,
+    /// The model file to embed (`CRF_MODEL`); `None`: the committed
+    /// default, `models/default.crfm`.
+    pub model: Option<PathBuf>,
 }
 
 impl FirmwareBuild {
     /// The plain firmware for `board`.
     pub fn new(board: Board) -> Self {
-        Self { board, features: Vec::new() }
+        Self { board, features: Vec::new(), model: None }
     }
 
     /// The firmware for `board` with the extra `features`.
     pub fn with_features(board: Board, features: &[&str]) -> Self {
-        Self { board, features: features.iter().map(|&feature| feature.to_owned()).collect() }
+        Self { board, features: features.iter().map(|&feature| feature.to_owned()).collect(), model: None }
     }
 
-    /// The name of this image: board and features, e.g.
-    /// `firmware-lm3s6965evb+selftest-panic`.
+    /// This image with `model` embedded instead of the default model.
+    pub fn with_model(mut self, model: impl Into<PathBuf>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The name of this image: board, features and a non-default model's
+    /// file stem, e.g. `firmware-lm3s6965evb+selftest-panic` or
+    /// `firmware-mps2-an386@corrupt`.
     pub fn image_name(&self) -> String {
         let mut name = format!("firmware-{}", self.board);
         for feature in &self.features {
             name.push('+');
             name.push_str(feature);
         }
+        if let Some(model) = &self.model {
+            name.push('@');
+            name.push_str(&model.file_stem().unwrap_or(model.as_os_str()).to_string_lossy());
+        }
         name
     }
 
-    fn all_features(&self) -> String {
+    /// The cargo features: the board's, the extra ones, and the QEMU logger
+    /// unless the extra ones choose a logger.
+    pub fn all_features(&self) -> String {
         let mut features = vec![self.board.feature()];
         features.extend(self.features.iter().cloned());
+        if !self.features.iter().any(|feature| feature.starts_with("logger-")) {
+            features.push(QEMU_LOGGER_FEATURE.to_owned());
+        }
         features.join(",")
     }
+}
+
+/// The model the firmware embeds when `CRF_MODEL` is not set.
+pub fn default_model() -> PathBuf {
+    crate::workspace_root().join("models").join("default.crfm")
 }
 
 /// cargo builds every feature combination into the same file name, so a
@@ -127,6 +157,11 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
         .current_dir(firmware_dir())
         .args(["--release", "--no-default-features", "--features"])
         .arg(image.all_features());
+    match &image.model {
+        // An absolute path: build.rs resolves relative ones from firmware/.
+        Some(model) => command.env(MODEL_VARIABLE, std::path::absolute(model)?),
+        None => command.env_remove(MODEL_VARIABLE),
+    };
 
     let _guard = BUILD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     match output {
@@ -146,7 +181,7 @@ pub fn clippy(toolchain: &Toolchain, board: Board) -> Result<()> {
     command
         .current_dir(firmware_dir())
         .args(["--release", "--no-default-features", "--features"])
-        .arg(board.feature())
+        .arg(FirmwareBuild::new(board).all_features())
         .args(["--", "-D", "warnings"]);
     process::run(&mut command)
 }
@@ -161,24 +196,45 @@ pub fn fmt_check_command() -> Command {
 /// How much of the board's memories an image takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryUse {
-    /// Bytes stored in flash: code, constants and the initial values of `.data`.
+    /// Bytes stored in flash: code, constants (the model among them) and the
+    /// initial values of `.data`.
     pub flash: u64,
+    /// Bytes of flash taken by the embedded model (the `MODEL_IMAGE` symbol).
+    pub model: u64,
     /// Bytes of RAM taken statically (`.data`, `.bss`, `.uninit`); the stack
     /// grows down from the top of RAM into what is left.
     pub ram: u64,
 }
 
-impl fmt::Display for MemoryUse {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "flash {} bytes, static RAM {} bytes", self.flash, self.ram)
+impl MemoryUse {
+    /// Flash bytes other than the model: code, other constants, `.data`.
+    pub fn code(&self) -> u64 {
+        self.flash - self.model
     }
 }
+
+impl fmt::Display for MemoryUse {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "flash {} bytes (code {} + model {}), static RAM {} bytes",
+            self.flash,
+            self.code(),
+            self.model,
+            self.ram
+        )
+    }
+}
+
+/// The part of the name of the firmware's static that holds the model
+/// (firmware/src/model_image.rs); the symbol itself is mangled.
+const MODEL_SYMBOL: &str = "MODEL_IMAGE";
 
 /// Measures the flash and static RAM taken by the firmware ELF `elf`.
 pub fn memory_use(elf: &Path) -> Result<MemoryUse> {
     let data = fs::read(elf).with_context(|| format!("reading {}", elf.display()))?;
     let file = object::File::parse(&*data).with_context(|| format!("parsing {}", elf.display()))?;
-    let mut usage = MemoryUse { flash: 0, ram: 0 };
+    let mut usage = MemoryUse { flash: 0, model: 0, ram: 0 };
     for section in file.sections() {
         let allocated = match section.flags() {
             SectionFlags::Elf { sh_flags } => sh_flags & u64::from(object::elf::SHF_ALLOC) != 0,
@@ -199,6 +255,12 @@ pub fn memory_use(elf: &Path) -> Result<MemoryUse> {
             usage.flash += section.size();
         }
     }
+    usage.model = file
+        .symbols()
+        .filter(|symbol| symbol.name().is_ok_and(|name| name.contains(MODEL_SYMBOL)))
+        .map(|symbol| symbol.size())
+        .max()
+        .unwrap_or(0);
     Ok(usage)
 }
 
@@ -223,6 +285,19 @@ mod tests {
         assert_eq!(
             FirmwareBuild::with_features(Board::Lm3s6965evb, &["selftest-panic"]).image_name(),
             "firmware-lm3s6965evb+selftest-panic"
+        );
+        assert_eq!(
+            FirmwareBuild::new(Board::Lm3s6965evb).with_model("/tmp/x/corrupt.crfm").image_name(),
+            "firmware-lm3s6965evb@corrupt"
+        );
+    }
+
+    #[test]
+    fn qemu_images_get_the_semihosting_logger_unless_one_is_chosen() {
+        assert_eq!(FirmwareBuild::new(Board::Mps2An386).all_features(), "board-mps2-an386,logger-semihosting");
+        assert_eq!(
+            FirmwareBuild::with_features(Board::Lm3s6965evb, &["logger-rtt"]).all_features(),
+            "board-lm3s6965evb,logger-rtt"
         );
     }
 }

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod firmware;
+pub mod measure;
 pub mod process;
 pub mod qemu;
 pub mod toolchain;

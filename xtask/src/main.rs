@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use xtask::{
     firmware::{self, Board, CargoOutput, FirmwareBuild},
+    measure::{self, SegmenterRun},
     process, qemu,
     toolchain::{Toolchain, THUMB_TARGETS},
     workspace_root,
@@ -42,6 +43,10 @@ enum FirmwareTask {
     /// Build the firmware and run it under QEMU, printing its UART0 output
     /// and decoded defmt log.
     Run(RunArgs),
+    /// Stream text through the firmware's segmenter under `qemu -icount
+    /// shift=0` and print instructions per character, peak stack, static RAM
+    /// and flash (code and model).
+    Measure(MeasureArgs),
 }
 
 #[derive(Args)]
@@ -52,6 +57,9 @@ struct ImageArgs {
     /// Extra firmware features, e.g. selftest-echo (comma separated).
     #[arg(long, value_delimiter = ',')]
     features: Vec<String>,
+    /// The model file to embed (default: models/default.crfm).
+    #[arg(long, env = firmware::MODEL_VARIABLE)]
+    model: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -64,9 +72,27 @@ struct RunArgs {
     /// Count instructions: `-icount shift=0`.
     #[arg(long)]
     icount: bool,
-    /// A file whose bytes are sent to UART0 (`-` for stdin).
+    /// A file whose bytes are sent to UART0 (`-` for stdin). The segmenter
+    /// reads until EOT (0x04): end the file with one.
     #[arg(long)]
     uart_input: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct MeasureArgs {
+    /// The board to measure (default: every board).
+    #[arg(long, value_enum)]
+    board: Option<Board>,
+    /// The model file to embed (default: models/default.crfm).
+    #[arg(long, env = firmware::MODEL_VARIABLE)]
+    model: Option<PathBuf>,
+    /// The text to segment (default: the PKU test input under CRF_DATA_DIR,
+    /// else the committed sample tests/data/sample.utf8).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Kill QEMU (and fail) after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
 }
 
 /// Every firmware run during `cargo xtask test` gets this long.
@@ -79,6 +105,7 @@ fn main() -> ExitCode {
         Task::Test => test_everything(),
         Task::Firmware(FirmwareTask::Build(args)) => firmware_build(&args),
         Task::Firmware(FirmwareTask::Run(args)) => firmware_run(&args),
+        Task::Firmware(FirmwareTask::Measure(args)) => firmware_measure(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -163,17 +190,15 @@ fn test_everything() -> Result<()> {
         })?;
         images.push((board, elf));
     }
-    steps.run("firmware runs under QEMU", || {
+    steps.run("firmware segments the sample text under QEMU (figures per board)", || {
+        let input_path = measure::sample_input();
+        let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
         let mut failures = Vec::new();
         for (board, elf) in &images {
-            let options = qemu::RunOptions { timeout: CHECK_RUN_TIMEOUT, ..qemu::RunOptions::default() };
-            let outcome = qemu::run(&toolchain, *board, elf, &options)?;
-            println!("qemu: {} on {board}: {} in {:.2}s", board.core(), outcome.exit, outcome.elapsed.as_secs_f64());
-            for line in outcome.defmt_log.lines() {
-                println!("    {line}");
-            }
-            if !outcome.success() {
-                failures.push(format!("{board}: {}", outcome.report()));
+            let run = measure::run_segmenter(&toolchain, *board, elf, &input, CHECK_RUN_TIMEOUT)?;
+            print_measurement(*board, &run, input.len());
+            if !run.outcome.success() {
+                failures.push(format!("{board}: {}", run.outcome.report()));
             }
         }
         if !failures.is_empty() {
@@ -194,7 +219,7 @@ fn build_and_measure(toolchain: &Toolchain, image: &FirmwareBuild, output: Cargo
 }
 
 fn image(args: &ImageArgs) -> FirmwareBuild {
-    FirmwareBuild { board: args.board, features: args.features.clone() }
+    FirmwareBuild { board: args.board, features: args.features.clone(), model: args.model.clone() }
 }
 
 fn firmware_build(args: &ImageArgs) -> Result<()> {
@@ -225,4 +250,68 @@ fn firmware_run(args: &RunArgs) -> Result<()> {
         bail!("the firmware failed: {}\n{}", outcome.exit, outcome.qemu_stderr);
     }
     Ok(())
+}
+
+fn firmware_measure(args: &MeasureArgs) -> Result<()> {
+    let toolchain = Toolchain::setup()?;
+    let input_path = match &args.input {
+        Some(path) => path.clone(),
+        None => match measure::pku_test_input() {
+            Some(path) => path,
+            None => {
+                println!(
+                    "measure: no PKU test input under {} (set {}); using the committed sample",
+                    measure::data_dir().display(),
+                    measure::DATA_DIR_VARIABLE
+                );
+                measure::sample_input()
+            }
+        },
+    };
+    let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
+    println!("measure: input {} ({} bytes)", input_path.display(), input.len());
+    let boards = match args.board {
+        Some(board) => vec![board],
+        None => Board::ALL.to_vec(),
+    };
+    let mut failures = Vec::new();
+    for board in boards {
+        let mut image = FirmwareBuild::new(board);
+        image.model = args.model.clone();
+        let elf = build_and_measure(&toolchain, &image, CargoOutput::Show)?;
+        let run = measure::run_segmenter(&toolchain, board, &elf, &input, Duration::from_secs(args.timeout))?;
+        print_measurement(board, &run, input.len());
+        if !run.outcome.success() {
+            failures.push(format!("{board}: {}", run.outcome.report()));
+        }
+    }
+    if !failures.is_empty() {
+        bail!("firmware failed under QEMU:\n{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+/// Prints one board's figures, the run's wall-clock time and its log.
+fn print_measurement(board: Board, run: &SegmenterRun, input_bytes: usize) {
+    for line in run.outcome.defmt_log.lines() {
+        println!("    {line}");
+    }
+    let elapsed = run.outcome.elapsed.as_secs_f64();
+    match &run.figures {
+        Some(figures) => {
+            println!("{board} ({}): {figures}", board.core());
+            println!(
+                "{board}: {} bytes in ({} characters), {} bytes out (UART0 gave {}), {} forced cuts; \
+                 QEMU {} in {elapsed:.2}s ({:.0} KB/s)",
+                figures.bytes_in,
+                figures.characters,
+                figures.bytes_out,
+                run.outcome.uart_output.len(),
+                figures.forced_cuts,
+                run.outcome.exit,
+                run.throughput(input_bytes) / 1000.0
+            );
+        }
+        None => println!("{board} ({}): no figures; QEMU {} in {elapsed:.2}s", board.core(), run.outcome.exit),
+    }
 }

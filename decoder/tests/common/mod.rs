@@ -264,3 +264,17 @@ pub fn split_at<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     pieces.push(&input[last..]);
     pieces
 }
+
+/// The input bytes the events cover, in order (units' bytes and line endings).
+pub fn rebuild(events: &[Event]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in events {
+        match e {
+            Event::Unit(u) => out.extend_from_slice(u.as_bytes()),
+            Event::LineEnd(LineEnding::Lf) => out.push(b'\n'),
+            Event::LineEnd(LineEnding::CrLf) => out.extend_from_slice(b"\r\n"),
+            Event::LineEnd(LineEnding::EndOfInput) => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,179 @@
+//! The firmware's word segmenter under QEMU against the host's.
+//!
+//! Text streamed over UART0 (then EOT) must come back byte-identical to the
+//! host's segmentation with the same model (`decoder::segment::segment_to_vec`,
+//! the code path of `trainer segment`): the whole PKU test input when the
+//! corpora are present (`CRF_DATA_DIR`, default `../shared/data`), the
+//! committed sample otherwise, and malformed input. A corrupted model must
+//! fail at boot. Each run prints the board's figures (instructions per
+//! character under `-icount shift=0`, peak stack, static RAM, flash split).
+//!
+//! One test binary, like tests/qemu.rs: its tests share the firmware target
+//! directory, and xtask serialises their builds within one process.
+
+use std::{fs, time::Duration};
+
+use integration_tests::{build, first_difference, host_segmentation, report_line, toolchain};
+use xtask::{
+    firmware::{default_model, Board, FirmwareBuild},
+    measure::{self, SegmenterFigures, SegmenterRun},
+    qemu::QemuExit,
+};
+
+/// Generous: the PKU test input takes about half a minute per board.
+const SEGMENTER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The image's budgets on the smallest board (LM3S6965: 256 KiB flash, 64 KiB
+/// RAM of which the application may use 48 KiB, stack included).
+const LM3S6965_FLASH_BUDGET: u64 = 256 * 1024;
+const LM3S6965_RAM_BUDGET: u64 = 48 * 1024;
+
+/// Streams `input` through the default image for `board` and checks that it
+/// exits 0, loses no byte, and answers exactly like the host. Returns the run
+/// for further checks.
+fn segments_like_the_host(board: Board, what: &str, input: &[u8]) -> SegmenterRun {
+    let toolchain = toolchain();
+    let image = FirmwareBuild::new(board);
+    let elf = build(&toolchain, &image);
+    let expected = host_segmentation(&default_model(), input);
+
+    let run = measure::run_segmenter(&toolchain, board, &elf, input, SEGMENTER_TIMEOUT)
+        .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
+    let outcome = &run.outcome;
+    assert!(outcome.success(), "{what} on {board}: {}", outcome.report());
+    let figures = run.figures.unwrap_or_else(|| panic!("{what} on {board}: no figures logged:\n{}", outcome.report()));
+    // Back-pressure: every byte sent arrived, however fast it was sent.
+    assert_eq!(figures.bytes_in, input.len() as u64, "{what} on {board}: bytes lost on the way in");
+    assert_eq!(figures.bytes_out, outcome.uart_output.len() as u64, "{what} on {board}: bytes lost on the way out");
+    assert!(
+        outcome.uart_output == expected,
+        "{what} on {board}: {}",
+        first_difference(&expected, &outcome.uart_output)
+    );
+    print_figures(board, what, &run, input.len());
+    run
+}
+
+/// One line per run with the board's figures (stderr: shown even on success).
+fn print_figures(board: Board, what: &str, run: &SegmenterRun, input_bytes: usize) {
+    let Some(figures) = &run.figures else { return };
+    report_line(&format!(
+        "segmenter on {board} ({}), {what}: identical to the host, {} bytes in, {} out, {} forced cuts, \
+         {:.1}s in QEMU ({:.0} KB/s)\n    {figures}",
+        board.core(),
+        figures.bytes_in,
+        figures.bytes_out,
+        figures.forced_cuts,
+        run.outcome.elapsed.as_secs_f64(),
+        run.throughput(input_bytes) / 1000.0
+    ));
+}
+
+/// The PKU test input if present, else the committed sample (and says so).
+fn reference_input() -> (String, Vec<u8>) {
+    match measure::pku_test_input() {
+        Some(path) => ("PKU test input".to_owned(), fs::read(&path).expect("reading the PKU test input")),
+        None => {
+            report_line(&format!(
+                "SKIPPED the full PKU check: no icwb2/pku_test.utf8 under {} (set {}); using the committed sample",
+                measure::data_dir().display(),
+                measure::DATA_DIR_VARIABLE
+            ));
+            let sample = measure::sample_input();
+            ("committed sample".to_owned(), fs::read(&sample).expect("reading tests/data/sample.utf8"))
+        }
+    }
+}
+
+fn check_budgets(board: Board, figures: &SegmenterFigures) {
+    assert!(figures.flash_model > 0 && figures.flash_code > 0, "{board}: {figures}");
+    if board == Board::Lm3s6965evb {
+        assert!(figures.flash <= LM3S6965_FLASH_BUDGET, "{board}: over the flash budget: {figures}");
+        assert!(figures.ram_in_use <= LM3S6965_RAM_BUDGET, "{board}: over the RAM budget: {figures}");
+    }
+}
+
+#[test]
+fn pku_test_input_is_segmented_like_the_host_on_lm3s6965evb_cortex_m3() {
+    let (what, input) = reference_input();
+    let run = segments_like_the_host(Board::Lm3s6965evb, &what, &input);
+    check_budgets(Board::Lm3s6965evb, &run.figures.expect("checked"));
+}
+
+#[test]
+fn pku_test_input_is_segmented_like_the_host_on_mps2_an386_cortex_m4() {
+    let (what, input) = reference_input();
+    let run = segments_like_the_host(Board::Mps2An386, &what, &input);
+    check_budgets(Board::Mps2An386, &run.figures.expect("checked"));
+}
+
+/// Characters for a long line without punctuation or spaces.
+const LONG_LINE_CHARACTERS: &str = "我们在北京工作学习生活中国人民经济发展建设社会主义市场研究科学技术教育文化";
+
+/// Input a serial line may well carry: everything here must come back as
+/// the host segments it, without a crash.
+fn malformed_input() -> Vec<u8> {
+    let mut input = Vec::new();
+    // Invalid UTF-8: bad bytes, a truncated sequence, lone continuation
+    // bytes, an overlong encoding, a surrogate, a code point past U+10FFFF.
+    input.extend_from_slice(b"bad \xff\xfe bytes, cut \xe4\xb8 short \xe4\xb8\xad\xe6\x96\x87\n");
+    input.extend_from_slice(b"\x80\xbf\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe5\x9c\xa8\xf0\x9f\n");
+    // NUL bytes and other control characters.
+    input.extend_from_slice(b"NUL\0in\0\0the middle\0\n\0\0\n\x01\x02\x1b[0m\x7f\n");
+    // Empty and white-space-only lines (ASCII, tab, ideographic space).
+    input.extend_from_slice("\n\n\r\n   \t  \u{3000} \n\t\n \r\n".as_bytes());
+    // Mixed Latin, digits and full-width punctuation and letters.
+    input.extend_from_slice("GDP增长7.8%，ＡＢＣ１２３！Hello, world世界。３．１４ e-mail: a@b.cn\n".as_bytes());
+    // Emoji, with a skin-tone modifier and a ZWJ sequence.
+    input.extend_from_slice("今天😀很开心👍🏽，一家人👨\u{200d}👩\u{200d}👧去公园🌳。\n".as_bytes());
+    // CRLF line endings, and a lone CR inside a line.
+    input.extend_from_slice("我们在北京。\r\n他们在上海。\r\n前\r后\n".as_bytes());
+    // 100,000 characters without punctuation or spaces: longer than every
+    // buffer, so the streaming segmenter must commit (or cut) as it goes.
+    let characters: Vec<char> = LONG_LINE_CHARACTERS.chars().collect();
+    let long_line: String = (0..100_000).map(|i| characters[(i * 7 + i / 13) % characters.len()]).collect();
+    input.extend_from_slice(long_line.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice("a".repeat(5_000).as_bytes());
+    input.push(b'\n');
+    // A last line without a line ending.
+    input.extend_from_slice("最后一行没有换行".as_bytes());
+    input
+}
+
+#[test]
+fn malformed_input_is_segmented_like_the_host_on_both_boards() {
+    let input = malformed_input();
+    for board in Board::ALL {
+        segments_like_the_host(board, "malformed input", &input);
+    }
+}
+
+#[test]
+fn a_corrupted_model_fails_cleanly_at_boot() {
+    let model = fs::read(default_model()).expect("reading the default model");
+    let scratch = std::env::temp_dir().join(format!("crf-corrupt-model-{}", std::process::id()));
+    fs::create_dir_all(&scratch).unwrap();
+    let corrupted = scratch.join("corrupted.crfm");
+    let mut bytes = model;
+    // A byte in the middle of the weight table: only the CRC can tell.
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    fs::write(&corrupted, &bytes).unwrap();
+
+    let toolchain = toolchain();
+    let board = Board::Lm3s6965evb;
+    let image = FirmwareBuild::new(board).with_model(&corrupted);
+    let elf = build(&toolchain, &image);
+    let run = measure::run_segmenter(&toolchain, board, &elf, "我们在北京。\n".as_bytes(), Duration::from_secs(60))
+        .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
+    let _ = fs::remove_dir_all(&scratch);
+
+    let outcome = &run.outcome;
+    assert_eq!(outcome.exit, QemuExit::Code(1), "{}", outcome.report());
+    assert!(outcome.defmt_log.contains("model corrupted.crfm"), "{}", outcome.report());
+    assert!(outcome.defmt_log.contains("rejected: model is corrupt: CRC-32"), "{}", outcome.report());
+    assert!(outcome.defmt_log.contains("BadChecksum"), "{}", outcome.report());
+    assert!(outcome.uart_output.is_empty(), "{}", outcome.report());
+    report_line(&format!("corrupted model on {board}: rejected at boot, exit status 1"));
+}

@@ -1,0 +1,96 @@
+//! Train on the built-in sample corpus, write the model, load it with the decoder and segment text;
+//! the same seed gives byte-identical models whatever the number of threads; the command line works.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use trainer::cli::{run_train, TrainArgs};
+
+fn sample_args(out: &std::path::Path) -> TrainArgs {
+    TrainArgs { out: out.to_path_buf(), quiet: true, bucket_bits: 16, epochs: 6, ..TrainArgs::default() }
+}
+
+#[test]
+fn train_write_load_and_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = sample_args(&dir.path().join("sample.crfm"));
+    let summary = run_train(&args).expect("training on the sample corpus");
+    let bytes = std::fs::read(&args.out).expect("the model file was written");
+    assert_eq!(bytes, summary.bytes);
+    assert!(summary.quantized_dev.value() > 0.6, "dev {}", summary.quantized_dev);
+
+    let model = decoder::Model::from_bytes(&bytes).expect("the decoder accepts the model");
+    assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
+    // A training sentence comes back segmented as written (one output line per input line).
+    let input = "我们明天上午九点在学校门口集合。\r\n\n".as_bytes();
+    let output = decoder::segment::segment_to_vec(&model, input);
+    assert_eq!(String::from_utf8(output).unwrap(), "我们  明天  上午  九点  在  学校  门口  集合  。\n\n");
+
+    // The training vocabulary is kept next to the model for OOV scoring.
+    let words = std::fs::read_to_string(dir.path().join("sample.crfm.words")).unwrap();
+    assert!(words.lines().any(|w| w == "图书馆"));
+}
+
+#[test]
+fn same_seed_gives_identical_models_with_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_with = |threads: usize, name: &str| {
+        let args = sample_args(&dir.path().join(name));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| run_train(&args)).expect("training").bytes
+    };
+    let one = train_with(1, "one.crfm");
+    let three = train_with(3, "three.crfm");
+    assert!(one == three, "models differ between 1 and 3 threads");
+    let mut other_seed = sample_args(&dir.path().join("seed2.crfm"));
+    other_seed.seed = 2;
+    assert!(run_train(&other_seed).unwrap().bytes != one, "a different seed should give a different model");
+}
+
+#[test]
+fn command_line_train_segment_inspect_eval() {
+    let exe = env!("CARGO_BIN_EXE_trainer");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("cli.crfm");
+    let status = Command::new(exe)
+        .args(["--quiet", "--bucket-bits", "16", "--epochs", "4", "--out"])
+        .arg(&model)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut child = Command::new(exe)
+        .args(["segment", "--model"])
+        .arg(&model)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all("我们在学校门口集合\n今天天气很好".as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.starts_with("我们  在  学校"), "{text}");
+
+    let inspect = Command::new(exe).args(["inspect", "--model"]).arg(&model).output().unwrap();
+    assert!(inspect.status.success());
+    let report = String::from_utf8(inspect.stdout).unwrap();
+    assert!(report.contains("scheme Bmes") && report.contains("transition scores"), "{report}");
+
+    let gold = dir.path().join("gold.txt");
+    std::fs::write(&gold, "我们  是  学生  。\r\n").unwrap();
+    let eval =
+        Command::new(exe).args(["eval", "--json", "--model"]).arg(&model).arg("--gold").arg(&gold).output().unwrap();
+    assert!(eval.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(json["counts"]["true_words"], 4);
+
+    // Bad input: an error naming the file and line, not a panic.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, b"ok  line\nbroken \xff line\n").unwrap();
+    let failed = Command::new(exe).args(["train", "--quiet", "--train"]).arg(&bad).output().unwrap();
+    assert!(!failed.status.success());
+    let message = String::from_utf8(failed.stderr).unwrap();
+    assert!(message.contains("bad.txt:2:"), "{message}");
+}
