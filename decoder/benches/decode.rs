@@ -2,7 +2,7 @@
 //! buckets of random i8 weights (fixed seed), on the PKU test set when present
 //! (`ICWB2_DIR`, default `../shared/data/icwb2`), else on generated Chinese-like text.
 //!
-//! `cargo bench -p decoder --bench decode`
+//! `cargo bench -p decoder --bench decode` (`BENCH_BUCKET_BITS=10` for a cache-resident table, for comparison)
 
 #[path = "../tests/common/mod.rs"]
 mod common;

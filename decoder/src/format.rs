@@ -1,6 +1,6 @@
-//! The model file format, defined once: the trainer writes it with [`encode`], the decoder reads it with
-//! [`crate::Model::from_bytes`]. `decoder/FORMAT.md` is the prose specification; the exact-byte tests in
-//! `decoder/tests/format.rs` freeze it.
+//! The model file format, defined once: the trainer writes it with `encode` (feature `alloc`), the decoder
+//! reads it with [`crate::Model::from_bytes`]. `decoder/FORMAT.md` is the prose specification; the
+//! exact-byte tests in `decoder/tests/format.rs` freeze it.
 //!
 //! ```text
 //! file     = magic version body crc32

@@ -58,6 +58,10 @@ fn bit(mask: u16, tag: u8) -> bool {
     tag < 16 && mask & (1 << tag) != 0
 }
 
+/// Bytes of output buffered before calling the sink (the buffer is also flushed at the end of every
+/// `push` and `finish`, so output is never held back between calls).
+const OUT_BUFFER: usize = 128;
+
 /// Turns labeled events into segmented output bytes.
 #[derive(Debug, Clone, Copy)]
 struct WordWriter<'s> {
@@ -69,6 +73,9 @@ struct WordWriter<'s> {
     boundary: bool,
     /// Tag of the last labeled unit of the line.
     last_tag: u8,
+    /// Output not yet handed to the sink: `buffer[..buffered]`.
+    buffer: [u8; OUT_BUFFER],
+    buffered: usize,
 }
 
 impl WordWriter<'_> {
@@ -78,9 +85,9 @@ impl WordWriter<'_> {
             Event::Unit(unit) => match unit.tag {
                 Some(tag) => {
                     if self.line_has_word && (self.boundary || self.roles.boundary(self.last_tag, tag)) {
-                        out(self.separator);
+                        self.write(self.separator, out);
                     }
-                    out(unit.as_bytes());
+                    self.write(unit.as_bytes(), out);
                     self.line_has_word = true;
                     self.boundary = false;
                     self.last_tag = tag;
@@ -88,16 +95,41 @@ impl WordWriter<'_> {
                 None => self.boundary = true,
             },
             Event::LineEnd(_) => {
-                out(b"\n");
+                self.write(b"\n", out);
                 self.line_has_word = false;
                 self.boundary = false;
             }
         }
     }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8], out: &mut impl FnMut(&[u8])) {
+        if self.buffered + bytes.len() > OUT_BUFFER {
+            self.flush(out);
+        }
+        match self.buffer.get_mut(self.buffered..self.buffered + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.buffered += bytes.len();
+            }
+            None => out(bytes), // longer than the whole buffer (a long separator)
+        }
+    }
+
+    fn flush(&mut self, out: &mut impl FnMut(&[u8])) {
+        if self.buffered > 0 {
+            out(self.buffer.get(..self.buffered).unwrap_or(&[]));
+            self.buffered = 0;
+        }
+    }
 }
 
 /// Streaming word segmenter: bytes in, segmented lines out (see the module docs), in `6 * WINDOW` bytes of
-/// buffers plus fixed state.
+/// buffers plus fixed state (and a 128-byte output buffer, handed to the sink in chunks and always emptied
+/// before `push` and `finish` return).
+///
+/// Name the window explicitly (`Segmenter::<DEFAULT_WINDOW>::new(&model)`) or through the type
+/// (`let s: Segmenter = Segmenter::new(&model);`): a default type parameter does not drive inference.
 #[derive(Debug, Clone)]
 pub struct Segmenter<'m, const WINDOW: usize = DEFAULT_WINDOW> {
     labeler: StreamLabeler<'m, WINDOW>,
@@ -120,6 +152,8 @@ impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
                 line_has_word: false,
                 boundary: false,
                 last_tag: 0,
+                buffer: [0; OUT_BUFFER],
+                buffered: 0,
             },
         }
     }
@@ -129,17 +163,24 @@ impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
     pub fn push(&mut self, bytes: &[u8], mut out: impl FnMut(&[u8])) {
         let writer = &mut self.writer;
         self.labeler.push(bytes, |event| writer.event(event, &mut out));
+        writer.flush(&mut out);
     }
 
     /// Ends the input (flushes the last line, adding `\n` if it had none).
     pub fn finish(&mut self, mut out: impl FnMut(&[u8])) {
         let writer = &mut self.writer;
         self.labeler.finish(|event| writer.event(event, &mut out));
+        writer.flush(&mut out);
     }
 
     /// Forced cuts so far (see [`StreamLabeler::forced_cuts`]).
     pub fn forced_cuts(&self) -> u64 {
         self.labeler.forced_cuts()
+    }
+
+    /// Most uncommitted columns held at once (see [`StreamLabeler::peak_pending`]).
+    pub fn peak_pending(&self) -> usize {
+        self.labeler.peak_pending()
     }
 }
 

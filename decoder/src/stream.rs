@@ -150,6 +150,8 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     backpointers: [u8; WINDOW],
 
     forced_cuts: u64,
+    /// Most uncommitted columns held at once (after each column's commit).
+    peak_pending: usize,
 }
 
 /// Roots of the anchor column itself: every state is its own root.
@@ -194,6 +196,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             meta: [0; WINDOW],
             backpointers: [0; WINDOW],
             forced_cuts: 0,
+            peak_pending: 0,
         }
     }
 
@@ -201,6 +204,13 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
     /// output may differ from whole-sequence Viterbi).
     pub fn forced_cuts(&self) -> u64 {
         self.forced_cuts
+    }
+
+    /// The most lattice columns that were ever uncommitted at once, after the commit rule ran: how much of
+    /// the window the input actually needed (a cut is forced only when this would exceed
+    /// [`Self::window_columns`]).
+    pub fn peak_pending(&self) -> usize {
+        self.peak_pending
     }
 
     /// Number of tags `L` of the model.
@@ -388,6 +398,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             self.anchor = position;
             self.roots = IDENTITY;
         }
+        self.peak_pending = self.peak_pending.max(self.stepped.wrapping_sub(self.committed) as usize);
     }
 
     /// Traces back from `state` at column `last` to the oldest uncommitted column, writes the tags and

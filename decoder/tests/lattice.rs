@@ -155,7 +155,7 @@ impl Case {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(600))]
+    #![proptest_config(ProptestConfig { cases: 600, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn viterbi_equals_brute_force(seed: u64, l in 1usize..=5, t in 0usize..=7) {

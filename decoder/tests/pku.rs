@@ -4,8 +4,8 @@
 
 mod common;
 
-use decoder::segment::{segment, segment_line, DEFAULT_SEPARATOR};
-use decoder::{Model, DEFAULT_WINDOW};
+use decoder::segment::segment_line;
+use decoder::{Model, Segmenter, DEFAULT_WINDOW};
 use std::path::PathBuf;
 
 fn corpus() -> Option<String> {
@@ -42,13 +42,16 @@ fn streaming_equals_whole_sentence_on_pku() {
         let bytes = spec.encode();
         let model = Model::from_bytes(&bytes).unwrap();
         let mut streamed = Vec::new();
-        let cuts =
-            segment::<DEFAULT_WINDOW>(&model, text.as_bytes(), DEFAULT_SEPARATOR, |b| streamed.extend_from_slice(b));
+        let mut segmenter = Segmenter::<DEFAULT_WINDOW>::new(&model);
+        segmenter.push(text.as_bytes(), |b| streamed.extend_from_slice(b));
+        segmenter.finish(|b| streamed.extend_from_slice(b));
+        let (cuts, peak) = (segmenter.forced_cuts(), segmenter.peak_pending());
         let streamed = String::from_utf8(streamed).unwrap();
         let whole: Vec<String> = text.lines().map(|l| segment_line(&model, l).join("  ")).collect();
         let differing = streamed.lines().zip(&whole).filter(|(a, b)| a != b).count();
         println!(
-            "PKU test ({} lines, {chars} chars), {name}: {cuts} forced cuts, {differing} lines differ from whole-sentence Viterbi",
+            "PKU test ({} lines, {chars} chars), {name}: {cuts} forced cuts, {differing} lines differ from \
+             whole-sentence Viterbi, at most {peak} uncommitted columns",
             whole.len()
         );
         assert_eq!(streamed.lines().count(), whole.len());

@@ -53,6 +53,13 @@ fn output_format() {
     let mut out = Vec::new();
     segment::<16>(&singles, "甲乙".as_bytes(), b"/", |b| out.extend_from_slice(b));
     assert_eq!(out, "甲/乙\n".as_bytes());
+    // A separator longer than the segmenter's output buffer, and output split over many sink calls.
+    let long = [b'-'; 300];
+    let input = "甲乙".repeat(100);
+    let mut out = Vec::new();
+    segment::<16>(&singles, input.as_bytes(), &long, |b| out.extend_from_slice(b));
+    let expected = input.chars().map(String::from).collect::<Vec<_>>().join(std::str::from_utf8(&long).unwrap()) + "\n";
+    assert_eq!(out, expected.as_bytes());
     // B -> E and E -> B favoured: two-character words; full-width text keeps its original bytes.
     let pairs = fixed(&[(0, 2), (2, 0)], [100, 0, 0, 0], [0, 0, 100, 0]).encode();
     let pairs = Model::from_bytes(&pairs).unwrap();

@@ -47,7 +47,7 @@ fn random_input(rng: &mut Rng, len: usize) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// With no forced cut, streaming equals whole-sequence Viterbi of each run, for any split.
     #[test]

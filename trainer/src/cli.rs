@@ -16,9 +16,25 @@ use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
 use crate::features::{FeatureSpec, TemplateSet};
 use crate::integer;
 use crate::model::FloatModel;
+use crate::optimizer::AdagradMode;
 use crate::quantize::{self, QuantParams};
 use crate::scorer::{self, Dictionary};
 use crate::train::{self, TrainConfig, TrainOutcome};
+
+/// `println!` that returns an error (for `?`) instead of panicking when standard output is closed
+/// (e.g. piped into `head`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*).context("writing standard output")?
+    };
+}
+
+/// `print!` counterpart of [`out!`].
+macro_rules! out_raw {
+    ($($arg:tt)*) => {
+        write!(std::io::stdout().lock(), $($arg)*).context("writing standard output")?
+    };
+}
 
 /// The sample corpus shipped with the trainer (a few hundred sentences written for this project), used
 /// when `--train` is not given.
@@ -91,16 +107,16 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = CorpusFormat::Auto)]
     pub format: CorpusFormat,
     /// Tag set for segmented (words) corpora.
-    #[arg(long, value_enum, default_value_t = WordTags::Bmes)]
+    #[arg(long, value_enum, default_value_t = WordTags::Bmes6)]
     pub word_tags: WordTags,
     /// Training objective.
     #[arg(long, value_enum, default_value_t = Loss::Crf)]
     pub loss: Loss,
     /// Most passes over the training data.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 12)]
     pub epochs: usize,
     /// Adagrad learning rate of the emission (feature) weights.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.2)]
     pub lr: f32,
     /// Adagrad learning rate of the CRF layer (transition, start and end scores). A larger rate than
     /// --lr keeps the transitions from being frozen near zero while the emissions fit the data.
@@ -116,7 +132,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.0)]
     pub prune_below: f32,
     /// Sentences per optimizer step.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     /// Seed of the shuffling: the same seed gives the same model (for any --threads).
     #[arg(long, default_value_t = 1)]
@@ -134,8 +150,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub average_from: usize,
     /// Initial Adagrad squared-gradient sum: larger values damp the first updates of rare features.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.1)]
     pub adagrad_init: f32,
+    /// Adagrad's squared-gradient sums for the emission table: per row (faster) or per weight.
+    #[arg(long, value_enum, default_value_t = AdagradMode::Row)]
+    pub adagrad: AdagradMode,
     /// Leave features whose table row occurs fewer times than this in the training data out of training
     /// (feature pruning; 1 keeps all).
     #[arg(long, default_value_t = 1)]
@@ -145,16 +164,17 @@ pub struct TrainArgs {
     #[arg(long)]
     pub unconstrained_training: bool,
     /// Feature templates (a named set).
-    #[arg(long, value_enum, default_value_t = TemplateSet::Rich)]
+    #[arg(long, value_enum, default_value_t = TemplateSet::Standard)]
     pub templates: TemplateSet,
     /// Feature templates as a list, overriding --templates: e.g.
     /// "bias,C-2,C-1,C0,C1,C2,C-1C0,C0C1,C-1C0C1,T0..0,T-1..1" (C = characters at offsets, up to three;
     /// T<a>..<b> = character classes over a span; offsets -4..4).
     #[arg(long, value_name = "LIST")]
     pub template_list: Option<String>,
-    /// log2 of the number of rows of the feature hash table (ignored with --max-model-bytes).
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(4..=24))]
-    pub bucket_bits: u8,
+    /// log2 of the number of rows of the feature hash table (default 22, or 16 for the built-in sample;
+    /// ignored with --max-model-bytes).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(4..=24))]
+    pub bucket_bits: Option<u8>,
     /// Element type of the exported emission table.
     #[arg(long, value_enum, default_value_t = WeightTypeArg::Auto)]
     pub weight_type: WeightTypeArg,
@@ -378,6 +398,7 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
         average_from: args.average_from,
         adagrad_init: args.adagrad_init,
         min_feature_count: args.min_feature_count,
+        adagrad: args.adagrad,
         verbose: !args.quiet,
     }
 }
@@ -418,8 +439,9 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let weight_type = weight_type_of(args.weight_type);
     let config = train_config(args);
     let mut reference: Option<(TrainOutcome, DevScore)> = None;
+    let unlimited_bits = args.bucket_bits.unwrap_or(if args.train.is_some() { 22 } else { 16 });
     let bucket_bits = match args.max_model_bytes {
-        None => args.bucket_bits,
+        None => unlimited_bits,
         Some(budget) => {
             let bits = (4..=decoder::MAX_BUCKET_BITS)
                 .rev()
@@ -432,9 +454,9 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
                 weight_type_name(weight_type),
                 (1usize << bits) * tag_names.len() * weight_type.bytes()
             ));
-            if !args.no_reference && bits < args.bucket_bits {
-                say(format!("training the unlimited reference model first (2^{} rows)", args.bucket_bits));
-                let spec = FeatureSpec::new(templates.clone(), args.bucket_bits);
+            if !args.no_reference && bits < unlimited_bits {
+                say(format!("training the unlimited reference model first (2^{unlimited_bits} rows)"));
+                let spec = FeatureSpec::new(templates.clone(), unlimited_bits);
                 let outcome = train::train(&corpus, &dev, spec, &config, None);
                 let score = outcome.best_epoch().dev;
                 say(format!("reference model: dev {score}"));
@@ -574,7 +596,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
         let quantized_score = integer::evaluate(&model, &test.sentences, dictionary.as_ref());
         // Always shown, even with --quiet: it is what the user asked for.
-        println!(
+        out!(
             "test {}: float {}\n  quantized {}",
             test_path.display(),
             describe_score(&float_score),
@@ -584,7 +606,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         quantized_test = Some(quantized_score);
     }
 
-    println!(
+    out!(
         "wrote {} ({} bytes, {}) in {seconds:.1} s; dev {quantized_dev}",
         args.out.display(),
         bytes.len(),
@@ -717,9 +739,9 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
         let score = integer::evaluate(&model, &gold.sentences, None);
         if args.json {
             let DevScore::Tagging { correct, total } = score else { unreachable!("tagging score") };
-            println!("{}", serde_json::json!({ "accuracy": score.value(), "correct": correct, "total": total }));
+            out!("{}", serde_json::json!({ "accuracy": score.value(), "correct": correct, "total": total }));
         } else {
-            println!("{score}");
+            out!("{score}");
         }
         return Ok(());
     }
@@ -767,14 +789,14 @@ fn print_counts(
             "counts": counts,
             "seconds": seconds,
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        out!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        print!("{}", counts.official_summary());
+        out_raw!("{}", counts.official_summary());
         match words {
-            Some(path) => println!("(OOV words: not in {})", path.display()),
-            None => println!("(no word list: every word counts as OOV; pass --words FILE)"),
+            Some(path) => out!("(OOV words: not in {})", path.display()),
+            None => out!("(no word list: every word counts as OOV; pass --words FILE)"),
         }
-        println!(
+        out!(
             "F1 {:.2}  P {:.2}  R {:.2}  OOV-R {}  IV-R {}  ({} lines, {:.1} s)",
             100.0 * counts.f1(),
             100.0 * counts.precision(),
@@ -953,7 +975,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     };
     let _ = writeln!(out, "  may start: {}   may end: {}", bits(constraints.start), bits(constraints.end));
     out.push_str(&transition_table(&float.tag_names, &float.transitions, &float.start, &float.end, Some(constraints)));
-    print!("{out}");
+    out_raw!("{out}");
     Ok(())
 }
 
@@ -1007,11 +1029,11 @@ pub fn run_lr_experiment(args: &ExperimentArgs) -> Result<()> {
         }
         let _ = writeln!(table, " {:.2} | {:.2} |", s.scale.max_transition_spread, s.scale.mean_emission_margin);
     }
-    println!("{table}");
+    out!("{table}");
     for run in &runs {
         let m = &run.summary.float_model;
-        println!("{}:", run.name);
-        println!("{}", transition_table(&m.tag_names, &m.transitions, &m.start, &m.end, Some(&m.constraints().1)));
+        out!("{}:", run.name);
+        out!("{}", transition_table(&m.tag_names, &m.transitions, &m.start, &m.end, Some(&m.constraints().1)));
     }
     Ok(())
 }

@@ -99,39 +99,58 @@ impl Lattice<'_> {
         score + self.end_score(usize::from(tags[tags.len() - 1]))
     }
 
+    /// The CRF layer in `f64` with forbidden entries at −∞, and for each tag its allowed predecessors
+    /// and successors (so the recursions skip forbidden pairs instead of adding zeros).
+    fn prepare(&self) -> Prepared {
+        let l = self.num_tags;
+        let transitions: Vec<f64> = (0..l * l).map(|k| self.transition(k / l, k % l)).collect();
+        let predecessors = (0..l).map(|j| (0..l).filter(|&i| transitions[i * l + j].is_finite()).collect()).collect();
+        let successors = (0..l).map(|i| (0..l).filter(|&j| transitions[i * l + j].is_finite()).collect()).collect();
+        Prepared { transitions, predecessors, successors }
+    }
+
     /// Forward scores `alpha[t][j]`: log-sum of the scores of all path prefixes ending in tag `j` at `t`.
-    fn forward(&self) -> Vec<f64> {
+    fn forward(&self, p: &Prepared) -> Vec<f64> {
         let (l, t_len) = (self.num_tags, self.len());
         let mut alpha = vec![f64::NEG_INFINITY; t_len * l];
         for j in 0..l {
             alpha[j] = self.start_score(j) + self.emission(0, j);
         }
-        let mut terms = vec![0.0; l];
+        let mut terms = [0.0f64; decoder::MAX_TAGS];
         for t in 1..t_len {
+            let (previous, current) = alpha.split_at_mut(t * l);
+            let previous = &previous[(t - 1) * l..];
             for j in 0..l {
-                for (i, term) in terms.iter_mut().enumerate() {
-                    *term = alpha[(t - 1) * l + i] + self.transition(i, j);
+                let preds: &[usize] = &p.predecessors[j];
+                for (term, &i) in terms.iter_mut().zip(preds) {
+                    *term = previous[i] + p.transitions[i * l + j];
                 }
-                alpha[t * l + j] = log_sum_exp(&terms) + self.emission(t, j);
+                current[j] = log_sum_exp(&terms[..preds.len()]) + self.emission(t, j);
             }
         }
         alpha
     }
 
     /// Backward scores `beta[t][i]`: log-sum of the scores of all path suffixes after tag `i` at `t`.
-    fn backward(&self) -> Vec<f64> {
+    fn backward(&self, p: &Prepared) -> Vec<f64> {
         let (l, t_len) = (self.num_tags, self.len());
         let mut beta = vec![f64::NEG_INFINITY; t_len * l];
         for i in 0..l {
             beta[(t_len - 1) * l + i] = self.end_score(i);
         }
-        let mut terms = vec![0.0; l];
+        let mut terms = [0.0f64; decoder::MAX_TAGS];
+        let mut next_scores = vec![0.0f64; l];
         for t in (0..t_len - 1).rev() {
+            // Emission of the next position plus its backward score, shared by every predecessor.
+            for (j, score) in next_scores.iter_mut().enumerate() {
+                *score = self.emission(t + 1, j) + beta[(t + 1) * l + j];
+            }
             for i in 0..l {
-                for (j, term) in terms.iter_mut().enumerate() {
-                    *term = self.transition(i, j) + self.emission(t + 1, j) + beta[(t + 1) * l + j];
+                let succs: &[usize] = &p.successors[i];
+                for (term, &j) in terms.iter_mut().zip(succs) {
+                    *term = p.transitions[i * l + j] + next_scores[j];
                 }
-                beta[t * l + i] = log_sum_exp(&terms);
+                beta[t * l + i] = log_sum_exp(&terms[..succs.len()]);
             }
         }
         beta
@@ -143,7 +162,7 @@ impl Lattice<'_> {
             return 0.0;
         }
         let l = self.num_tags;
-        let alpha = self.forward();
+        let alpha = self.forward(&self.prepare());
         let last = &alpha[(self.len() - 1) * l..];
         let terms: Vec<f64> = (0..l).map(|j| last[j] + self.end_score(j)).collect();
         log_sum_exp(&terms)
@@ -167,8 +186,9 @@ impl Lattice<'_> {
         if !gold_score.is_finite() {
             return None;
         }
-        let alpha = self.forward();
-        let beta = self.backward();
+        let prepared = self.prepare();
+        let alpha = self.forward(&prepared);
+        let beta = self.backward(&prepared);
         let last = &alpha[(t_len - 1) * l..];
         let end_terms: Vec<f64> = (0..l).map(|j| last[j] + self.end_score(j)).collect();
         let log_z = log_sum_exp(&end_terms);
@@ -191,8 +211,9 @@ impl Lattice<'_> {
                     if from == f64::NEG_INFINITY {
                         continue;
                     }
-                    for j in 0..l {
-                        let score = from + self.transition(i, j) + self.emission(t, j) + beta[t * l + j] - log_z;
+                    for &j in &prepared.successors[i] {
+                        let score =
+                            from + prepared.transitions[i * l + j] + self.emission(t, j) + beta[t * l + j] - log_z;
                         grad.transitions[i * l + j] += score.exp();
                     }
                 }
@@ -227,6 +248,16 @@ impl Lattice<'_> {
         }
         grad
     }
+}
+
+/// Per-lattice tables for the recursions.
+struct Prepared {
+    /// `[L][L]` transition scores, −∞ where forbidden.
+    transitions: Vec<f64>,
+    /// For each tag, the tags allowed before it.
+    predecessors: Vec<Vec<usize>>,
+    /// For each tag, the tags allowed after it.
+    successors: Vec<Vec<usize>>,
 }
 
 fn subtract_gold(grad: &mut SentenceGradient, gold: &[u8], l: usize) {

@@ -42,7 +42,13 @@ fn shrink(w: f32, amount: f32) -> f32 {
 #[inline]
 fn adagrad_coordinate(w: f32, sum_sq: &mut f32, g: f32, lr: f32, reg: StepRegularization) -> f32 {
     *sum_sq += g * g;
-    let eta = lr / (*sum_sq + EPSILON).sqrt();
+    proximal_step(w, *sum_sq, g, lr, reg)
+}
+
+/// The gradient step with step size `lr / sqrt(sum_sq)`, then the L2 and L1 proximal steps.
+#[inline]
+fn proximal_step(w: f32, sum_sq: f32, g: f32, lr: f32, reg: StepRegularization) -> f32 {
+    let eta = lr / (sum_sq + EPSILON).sqrt();
     let mut new = w - eta * g;
     if reg.l2 > 0.0 {
         new /= 1.0 + eta * reg.l2;
@@ -106,8 +112,52 @@ fn average(weights: &[f32], averaged_delta: &[f32], steps: u32) -> Vec<f32> {
     weights.iter().zip(averaged_delta).map(|(w, u)| w - u / c).collect()
 }
 
+/// Where each field of a row record lives. Weights `[0, L)`, averaging accumulator `[L, 2L)`, the
+/// squared-gradient sums (one per weight, or one per row), then three `u32` kept as `f32` bits: the step
+/// the row was last brought up to date, the batch stamp and the row's slot in the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    l: usize,
+    sum_sq: usize,
+    per_row: bool,
+    last: usize,
+    stamp: usize,
+    slot: usize,
+    stride: usize,
+}
+
+impl Layout {
+    fn new(l: usize, per_row: bool) -> Self {
+        let sum_sq = 2 * l;
+        let last = sum_sq + if per_row { 1 } else { l };
+        let stride = (last + 3).div_ceil(FLOATS_PER_LINE) * FLOATS_PER_LINE;
+        Self { l, sum_sq, per_row, last, stamp: last + 1, slot: last + 2, stride }
+    }
+
+    /// Index of the squared-gradient sum of weight `j`.
+    #[inline]
+    fn sum_sq_of(&self, j: usize) -> usize {
+        if self.per_row {
+            self.sum_sq
+        } else {
+            self.sum_sq + j
+        }
+    }
+}
+
+/// How Adagrad accumulates squared gradients in the emission table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum AdagradMode {
+    /// One sum per row (the mean of the row's squared gradients), as for embedding tables: a row's
+    /// record then fits one cache line for up to 6 tags, which makes updates about twice as fast.
+    #[default]
+    Row,
+    /// One sum per weight (classic Adagrad).
+    Coordinate,
+}
+
 /// Sparse Adagrad over a table of rows of `L` weights (the emission table), with lazy regularisation
-/// and averaging. See the module documentation for the layout.
+/// and averaging. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct RowAdagrad {
     /// Base learning rate.
@@ -115,6 +165,7 @@ pub struct RowAdagrad {
     data: Vec<f32>,
     /// Index of row 0 in `data` (makes records 64-byte aligned).
     base: usize,
+    layout: Layout,
     /// Floats per row record: a multiple of 16.
     stride: usize,
     num_tags: usize,
@@ -134,27 +185,22 @@ pub struct SentenceRows<'a> {
 }
 
 impl RowAdagrad {
-    // Record layout: weights [0, L), sum_sq [L, 2L), averaged_delta [2L, 3L), then three u32 stored as
-    // f32 bits: the step the row was last brought up to date, the batch stamp, the slot in the batch.
-    fn sum_sq_at(&self) -> usize {
-        self.num_tags
-    }
-
     /// A table of `rows` rows of `num_tags` weights, starting from `weights` (`[rows][L]`).
     /// `initial_sum_sq` starts every squared-gradient sum above zero, which damps the first steps of
     /// rare features (with 0, a feature's first step is `lr` whatever its gradient).
-    pub fn new(weights: &[f32], num_tags: usize, lr: f32, initial_sum_sq: f32) -> Self {
+    pub fn new(weights: &[f32], num_tags: usize, lr: f32, initial_sum_sq: f32, mode: AdagradMode) -> Self {
         let rows = weights.len() / num_tags;
-        let stride = (3 * num_tags + 3).div_ceil(FLOATS_PER_LINE) * FLOATS_PER_LINE;
+        let layout = Layout::new(num_tags, mode == AdagradMode::Row);
+        let stride = layout.stride;
         let mut data = vec![0.0f32; rows * stride + FLOATS_PER_LINE];
         let misalignment = (data.as_ptr() as usize % 64) / 4;
         let base = (FLOATS_PER_LINE - misalignment) % FLOATS_PER_LINE;
         for (row, values) in weights.chunks_exact(num_tags).enumerate() {
             let start = base + row * stride;
             data[start..start + num_tags].copy_from_slice(values);
-            data[start + num_tags..start + 2 * num_tags].fill(initial_sum_sq);
+            data[start + layout.sum_sq..start + layout.last].fill(initial_sum_sq);
         }
-        Self { lr, data, base, stride, num_tags, rows, step: 0, average_origin: 0 }
+        Self { lr, data, base, layout, stride, num_tags, rows, step: 0, average_origin: 0 }
     }
 
     /// Restarts averaging: later means cover only the iterates from now on.
@@ -162,7 +208,7 @@ impl RowAdagrad {
         self.average_origin = self.step;
         let (l, stride) = (self.num_tags, self.stride);
         let table = &mut self.data[self.base..self.base + self.rows * stride];
-        table.par_chunks_mut(stride).for_each(|record| record[2 * l..3 * l].fill(0.0));
+        table.par_chunks_mut(stride).for_each(|record| record[l..2 * l].fill(0.0));
     }
 
     /// Number of rows.
@@ -187,7 +233,7 @@ impl RowAdagrad {
         self.step += 1;
         let parts = rayon::current_num_threads().clamp(1, 64);
         let rows_per_part = self.rows.div_ceil(parts).max(1);
-        let (l, stride, step, lr, sum_sq_at) = (self.num_tags, self.stride, self.step, self.lr, self.sum_sq_at());
+        let (l, stride, step, lr, layout) = (self.num_tags, self.stride, self.step, self.lr, self.layout);
         let origin = self.average_origin;
         let table = &mut self.data[self.base..self.base + self.rows * stride];
         table.par_chunks_mut(rows_per_part * stride).enumerate().for_each(|(part, records)| {
@@ -203,12 +249,12 @@ impl RowAdagrad {
                             continue;
                         }
                         let record = &mut records[local * stride..(local + 1) * stride];
-                        let slot = if record[3 * l + 1].to_bits() == step {
-                            record[3 * l + 2].to_bits() as usize
+                        let slot = if record[layout.stamp].to_bits() == step {
+                            record[layout.slot].to_bits() as usize
                         } else {
-                            record[3 * l + 1] = f32::from_bits(step);
+                            record[layout.stamp] = f32::from_bits(step);
                             let slot = touched.len();
-                            record[3 * l + 2] = f32::from_bits(slot as u32);
+                            record[layout.slot] = f32::from_bits(slot as u32);
                             touched.push(local as u32);
                             sums.extend(std::iter::repeat_n(0.0, l));
                             slot
@@ -221,33 +267,40 @@ impl RowAdagrad {
             }
             for (slot, &local) in touched.iter().enumerate() {
                 let record = &mut records[local as usize * stride..(local as usize + 1) * stride];
-                catch_up(record, l, sum_sq_at, step, origin, lr, reg);
+                catch_up(record, &layout, step, origin, lr, reg);
                 let weight_of_change = (step - 1 - origin) as f32;
-                for j in 0..l {
-                    let g = sums[slot * l + j];
+                let grad = &sums[slot * l..slot * l + l];
+                if layout.per_row {
+                    // Row-wise Adagrad: one step size for the row, from its mean squared gradient.
+                    record[layout.sum_sq] += grad.iter().map(|g| g * g).sum::<f32>() / l as f32;
+                }
+                for (j, &g) in grad.iter().enumerate() {
                     let w = record[j];
                     if g == 0.0 && w == 0.0 {
                         continue;
                     }
-                    let new = adagrad_coordinate(w, &mut record[sum_sq_at + j], g, lr, reg);
-                    record[2 * l + j] += weight_of_change * (new - w);
+                    if !layout.per_row {
+                        record[layout.sum_sq + j] += g * g;
+                    }
+                    let new = proximal_step(w, record[layout.sum_sq_of(j)], g, lr, reg);
+                    record[l + j] += weight_of_change * (new - w);
                     record[j] = new;
                 }
-                record[3 * l] = f32::from_bits(step);
+                record[layout.last] = f32::from_bits(step);
             }
         });
     }
 
     /// Brings every row up to date with the regularisation of all steps so far (before reading weights).
     pub fn catch_up_all(&mut self, reg: StepRegularization) {
-        let (l, stride, lr, sum_sq_at) = (self.num_tags, self.stride, self.lr, self.sum_sq_at());
+        let (stride, lr, layout) = (self.stride, self.lr, self.layout);
         let origin = self.average_origin;
         // Rows are up to date through `step - 1` after catching up "at" step + 1.
         let step = self.step + 1;
         let table = &mut self.data[self.base..self.base + self.rows * stride];
         table.par_chunks_mut(stride).for_each(|record| {
-            catch_up(record, l, sum_sq_at, step, origin, lr, reg);
-            record[3 * l] = f32::from_bits(step - 1);
+            catch_up(record, &layout, step, origin, lr, reg);
+            record[layout.last] = f32::from_bits(step - 1);
         });
     }
 
@@ -265,7 +318,7 @@ impl RowAdagrad {
         let table = &self.data[self.base..self.base + self.rows * self.stride];
         out.par_chunks_mut(l).zip(table.par_chunks(self.stride)).for_each(|(out, record)| {
             for j in 0..l {
-                out[j] = if count == 0 { record[j] } else { record[j] - record[2 * l + j] / c };
+                out[j] = if count == 0 { record[j] } else { record[j] - record[l + j] / c };
             }
         });
         out
@@ -274,8 +327,9 @@ impl RowAdagrad {
 
 /// Applies to one record the regularisation it missed between its last update and `step - 1`.
 #[inline]
-fn catch_up(record: &mut [f32], l: usize, sum_sq_at: usize, step: u32, origin: u32, lr: f32, reg: StepRegularization) {
-    let last = record[3 * l].to_bits();
+fn catch_up(record: &mut [f32], layout: &Layout, step: u32, origin: u32, lr: f32, reg: StepRegularization) {
+    let l = layout.l;
+    let last = record[layout.last].to_bits();
     let missed = (step - 1).saturating_sub(last);
     if missed == 0 || (reg.l1 == 0.0 && reg.l2 == 0.0) {
         return;
@@ -287,7 +341,7 @@ fn catch_up(record: &mut [f32], l: usize, sum_sq_at: usize, step: u32, origin: u
         if w == 0.0 {
             continue;
         }
-        let eta = lr / (record[sum_sq_at + j] + EPSILON).sqrt();
+        let eta = lr / (record[layout.sum_sq_of(j)] + EPSILON).sqrt();
         let mut new = w;
         if reg.l2 > 0.0 {
             new /= (1.0 + eta * reg.l2).powi(missed as i32);
@@ -295,7 +349,7 @@ fn catch_up(record: &mut [f32], l: usize, sum_sq_at: usize, step: u32, origin: u
         if reg.l1 > 0.0 {
             new = shrink(new, eta * reg.l1 * missed as f32);
         }
-        record[2 * l + j] += weight_of_change * (new - w);
+        record[l + j] += weight_of_change * (new - w);
         record[j] = new;
     }
 }
@@ -310,7 +364,7 @@ mod tests {
 
     #[test]
     fn averaging_matches_explicit_mean() {
-        let mut opt = RowAdagrad::new(&[0.0; 4], 2, 0.5, 0.0);
+        let mut opt = RowAdagrad::new(&[0.0; 4], 2, 0.5, 0.0, AdagradMode::Coordinate);
         let mut iterates = Vec::new();
         let grads = [[1.0, -2.0], [0.5, 0.0], [-1.0, 1.0]];
         for (step, g) in grads.iter().enumerate() {
@@ -340,7 +394,7 @@ mod tests {
     fn lazy_l1_equals_eager_l1() {
         let reg = StepRegularization { l1: 0.01, l2: 0.0 };
         // Row 0 gets a gradient at steps 1 and 5; in between, only row 1 is touched.
-        let mut lazy = RowAdagrad::new(&[0.0; 2], 1, 0.1, 0.0);
+        let mut lazy = RowAdagrad::new(&[0.0; 2], 1, 0.1, 0.0, AdagradMode::Coordinate);
         // Eager: both rows every step (a zero gradient still regularises), via a tiny reference loop.
         let (mut w, mut g2) = ([0.0f32; 2], [0.0f32; 2]);
         for step in 1..=5 {
@@ -367,7 +421,7 @@ mod tests {
 
     #[test]
     fn l1_drives_untouched_weights_to_zero() {
-        let mut opt = RowAdagrad::new(&[0.0; 2], 1, 0.1, 0.0);
+        let mut opt = RowAdagrad::new(&[0.0; 2], 1, 0.1, 0.0, AdagradMode::Coordinate);
         opt.step(&one_row_batch(&[0], &[-1.0]), 1, StepRegularization::default());
         for _ in 0..100 {
             opt.step(&one_row_batch(&[1], &[0.5]), 1, StepRegularization::default());
@@ -379,7 +433,7 @@ mod tests {
 
     #[test]
     fn batch_gradients_are_summed_per_row() {
-        let mut opt = RowAdagrad::new(&[0.0; 8], 2, 1.0, 0.0);
+        let mut opt = RowAdagrad::new(&[0.0; 8], 2, 1.0, 0.0, AdagradMode::Coordinate);
         // Two positions with K = 2 templates each: row 3 at both (its gradients cancel on tag 1).
         let rows = [3u32, 1, 3, 0];
         let grads = [1.0, 2.0, 1.0, -2.0];
@@ -394,13 +448,24 @@ mod tests {
     }
 
     #[test]
+    fn row_mode_shares_one_step_size_per_row() {
+        let mut opt = RowAdagrad::new(&[0.0; 2], 2, 1.0, 0.0, AdagradMode::Row);
+        opt.step(&one_row_batch(&[0], &[3.0, -1.0]), 1, StepRegularization::default());
+        // Mean squared gradient 5: both weights move by g / sqrt(5).
+        let row = opt.row(0);
+        assert!((row[0] + 3.0 / 5f32.sqrt()).abs() < 1e-5 && (row[1] - 1.0 / 5f32.sqrt()).abs() < 1e-5, "{row:?}");
+        assert_eq!(opt.layout.stride, 16, "6 values and bookkeeping fit one cache line");
+        assert_eq!(Layout::new(6, true).stride, 16);
+    }
+
+    #[test]
     fn results_do_not_depend_on_thread_count() {
         let rows: Vec<u32> = (0..400).map(|i| (i * 7919 % 97) as u32).collect();
         let grads: Vec<f32> = (0..400).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
-                let mut opt = RowAdagrad::new(&[0.0; 100], 1, 0.3, 0.5);
+                let mut opt = RowAdagrad::new(&[0.0; 100], 1, 0.3, 0.5, AdagradMode::Coordinate);
                 for chunk in 0..4 {
                     let batch = [SentenceRows {
                         rows: &rows[chunk * 100..(chunk + 1) * 100],

@@ -13,7 +13,7 @@ use crate::crf::{Lattice, Loss, SentenceGradient};
 use crate::evaluate::{evaluate_float, DevScore};
 use crate::features::{FeatureSpec, FeaturizedCorpus, FeaturizedSentence, UNUSED_ROW};
 use crate::model::FloatModel;
-use crate::optimizer::{Adagrad, RowAdagrad, SentenceRows, StepRegularization};
+use crate::optimizer::{Adagrad, AdagradMode, RowAdagrad, SentenceRows, StepRegularization};
 
 /// Everything that shapes a training run besides the data and the features.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct TrainConfig {
     pub average_from: usize,
     /// Initial Adagrad squared-gradient sum (damps the first steps of rare features).
     pub adagrad_init: f32,
+    /// Squared-gradient sums per row or per weight of the emission table.
+    pub adagrad: AdagradMode,
     /// Leave out of training the table rows seen fewer times than this (1: keep all).
     pub min_feature_count: u32,
     /// Show progress bars and per-epoch lines.
@@ -67,6 +69,7 @@ impl Default for TrainConfig {
             average_from: 1,
             adagrad_init: 0.0,
             min_feature_count: 1,
+            adagrad: AdagradMode::Row,
             verbose: true,
         }
     }
@@ -179,7 +182,7 @@ pub fn train(
     let (_, constraints) = model.constraints();
     let layout = CrfLayout { l };
 
-    let mut emission = RowAdagrad::new(&model.weights, l, config.lr, config.adagrad_init);
+    let mut emission = RowAdagrad::new(&model.weights, l, config.lr, config.adagrad_init, config.adagrad);
     model.weights = Vec::new();
     let mut crf_params = model.transitions.clone();
     crf_params.extend_from_slice(&model.start);
@@ -262,7 +265,9 @@ pub fn train(
             );
         }
 
-        emission.catch_up_all(step_reg(config.batch_size));
+        if config.l1 > 0.0 || config.l2 > 0.0 {
+            emission.catch_up_all(step_reg(config.batch_size));
+        }
         let snapshot = snapshot(&model, &emission, &crf, &layout, config.average);
         let dev_score = evaluate_float(&snapshot, dev);
         let report = EpochReport {

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use trainer::cli::{run_train, TrainArgs};
 
 fn sample_args(out: &std::path::Path) -> TrainArgs {
-    TrainArgs { out: out.to_path_buf(), quiet: true, bucket_bits: 16, epochs: 6, ..TrainArgs::default() }
+    TrainArgs { out: out.to_path_buf(), quiet: true, bucket_bits: Some(16), epochs: 6, ..TrainArgs::default() }
 }
 
 #[test]
@@ -20,7 +20,7 @@ fn train_write_load_and_segment() {
     assert!(summary.quantized_dev.value() > 0.6, "dev {}", summary.quantized_dev);
 
     let model = decoder::Model::from_bytes(&bytes).expect("the decoder accepts the model");
-    assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
+    assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M-2", "M-3", "M", "E", "S"]);
     // A training sentence comes back segmented as written (one output line per input line).
     let input = "我们明天上午九点在学校门口集合。\r\n\n".as_bytes();
     let output = decoder::segment::segment_to_vec(&model, input);
@@ -76,7 +76,7 @@ fn command_line_train_segment_inspect_eval() {
     let inspect = Command::new(exe).args(["inspect", "--model"]).arg(&model).output().unwrap();
     assert!(inspect.status.success());
     let report = String::from_utf8(inspect.stdout).unwrap();
-    assert!(report.contains("scheme Bmes") && report.contains("transition scores"), "{report}");
+    assert!(report.contains("scheme Custom") && report.contains("transition scores"), "{report}");
 
     let gold = dir.path().join("gold.txt");
     std::fs::write(&gold, "我们  是  学生  。\r\n").unwrap();
