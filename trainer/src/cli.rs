@@ -106,9 +106,10 @@ pub struct TrainArgs {
     /// Layout of the corpus files.
     #[arg(long, value_enum, default_value_t = CorpusFormat::Auto)]
     pub format: CorpusFormat,
-    /// Tag set for segmented (words) corpora.
-    #[arg(long, value_enum, default_value_t = WordTags::Bmes6)]
-    pub word_tags: WordTags,
+    /// Tag set for segmented (words) corpora; auto: bmes6, or bmes with --max-model-bytes (fewer tags
+    /// leave more table rows).
+    #[arg(long, value_enum, default_value_t = WordTagsArg::Auto)]
+    pub word_tags: WordTagsArg,
     /// Training objective.
     #[arg(long, value_enum, default_value_t = Loss::Crf)]
     pub loss: Loss,
@@ -155,16 +156,16 @@ pub struct TrainArgs {
     /// Adagrad's squared-gradient sums for the emission table: per row (faster) or per weight.
     #[arg(long, value_enum, default_value_t = AdagradMode::Row)]
     pub adagrad: AdagradMode,
-    /// Leave features whose table row occurs fewer times than this in the training data out of training
-    /// (feature pruning; 1 keeps all).
+    /// Leave features seen fewer times than this in the training data out of training (feature
+    /// pruning; 1 keeps all). Helps small tables (--max-model-bytes), where every row is shared.
     #[arg(long, default_value_t = 1)]
     pub min_feature_count: u32,
     /// Train without the hard constraints (impossible tag transitions then must be learned, as in a
     /// plain CRF); decoding always applies them.
     #[arg(long)]
     pub unconstrained_training: bool,
-    /// Feature templates (a named set).
-    #[arg(long, value_enum, default_value_t = TemplateSet::Standard)]
+    /// Feature templates (a named set); auto: compact for tables of at most 2^16 rows, else standard.
+    #[arg(long, value_enum, default_value_t = TemplateSet::Auto)]
     pub templates: TemplateSet,
     /// Feature templates as a list, overriding --templates: e.g.
     /// "bias,C-2,C-1,C0,C1,C2,C-1C0,C0C1,C-1C0C1,T0..0,T-1..1" (C = characters at offsets, up to three;
@@ -196,6 +197,31 @@ pub struct TrainArgs {
 impl Default for TrainArgs {
     fn default() -> Self {
         Cli::parse_from(["trainer"]).train
+    }
+}
+
+/// `--word-tags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WordTagsArg {
+    /// bmes6, or bmes for a byte budget.
+    Auto,
+    /// B M E S.
+    Bmes,
+    /// B M-2 M-3 M E S.
+    Bmes6,
+    /// B I.
+    Bi,
+}
+
+impl WordTagsArg {
+    /// The tag set to use, given whether the model has a byte budget.
+    pub fn resolve(self, budget: bool) -> WordTags {
+        match self {
+            Self::Auto if budget => WordTags::Bmes,
+            Self::Auto | Self::Bmes6 => WordTags::Bmes6,
+            Self::Bmes => WordTags::Bmes,
+            Self::Bi => WordTags::Bi,
+        }
     }
 }
 
@@ -318,11 +344,11 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// Reads the training corpus (file or built-in sample).
-fn read_training_corpus(args: &TrainArgs) -> Result<(Corpus, String)> {
+fn read_training_corpus(args: &TrainArgs, word_tags: WordTags) -> Result<(Corpus, String)> {
     match &args.train {
-        Some(path) => Ok((corpus::read_corpus(path, args.format, None, args.word_tags)?, path.display().to_string())),
+        Some(path) => Ok((corpus::read_corpus(path, args.format, None, word_tags)?, path.display().to_string())),
         None => Ok((
-            corpus::parse_corpus(SAMPLE_CORPUS, SAMPLE_NAME, args.format, None, args.word_tags)?,
+            corpus::parse_corpus(SAMPLE_CORPUS, SAMPLE_NAME, args.format, None, word_tags)?,
             SAMPLE_NAME.to_string(),
         )),
     }
@@ -403,50 +429,75 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
     }
 }
 
-/// The `train` command.
-pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
-    let started = Instant::now();
-    let (corpus, train_name) = read_training_corpus(args)?;
+/// Training and dev data as read for one tag set.
+struct TrainingData {
+    train: Corpus,
+    train_name: String,
+    dev: Vec<Sentence>,
+    dev_name: String,
+}
+
+fn read_data(args: &TrainArgs, word_tags: WordTags) -> Result<TrainingData> {
+    let (corpus, train_name) = read_training_corpus(args, word_tags)?;
     let tag_names = corpus.tag_names.clone();
-    let (corpus, dev, dev_name) = match &args.dev {
+    Ok(match &args.dev {
         Some(path) => {
-            let dev = corpus::read_corpus(path, args.format, Some(&tag_names), args.word_tags)?;
-            (corpus, dev.sentences, path.display().to_string())
+            let dev = corpus::read_corpus(path, args.format, Some(&tag_names), word_tags)?;
+            TrainingData { train: corpus, train_name, dev: dev.sentences, dev_name: path.display().to_string() }
         }
         None => {
             let (train, dev) = hold_out(corpus, args.holdout)?;
-            let name = format!("every {}th training sentence", (1.0 / args.holdout).round());
-            (train, dev, name)
+            let dev_name = format!("every {}th training sentence", (1.0 / args.holdout).round());
+            TrainingData { train, train_name, dev, dev_name }
         }
-    };
+    })
+}
+
+/// The templates: an explicit list, a named set, or (auto) the compact set for tables of at most
+/// 2^16 rows and the standard set otherwise.
+fn choose_templates(args: &TrainArgs, bucket_bits: u8) -> Result<Vec<decoder::features::Template>> {
+    Ok(match &args.template_list {
+        Some(list) => crate::features::parse_templates(list).map_err(|e| anyhow::anyhow!("--template-list: {e}"))?,
+        None => args.templates.resolve(bucket_bits).templates(),
+    })
+}
+
+/// The `train` command.
+pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
+    let started = Instant::now();
     let say = |text: String| {
         if !args.quiet {
             eprintln!("{text}");
         }
     };
+    let budget = args.max_model_bytes;
+    // A byte budget means a small table: four tags leave more rows than six, and fewer templates
+    // collide less (both measured on PKU and CTB6).
+    let word_tags = args.word_tags.resolve(budget.is_some());
+    let data = read_data(args, word_tags)?;
+    let tag_names = data.train.tag_names.clone();
     say(format!(
-        "training on {train_name}: {} sentences, {} characters, tags {}",
-        corpus.sentences.len(),
-        corpus.char_count(),
+        "training on {}: {} sentences, {} characters, tags {}",
+        data.train_name,
+        data.train.sentences.len(),
+        data.train.char_count(),
         tag_names.join(" ")
     ));
-    say(format!("dev: {dev_name}: {} sentences", dev.len()));
+    say(format!("dev: {}: {} sentences", data.dev_name, data.dev.len()));
 
-    let templates = match &args.template_list {
-        Some(list) => crate::features::parse_templates(list).map_err(|e| anyhow::anyhow!("--template-list: {e}"))?,
-        None => args.templates.templates(),
-    };
     let weight_type = weight_type_of(args.weight_type);
     let config = train_config(args);
-    let mut reference: Option<(TrainOutcome, DevScore)> = None;
+    let mut reference: Option<(u8, DevScore)> = None;
     let unlimited_bits = args.bucket_bits.unwrap_or(if args.train.is_some() { 22 } else { 16 });
-    let bucket_bits = match args.max_model_bytes {
+    let bucket_bits = match budget {
         None => unlimited_bits,
         Some(budget) => {
             let bits = (4..=decoder::MAX_BUCKET_BITS)
                 .rev()
                 .find(|&bits| {
-                    quantize::file_size(&tag_names, templates.len(), bits, weight_type, METADATA_BUDGET) <= budget
+                    let size =
+                        quantize::file_size(&tag_names, decoder::MAX_TEMPLATES, bits, weight_type, METADATA_BUDGET);
+                    size <= budget
                 })
                 .with_context(|| format!("no model fits in {budget} bytes"))?;
             say(format!(
@@ -455,16 +506,28 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
                 (1usize << bits) * tag_names.len() * weight_type.bytes()
             ));
             if !args.no_reference && bits < unlimited_bits {
-                say(format!("training the unlimited reference model first (2^{unlimited_bits} rows)"));
-                let spec = FeatureSpec::new(templates.clone(), unlimited_bits);
-                let outcome = train::train(&corpus, &dev, spec, &config, None);
+                // What the same data gives without the budget, with the unlimited defaults.
+                let reference_tags = args.word_tags.resolve(false);
+                let reference_data =
+                    if reference_tags == word_tags { None } else { Some(read_data(args, reference_tags)?) };
+                let reference_data = reference_data.as_ref().unwrap_or(&data);
+                let templates = choose_templates(args, unlimited_bits)?;
+                say(format!(
+                    "training the unlimited reference model first (2^{unlimited_bits} rows, {} templates, tags {})",
+                    templates.len(),
+                    reference_data.train.tag_names.join(" ")
+                ));
+                let spec = FeatureSpec::new(templates, unlimited_bits);
+                let outcome = train::train(&reference_data.train, &reference_data.dev, spec, &config, None);
                 let score = outcome.best_epoch().dev;
                 say(format!("reference model: dev {score}"));
-                reference = Some((outcome, score));
+                reference = Some((unlimited_bits, score));
             }
             bits
         }
     };
+    let templates = choose_templates(args, bucket_bits)?;
+    let TrainingData { train: corpus, dev, .. } = data;
 
     let spec = FeatureSpec::new(templates, bucket_bits);
     say(format!(
@@ -558,11 +621,11 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         params.score_frac_bits,
         params.weight_shift
     );
-    if let Some((reference, reference_dev)) = &reference {
+    if let Some((reference_bits, reference_dev)) = &reference {
         let _ = writeln!(
             report,
-            "budget cost: unlimited model (2^{} rows, float) dev {reference_dev}; this model {quantized_dev}: {:+.2} points",
-            reference.model.features.bucket_bits,
+            "budget cost: unlimited model (2^{reference_bits} rows, float) dev {reference_dev}; this model {quantized_dev}: \
+             {:+.2} points",
             100.0 * (quantized_dev.value() - reference_dev.value())
         );
     }
@@ -582,7 +645,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let mut float_test = None;
     let mut quantized_test = None;
     if let Some(test_path) = &args.test {
-        let test = corpus::read_corpus(test_path, args.format, Some(&tag_names), args.word_tags)?;
+        let test = corpus::read_corpus(test_path, args.format, Some(&tag_names), word_tags)?;
         let dictionary = match &args.words {
             Some(path) => Some(Dictionary::from_bytes(
                 &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
@@ -674,13 +737,13 @@ fn metadata(
     quantized_dev: Option<&DevScore>,
 ) -> String {
     let mut text = format!(
-        "trainer {}; train {train_file}; loss {:?}; lr {} crf-lr {}; epoch {}; templates {:?}; dev float {:.4}",
+        "trainer {}; train {train_file}; loss {:?}; lr {} crf-lr {}; epoch {}; {} templates; dev float {:.4}",
         env!("CARGO_PKG_VERSION"),
         args.loss,
         args.lr,
         args.crf_lr,
         outcome.best_epoch().epoch,
-        args.templates,
+        outcome.model.features.templates.len(),
         float_dev.value()
     );
     if let Some(q) = quantized_dev {

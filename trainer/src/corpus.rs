@@ -34,6 +34,8 @@ pub enum WordTags {
     Bmes,
     /// `B M-2 M-3 M E S`: as BMES, with the 2nd and 3rd characters of longer words tagged apart.
     Bmes6,
+    /// `B I`: word-initial or not. Half the table of BMES for the same rows, for tiny models.
+    Bi,
 }
 
 impl WordTags {
@@ -42,19 +44,24 @@ impl WordTags {
         let names: &[&str] = match self {
             Self::Bmes => &BMES_TAGS,
             Self::Bmes6 => &BMES6_TAGS,
+            Self::Bi => &["B", "I"],
         };
         names.iter().map(|n| n.to_string()).collect()
     }
 
     /// The set whose names these are, if any.
     pub fn of(names: &[String]) -> Option<Self> {
-        [Self::Bmes, Self::Bmes6].into_iter().find(|t| t.names() == names)
+        [Self::Bmes, Self::Bmes6, Self::Bi].into_iter().find(|t| t.names() == names)
     }
 
     /// Appends the tags of a word of `len` characters.
     fn tag_word(self, len: usize, tags: &mut Vec<u8>) {
         match (self, len) {
             (_, 0) => {}
+            (Self::Bi, _) => {
+                tags.push(0);
+                tags.extend(std::iter::repeat_n(1, len - 1));
+            }
             (Self::Bmes, 1) => tags.push(3),
             (Self::Bmes, _) => {
                 tags.push(0);

@@ -21,24 +21,51 @@ pub struct FeatureSpec {
 /// Named template sets for `--templates`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum TemplateSet {
+    /// Compact for small tables (at most 2^16 rows), standard otherwise.
+    #[default]
+    Auto,
+    /// 8 templates for small tables, where fewer features collide less: unigrams -1..1, bigrams (-1,0)
+    /// and (0,1), the classes at 0 and -1..1, and a bias.
+    Compact,
     /// `decoder::features::DEFAULT_TEMPLATES` (13): character unigrams at -2..2, the bigrams (-2,-1),
     /// (-1,0), (0,1), (1,2) and (-1,1), the class of the current character and of the window -1..1, and
     /// a bias.
     Basic,
     /// The basic set plus the centred trigram (-1,0,1): the best of the sets tried on PKU and CTB6
     /// (more trigrams, skip-bigrams, offsets ±3 or wider class spans did not help).
-    #[default]
     Standard,
 }
 
 impl TemplateSet {
-    /// The templates of the set.
-    pub fn templates(self) -> Vec<Template> {
-        let mut templates = DEFAULT_TEMPLATES.to_vec();
-        if self == Self::Standard {
-            templates.push(Template::Triple(-1, 0, 1));
+    /// The set `Auto` stands for with a table of `2^bucket_bits` rows.
+    pub fn resolve(self, bucket_bits: u8) -> Self {
+        match self {
+            Self::Auto if bucket_bits <= 16 => Self::Compact,
+            Self::Auto => Self::Standard,
+            other => other,
         }
-        templates
+    }
+
+    /// The templates of the set (`Auto` as for a large table).
+    pub fn templates(self) -> Vec<Template> {
+        match self {
+            Self::Compact => vec![
+                Template::Bias,
+                Template::Char(-1),
+                Template::Char(0),
+                Template::Char(1),
+                Template::Pair(-1, 0),
+                Template::Pair(0, 1),
+                Template::ClassSpan(0, 0),
+                Template::ClassSpan(-1, 1),
+            ],
+            Self::Basic => DEFAULT_TEMPLATES.to_vec(),
+            Self::Auto | Self::Standard => {
+                let mut templates = DEFAULT_TEMPLATES.to_vec();
+                templates.push(Template::Triple(-1, 0, 1));
+                templates
+            }
+        }
     }
 }
 
@@ -106,19 +133,28 @@ impl FeatureSpec {
 
     /// The weight-table row of every template at every position: `[T][K]`, row-major.
     pub fn extract(&self, chars: &[char]) -> Vec<u32> {
-        let normalized = self.normalized(chars);
-        let mut rows = Vec::with_capacity(chars.len() * self.templates.len());
-        for position in 0..normalized.len() {
-            let ctx = Context::at(&normalized, position);
-            for (index, template) in self.templates.iter().enumerate() {
-                rows.push(bucket(template.hash(index, &ctx), self.bucket_bits) as u32);
-            }
+        let mut rows = self.extract_hashes(chars);
+        for row in &mut rows {
+            *row = bucket(*row, self.bucket_bits) as u32;
         }
         rows
     }
+
+    /// The 32-bit feature hash of every template at every position (before bucketing): `[T][K]`.
+    pub fn extract_hashes(&self, chars: &[char]) -> Vec<u32> {
+        let normalized = self.normalized(chars);
+        let mut hashes = Vec::with_capacity(chars.len() * self.templates.len());
+        for position in 0..normalized.len() {
+            let ctx = Context::at(&normalized, position);
+            for (index, template) in self.templates.iter().enumerate() {
+                hashes.push(template.hash(index, &ctx));
+            }
+        }
+        hashes
+    }
 }
 
-/// Marks a feature left out of training (see [`FeaturizedCorpus::drop_rare_rows`]).
+/// Marks a feature left out of training (see [`FeaturizedCorpus::new`]).
 pub const UNUSED_ROW: u32 = u32::MAX;
 
 /// Sentences with their features computed once: the training loop reads them every epoch.
@@ -132,6 +168,8 @@ pub struct FeaturizedCorpus {
     tags: Vec<u8>,
     /// Start of sentence `i` in positions; `offsets[i + 1]` is its end.
     offsets: Vec<usize>,
+    /// Distinct features left out for rarity.
+    dropped_features: usize,
 }
 
 /// One sentence of a [`FeaturizedCorpus`].
@@ -157,38 +195,40 @@ impl FeaturizedSentence<'_> {
 
 impl FeaturizedCorpus {
     /// Extracts the features of every sentence (in parallel; the result does not depend on threads).
-    pub fn new(spec: &FeatureSpec, sentences: &[Sentence]) -> Self {
-        let per_sentence: Vec<Vec<u32>> = sentences.par_iter().map(|s| spec.extract(&s.chars)).collect();
+    /// Features seen fewer than `min_count` times in these sentences are left out ([`UNUSED_ROW`]):
+    /// they get no weight, so they add nothing to the rows they share with other features, which
+    /// matters in small tables where every row is shared (feature pruning).
+    pub fn new(spec: &FeatureSpec, sentences: &[Sentence], min_count: u32) -> Self {
+        let per_sentence: Vec<Vec<u32>> = sentences.par_iter().map(|s| spec.extract_hashes(&s.chars)).collect();
+        let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+        if min_count > 1 {
+            for &hash in per_sentence.iter().flatten() {
+                *counts.entry(hash).or_insert(0) += 1;
+            }
+        }
         let mut offsets = Vec::with_capacity(sentences.len() + 1);
         offsets.push(0);
         let total: usize = sentences.iter().map(|s| s.chars.len()).sum();
         let mut rows = Vec::with_capacity(total * spec.templates.len());
         let mut tags = Vec::with_capacity(total);
-        for (sentence, sentence_rows) in sentences.iter().zip(per_sentence) {
-            rows.extend_from_slice(&sentence_rows);
+        for (sentence, hashes) in sentences.iter().zip(per_sentence) {
+            rows.extend(hashes.iter().map(|&hash| {
+                if min_count > 1 && counts[&hash] < min_count {
+                    UNUSED_ROW
+                } else {
+                    bucket(hash, spec.bucket_bits) as u32
+                }
+            }));
             tags.extend_from_slice(&sentence.tags);
             offsets.push(tags.len());
         }
-        Self { templates_per_position: spec.templates.len(), rows, tags, offsets }
+        let dropped_features = counts.values().filter(|&&c| c < min_count).count();
+        Self { templates_per_position: spec.templates.len(), rows, tags, offsets, dropped_features }
     }
 
-    /// Drops (for training) the features of rows seen fewer than `min_count` times in this corpus: they
-    /// become [`UNUSED_ROW`], get no weight and so add nothing later, when an unseen n-gram of new text
-    /// hashes to their row. Returns the number of rows dropped.
-    pub fn drop_rare_rows(&mut self, buckets: usize, min_count: u32) -> usize {
-        if min_count <= 1 {
-            return 0;
-        }
-        let mut counts = vec![0u32; buckets];
-        for &row in &self.rows {
-            counts[row as usize] = counts[row as usize].saturating_add(1);
-        }
-        for row in &mut self.rows {
-            if counts[*row as usize] < min_count {
-                *row = UNUSED_ROW;
-            }
-        }
-        counts.iter().filter(|&&c| c > 0 && c < min_count).count()
+    /// Distinct features left out by the `min_count` of [`FeaturizedCorpus::new`].
+    pub fn dropped_features(&self) -> usize {
+        self.dropped_features
     }
 
     /// Number of distinct table rows the training features use.

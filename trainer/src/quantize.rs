@@ -105,8 +105,13 @@ pub fn candidates(model: &FloatModel, weight_type: WeightType) -> Result<Vec<Qua
             for e in [no_clip, no_clip - 1, no_clip - 2] {
                 // shift - frac = e, shift in 0..=8, frac in 0..=min(crf limit, MAX_FRAC_BITS).
                 let frac = (8 - e).min(crf_frac_limit).min(MAX_FRAC_BITS);
-                let shift = frac + e;
-                if frac < 0 || !(0..=8).contains(&shift) {
+                // Weights far below the finest unit (a model that learned next to nothing) get the
+                // finest step there is.
+                let shift = (frac + e).max(0);
+                let duplicate = out
+                    .iter()
+                    .any(|p: &QuantParams| (i32::from(p.score_frac_bits), i32::from(p.weight_shift)) == (frac, shift));
+                if frac < 0 || shift > 8 || duplicate {
                     continue;
                 }
                 out.push(QuantParams { weight_type, score_frac_bits: frac as u8, weight_shift: shift as u8 });
@@ -328,6 +333,17 @@ mod tests {
                 // Every stored emission weight, shifted, stays within i16 as the format requires.
                 assert!(params.weight_shift <= if weight_type == WeightType::I8 { 8 } else { 0 });
             }
+        }
+    }
+
+    #[test]
+    fn an_all_zero_model_still_exports() {
+        let tags: Vec<String> = ["B", "M", "E", "S"].iter().map(|s| s.to_string()).collect();
+        let model = FloatModel::zeros(tags, FeatureSpec::new(TemplateSet::Basic.templates(), 4));
+        for weight_type in [WeightType::I8, WeightType::I16] {
+            let params = candidates(&model, weight_type).unwrap()[0];
+            let bytes = export(&model, params, "").unwrap();
+            assert!(decoder::Model::from_bytes(&bytes).is_ok());
         }
     }
 

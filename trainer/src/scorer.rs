@@ -305,21 +305,8 @@ impl fmt::Display for ScoreCounts {
 /// Scores whole files (gold and test), line by line, like `score dictionary gold test`.
 pub fn score_files(gold: &[u8], test: &[u8], dictionary: Option<&Dictionary>) -> ScoreCounts {
     let mut counts = ScoreCounts::default();
-    let debug = std::env::var_os("TRAINER_SCORE_DEBUG").is_some();
-    for (n, (gold_line, test_line)) in perl_lines(gold).zip(perl_lines(test)).enumerate() {
-        let before = counts;
+    for (gold_line, test_line) in perl_lines(gold).zip(perl_lines(test)) {
         counts.add_line(&split_line(gold_line), &split_line(test_line), dictionary);
-        if debug && counts.lines != before.lines {
-            eprintln!(
-                "{} ins {} del {} sub {} recall {} precision {}",
-                n + 1,
-                counts.insertions - before.insertions,
-                counts.deletions - before.deletions,
-                counts.substitutions - before.substitutions,
-                counts.true_correct - before.true_correct,
-                counts.test_correct - before.test_correct
-            );
-        }
     }
     counts
 }

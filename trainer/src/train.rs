@@ -46,7 +46,7 @@ pub struct TrainConfig {
     pub adagrad_init: f32,
     /// Squared-gradient sums per row or per weight of the emission table.
     pub adagrad: AdagradMode,
-    /// Leave out of training the table rows seen fewer times than this (1: keep all).
+    /// Leave out of training the features seen fewer times than this (1: keep all).
     pub min_feature_count: u32,
     /// Show progress bars and per-epoch lines.
     pub verbose: bool,
@@ -164,11 +164,11 @@ pub fn train(
 ) -> TrainOutcome {
     let tag_names = train.tag_names.clone();
     let l = tag_names.len();
-    let mut featurized = FeaturizedCorpus::new(&features, &train.sentences);
-    let dropped = featurized.drop_rare_rows(features.buckets(), config.min_feature_count);
+    let featurized = FeaturizedCorpus::new(&features, &train.sentences, config.min_feature_count);
     if config.verbose {
+        let dropped = featurized.dropped_features();
         if dropped > 0 {
-            eprintln!("left out {dropped} feature rows seen fewer than {} times", config.min_feature_count);
+            eprintln!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count);
         }
         let used = featurized.rows_used(features.buckets());
         eprintln!(

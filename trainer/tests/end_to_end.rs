@@ -94,3 +94,32 @@ fn command_line_train_segment_inspect_eval() {
     let message = String::from_utf8(failed.stderr).unwrap();
     assert!(message.contains("bad.txt:2:"), "{message}");
 }
+
+#[test]
+fn conll_corpora_train_a_tagger() {
+    // A tiny character-level chunking task in CoNLL layout: digits are B-NUM/I-NUM, the rest O.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("\u{FEFF}");
+    for i in 0..200 {
+        let sentence = format!("第{}个，共{}人", i * 7 % 100, i % 13 + 10);
+        let mut previous_digit = false;
+        for c in sentence.chars() {
+            let tag = match (c.is_ascii_digit(), previous_digit) {
+                (true, false) => "B-NUM",
+                (true, true) => "I-NUM",
+                _ => "O",
+            };
+            previous_digit = c.is_ascii_digit();
+            text.push_str(&format!("{c}\t{tag}\r\n"));
+        }
+        text.push_str("\r\n");
+    }
+    let train = dir.path().join("train.conll");
+    std::fs::write(&train, text).unwrap();
+    let args = TrainArgs { train: Some(train), ..sample_args(&dir.path().join("ner.crfm")) };
+    let summary = run_train(&args).expect("training on CoNLL data");
+    assert_eq!(summary.float_model.tag_names, ["O", "B-NUM", "I-NUM"]);
+    assert!(summary.quantized_dev.value() > 0.95, "accuracy {}", summary.quantized_dev);
+    let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
+    assert_eq!(model.scheme(), decoder::tags::TagScheme::Bio);
+}
