@@ -90,7 +90,10 @@ fn stage_model(manifest_dir: &Path, out_dir: &Path) {
     let bytes = fs::read(&model)
         .unwrap_or_else(|err| panic!("reading the model {} (set {MODEL_VARIABLE}): {err}", model.display()));
     fs::write(out_dir.join("model.crfm"), &bytes).expect("writing OUT_DIR/model.crfm");
-    let model_len = format!("/// Bytes in the embedded model file (written by build.rs).\npub const MODEL_LEN: usize = {};\n", bytes.len());
+    let model_len = format!(
+        "/// Bytes in the embedded model file (written by build.rs).\npub const MODEL_LEN: usize = {};\n",
+        bytes.len()
+    );
     fs::write(out_dir.join("model_len.rs"), model_len).expect("writing OUT_DIR/model_len.rs");
     let file_name = model.file_name().map_or_else(|| "model".into(), |name| name.to_string_lossy());
     println!("cargo:rustc-env=CRF_MODEL_FILE_NAME={file_name}");

@@ -51,20 +51,22 @@ pub fn flash_bytes() -> usize {
 }
 
 /// The deepest the stack has been since reset, in bytes: the distance from
-/// the top of RAM to the lowest word whose paint has been scrubbed off.
+/// the top of RAM to the lowest word whose paint has been scrubbed off. (A
+/// stack word that happens to hold the paint value would hide up to the
+/// words below it; an underestimate of a few bytes at worst in practice.)
 pub fn peak_stack_bytes() -> usize {
     let bottom = address(addr_of!(_stack_end));
     let top = address(addr_of!(_stack_start));
-    let lowest_used =
-        (bottom..top).step_by(4).find(|&word| read_stack_word(word) != STACK_PAINT_VALUE).unwrap_or(top);
+    let lowest_used = (bottom..top).step_by(4).find(|&word| read_stack_word(word) != STACK_PAINT_VALUE).unwrap_or(top);
     top - lowest_used
 }
 
 /// Reads one word of the stack region.
 fn read_stack_word(word_address: usize) -> u32 {
     // SAFETY: `word_address` is a 4-byte aligned address between `_stack_end`
-    // and `_stack_start`, which is RAM that belongs to the stack: below the
-    // stack pointer it is unused (painted, or left over from deeper calls), so
-    // a volatile read of it neither races with nor breaks any Rust reference.
+    // and `_stack_start`: RAM reserved for the stack, always mapped. The scan
+    // goes up from the bottom and stops at the first scrubbed word, so it
+    // reads free stack (paint, or what deeper calls left there); a volatile
+    // read has no side effects and no Rust reference is made to the memory.
     unsafe { ptr::read_volatile(word_address as *const u32) }
 }

@@ -1,5 +1,6 @@
-//! Memory-mapped peripheral registers: the firmware's only `unsafe` lives
-//! here, in one constructor whose caller vouches for the address.
+//! Memory-mapped peripheral registers: one constructor whose caller vouches
+//! for the address. (The firmware's only other `unsafe` reads the painted
+//! stack, in memory.rs.)
 
 use core::ptr;
 

@@ -3,6 +3,9 @@
 //!
 //! # Protocol
 //!
+//! - The host starts sending once the firmware is up (it has logged its
+//!   first line; `ready:` follows once the model is checked). Under QEMU a
+//!   byte sent before UART0 is set up may be lost (xtask waits for the log).
 //! - The host sends UTF-8 text, one sentence per line (`\n` or `\r\n`), in
 //!   any pieces and at any rate; the firmware answers with the same lines
 //!   segmented, words separated by two spaces, each ending in `\n`, exactly
@@ -18,9 +21,8 @@
 //!   real hardware the same needs RTS/CTS flow control, or a host that waits
 //!   for each line's answer before sending the next.)
 //!
-//! Output goes through a small RAM buffer that is written to UART0 between
-//! segmenter calls, so the stopwatch times the segmenter alone and never a
-//! wait on the UART.
+//! The stopwatch runs only inside the segmenter and pauses while its output
+//! is written to UART0, so it times the segmenter alone, never the UART.
 
 use decoder::{Segmenter, DEFAULT_WINDOW};
 
@@ -30,9 +32,7 @@ use crate::{board::Uart0, systick::Stopwatch};
 pub const EOT: u8 = 0x04;
 
 /// Most input bytes handed to the segmenter in one call.
-const INPUT_CHUNK_BYTES: usize = 64;
-/// Output bytes collected before they are written to UART0.
-const OUTPUT_BUFFER_BYTES: usize = 256;
+const INPUT_CHUNK_BYTES: usize = 128;
 
 /// What one session read, wrote and spent.
 #[derive(Default)]
@@ -62,95 +62,75 @@ impl SessionStats {
     }
 }
 
-/// Output on its way to UART0.
-struct OutputBuffer {
-    bytes: [u8; OUTPUT_BUFFER_BYTES],
-    len: usize,
+/// The segmenter's output sink: writes to UART0 with the stopwatch paused,
+/// so waiting for the UART never counts as segmenter time. (The segmenter
+/// hands its output over in pieces of up to 128 bytes, so the pauses cost
+/// next to nothing.)
+struct UartSink<'a> {
+    uart: &'a mut Uart0,
+    stopwatch: &'a mut Stopwatch,
     written: u64,
 }
 
-impl OutputBuffer {
-    fn new() -> Self {
-        Self { bytes: [0; OUTPUT_BUFFER_BYTES], len: 0, written: 0 }
-    }
-
-    /// Takes `bytes` from the segmenter. When the buffer is full it is written
-    /// out with the stopwatch paused, so UART time never counts as segmenter
-    /// time.
-    #[inline]
-    fn take(&mut self, bytes: &[u8], uart: &mut Uart0, stopwatch: &mut Stopwatch) {
-        if self.len + bytes.len() > OUTPUT_BUFFER_BYTES {
-            stopwatch.stop();
-            self.write_to(uart);
-            stopwatch.start();
-        }
-        match self.bytes.get_mut(self.len..self.len + bytes.len()) {
-            Some(free) => {
-                free.copy_from_slice(bytes);
-                self.len += bytes.len();
-            }
-            // Larger than the whole buffer (the segmenter's pieces never are).
-            None => {
-                stopwatch.stop();
-                uart.write_all(bytes);
-                self.written += bytes.len() as u64;
-                stopwatch.start();
-            }
-        }
-    }
-
-    /// Writes the buffered bytes to UART0 and empties the buffer.
-    fn write_to(&mut self, uart: &mut Uart0) {
-        uart.write_all(&self.bytes[..self.len]);
-        self.written += self.len as u64;
-        self.len = 0;
+impl UartSink<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.stopwatch.stop();
+        self.uart.write_all(bytes);
+        self.written += bytes.len() as u64;
+        self.stopwatch.start();
     }
 }
 
-/// Fills `chunk` with input: waits for the first byte, then takes what has
-/// already arrived, up to the chunk's size. Returns the number of bytes and
-/// whether EOT ended the input (EOT itself is not part of the chunk).
+/// Fills `chunk` with input: up to and including the next line feed, or
+/// until it is full, or until EOT. Returns the number of bytes and whether
+/// EOT ended the input (EOT itself is not part of the chunk).
+///
+/// Chunks depend only on the input, never on when bytes arrive, so the
+/// segmenter's instruction count is the same from run to run; and a line is
+/// answered as soon as its line feed arrives.
 fn receive_chunk(uart: &mut Uart0, chunk: &mut [u8; INPUT_CHUNK_BYTES]) -> (usize, bool) {
     let mut len = 0;
-    let mut next = Some(uart.read_byte());
-    while let Some(byte) = next {
+    while len < chunk.len() {
+        let byte = uart.read_byte();
         if byte == EOT {
             return (len, true);
         }
         chunk[len] = byte;
         len += 1;
-        if len == chunk.len() {
+        if byte == b'\n' {
             break;
         }
-        next = uart.try_read_byte();
     }
     (len, false)
 }
 
 /// Segments UART0 input onto UART0 until EOT, then flushes the last line.
-pub fn segment_until_end_of_transmission(uart: &mut Uart0, segmenter: &mut Segmenter<'_, DEFAULT_WINDOW>) -> SessionStats {
+pub fn segment_until_end_of_transmission(
+    uart: &mut Uart0,
+    segmenter: &mut Segmenter<'_, DEFAULT_WINDOW>,
+) -> SessionStats {
     let mut stats = SessionStats::default();
     let mut stopwatch = Stopwatch::default();
-    let mut output = OutputBuffer::new();
     let mut chunk = [0u8; INPUT_CHUNK_BYTES];
+    let mut bytes_out = 0;
     loop {
         let (len, ended) = receive_chunk(uart, &mut chunk);
         let input = &chunk[..len];
         stats.count_input(input);
 
-        stopwatch.start();
-        segmenter.push(input, |bytes| output.take(bytes, uart, &mut stopwatch));
+        let mut sink = UartSink { uart, stopwatch: &mut stopwatch, written: 0 };
+        sink.stopwatch.start();
+        segmenter.push(input, |bytes| sink.write(bytes));
         if ended {
-            segmenter.finish(|bytes| output.take(bytes, uart, &mut stopwatch));
+            segmenter.finish(|bytes| sink.write(bytes));
         }
-        stopwatch.stop();
-
-        output.write_to(uart);
+        sink.stopwatch.stop();
+        bytes_out += sink.written;
         if ended {
             break;
         }
     }
-    stats.bytes_out = output.written;
+    stats.bytes_out = bytes_out;
     stats.segmenter_ticks = stopwatch.total_ticks();
     stats.forced_cuts = segmenter.forced_cuts();
     stats

@@ -175,13 +175,13 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
     Ok(elf)
 }
 
-/// Lints the firmware for `board` with clippy, warnings denied.
-pub fn clippy(toolchain: &Toolchain, board: Board) -> Result<()> {
-    let mut command = toolchain.thumb_clippy(board.target());
+/// Lints the firmware `image` with clippy, warnings denied.
+pub fn clippy(toolchain: &Toolchain, image: &FirmwareBuild) -> Result<()> {
+    let mut command = toolchain.thumb_clippy(image.board.target());
     command
         .current_dir(firmware_dir())
         .args(["--release", "--no-default-features", "--features"])
-        .arg(FirmwareBuild::new(board).all_features())
+        .arg(image.all_features())
         .args(["--", "-D", "warnings"]);
     process::run(&mut command)
 }

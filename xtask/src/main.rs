@@ -72,8 +72,8 @@ struct RunArgs {
     /// Count instructions: `-icount shift=0`.
     #[arg(long)]
     icount: bool,
-    /// A file whose bytes are sent to UART0 (`-` for stdin). The segmenter
-    /// reads until EOT (0x04): end the file with one.
+    /// A file whose bytes are sent to UART0 (`-` for stdin), followed by EOT
+    /// (0x04, which ends the firmware's input) unless it contains one.
     #[arg(long)]
     uart_input: Option<PathBuf>,
 }
@@ -94,6 +94,9 @@ struct MeasureArgs {
     #[arg(long, default_value_t = 600)]
     timeout: u64,
 }
+
+/// The firmware feature of the defmt logger for real hardware (RTT).
+const HARDWARE_LOGGER_FEATURE: &str = "logger-rtt";
 
 /// Every firmware run during `cargo xtask test` gets this long.
 const CHECK_RUN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -166,8 +169,9 @@ fn test_everything() -> Result<()> {
             "warnings",
         ]))
     })?;
-    steps.run("cargo test --workspace --release (host tests, QEMU tests)", || {
-        process::run(process::cargo().current_dir(&root).args(["test", "--workspace", "--release"]))
+    // `ci-test`: release speed with overflow checks on (see the root Cargo.toml).
+    steps.run("cargo test --workspace --profile ci-test (host tests, QEMU tests)", || {
+        process::run(process::cargo().current_dir(&root).args(["test", "--workspace", "--profile", "ci-test"]))
     })?;
     for target in THUMB_TARGETS {
         steps.run(&format!("cargo check -p decoder --target {target}"), || {
@@ -178,9 +182,11 @@ fn test_everything() -> Result<()> {
             process::run(&mut command)
         })?;
     }
-    for board in Board::ALL {
-        steps.run(&format!("firmware clippy -D warnings ({board}, {})", board.target()), || {
-            firmware::clippy(&toolchain, board)
+    // The QEMU images of both boards, and the real-hardware logger (RTT).
+    let hardware_image = FirmwareBuild::with_features(Board::Lm3s6965evb, &[HARDWARE_LOGGER_FEATURE]);
+    for image in Board::ALL.map(FirmwareBuild::new).iter().chain([&hardware_image]) {
+        steps.run(&format!("firmware clippy -D warnings ({})", image.image_name()), || {
+            firmware::clippy(&toolchain, image)
         })?;
     }
     let mut images = Vec::new();
@@ -190,6 +196,9 @@ fn test_everything() -> Result<()> {
         })?;
         images.push((board, elf));
     }
+    steps.run(&format!("firmware build ({})", hardware_image.image_name()), || {
+        build_and_measure(&toolchain, &hardware_image, CargoOutput::Show)
+    })?;
     steps.run("firmware segments the sample text under QEMU (figures per board)", || {
         let input_path = measure::sample_input();
         let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
@@ -230,7 +239,7 @@ fn firmware_build(args: &ImageArgs) -> Result<()> {
 
 fn firmware_run(args: &RunArgs) -> Result<()> {
     let toolchain = Toolchain::setup()?;
-    let uart_input = match &args.uart_input {
+    let mut uart_input = match &args.uart_input {
         None => Vec::new(),
         Some(path) if path.as_os_str() == "-" => {
             let mut bytes = Vec::new();
@@ -239,6 +248,9 @@ fn firmware_run(args: &RunArgs) -> Result<()> {
         }
         Some(path) => fs::read(path).with_context(|| format!("reading {}", path.display()))?,
     };
+    if !uart_input.contains(&measure::EOT) {
+        uart_input.push(measure::EOT);
+    }
     let board = args.image.board;
     let elf = build_and_measure(&toolchain, &image(&args.image), CargoOutput::Show)?;
     let options = qemu::RunOptions { timeout: Duration::from_secs(args.timeout), icount: args.icount, uart_input };

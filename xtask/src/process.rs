@@ -7,6 +7,10 @@ use std::{
     io::{Read, Write},
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     thread,
     time::{Duration, Instant},
 };
@@ -107,6 +111,8 @@ pub struct BoundedChild {
     started: Instant,
     deadline: Instant,
     stdout: thread::JoinHandle<Vec<u8>>,
+    /// Bytes read from stdout so far.
+    stdout_bytes: Arc<AtomicUsize>,
     stderr: thread::JoinHandle<Vec<u8>>,
 }
 
@@ -121,9 +127,10 @@ impl BoundedChild {
             .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("could not start `{}`", display(command)))?;
-        let stdout = drain(child.stdout.take().expect("stdout is piped"));
-        let stderr = drain(child.stderr.take().expect("stderr is piped"));
-        Ok(Self { child, started, deadline: started + timeout, stdout, stderr })
+        let stdout_bytes = Arc::new(AtomicUsize::new(0));
+        let stdout = drain(child.stdout.take().expect("stdout is piped"), Arc::clone(&stdout_bytes));
+        let stderr = drain(child.stderr.take().expect("stderr is piped"), Arc::new(AtomicUsize::new(0)));
+        Ok(Self { child, started, deadline: started + timeout, stdout, stdout_bytes, stderr })
     }
 
     /// The child's stdin, if it was spawned with `Stdio::piped()`.
@@ -134,6 +141,11 @@ impl BoundedChild {
     /// The moment after which the child is killed.
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// How many bytes the child has written to stdout so far.
+    pub fn stdout_bytes(&self) -> usize {
+        self.stdout_bytes.load(Ordering::Acquire)
     }
 
     /// Whether the child has already exited (without reaping its output).
@@ -165,12 +177,23 @@ impl BoundedChild {
     }
 }
 
-/// Reads `source` to its end on a thread.
-fn drain(mut source: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+/// Reads `source` to its end on a thread, counting the bytes in `progress`.
+fn drain(mut source: impl Read + Send + 'static, progress: Arc<AtomicUsize>) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut bytes = Vec::new();
-        // A read error ends the stream early; what was read is still useful.
-        let _ = source.read_to_end(&mut bytes);
+        let mut buffer = [0u8; 8192];
+        loop {
+            match source.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(count) => {
+                    bytes.extend_from_slice(&buffer[..count]);
+                    progress.store(bytes.len(), Ordering::Release);
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                // A read error ends the stream early; what was read is still useful.
+                Err(_) => break,
+            }
+        }
         bytes
     })
 }

@@ -32,7 +32,8 @@ pub struct RunOptions {
     /// `-icount shift=0`: the emulated clock advances one tick per
     /// instruction, making timing (cycle counts) deterministic.
     pub icount: bool,
-    /// Bytes sent to UART0 once the image starts.
+    /// Bytes sent to UART0 once the image has started (has logged its first
+    /// line, by which time UART0 is set up).
     pub uart_input: Vec<u8>,
 }
 
@@ -131,7 +132,10 @@ pub fn run(toolchain: &Toolchain, board: Board, elf: &Path, options: &RunOptions
 
     let uart0 = connect_uart(&mut qemu, &uart0_socket)?;
     let uart_output = match &uart0 {
-        Some(stream) => Some(exchange_uart(stream, options.uart_input.clone())?),
+        Some(stream) => {
+            wait_for_first_log_output(&mut qemu)?;
+            Some(exchange_uart(stream, options.uart_input.clone())?)
+        }
         None => None,
     };
     let finished = qemu.wait()?;
@@ -166,6 +170,20 @@ fn connect_uart(qemu: &mut BoundedChild, socket: &Path) -> Result<Option<UnixStr
     Ok(None)
 }
 
+/// Waits until the image has written its first log output (semihosting, on
+/// QEMU's stdout), or has exited, or the deadline has passed.
+///
+/// The firmware sets UART0 up before it logs anything, and input must not
+/// arrive earlier: the LM3S6965's UART (a PL011) accepts a byte before it
+/// is enabled, and QEMU empties its FIFO when the firmware turns the FIFO
+/// on, so a byte sent too early would be lost.
+fn wait_for_first_log_output(qemu: &mut BoundedChild) -> Result<()> {
+    while qemu.stdout_bytes() == 0 && Instant::now() < qemu.deadline() && !qemu.has_exited()? {
+        thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
 /// Sends `input` to UART0 and collects everything UART0 sends until QEMU
 /// closes the socket (when it exits or is killed).
 fn exchange_uart(stream: &UnixStream, input: Vec<u8>) -> Result<thread::JoinHandle<Vec<u8>>> {
@@ -177,11 +195,38 @@ fn exchange_uart(stream: &UnixStream, input: Vec<u8>) -> Result<thread::JoinHand
         // Fails only if QEMU is gone, which its exit status reports.
         let _ = writer.write_all(&input);
     });
-    Ok(thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = reader.read_to_end(&mut bytes);
-        bytes
-    }))
+    Ok(thread::spawn(move || read_until_closed(&mut reader)))
+}
+
+/// Below this many bytes per read, the reader pauses before the next read.
+const SMALL_READ_BYTES: usize = 4096;
+/// The pause: long enough for QEMU to queue many bytes in the socket.
+const READ_PAUSE: Duration = Duration::from_millis(2);
+
+/// Reads everything from `stream` until the other end closes it.
+///
+/// QEMU's UARTs send one byte per write; a reader blocked in `read` would
+/// be woken for every byte, and those wake-ups (not the emulation) would
+/// then set the pace. Pausing after small reads lets the socket buffer
+/// collect the bytes instead, which makes long runs several times faster.
+fn read_until_closed(stream: &mut UnixStream) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(count) => {
+                bytes.extend_from_slice(&buffer[..count]);
+                if count < SMALL_READ_BYTES {
+                    thread::sleep(READ_PAUSE);
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            // A reset from a killed QEMU ends the output like a close.
+            Err(_) => break,
+        }
+    }
+    bytes
 }
 
 /// Decodes defmt frames with `defmt-print -e ELF`.
