@@ -53,6 +53,19 @@ pub struct SentenceGradient {
     pub end: Vec<f64>,
 }
 
+impl SentenceGradient {
+    /// A zero loss and gradient for a sentence of `t_len` characters and `l` tags.
+    fn zeros(t_len: usize, l: usize) -> Self {
+        Self {
+            loss: 0.0,
+            emissions: vec![0.0; t_len * l],
+            transitions: vec![0.0; l * l],
+            start: vec![0.0; l],
+            end: vec![0.0; l],
+        }
+    }
+}
+
 impl Lattice<'_> {
     fn len(&self) -> usize {
         self.emissions.len() / self.num_tags
@@ -172,13 +185,7 @@ impl Lattice<'_> {
     /// `None` when the gold path itself is forbidden by the constraints (its likelihood is zero).
     pub fn crf_gradient(&self, gold: &[u8]) -> Option<SentenceGradient> {
         let (l, t_len) = (self.num_tags, self.len());
-        let mut grad = SentenceGradient {
-            loss: 0.0,
-            emissions: vec![0.0; t_len * l],
-            transitions: vec![0.0; l * l],
-            start: vec![0.0; l],
-            end: vec![0.0; l],
-        };
+        let mut grad = SentenceGradient::zeros(t_len, l);
         if t_len == 0 {
             return Some(grad);
         }
@@ -226,13 +233,7 @@ impl Lattice<'_> {
     /// Per-character softmax cross-entropy of the emissions and its gradient (transitions get none).
     pub fn softmax_gradient(&self, gold: &[u8]) -> SentenceGradient {
         let (l, t_len) = (self.num_tags, self.len());
-        let mut grad = SentenceGradient {
-            loss: 0.0,
-            emissions: vec![0.0; t_len * l],
-            transitions: vec![0.0; l * l],
-            start: vec![0.0; l],
-            end: vec![0.0; l],
-        };
+        let mut grad = SentenceGradient::zeros(t_len, l);
         let mut scores = vec![0.0; l];
         for t in 0..t_len {
             for (j, s) in scores.iter_mut().enumerate() {
