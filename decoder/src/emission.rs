@@ -35,9 +35,21 @@ pub struct HashedNgram<'a> {
     pub(crate) num_tags: usize,
     pub(crate) normalization: u8,
     pub(crate) lookahead: usize,
+    /// For i8 weights and 4 tags: the bias templates' rows already summed the way
+    /// [`EmissionModel::scores`] sums rows (`[even lanes, odd lanes]`); see [`Self::prepare`].
+    pub(crate) bias_i8x4: [u32; 2],
 }
 
 impl HashedNgram<'_> {
+    /// Fills the tables derived from the templates and weights (call once the other fields are set).
+    pub(crate) fn prepare(&mut self) {
+        let bits = self.bucket_bits;
+        let weights = self.weights;
+        let mut acc = [0u32; 2];
+        self.compiled.for_each_bias_hash(|h| accumulate_i8x4(&mut acc, weights, bucket(h, bits) << 2));
+        self.bias_i8x4 = acc;
+    }
+
     /// The feature templates, in file order.
     pub fn templates(&self) -> &[Template] {
         &self.templates[..self.template_count]
@@ -88,6 +100,8 @@ impl EmissionModel for HashedNgram<'_> {
         // |sum| <= 32 * 2^15). Rows are in bounds by the length check at load; `get` keeps it panic-free.
         let shift = u32::from(self.weight_shift);
         match (self.weight_type, l) {
+            // 64-bit hosts sum the four sign-extended weights directly (one vector add).
+            #[cfg(target_pointer_width = "64")]
             (WeightType::I8, 4) => {
                 let mut acc = [0i32; 4];
                 self.compiled.for_each_hash(ctx, |h| {
@@ -102,6 +116,22 @@ impl EmissionModel for HashedNgram<'_> {
                 for (o, a) in out.iter_mut().zip(acc) {
                     *o = a << shift;
                 }
+            }
+            #[cfg(not(target_pointer_width = "64"))]
+            (WeightType::I8, 4) => {
+                // Two tags per 32-bit accumulator: each weight biased by 128 to `0..=255` sits in a 16-bit
+                // lane (tags 0 and 2 in `even`, 1 and 3 in `odd`); at most 32 rows sum to at most
+                // 8160 < 2^16 per lane, so lanes never carry into each other. The bias is removed at the
+                // end, which gives exactly the sum of the signed weights.
+                // The biases' rows are constant: summed once by `prepare`.
+                let mut acc = self.bias_i8x4;
+                self.compiled.for_each_context_hash(ctx, |h| accumulate_i8x4(&mut acc, weights, bucket(h, bits) << 2));
+                // Element by element: a loop over the four here is not unrolled on thumb.
+                let [a, b, c, d] = unpack_i8x4(acc, self.compiled.len());
+                out[0] = a << shift;
+                out[1] = b << shift;
+                out[2] = c << shift;
+                out[3] = d << shift;
             }
             (WeightType::I8, _) => {
                 let mut acc = [0i32; MAX_TAGS];
@@ -130,6 +160,61 @@ impl EmissionModel for HashedNgram<'_> {
                 for (o, a) in out[..l].iter_mut().zip(acc) {
                     *o = a << shift;
                 }
+            }
+        }
+    }
+}
+
+/// Adds the i8 row of 4 weights at byte `row` to `acc = [even lanes, odd lanes]`: each weight
+/// biased by 128 to `0..=255` in a 16-bit lane, tags 0 and 2 in `acc[0]`, 1 and 3 in `acc[1]`.
+#[inline(always)]
+fn accumulate_i8x4(acc: &mut [u32; 2], weights: &[u8], row: usize) {
+    // A missing row (impossible: lengths are checked at load) counts as zeros.
+    let w = match weights.get(row..row + 4) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    } ^ 0x8080_8080;
+    acc[0] += w & 0x00FF_00FF;
+    acc[1] += (w >> 8) & 0x00FF_00FF;
+}
+
+/// The four signed sums from the lanes [`accumulate_i8x4`] filled with `rows` rows (at most 257).
+#[cfg(any(test, not(target_pointer_width = "64")))]
+#[inline(always)]
+fn unpack_i8x4(acc: [u32; 2], rows: usize) -> [i32; 4] {
+    let [even, odd] = acc;
+    let bias = rows as i32 * 128;
+    [(even & 0xFFFF) as i32 - bias, (odd & 0xFFFF) as i32 - bias, (even >> 16) as i32 - bias, (odd >> 16) as i32 - bias]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_lanes_sum_like_signed_weights() {
+        // Extremes and a pseudo-random mix, up to MAX_TEMPLATES rows each.
+        let mut weights = [0u8; 4 * 64];
+        let mut x = 0x1234_5678u32;
+        for (i, w) in weights.iter_mut().enumerate() {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *w = match i / 64 {
+                0 => 0x80,
+                1 => 0x7F,
+                _ => (x >> 24) as u8,
+            };
+        }
+        for start in [0usize, 16, 32, 48] {
+            for rows in 0..=MAX_TEMPLATES.min(64 - start) {
+                let mut acc = [0u32; 2];
+                let mut expected = [0i32; 4];
+                for r in start..start + rows {
+                    accumulate_i8x4(&mut acc, &weights, 4 * r);
+                    for (e, &w) in expected.iter_mut().zip(&weights[4 * r..4 * r + 4]) {
+                        *e += i32::from(w as i8);
+                    }
+                }
+                assert_eq!(unpack_i8x4(acc, rows), expected, "rows {start}..{}", start + rows);
             }
         }
     }

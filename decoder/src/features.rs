@@ -23,12 +23,16 @@ pub struct Context {
     pub codes: [u32; WINDOW],
     /// `[WINDOW]` character classes (`CharClass as u8`).
     pub classes: [u8; WINDOW],
+    /// `classes` packed 3 bits each, offset `-MAX_OFFSET` highest: `sum(classes[s] * 8^(WINDOW-1-s))`
+    /// (every class is below 8), so a class span is a shift and a mask.
+    class_bits: u32,
 }
 
 impl Context {
     /// A window with every position outside the sequence (before its start).
     pub const fn empty() -> Self {
-        Self { codes: [BEFORE_START; WINDOW], classes: [CharClass::Boundary as u8; WINDOW] }
+        let classes = [CharClass::Boundary as u8; WINDOW];
+        Self { codes: [BEFORE_START; WINDOW], classes, class_bits: pack_classes(&classes) }
     }
 
     /// Builds the window at `position` of a sequence of normalised characters.
@@ -42,6 +46,7 @@ impl Context {
             };
             ctx.classes[slot] = class_of_code(ctx.codes[slot]);
         }
+        ctx.class_bits = pack_classes(&ctx.classes);
         ctx
     }
 
@@ -49,19 +54,33 @@ impl Context {
     /// end: the streaming decoders' way to advance.
     #[inline]
     pub fn shift_in(&mut self, code: u32) {
-        // Element-wise rather than `copy_within`, which may become a `memmove` call.
-        for i in 0..WINDOW - 1 {
-            self.codes[i] = self.codes[i + 1];
-            self.classes[i] = self.classes[i + 1];
-        }
-        self.codes[WINDOW - 1] = code;
-        self.classes[WINDOW - 1] = class_of_code(code);
+        // Spelled out element by element: a loop (or `copy_within`) becomes a `memmove` call.
+        let [_, c1, c2, c3, c4, c5, c6, c7, c8] = self.codes;
+        self.codes = [c1, c2, c3, c4, c5, c6, c7, c8, code];
+        let [_, k1, k2, k3, k4, k5, k6, k7, k8] = self.classes;
+        let class = class_of_code(code);
+        self.classes = [k1, k2, k3, k4, k5, k6, k7, k8, class];
+        self.class_bits = ((self.class_bits << 3) | u32::from(class)) & CLASS_BITS_MASK;
     }
 
     #[inline]
     fn code(&self, offset: i8) -> u32 {
         self.codes[slot(offset)]
     }
+}
+
+/// The bits of [`Context::class_bits`]: 3 per slot.
+const CLASS_BITS_MASK: u32 = (1 << (3 * WINDOW)) - 1;
+
+/// [`Context::class_bits`] of `classes` (each below 8).
+const fn pack_classes(classes: &[u8; WINDOW]) -> u32 {
+    let mut packed = 0u32;
+    let mut i = 0;
+    while i < WINDOW {
+        packed = packed * 8 + classes[i] as u32;
+        i += 1;
+    }
+    packed
 }
 
 #[inline]
@@ -172,9 +191,11 @@ pub(crate) struct CompiledTemplates {
     ends: [u8; 5],
 }
 
-/// One template: its seed and the window slots (`0..WINDOW`) it reads.
+/// One template: its seed and the window slots (`0..WINDOW`) it reads (for a class span: its shift and
+/// width in bits within `Context::class_bits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Compiled {
+    /// The template's seed; for a bias (which reads nothing) already its finalised hash.
     seed: u32,
     slots: [u8; 3],
 }
@@ -191,11 +212,14 @@ impl CompiledTemplates {
                     Template::Char(a) => (1, [slot(a), 0, 0]),
                     Template::Pair(a, b) => (2, [slot(a), slot(b), 0]),
                     Template::Triple(a, b, c) => (3, [slot(a), slot(b), slot(c)]),
-                    Template::ClassSpan(a, b) => (4, [slot(a), slot(b), 0]),
+                    // The span's shift and width in `Context::class_bits`.
+                    Template::ClassSpan(a, b) => (4, [3 * (WINDOW - 1 - slot(b)), 3 * (slot(b) + 1 - slot(a)), 0]),
                 };
                 if k == kind {
                     if let Some(e) = out.entries.get_mut(n) {
-                        *e = Compiled { seed: seed(index), slots: slots.map(|s| s as u8) };
+                        // A bias has no characters to mix in: store its final hash.
+                        let seed = if k == 0 { finalize(seed(index)) } else { seed(index) };
+                        *e = Compiled { seed, slots: slots.map(|s| s as u8) };
                         n += 1;
                     }
                 }
@@ -206,7 +230,8 @@ impl CompiledTemplates {
     }
 
     /// Number of templates.
-    #[cfg(test)]
+    #[cfg(any(test, not(target_pointer_width = "64")))]
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         usize::from(self.ends[4])
     }
@@ -215,14 +240,29 @@ impl CompiledTemplates {
     /// caller so hashing, the row read and the accumulation form one loop body per kind.
     #[inline(always)]
     pub(crate) fn for_each_hash(&self, ctx: &Context, mut visit: impl FnMut(u32)) {
+        self.for_each_bias_hash(&mut visit);
+        self.for_each_context_hash(ctx, visit);
+    }
+
+    /// The part of [`Self::for_each_hash`] that does not depend on the context: the biases' hashes.
+    #[inline(always)]
+    pub(crate) fn for_each_bias_hash(&self, mut visit: impl FnMut(u32)) {
+        let e0 = usize::from(self.ends[0]).min(crate::MAX_TEMPLATES);
+        for e in self.entries.get(..e0).unwrap_or(&[]) {
+            visit(e.seed);
+        }
+    }
+
+    /// The rest of [`Self::for_each_hash`]: every template but the biases.
+    #[inline(always)]
+    pub(crate) fn for_each_context_hash(&self, ctx: &Context, mut visit: impl FnMut(u32)) {
         let codes = &ctx.codes;
         // Slots are validated `< WINDOW`; the checks below are never taken.
         let code = |s: u8| codes.get(usize::from(s)).copied().unwrap_or(0);
-        let [e0, e1, e2, e3, e4] = self.ends.map(|e| usize::from(e).min(crate::MAX_TEMPLATES));
+        // Element by element: `array::map` here becomes a loop through the stack.
+        let end = |k: usize| usize::from(self.ends[k]).min(crate::MAX_TEMPLATES);
+        let (e0, e1, e2, e3, e4) = (end(0), end(1), end(2), end(3), end(4));
         let entries = &self.entries;
-        for e in entries.get(..e0).unwrap_or(&[]) {
-            visit(finalize(e.seed));
-        }
         for e in entries.get(e0..e1).unwrap_or(&[]) {
             visit(finalize(mix(e.seed, code(e.slots[0]))));
         }
@@ -233,8 +273,9 @@ impl CompiledTemplates {
             visit(finalize(mix(mix(mix(e.seed, code(e.slots[0])), code(e.slots[1])), code(e.slots[2]))));
         }
         for e in entries.get(e3..e4).unwrap_or(&[]) {
-            let span = ctx.classes.get(usize::from(e.slots[0])..=usize::from(e.slots[1])).unwrap_or(&[]);
-            let packed = span.iter().fold(0u32, |p, &c| p * 8 + u32::from(c));
+            // `sum(classes[s] * 8^(b-s))` over the span `a..=b`, as `Template::hash` folds it.
+            let (shift, width) = (u32::from(e.slots[0]) & 31, u32::from(e.slots[1]) & 31);
+            let packed = (ctx.class_bits >> shift) & ((1 << width) - 1);
             visit(finalize(mix(e.seed, packed)));
         }
     }

@@ -283,6 +283,7 @@ impl TransitionScores {
         let bits = backpointer_bits(N);
         let mut next = [0i32; N];
         let mut row = 0u64;
+        let mut row32 = 0u32;
         let mut max = i32::MIN;
         for (to, v) in next.iter_mut().enumerate() {
             let list = &self.preds[to];
@@ -300,13 +301,18 @@ impl TransitionScores {
             }
             *v = best + emission[to];
             max = max.max(*v);
-            row |= (arg as u64) << (to as u32 * bits);
+            // A 64-bit shift costs a branch-free sequence on 32-bit cores: use 32 bits when the row fits.
+            if N * bits as usize <= 32 {
+                row32 |= (arg as u32) << (to as u32 * bits);
+            } else {
+                row |= (arg as u64) << (to as u32 * bits);
+            }
         }
         for (s, &v) in col.score.iter_mut().zip(&next) {
             *s = v - max;
             debug_assert!(*s >= -MAX_SPREAD, "score spread bound violated");
         }
-        (row, max)
+        (row | u64::from(row32), max)
     }
 
     /// [`Self::step_full`] for any `L`, scanning every padded predecessor list to `max_preds` entries.

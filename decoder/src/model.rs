@@ -80,7 +80,7 @@ impl<'a> Model<'a> {
         let weight_bytes = (1usize << spec.bucket_bits) * num_tags * spec.weight_type.bytes();
         check_len(Tensor::EmissionWeights, spec.weights, weight_bytes)?;
 
-        let emission = HashedNgram {
+        let mut emission = HashedNgram {
             templates,
             template_count,
             compiled: CompiledTemplates::new(&templates[..template_count]),
@@ -91,7 +91,9 @@ impl<'a> Model<'a> {
             num_tags,
             normalization: spec.normalization,
             lookahead,
+            bias_i8x4: [0; 2],
         };
+        emission.prepare();
         Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission })
     }
 

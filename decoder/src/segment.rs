@@ -66,6 +66,8 @@ const OUT_BUFFER: usize = 128;
 #[derive(Debug, Clone, Copy)]
 struct WordWriter<'s> {
     separator: &'s [u8],
+    /// `separator` padded to 4 bytes, if it has at most 4.
+    short_separator: Option<[u8; 4]>,
     roles: ChunkRoles,
     /// A word has been written on the current line.
     line_has_word: bool,
@@ -85,9 +87,12 @@ impl WordWriter<'_> {
             Event::Unit(unit) => match unit.tag {
                 Some(tag) => {
                     if self.line_has_word && (self.boundary || self.roles.boundary(self.last_tag, tag)) {
-                        self.write(self.separator, out);
+                        match self.short_separator {
+                            Some(sep) => self.write4(sep, self.separator.len(), out),
+                            None => self.write(self.separator, out),
+                        }
                     }
-                    self.write(unit.as_bytes(), out);
+                    self.write4(unit.bytes, usize::from(unit.len).min(4), out);
                     self.line_has_word = true;
                     self.boundary = false;
                     self.last_tag = tag;
@@ -95,10 +100,23 @@ impl WordWriter<'_> {
                 None => self.boundary = true,
             },
             Event::LineEnd(_) => {
-                self.write(b"\n", out);
+                self.write4([b'\n', 0, 0, 0], 1, out);
                 self.line_has_word = false;
                 self.boundary = false;
             }
+        }
+    }
+
+    /// Writes `bytes[..len]` (`len <= 4`): a fixed-size store instead of a variable-length copy (which
+    /// would be a `memcpy` call); the bytes past `len` land in the unused part of the buffer.
+    #[inline]
+    fn write4(&mut self, bytes: [u8; 4], len: usize, out: &mut impl FnMut(&[u8])) {
+        if self.buffered + 4 > OUT_BUFFER {
+            self.flush(out);
+        }
+        if let Some(dst) = self.buffer.get_mut(self.buffered..self.buffered + 4) {
+            dst.copy_from_slice(&bytes);
+            self.buffered += len;
         }
     }
 
@@ -148,6 +166,13 @@ impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
             labeler: StreamLabeler::new(model),
             writer: WordWriter {
                 separator,
+                short_separator: (separator.len() <= 4).then(|| {
+                    let mut sep = [0u8; 4];
+                    for (d, &b) in sep.iter_mut().zip(separator) {
+                        *d = b;
+                    }
+                    sep
+                }),
                 roles: ChunkRoles::of(model),
                 line_has_word: false,
                 boundary: false,

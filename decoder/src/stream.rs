@@ -39,9 +39,9 @@
 //! `WINDOW` (a power of two in `16..=32768`) fixes all memory: per pending unit 4 bytes of input, 1 byte of
 //! length/tag and `row_bytes(L)` bytes of back-pointers (6 bytes per character for BMES), i.e.
 //! `6 * WINDOW` bytes of ring buffers (1.5 KiB for [`DEFAULT_WINDOW`](crate::segment::DEFAULT_WINDOW) =
-//! 256), plus about 2.2 KiB of fixed state (the transition scores widened to `i32` are 1 KiB of it, the
-//! emission model's template tables 0.4 KiB, the feature window 45 bytes): `size_of::<StreamLabeler<256>>()`
-//! is 3704 bytes on x86-64 (printed by the tests). No allocation, no recursion; a call uses a few hundred
+//! 256), plus about 2.3 KiB of fixed state (the transition scores widened to `i32` are 1 KiB of it, the
+//! emission model's template tables 0.4 KiB, the feature window 49 bytes, the column's emission scores 64
+//! bytes): `size_of::<StreamLabeler<256>>()` is 3792 bytes on x86-64 (printed by the tests). No allocation, no recursion; a call uses a few hundred
 //! bytes of stack.
 //!
 //! # Speed
@@ -137,6 +137,8 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     /// Units emitted.
     committed: u32,
     col: Column,
+    /// Emission scores of the column being computed (`[..L]` meaningful).
+    e: [i32; MAX_TAGS],
     /// The anchor column and, per live state of the newest column, the state its survivor has there
     /// (4 bits per state, state `i` in bits `4i..4i+4`).
     anchor: u32,
@@ -190,6 +192,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             stepped: 0,
             committed: 0,
             col: Column::new(),
+            e: [0; MAX_TAGS],
             anchor: 0,
             roots: IDENTITY,
             raw: [[0; 4]; WINDOW],
@@ -356,11 +359,11 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
     #[inline(always)]
     fn step(&mut self, emit: &mut impl FnMut(Event)) {
         let position = self.stepped;
-        let mut e = [0i32; MAX_TAGS];
-        self.emission.scores(&self.ctx, &mut e);
+        // Kept between steps rather than zeroed each time: `scores` writes `[..L]`, the rest is never read.
+        self.emission.scores(&self.ctx, &mut self.e);
         // `seen`: the set of states at the anchor that the live survivors pass through.
         let seen = if position == self.run_start {
-            self.scores.first(&mut self.col, &e);
+            self.scores.first(&mut self.col, &self.e);
             self.anchor = position;
             self.roots = IDENTITY;
             self.col.live
@@ -368,21 +371,37 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             if position.wrapping_sub(self.committed) as usize >= self.window_columns() {
                 self.force_cut(emit);
             }
-            let (row, _) = self.scores.step(&mut self.col, &e);
+            let (row, _) = self.scores.step(&mut self.col, &self.e);
             let offset = (position as usize & (self.rows - 1)) * self.stride;
             write_row(&mut self.backpointers, offset, self.stride, row);
             // roots'[to] = roots[back-pointer of to], 4 bits per state.
             let live = self.col.live;
-            let mut roots = 0u64;
             let mut seen = 0u16;
-            for tag in 0..self.num_tags {
-                if live & (1 << tag) != 0 {
-                    let root = (self.roots >> (4 * unpack(row, tag, self.bits))) & 15;
-                    roots |= root << (4 * tag);
-                    seen |= 1 << root;
+            if self.num_tags <= 8 {
+                // Up to 8 tags the rows, back-pointers (< 8) and roots fit 32 bits: no 64-bit shifts.
+                let (row, old, bits) = (row as u32, self.roots as u32, self.bits);
+                let mask = (1u32 << bits) - 1;
+                let mut roots = 0u32;
+                for tag in 0..self.num_tags as u32 {
+                    if live & (1 << tag) != 0 {
+                        let back = (row >> (tag * bits)) & mask & 7;
+                        let root = (old >> (4 * back)) & 15;
+                        roots |= root << (4 * tag);
+                        seen |= 1 << root;
+                    }
                 }
+                self.roots = u64::from(roots);
+            } else {
+                let mut roots = 0u64;
+                for tag in 0..self.num_tags {
+                    if live & (1 << tag) != 0 {
+                        let root = (self.roots >> (4 * unpack(row, tag, self.bits))) & 15;
+                        roots |= root << (4 * tag);
+                        seen |= 1 << root;
+                    }
+                }
+                self.roots = roots;
             }
-            self.roots = roots;
             seen
         };
         self.stepped = position.wrapping_add(1);

@@ -110,6 +110,7 @@ pub const NORMALIZE_KNOWN: u8 = NORMALIZE_WIDTH | NORMALIZE_ASCII_LOWER;
 
 /// The character as features see it. Output always keeps the input's own characters; only features
 /// use this.
+#[inline]
 pub const fn normalize(ch: char, flags: u8) -> char {
     let mut c = ch as u32;
     if flags & NORMALIZE_WIDTH != 0 {
@@ -161,6 +162,17 @@ const CHINESE_NUMERALS: [char; 15] =
     ['零', '〇', '一', '二', '三', '四', '五', '六', '七', '八', '九', '十', '百', '千', '万'];
 
 /// The Chinese numerals in the CJK Unified Ideographs block (all but '〇', U+3007).
+/// Bit `n % 64` set for every `n` in [`HAN_NUMERALS`]: a quick filter before comparing against all of them.
+const HAN_NUMERAL_LOW_BITS: u64 = {
+    let mut mask = 0u64;
+    let mut i = 0;
+    while i < HAN_NUMERALS.len() {
+        mask |= 1 << (HAN_NUMERALS[i] & 63);
+        i += 1;
+    }
+    mask
+};
+
 const HAN_NUMERALS: [u32; 16] = [
     '零' as u32,
     '一' as u32,
@@ -203,7 +215,9 @@ pub fn char_class(ch: char) -> CharClass {
     // The common cases first, without data-dependent branches: CJK ideographs (numerals compared all at
     // once) and ASCII (a table).
     if c.wrapping_sub(0x4E00) <= 0x9FFF - 0x4E00 {
-        let numeral = HAN_NUMERALS.iter().fold(false, |hit, &n| hit | (n == c));
+        // Most ideographs fail the one-word filter (a bit per `c % 64` of some numeral) at once.
+        let numeral =
+            HAN_NUMERAL_LOW_BITS & (1 << (c & 63)) != 0 && HAN_NUMERALS.iter().fold(false, |hit, &n| hit | (n == c));
         return if numeral { CharClass::ChineseNumeral } else { CharClass::Han };
     }
     if let Some(&class) = ASCII_CLASSES.get(c as usize) {
