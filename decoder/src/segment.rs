@@ -36,8 +36,13 @@ pub struct ChunkRoles {
 impl ChunkRoles {
     /// The roles of a model's tags, from their names.
     pub fn of(model: &Model<'_>) -> Self {
+        Self::from_names(model.tag_names())
+    }
+
+    /// The roles of tags named `names` (tag `i` is the `i`-th name; names past `MAX_TAGS` are ignored).
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         let mut roles = Self { opens: 0, closes: 0 };
-        for (i, name) in model.tag_names().enumerate().take(crate::MAX_TAGS) {
+        for (i, name) in names.into_iter().enumerate().take(crate::MAX_TAGS) {
             let (opens, closes) = match parse_tag(name) {
                 Some((role, _)) => (role.opens_chunk(), role.closes_chunk()),
                 None => (true, true),
@@ -46,6 +51,16 @@ impl ChunkRoles {
             roles.closes |= u16::from(closes) << i;
         }
         roles
+    }
+
+    /// Does a new word start at a unit tagged `tag`?
+    pub fn opens(&self, tag: u8) -> bool {
+        bit(self.opens, tag)
+    }
+
+    /// Does the word end after a unit tagged `tag`?
+    pub fn closes(&self, tag: u8) -> bool {
+        bit(self.closes, tag)
     }
 
     /// Is there a word boundary between a unit tagged `before` and the next one tagged `after`?

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use decoder::segment::ChunkRoles;
 use decoder::tags::{derive_constraints, Constraints, TagScheme};
 use decoder::text::is_separator;
 
@@ -108,40 +109,6 @@ pub fn constraints_for(tag_names: &[String]) -> (TagScheme, Constraints) {
         (TagScheme::Custom, WordTags::bmes6_constraints())
     } else {
         derive_constraints(tag_names.iter().map(String::as_str))
-    }
-}
-
-/// Which tags start and which end a word (or chunk), from the tag names, the way the decoder's
-/// segmenter reads them: B opens, E closes, S and O do both, I/M neither, unknown names both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WordRoles {
-    opens: u16,
-    closes: u16,
-}
-
-impl WordRoles {
-    /// The roles of `tag_names`.
-    pub fn of(tag_names: &[String]) -> Self {
-        let mut roles = Self { opens: 0, closes: 0 };
-        for (i, name) in tag_names.iter().enumerate().take(decoder::MAX_TAGS) {
-            let (opens, closes) = match name.chars().next().map(|c| c.to_ascii_uppercase()) {
-                Some('B') => (true, false),
-                Some('I' | 'M') => (false, false),
-                Some('E' | 'L') => (false, true),
-                _ => (true, true),
-            };
-            roles.opens |= u16::from(opens) << i;
-            roles.closes |= u16::from(closes) << i;
-        }
-        roles
-    }
-
-    fn opens(&self, tag: u8) -> bool {
-        tag < 16 && self.opens & (1 << tag) != 0
-    }
-
-    fn closes(&self, tag: u8) -> bool {
-        tag < 16 && self.closes & (1 << tag) != 0
     }
 }
 
@@ -297,7 +264,7 @@ pub fn words_to_sentence<S: AsRef<str>>(words: &[S], word_tags: WordTags) -> Sen
 /// Cuts characters into words at their tags: a word ends after a closing tag (`E`, `S`) and before an
 /// opening one (`B`, `S`), exactly as the decoder's segmenter does (so even a sequence that breaks the
 /// scheme yields every character exactly once).
-pub fn tags_to_words(chars: &[char], tags: &[u8], roles: &WordRoles) -> Vec<String> {
+pub fn tags_to_words(chars: &[char], tags: &[u8], roles: &ChunkRoles) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     for (&c, &tag) in chars.iter().zip(tags) {
@@ -459,7 +426,7 @@ pub fn read_corpus(
 
 /// The vocabulary of a segmented corpus (what defines out-of-vocabulary words when scoring).
 pub fn vocabulary(corpus: &Corpus) -> Vec<String> {
-    let roles = WordRoles::of(&corpus.tag_names);
+    let roles = ChunkRoles::from_names(corpus.tag_names.iter().map(String::as_str));
     let mut words: HashSet<String> = HashSet::new();
     for sentence in &corpus.sentences {
         words.extend(tags_to_words(&sentence.chars, &sentence.tags, &roles));
@@ -485,7 +452,7 @@ mod tests {
         let s = words_to_sentence(&["我们", "是", "大学生"], WordTags::Bmes);
         assert_eq!(s.chars.iter().collect::<String>(), "我们是大学生");
         assert_eq!(s.tags, vec![TAG_B, TAG_E, TAG_S, TAG_B, TAG_M, TAG_E]);
-        let roles = WordRoles::of(&WordTags::Bmes.names());
+        let roles = ChunkRoles::from_names(WordTags::Bmes.names().iter().map(String::as_str));
         assert_eq!(tags_to_words(&s.chars, &s.tags, &roles), vec!["我们", "是", "大学生"]);
     }
 
@@ -501,13 +468,13 @@ mod tests {
         assert!(constraints.allows_sequence(&s.tags));
         assert!(constraints.primitive_exponent().is_some());
         assert!(!constraints.allows_sequence(&[0, 2, 4]), "B M-3 E skips M-2");
-        assert_eq!(tags_to_words(&s.chars, &s.tags, &WordRoles::of(&names)), words);
+        assert_eq!(tags_to_words(&s.chars, &s.tags, &ChunkRoles::from_names(names.iter().map(String::as_str))), words);
     }
 
     #[test]
     fn broken_tag_sequences_still_cover_every_character() {
         let chars: Vec<char> = "abcd".chars().collect();
-        let roles = WordRoles::of(&WordTags::Bmes.names());
+        let roles = ChunkRoles::from_names(WordTags::Bmes.names().iter().map(String::as_str));
         // M at the start, B B, and an unterminated B at the end.
         assert_eq!(tags_to_words(&chars, &[TAG_M, TAG_B, TAG_B, TAG_B], &roles), vec!["a", "b", "c", "d"]);
         assert_eq!(tags_to_words(&chars, &[TAG_B, TAG_M, TAG_S, TAG_M], &roles), vec!["ab", "c", "d"]);

@@ -6,9 +6,10 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use crate::corpus::{tags_to_words, Sentence, WordRoles, WordTags};
+use crate::corpus::{tags_to_words, Sentence, WordTags};
 use crate::model::FloatModel;
 use crate::scorer::{score_words, Dictionary, ScoreCounts};
+use decoder::segment::ChunkRoles;
 
 /// How well predicted tags match the gold ones.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,7 +53,7 @@ pub fn score_predictions(
     dictionary: Option<&Dictionary>,
 ) -> DevScore {
     if WordTags::of(tag_names).is_some() {
-        let roles = WordRoles::of(tag_names);
+        let roles = ChunkRoles::from_names(tag_names.iter().map(String::as_str));
         let gold: Vec<Vec<String>> = sentences.iter().map(|s| tags_to_words(&s.chars, &s.tags, &roles)).collect();
         let test: Vec<Vec<String>> =
             sentences.iter().zip(predicted).map(|(s, tags)| tags_to_words(&s.chars, tags, &roles)).collect();
