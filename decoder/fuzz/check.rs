@@ -3,7 +3,8 @@
 //! Input layout: `flags: u8`, `model_len: u16 LE`, `model_len` bytes of model, then the text input.
 //! - `flags & 1`: replace the model's last four bytes by its correct CRC-32, so the fuzzer gets past the
 //!   checksum into the structure and validation;
-//! - `flags & 2`: ignore the model bytes and use a built-in valid BMES model;
+//! - `flags & 2`: ignore the model bytes and use a built-in valid BMES model: with `flags & 4` the
+//!   codebook model (format version 2, 1000 rows), else the direct-table one (version 1, 2^6 buckets);
 //! - `flags >> 4`: where to split the input for the split-invariance check.
 //!
 //! Properties (besides "never panics"): whole-sequence labels obey the constraints; streaming output is
@@ -21,7 +22,7 @@ pub fn run(data: &[u8]) {
     let model_len = usize::from(u16::from_le_bytes([*a, *b])).min(rest.len());
     let (model_bytes, input) = rest.split_at(model_len);
     let mut owned = model_bytes.to_vec();
-    let builtin = builtin_model();
+    let builtin = if flags & 4 != 0 { builtin_codebook_model() } else { builtin_model() };
     let bytes: &[u8] = if flags & 2 != 0 {
         &builtin
     } else {
@@ -104,8 +105,18 @@ fn check_stream<const W: usize>(model: &Model<'_>, input: &[u8], split: usize) {
     decoder::segment::segment::<W>(model, input, b"  ", |b| out.extend_from_slice(b));
 }
 
-/// A small valid BMES model (default templates, 2^6 buckets, fixed pseudo-random weights).
+/// A small valid BMES model (default templates, 2^6 buckets, fixed pseudo-random weights; format version 1).
 pub fn builtin_model() -> Vec<u8> {
+    builtin(false)
+}
+
+/// A small valid BMES codebook model (default templates, 1000 rows of pseudo-random codes into a
+/// pseudo-random codebook; format version 2).
+pub fn builtin_codebook_model() -> Vec<u8> {
+    builtin(true)
+}
+
+fn builtin(codebook: bool) -> Vec<u8> {
     use decoder::features::DEFAULT_TEMPLATES;
     use decoder::format::*;
     let mut state = 0x1234_5678_u32;
@@ -116,43 +127,69 @@ pub fn builtin_model() -> Vec<u8> {
         state
     };
     let templates: Vec<u8> = DEFAULT_TEMPLATES.iter().flat_map(|t| t.encode()).collect();
-    let weights: Vec<u8> = (0..64 * 4).map(|_| (next() % 41) as u8).map(|w| (w as i8 - 20) as u8).collect();
+    let rows = if codebook { CODEBOOK_ENTRIES } else { 64 };
+    let weights: Vec<u8> = (0..rows * 4).map(|_| (next() % 41) as u8).map(|w| (w as i8 - 20) as u8).collect();
     let scores: Vec<i16> = (0..24).map(|_| (next() % 2001) as i16 - 1000).collect();
+    let codes: Vec<u8> = (0..1000).map(|_| next() as u8).collect();
     let (trans, start, end) = (i16_bytes(&scores[..16]), i16_bytes(&scores[16..20]), i16_bytes(&scores[20..]));
-    let body = ModelBody {
-        tag_names: "B M E S",
-        constraints: None,
-        score_frac_bits: 8,
-        emission: EmissionSpec::HashedNgram(HashedNgramSpec {
+    let emission = if codebook {
+        EmissionSpec::CodebookNgram(CodebookNgramSpec {
+            normalization: 1,
+            templates: &templates,
+            rows: codes.len() as u32,
+            codes: &codes,
+            weight_type: WeightType::I8,
+            weight_shift: 4,
+            codebook: &weights,
+        })
+    } else {
+        EmissionSpec::HashedNgram(HashedNgramSpec {
             normalization: 1,
             templates: &templates,
             bucket_bits: 6,
             weight_type: WeightType::I8,
             weight_shift: 4,
             weights: &weights,
-        }),
+        })
+    };
+    let body = ModelBody {
+        tag_names: "B M E S",
+        constraints: None,
+        score_frac_bits: 8,
+        emission,
         transitions: TransitionSpec { transitions: &trans, start: &start, end: &end },
         metadata: "fuzz seed",
     };
     encode(&body).expect("encode")
 }
 
-/// Seed inputs: the built-in model inline (CRC intact), and the built-in flag, with some text.
+/// Seed inputs: each built-in model inline (CRC intact, and with the CRC-fixing flag), and the built-in
+/// flags, with some text.
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
-    let model = builtin_model();
     let text = {
         let mut t = "中文分词 测试\r\nＡＢＣ１２３，abc\n\n\u{3000}末行".as_bytes().to_vec();
         t.push(0xff);
         t
     };
-    let with_model = |flags: u8| {
+    let with_model = |model: &[u8], flags: u8| {
         let mut v = vec![flags];
         v.extend_from_slice(&(model.len() as u16).to_le_bytes());
-        v.extend_from_slice(&model);
+        v.extend_from_slice(model);
         v.extend_from_slice(&text);
         v
     };
-    let mut builtin = vec![0x72u8, 0, 0];
-    builtin.extend_from_slice(&text);
-    vec![("valid-model", with_model(0x70)), ("valid-model-fix-crc", with_model(0x31)), ("builtin-model", builtin)]
+    let builtin = |flags: u8| {
+        let mut v = vec![flags, 0, 0];
+        v.extend_from_slice(&text);
+        v
+    };
+    let (direct, codebook) = (builtin_model(), builtin_codebook_model());
+    vec![
+        ("valid-model", with_model(&direct, 0x70)),
+        ("valid-model-fix-crc", with_model(&direct, 0x31)),
+        ("builtin-model", builtin(0x72)),
+        ("valid-codebook-model", with_model(&codebook, 0x70)),
+        ("valid-codebook-model-fix-crc", with_model(&codebook, 0x31)),
+        ("builtin-codebook-model", builtin(0x76)),
+    ]
 }

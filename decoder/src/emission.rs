@@ -3,7 +3,7 @@
 //! The lattice only sees [`EmissionModel`], so a second kind of model (say, a small integer CNN) plugs in
 //! without touching Viterbi.
 
-use crate::features::{bucket, CompiledTemplates, Context, Template};
+use crate::features::{row, CompiledTemplates, Context, Template};
 use crate::format::WeightType;
 use crate::{MAX_TAGS, MAX_TEMPLATES};
 
@@ -20,17 +20,22 @@ pub trait EmissionModel {
     fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]);
 }
 
-/// The hashed character n-gram model, borrowing its weight table from the model bytes.
+/// The hashed character n-gram model, borrowing its tables from the model bytes. Each template's feature
+/// hash selects a row; the row holds the weights itself ([`crate::format::EmissionSpec::HashedNgram`])
+/// or one code into a shared codebook of weight rows ([`crate::format::EmissionSpec::CodebookNgram`]).
 #[derive(Debug, Clone, Copy)]
 pub struct HashedNgram<'a> {
     pub(crate) templates: [Template; MAX_TEMPLATES],
     pub(crate) template_count: usize,
     /// The same templates grouped by kind, for [`EmissionModel::scores`].
     pub(crate) compiled: CompiledTemplates,
-    pub(crate) bucket_bits: u8,
+    /// Rows `R` of the hashed table (a power of two for direct weights).
+    pub(crate) rows: u32,
+    /// `[R]` codebook entries of the rows; `None` when the rows hold the weights.
+    pub(crate) codes: Option<&'a [u8]>,
     pub(crate) weight_type: WeightType,
     pub(crate) weight_shift: u8,
-    /// `[2^bucket_bits][L]` elements; length validated at load.
+    /// `[R][L]` elements (direct), or `[CODEBOOK_ENTRIES][L]` (codebook); length validated at load.
     pub(crate) weights: &'a [u8],
     pub(crate) num_tags: usize,
     pub(crate) normalization: u8,
@@ -43,10 +48,9 @@ pub struct HashedNgram<'a> {
 impl HashedNgram<'_> {
     /// Fills the tables derived from the templates and weights (call once the other fields are set).
     pub(crate) fn prepare(&mut self) {
-        let bits = self.bucket_bits;
         let weights = self.weights;
         let mut acc = [0u32; 2];
-        self.compiled.for_each_bias_hash(|h| accumulate_i8x4(&mut acc, weights, bucket(h, bits) << 2));
+        self.compiled.for_each_bias_hash(|h| accumulate_i8x4(&mut acc, weights, self.weight_row(h) << 2));
         self.bias_i8x4 = acc;
     }
 
@@ -55,25 +59,50 @@ impl HashedNgram<'_> {
         &self.templates[..self.template_count]
     }
 
-    /// log2 of the number of hash buckets.
-    pub fn bucket_bits(&self) -> u8 {
-        self.bucket_bits
+    /// Number of rows of the hashed table.
+    pub fn rows(&self) -> usize {
+        self.rows as usize
     }
 
-    /// Element type of the weight table.
+    /// log2 of the number of hash buckets of a model whose rows hold the weights; `None` for a codebook
+    /// model.
+    pub fn bucket_bits(&self) -> Option<u8> {
+        match self.codes {
+            None => Some(self.rows.trailing_zeros() as u8),
+            Some(_) => None,
+        }
+    }
+
+    /// `[R]` codebook entries of the rows, for a codebook model.
+    pub fn codes(&self) -> Option<&[u8]> {
+        self.codes
+    }
+
+    /// Element type of the weight table (or codebook).
     pub fn weight_type(&self) -> WeightType {
         self.weight_type
     }
 
-    /// Bytes of the weight table.
+    /// Bytes of the weight table, or of the codes and the codebook.
     pub fn weight_bytes(&self) -> usize {
-        self.weights.len()
+        self.weights.len() + self.codes.map_or(0, <[u8]>::len)
     }
 
-    /// The hash bucket of each template at `ctx` (what the trainer updates and the decoder reads).
-    pub fn buckets(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
+    /// The row of the hashed table each template selects at `ctx`.
+    pub fn table_rows(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
         for (index, template) in self.templates().iter().enumerate() {
-            visit(index, bucket(template.hash(index, ctx), self.bucket_bits));
+            visit(index, row(template.hash(index, ctx), self.rows));
+        }
+    }
+
+    /// The row of `weights` a feature hash reads: its table row, or that row's codebook entry.
+    #[inline(always)]
+    fn weight_row(&self, hash: u32) -> usize {
+        let table_row = row(hash, self.rows);
+        match self.codes {
+            // Lengths are checked at load; a missing code (impossible) reads entry 0.
+            Some(codes) => codes.get(table_row).map_or(0, |&c| usize::from(c)),
+            None => table_row,
         }
     }
 }
@@ -93,8 +122,10 @@ impl EmissionModel for HashedNgram<'_> {
 
     #[inline]
     fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
+        // One loop for both table kinds: the branch on `codes` in `weight_row` costs two instructions a
+        // feature, where a copy of every loop per kind doubled the decoder's code on Cortex-M.
+        let weight_row = |h| self.weight_row(h);
         let l = self.num_tags.min(MAX_TAGS);
-        let bits = self.bucket_bits;
         let weights = self.weights;
         // Weights are summed unshifted and shifted once: sum(w << s) == sum(w) << s exactly (no overflow:
         // |sum| <= 32 * 2^15). Rows are in bounds by the length check at load; `get` keeps it panic-free.
@@ -105,7 +136,7 @@ impl EmissionModel for HashedNgram<'_> {
             (WeightType::I8, 4) => {
                 let mut acc = [0i32; 4];
                 self.compiled.for_each_hash(ctx, |h| {
-                    let row = bucket(h, bits) << 2;
+                    let row = weight_row(h) << 2;
                     if let Some(&[a, b, c, d]) = weights.get(row..row + 4) {
                         acc[0] += i32::from(a as i8);
                         acc[1] += i32::from(b as i8);
@@ -125,7 +156,7 @@ impl EmissionModel for HashedNgram<'_> {
                 // end, which gives exactly the sum of the signed weights.
                 // The biases' rows are constant: summed once by `prepare`.
                 let mut acc = self.bias_i8x4;
-                self.compiled.for_each_context_hash(ctx, |h| accumulate_i8x4(&mut acc, weights, bucket(h, bits) << 2));
+                self.compiled.for_each_context_hash(ctx, |h| accumulate_i8x4(&mut acc, weights, weight_row(h) << 2));
                 // Element by element: a loop over the four here is not unrolled on thumb.
                 let [a, b, c, d] = unpack_i8x4(acc, self.compiled.len());
                 out[0] = a << shift;
@@ -136,7 +167,7 @@ impl EmissionModel for HashedNgram<'_> {
             (WeightType::I8, _) => {
                 let mut acc = [0i32; MAX_TAGS];
                 self.compiled.for_each_hash(ctx, |h| {
-                    let row = bucket(h, bits) * l;
+                    let row = weight_row(h) * l;
                     if let Some(row) = weights.get(row..row + l) {
                         for (a, &w) in acc.iter_mut().zip(row) {
                             *a += i32::from(w as i8);
@@ -150,7 +181,7 @@ impl EmissionModel for HashedNgram<'_> {
             (WeightType::I16, _) => {
                 let mut acc = [0i32; MAX_TAGS];
                 self.compiled.for_each_hash(ctx, |h| {
-                    let row = bucket(h, bits) * 2 * l;
+                    let row = weight_row(h) * 2 * l;
                     if let Some(row) = weights.get(row..row + 2 * l) {
                         for (a, w) in acc.iter_mut().zip(row.chunks_exact(2)) {
                             *a += i32::from(i16::from_le_bytes([w[0], w[1]]));

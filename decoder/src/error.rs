@@ -24,7 +24,8 @@ pub enum ModelError {
     UnsupportedVersion {
         /// The version found in the file.
         found: u16,
-        /// The version this decoder reads ([`crate::FORMAT_VERSION`]).
+        /// The newest version this decoder reads ([`crate::FORMAT_VERSION`]; it reads every version from
+        /// [`crate::format::OLDEST_FORMAT_VERSION`] on).
         supported: u16,
     },
     /// The CRC-32 stored in the last four bytes does not match the contents: the file is corrupt.
@@ -81,6 +82,11 @@ pub enum ModelError {
         /// The value found.
         bits: u8,
     },
+    /// The row count of a codebook model is outside `1..=2^MAX_BUCKET_BITS`.
+    BadRowCount {
+        /// The value found.
+        rows: u32,
+    },
     /// The weight shift would let a single weight leave the i16 range.
     BadWeightShift {
         /// The value found.
@@ -98,8 +104,10 @@ pub enum ModelError {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Tensor {
-    /// Emission weights, `[buckets][L]`.
+    /// Emission weights, `[buckets][L]` (a codebook model's codebook, `[256][L]`).
     EmissionWeights,
+    /// A codebook model's row codes, `[rows]`.
+    Codes,
     /// Transition scores, `[L][L]`.
     Transitions,
     /// Start scores, `[L]`.
@@ -120,7 +128,11 @@ impl fmt::Display for ModelError {
             Self::TooShort { len } => write!(f, "model too short ({len} bytes)"),
             Self::BadMagic { found } => write!(f, "not a model file (magic bytes {found:02x?})"),
             Self::UnsupportedVersion { found, supported } => {
-                write!(f, "model format version {found} is not supported (this decoder reads version {supported})")
+                write!(
+                    f,
+                    "model format version {found} is not supported (this decoder reads versions {}..={supported})",
+                    crate::format::OLDEST_FORMAT_VERSION
+                )
             }
             Self::BadChecksum { stored, computed } => {
                 write!(f, "model is corrupt: CRC-32 {computed:#010x} does not match the stored {stored:#010x}")
@@ -147,6 +159,9 @@ impl fmt::Display for ModelError {
             Self::BadTemplate { index } => write!(f, "feature template {index} is invalid"),
             Self::BadBucketBits { bits } => {
                 write!(f, "hash table of 2^{bits} buckets is outside 2^1..=2^{}", crate::MAX_BUCKET_BITS)
+            }
+            Self::BadRowCount { rows } => {
+                write!(f, "hash table of {rows} rows is outside 1..=2^{}", crate::MAX_BUCKET_BITS)
             }
             Self::BadWeightShift { shift } => write!(f, "weight shift {shift} is too large for the weight type"),
             Self::UnknownNormalization { flags } => write!(f, "unknown normalisation flags {flags:#04x}"),

@@ -296,10 +296,18 @@ fn finalize(mut h: u32) -> u32 {
     h ^ (h >> 16)
 }
 
-/// The row of a `2^bits`-bucket table that a feature hash selects (`bits` in `1..=32`).
+/// The row of a `2^bits`-bucket table that a feature hash selects (`bits` in `1..=32`): the same row as
+/// [`row`] with `2^bits` rows.
 #[inline]
 pub fn bucket(hash: u32, bits: u8) -> usize {
     (hash >> (32 - u32::from(bits))) as usize
+}
+
+/// The row of an `rows`-row table that a feature hash selects: `(hash * rows) >> 32`, in `0..rows` for
+/// any row count (a power of two or not), spreading hashes as evenly as [`bucket`] does.
+#[inline]
+pub fn row(hash: u32, rows: u32) -> usize {
+    ((u64::from(hash) * u64::from(rows)) >> 32) as usize
 }
 
 /// The first emission model's templates: character unigrams at offsets -2..=2; bigrams (-2,-1), (-1,0),
@@ -366,6 +374,18 @@ mod tests {
             got.sort_unstable();
             assert_eq!(got, expected);
         }
+    }
+
+    #[test]
+    fn row_generalises_bucket() {
+        for bits in 1..=24u8 {
+            for hash in [0u32, 1, 0x8000_0000, 0xDEAD_BEEF, u32::MAX] {
+                assert_eq!(row(hash, 1 << bits), bucket(hash, bits));
+            }
+        }
+        assert_eq!(row(u32::MAX, 1), 0);
+        assert_eq!(row(u32::MAX, 1000), 999);
+        assert_eq!(row(0, 1000), 0);
     }
 
     #[test]

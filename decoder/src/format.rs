@@ -16,8 +16,12 @@ use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"CRFm";
-/// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The newest format version this crate reads and writes. It reads every version from
+/// [`OLDEST_FORMAT_VERSION`] on, and writes each file with the oldest version that can express it
+/// ([`ModelBody::version`]), so a model of a kind version 1 knows stays readable by version-1 decoders.
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this crate reads.
+pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Bytes of the trailing CRC-32.
 pub const CHECKSUM_BYTES: usize = 4;
 
@@ -46,6 +50,17 @@ pub struct ModelBody<'a> {
     pub metadata: &'a str,
 }
 
+impl ModelBody<'_> {
+    /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
+    /// [`EmissionSpec::CodebookNgram`].
+    pub const fn version(&self) -> u16 {
+        match self.emission {
+            EmissionSpec::HashedNgram(_) => 1,
+            EmissionSpec::CodebookNgram(_) => 2,
+        }
+    }
+}
+
 /// A custom constraint set; each entry is 0 (forbidden) or 1 (allowed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomConstraints<'a> {
@@ -64,9 +79,40 @@ pub struct CustomConstraints<'a> {
 /// touching the lattice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EmissionSpec<'a> {
-    /// Hashed character n-gram features with one weight row per hash bucket.
+    /// Hashed character n-gram features with one weight row per hash bucket (version 1).
     #[serde(borrow)]
     HashedNgram(HashedNgramSpec<'a>),
+    /// Hashed character n-gram features whose rows are one-byte codes into a shared codebook of row
+    /// vectors (version 2): a quarter of the bytes per row of `I8` weights with four tags.
+    #[serde(borrow)]
+    CodebookNgram(CodebookNgramSpec<'a>),
+}
+
+/// Entries of the codebook of [`CodebookNgramSpec`]: every byte value is a code.
+pub const CODEBOOK_ENTRIES: usize = 256;
+
+/// Codebook n-gram emission model: the score of tag `l` at a character is the sum over templates `k`
+/// of `codebook[codes[row(hash_k(context), rows)]][l] << weight_shift`, with
+/// `row(hash, rows) = (hash * rows) >> 32` ([`crate::features::row`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodebookNgramSpec<'a> {
+    /// Character normalisation before feature extraction (`text::NORMALIZE_*` flags).
+    pub normalization: u8,
+    /// Feature templates, [`crate::features::TEMPLATE_BYTES`] bytes each (see [`crate::features::Template`]).
+    #[serde(borrow)]
+    pub templates: &'a [u8],
+    /// Number of rows `R` of the hashed table, `1..=2^MAX_BUCKET_BITS` (any number, not only powers of two).
+    pub rows: u32,
+    /// `[R]` bytes: the codebook entry of each row.
+    #[serde(borrow)]
+    pub codes: &'a [u8],
+    /// Element type of `codebook`.
+    pub weight_type: WeightType,
+    /// Left shift applied to each codebook element to bring it to score units.
+    pub weight_shift: u8,
+    /// `[CODEBOOK_ENTRIES][L]` little-endian elements of `weight_type`, row-major.
+    #[serde(borrow)]
+    pub codebook: &'a [u8],
 }
 
 /// Hashed character n-gram emission model: the score of tag `l` at a character is the sum over templates
@@ -126,7 +172,7 @@ pub struct TransitionSpec<'a> {
 #[cfg(feature = "alloc")]
 pub fn encode(body: &ModelBody<'_>) -> Result<alloc::vec::Vec<u8>, postcard::Error> {
     let mut out = alloc::vec::Vec::from(MAGIC);
-    out.extend_from_slice(&postcard::to_allocvec(&FORMAT_VERSION)?);
+    out.extend_from_slice(&postcard::to_allocvec(&body.version())?);
     out.extend_from_slice(&postcard::to_allocvec(body)?);
     let crc = crate::crc::crc32(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -154,7 +200,7 @@ pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, crate::ModelError> {
         return Err(ModelError::BadMagic { found });
     }
     let (version, _) = postcard::take_from_bytes::<u16>(rest).map_err(|_| ModelError::Malformed)?;
-    if version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
     let (covered, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
@@ -168,6 +214,10 @@ pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, crate::ModelError> {
     let (body, unread) = postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
     if !unread.is_empty() {
         return Err(ModelError::TrailingBytes { count: unread.len() });
+    }
+    // A kind newer than the file's version is not part of that version.
+    if body.version() > version {
+        return Err(ModelError::Malformed);
     }
     Ok(body)
 }

@@ -3,7 +3,7 @@
 use crate::emission::HashedNgram;
 use crate::error::{ModelError, Tensor};
 use crate::features::{CompiledTemplates, Template, MAX_OFFSET, TEMPLATE_BYTES};
-use crate::format::{self, EmissionSpec, ModelBody, WeightType};
+use crate::format::{self, EmissionSpec, ModelBody, WeightType, CODEBOOK_ENTRIES};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
 use crate::{MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
@@ -50,50 +50,7 @@ impl<'a> Model<'a> {
         check_len(Tensor::Start, body.transitions.start, 2 * num_tags)?;
         check_len(Tensor::End, body.transitions.end, 2 * num_tags)?;
 
-        let EmissionSpec::HashedNgram(spec) = body.emission;
-        if spec.normalization & !NORMALIZE_KNOWN != 0 {
-            return Err(ModelError::UnknownNormalization { flags: spec.normalization });
-        }
-        let template_count = spec.templates.len() / TEMPLATE_BYTES;
-        if spec.templates.len() % TEMPLATE_BYTES != 0 || template_count == 0 || template_count > MAX_TEMPLATES {
-            return Err(ModelError::BadTemplateCount { count: template_count });
-        }
-        let mut templates = [Template::Bias; MAX_TEMPLATES];
-        let mut lookahead = 0usize;
-        for (index, chunk) in spec.templates.chunks_exact(TEMPLATE_BYTES).enumerate() {
-            let template =
-                Template::decode([chunk[0], chunk[1], chunk[2], chunk[3]]).ok_or(ModelError::BadTemplate { index })?;
-            lookahead = lookahead.max(template.offset_range().1.max(0) as usize);
-            templates[index] = template;
-        }
-        debug_assert!(lookahead <= MAX_OFFSET);
-        if spec.bucket_bits == 0 || spec.bucket_bits > MAX_BUCKET_BITS {
-            return Err(ModelError::BadBucketBits { bits: spec.bucket_bits });
-        }
-        let max_shift = match spec.weight_type {
-            WeightType::I8 => 8,
-            WeightType::I16 => 0,
-        };
-        if spec.weight_shift > max_shift {
-            return Err(ModelError::BadWeightShift { shift: spec.weight_shift });
-        }
-        let weight_bytes = (1usize << spec.bucket_bits) * num_tags * spec.weight_type.bytes();
-        check_len(Tensor::EmissionWeights, spec.weights, weight_bytes)?;
-
-        let mut emission = HashedNgram {
-            templates,
-            template_count,
-            compiled: CompiledTemplates::new(&templates[..template_count]),
-            bucket_bits: spec.bucket_bits,
-            weight_type: spec.weight_type,
-            weight_shift: spec.weight_shift,
-            weights: spec.weights,
-            num_tags,
-            normalization: spec.normalization,
-            lookahead,
-            bias_i8x4: [0; 2],
-        };
-        emission.prepare();
+        let emission = emission_model(&body.emission, num_tags)?;
         Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission })
     }
 
@@ -172,6 +129,85 @@ fn read_i16(bytes: &[u8], index: usize) -> i32 {
         Some(b) => i32::from(i16::from_le_bytes([b[0], b[1]])),
         None => 0,
     }
+}
+
+/// The fields both emission kinds share, in the order they are validated.
+struct CommonSpec<'a> {
+    normalization: u8,
+    templates: &'a [u8],
+}
+
+/// Validates an emission spec (normalisation, templates, table size, weight shift, tensor lengths, in
+/// that order) and builds its decoder.
+fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<HashedNgram<'a>, ModelError> {
+    let common = match *spec {
+        EmissionSpec::HashedNgram(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
+        EmissionSpec::CodebookNgram(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
+    };
+    if common.normalization & !NORMALIZE_KNOWN != 0 {
+        return Err(ModelError::UnknownNormalization { flags: common.normalization });
+    }
+    let template_count = common.templates.len() / TEMPLATE_BYTES;
+    if common.templates.len() % TEMPLATE_BYTES != 0 || template_count == 0 || template_count > MAX_TEMPLATES {
+        return Err(ModelError::BadTemplateCount { count: template_count });
+    }
+    let mut templates = [Template::Bias; MAX_TEMPLATES];
+    let mut lookahead = 0usize;
+    for (index, chunk) in common.templates.chunks_exact(TEMPLATE_BYTES).enumerate() {
+        let template =
+            Template::decode([chunk[0], chunk[1], chunk[2], chunk[3]]).ok_or(ModelError::BadTemplate { index })?;
+        lookahead = lookahead.max(template.offset_range().1.max(0) as usize);
+        templates[index] = template;
+    }
+    debug_assert!(lookahead <= MAX_OFFSET);
+
+    let check_shift = |weight_type: WeightType, shift: u8| {
+        let max_shift = match weight_type {
+            WeightType::I8 => 8,
+            WeightType::I16 => 0,
+        };
+        if shift > max_shift {
+            return Err(ModelError::BadWeightShift { shift });
+        }
+        Ok(())
+    };
+    let (rows, codes, weight_type, weight_shift, weights) = match *spec {
+        EmissionSpec::HashedNgram(s) => {
+            if s.bucket_bits == 0 || s.bucket_bits > MAX_BUCKET_BITS {
+                return Err(ModelError::BadBucketBits { bits: s.bucket_bits });
+            }
+            check_shift(s.weight_type, s.weight_shift)?;
+            let rows = 1u32 << s.bucket_bits;
+            check_len(Tensor::EmissionWeights, s.weights, rows as usize * num_tags * s.weight_type.bytes())?;
+            (rows, None, s.weight_type, s.weight_shift, s.weights)
+        }
+        EmissionSpec::CodebookNgram(s) => {
+            if s.rows == 0 || s.rows > 1 << MAX_BUCKET_BITS {
+                return Err(ModelError::BadRowCount { rows: s.rows });
+            }
+            check_shift(s.weight_type, s.weight_shift)?;
+            check_len(Tensor::Codes, s.codes, s.rows as usize)?;
+            let codebook_bytes = CODEBOOK_ENTRIES * num_tags * s.weight_type.bytes();
+            check_len(Tensor::EmissionWeights, s.codebook, codebook_bytes)?;
+            (s.rows, Some(s.codes), s.weight_type, s.weight_shift, s.codebook)
+        }
+    };
+    let mut emission = HashedNgram {
+        templates,
+        template_count,
+        compiled: CompiledTemplates::new(&templates[..template_count]),
+        rows,
+        codes,
+        weight_type,
+        weight_shift,
+        weights,
+        num_tags,
+        normalization: common.normalization,
+        lookahead,
+        bias_i8x4: [0; 2],
+    };
+    emission.prepare();
+    Ok(emission)
 }
 
 fn check_len(tensor: Tensor, bytes: &[u8], expected: usize) -> Result<(), ModelError> {

@@ -1,14 +1,17 @@
 //! Freezes the model file format byte for byte, and checks every way loading can fail.
 
-use decoder::features::Template;
+use decoder::emission::EmissionModel;
+use decoder::features::{Context, Template};
 use decoder::format::{
-    self, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType, FORMAT_VERSION,
+    self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType,
+    CODEBOOK_ENTRIES, FORMAT_VERSION, OLDEST_FORMAT_VERSION,
 };
 use decoder::tags::TagScheme;
 use decoder::{crc::crc32, Model, ModelError, Tensor};
 
 /// `tiny()` encoded. Computed independently (Python: struct + zlib.crc32); changing any byte of this is a
-/// format change and needs a new `FORMAT_VERSION`.
+/// format change and needs a new `FORMAT_VERSION`. Version-1 bodies are still written as version 1, byte
+/// for byte, by every later encoder.
 #[rustfmt::skip]
 const TINY: [u8; 95] = [
     // magic "CRFm", version 1 (varint)
@@ -34,6 +37,53 @@ const TINY: [u8; 95] = [
     0xb8, 0xd1, 0x05, 0x52,
 ];
 
+/// `tiny_v2()` encoded, computed independently like [`TINY`]: these literal bytes, then the 1024-byte
+/// codebook (the pattern `i as u8`, see [`tiny_v2_bytes`]), then [`TINY_V2_TAIL`].
+#[rustfmt::skip]
+const TINY_V2_HEAD: [u8; 35] = [
+    // magic "CRFm", version 2 (varint)
+    0x43, 0x52, 0x46, 0x6d, 0x02,
+    // tag_names: len 7, "B M E S"
+    0x07, 0x42, 0x20, 0x4d, 0x20, 0x45, 0x20, 0x53,
+    // constraints: None; score_frac_bits: 8
+    0x00, 0x08,
+    // emission: CodebookNgram (variant 1): normalization 1, templates (len 8: Bias, Char(0)), rows 3 (varint
+    // u32), codes (len 3: 0, 1, 255), weight_type I8 (variant 0), weight_shift 4,
+    0x01, 0x01, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x03, 0x00, 0x01, 0xff, 0x00, 0x04,
+    // codebook: len 1024 (varint 0x80 0x08), then [256][4] i8 (the pattern, not written here)
+    0x80, 0x08,
+];
+
+/// Bytes of the codebook of `tiny_v2()`: `CODEBOOK_ENTRIES * 4 tags * 1 byte`.
+const TINY_V2_CODEBOOK_LEN: usize = 1024;
+
+/// The bytes after the codebook of `tiny_v2()`: the same transitions, start, end and metadata as [`TINY`],
+/// then the CRC.
+#[rustfmt::skip]
+const TINY_V2_TAIL: [u8; 57] = [
+    // transitions: len 32, [4][4] i16 LE = -800, -700, ..., 700
+    0x20, 0xe0, 0xfc, 0x44, 0xfd, 0xa8, 0xfd, 0x0c, 0xfe, 0x70, 0xfe, 0xd4, 0xfe, 0x38, 0xff, 0x9c, 0xff,
+    0x00, 0x00, 0x64, 0x00, 0xc8, 0x00, 0x2c, 0x01, 0x90, 0x01, 0xf4, 0x01, 0x58, 0x02, 0xbc, 0x02,
+    // start: len 8, [-1, 2, -3, 4]
+    0x08, 0xff, 0xff, 0x02, 0x00, 0xfd, 0xff, 0x04, 0x00,
+    // end: len 8, [32767, -32768, 5, -6]
+    0x08, 0xff, 0x7f, 0x00, 0x80, 0x05, 0x00, 0xfa, 0xff,
+    // metadata: len 1, "t"
+    0x01, 0x74,
+    // CRC-32 of everything before it (head, codebook, tail), little-endian
+    0x08, 0x40, 0x50, 0xb4,
+];
+
+/// The codebook of `tiny_v2()`: byte `i` is `i as u8` (entry `e` is the i8 row `[4e, 4e+1, 4e+2, 4e+3]`).
+fn tiny_v2_codebook() -> Vec<u8> {
+    (0..TINY_V2_CODEBOOK_LEN).map(|i| i as u8).collect()
+}
+
+/// `tiny_v2()` encoded: head, codebook pattern, tail.
+fn tiny_v2_bytes() -> Vec<u8> {
+    [&TINY_V2_HEAD[..], &tiny_v2_codebook(), &TINY_V2_TAIL].concat()
+}
+
 struct Owned {
     names: String,
     custom: Option<(Vec<u8>, Vec<u8>, Vec<u8>)>,
@@ -42,7 +92,10 @@ struct Owned {
     bucket_bits: u8,
     weight_type: WeightType,
     weight_shift: u8,
+    /// Direct table: `2^bucket_bits` rows of weights. With `codebook: Some((rows, codes))`, a codebook
+    /// model: `bucket_bits` is unused and `weights` is the codebook.
     weights: Vec<u8>,
+    codebook: Option<(u32, Vec<u8>)>,
     transitions: Vec<u8>,
     start: Vec<u8>,
     end: Vec<u8>,
@@ -58,10 +111,16 @@ fn tiny() -> Owned {
         weight_type: WeightType::I8,
         weight_shift: 4,
         weights: vec![1, 2, 3, 4, 0xff, 0xfe, 0xfd, 0xfc],
+        codebook: None,
         transitions: format::i16_bytes(&(0..16).map(|i| i * 100 - 800).collect::<Vec<i16>>()),
         start: format::i16_bytes(&[-1, 2, -3, 4]),
         end: format::i16_bytes(&[i16::MAX, i16::MIN, 5, -6]),
     }
+}
+
+/// A version-2 codebook model like `tiny()`: 3 rows with codes 0, 1, 255 into a `[256][4]` i8 codebook.
+fn tiny_v2() -> Owned {
+    Owned { weights: tiny_v2_codebook(), codebook: Some((3, vec![0, 1, 255])), ..tiny() }
 }
 
 impl Owned {
@@ -74,14 +133,25 @@ impl Owned {
                 allowed_end: e,
             }),
             score_frac_bits: 8,
-            emission: EmissionSpec::HashedNgram(HashedNgramSpec {
-                normalization: self.normalization,
-                templates: &self.templates,
-                bucket_bits: self.bucket_bits,
-                weight_type: self.weight_type,
-                weight_shift: self.weight_shift,
-                weights: &self.weights,
-            }),
+            emission: match &self.codebook {
+                None => EmissionSpec::HashedNgram(HashedNgramSpec {
+                    normalization: self.normalization,
+                    templates: &self.templates,
+                    bucket_bits: self.bucket_bits,
+                    weight_type: self.weight_type,
+                    weight_shift: self.weight_shift,
+                    weights: &self.weights,
+                }),
+                Some((rows, codes)) => EmissionSpec::CodebookNgram(CodebookNgramSpec {
+                    normalization: self.normalization,
+                    templates: &self.templates,
+                    rows: *rows,
+                    codes,
+                    weight_type: self.weight_type,
+                    weight_shift: self.weight_shift,
+                    codebook: &self.weights,
+                }),
+            },
             transitions: TransitionSpec { transitions: &self.transitions, start: &self.start, end: &self.end },
             metadata: "t",
         }
@@ -105,8 +175,22 @@ fn fix_crc(bytes: &mut [u8]) {
 
 #[test]
 fn encoding_is_frozen() {
-    assert_eq!(FORMAT_VERSION, 1);
+    // This decoder reads versions 1 and 2; each file is written with the oldest version that can express
+    // it, so a direct-table (version 1) model is still exactly the version-1 bytes.
+    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(OLDEST_FORMAT_VERSION, 1);
+    assert_eq!(tiny().body().version(), 1);
     assert_eq!(tiny().encode(), TINY);
+}
+
+#[test]
+fn codebook_encoding_is_frozen() {
+    let bytes = tiny_v2_bytes();
+    assert_eq!(bytes.len(), 35 + 1024 + 57);
+    assert_eq!(tiny_v2().body().version(), 2);
+    assert_eq!(tiny_v2().encode(), bytes);
+    // The body is everything but magic, version and CRC; the codebook sits where the head says.
+    assert_eq!(&bytes[TINY_V2_HEAD.len()..][..TINY_V2_CODEBOOK_LEN], &tiny_v2_codebook()[..]);
 }
 
 #[test]
@@ -121,11 +205,89 @@ fn literal_bytes_decode() {
     assert_eq!(model.start_score(2), -3);
     assert_eq!(model.end_score(0), 32767);
     assert_eq!(model.end_score(1), -32768);
-    assert_eq!(model.emission().bucket_bits(), 1);
+    assert_eq!(model.emission().bucket_bits(), Some(1));
+    assert_eq!(model.emission().rows(), 2);
+    assert_eq!(model.emission().codes(), None);
+    assert_eq!(model.emission().weight_bytes(), 8);
+    assert_eq!(model.emission().weight_type(), WeightType::I8);
     assert_eq!(model.emission().templates(), &[Template::Bias, Template::Char(0)]);
     assert_eq!(model.score_frac_bits(), 8);
     assert_eq!(model.metadata(), "t");
     assert_eq!(model.primitive_exponent(), 2);
+}
+
+#[test]
+fn literal_codebook_bytes_decode() {
+    let bytes = tiny_v2_bytes();
+    let owned = tiny_v2();
+    assert_eq!(format::decode(&bytes).unwrap(), owned.body());
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(model.body(), &owned.body());
+    assert_eq!(model.num_tags(), 4);
+    assert_eq!(model.scheme(), TagScheme::Bmes);
+    assert_eq!(model.transition(3, 3), 700);
+    assert_eq!(model.end_score(1), -32768);
+    let emission = model.emission();
+    assert_eq!(emission.rows(), 3);
+    assert_eq!(emission.codes(), Some(&[0u8, 1, 255][..]));
+    assert_eq!(emission.bucket_bits(), None);
+    assert_eq!(emission.templates(), &[Template::Bias, Template::Char(0)]);
+    assert_eq!(emission.weight_type(), WeightType::I8);
+    // The codes and the codebook.
+    assert_eq!(emission.weight_bytes(), 3 + CODEBOOK_ENTRIES * 4);
+    assert_eq!(emission.num_tags(), 4);
+    assert_eq!(emission.lookahead(), 0);
+    assert_eq!(model.metadata(), "t");
+}
+
+/// The scores of `tiny_v2()`, computed independently (Python: the hash of FORMAT.md, `row = (hash * 3) >>
+/// 32`, the codebook pattern): Bias hashes to 0x9bb31115, row 1, code 1 = [4, 5, 6, 7]; Char(0) of 'g', '中',
+/// 'a' hashes to rows 0, 1, 2, codes 0, 1, 255 = [0, 1, 2, 3], [4, 5, 6, 7], [-4, -3, -2, -1]; sums << 4.
+#[test]
+fn codebook_scores_are_frozen() {
+    let bytes = tiny_v2_bytes();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let emission = model.emission();
+    for (ch, rows, expected) in
+        [('g', [1, 0], [64, 96, 128, 160]), ('中', [1, 1], [128, 160, 192, 224]), ('a', [1, 2], [0, 32, 64, 96])]
+    {
+        let ctx = Context::at(&[ch], 0);
+        let mut visited = Vec::new();
+        emission.table_rows(&ctx, |template, row| visited.push((template, row)));
+        assert_eq!(visited, [(0, rows[0]), (1, rows[1])], "{ch}");
+        let mut out = [i32::MIN; decoder::MAX_TAGS];
+        emission.scores(&ctx, &mut out);
+        assert_eq!(out[..4], expected, "{ch}");
+        // Entries at and above L are left alone.
+        assert!(out[4..].iter().all(|&s| s == i32::MIN));
+    }
+}
+
+#[test]
+fn version_two_reads_a_direct_table() {
+    // Never written (the encoder picks version 1 for it), but a version-2 file may hold variant 0.
+    let mut bytes = TINY.to_vec();
+    bytes[4] = 2;
+    fix_crc(&mut bytes);
+    assert_eq!(format::decode(&bytes).unwrap(), tiny().body());
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(model.emission().bucket_bits(), Some(1));
+}
+
+#[test]
+fn version_one_cannot_hold_a_codebook() {
+    let mut bytes = tiny_v2_bytes();
+    bytes[4] = 1;
+    fix_crc(&mut bytes);
+    // Independently computed CRC of the edited file (Python: zlib.crc32).
+    assert_eq!(bytes[bytes.len() - 4..], 0xe038_80c1u32.to_le_bytes());
+    assert_eq!(format::decode(&bytes).unwrap_err(), ModelError::Malformed);
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::Malformed);
+    // Decoded after the body's structure: trailing bytes are reported first.
+    let mut bytes = bytes[..bytes.len() - 4].to_vec();
+    bytes.extend_from_slice(&[0xAA, 0, 0, 0, 0]);
+    fix_crc(&mut bytes);
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::TrailingBytes { count: 1 });
 }
 
 #[test]
@@ -143,10 +305,19 @@ fn bad_magic() {
 
 #[test]
 fn unsupported_version() {
-    let mut bytes = TINY.to_vec();
-    bytes[4] = 2;
-    // Checked before the checksum: a newer file is reported as such, not as corrupt.
-    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 2, supported: 1 });
+    for (mut bytes, version) in [(TINY.to_vec(), 3u8), (tiny_v2_bytes(), 3), (TINY.to_vec(), 0), (TINY.to_vec(), 127)] {
+        bytes[4] = version;
+        // Checked before the checksum: a newer file is reported as such, not as corrupt.
+        assert_eq!(
+            Model::from_bytes(&bytes).unwrap_err(),
+            ModelError::UnsupportedVersion { found: version.into(), supported: 2 }
+        );
+    }
+    // A two-byte varint version (300 = 0xac 0x02): also reported, not misread.
+    let mut bytes = TINY[..4].to_vec();
+    bytes.extend_from_slice(&[0xac, 0x02]);
+    bytes.extend_from_slice(&TINY[5..]);
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: 2 });
 }
 
 #[test]
@@ -154,16 +325,23 @@ fn bad_checksum() {
     let mut bytes = TINY.to_vec();
     bytes[30] ^= 1;
     assert!(matches!(Model::from_bytes(&bytes).unwrap_err(), ModelError::BadChecksum { stored: 0x5205_d1b8, .. }));
+    // In the codebook, which the decoder never reads at load: the CRC still covers it.
+    let mut bytes = tiny_v2_bytes();
+    bytes[TINY_V2_HEAD.len() + 700] ^= 0x80;
+    assert!(matches!(Model::from_bytes(&bytes).unwrap_err(), ModelError::BadChecksum { stored: 0xb450_4008, .. }));
 }
 
 #[test]
 fn truncated_is_malformed() {
-    for cut in 6..TINY.len() - 4 {
-        let mut bytes = TINY[..cut].to_vec();
-        bytes.extend_from_slice(&[0; 4]);
-        fix_crc(&mut bytes);
-        let err = Model::from_bytes(&bytes).unwrap_err();
-        assert!(matches!(err, ModelError::Malformed | ModelError::TooShort { .. }), "cut {cut}: {err:?}");
+    let v2 = tiny_v2_bytes();
+    for full in [&TINY[..], &v2] {
+        for cut in 6..full.len() - 4 {
+            let mut bytes = full[..cut].to_vec();
+            bytes.extend_from_slice(&[0; 4]);
+            fix_crc(&mut bytes);
+            let err = Model::from_bytes(&bytes).unwrap_err();
+            assert!(matches!(err, ModelError::Malformed | ModelError::TooShort { .. }), "cut {cut}: {err:?}");
+        }
     }
 }
 
@@ -173,6 +351,11 @@ fn trailing_bytes() {
     bytes.extend_from_slice(&[0xAA, 0xBB, 0, 0, 0, 0]);
     fix_crc(&mut bytes);
     assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::TrailingBytes { count: 2 });
+    let v2 = tiny_v2_bytes();
+    let mut bytes = v2[..v2.len() - 4].to_vec();
+    bytes.extend_from_slice(&[0xAA, 0, 0, 0, 0]);
+    fix_crc(&mut bytes);
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::TrailingBytes { count: 1 });
 }
 
 #[test]
@@ -307,8 +490,224 @@ fn unknown_normalization() {
 }
 
 #[test]
+fn bad_row_count() {
+    let mut m = tiny_v2();
+    m.codebook = Some((0, vec![]));
+    assert_eq!(m.load_err(), ModelError::BadRowCount { rows: 0 });
+    // Checked before the codes' length.
+    m.codebook = Some((0, vec![0; 3]));
+    assert_eq!(m.load_err(), ModelError::BadRowCount { rows: 0 });
+    m.codebook = Some(((1 << 24) + 1, vec![0; 3]));
+    assert_eq!(m.load_err(), ModelError::BadRowCount { rows: (1 << 24) + 1 });
+    m.codebook = Some((u32::MAX, vec![0; 3]));
+    assert_eq!(m.load_err(), ModelError::BadRowCount { rows: u32::MAX });
+}
+
+#[test]
+fn row_count_limits_load() {
+    // One row: every feature reads it.
+    let mut m = tiny_v2();
+    m.codebook = Some((1, vec![255]));
+    let bytes = m.encode();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(model.emission().rows(), 1);
+    let mut out = [0; decoder::MAX_TAGS];
+    model.emission().scores(&Context::at(&['x'], 0), &mut out);
+    assert_eq!(out[..4], [-128, -96, -64, -32]);
+    // The largest table, 2^24 rows; the last row is reachable.
+    let mut codes = vec![0u8; 1 << 24];
+    codes[(1 << 24) - 1] = 255;
+    m.codebook = Some((1 << 24, codes));
+    let bytes = m.encode();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(model.emission().rows(), 1 << 24);
+    assert_eq!(model.emission().codes().map(<[u8]>::len), Some(1 << 24));
+    assert_eq!(model.emission().weight_bytes(), (1 << 24) + 1024);
+    assert_eq!(decoder::features::row(u32::MAX, 1 << 24), (1 << 24) - 1);
+}
+
+#[test]
+fn codebook_tensor_sizes() {
+    let mut m = tiny_v2();
+    m.codebook = Some((3, vec![0, 1]));
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::Codes, expected: 3, found: 2 });
+    m.codebook = Some((3, vec![0, 1, 2, 3]));
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::Codes, expected: 3, found: 4 });
+    m.codebook = Some((1000, vec![0; 999]));
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::Codes, expected: 1000, found: 999 });
+    let mut m = tiny_v2();
+    m.weights.pop();
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 1024, found: 1023 });
+    m.weights.extend([0, 0]);
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 1024, found: 1025 });
+    // The codebook has 256 entries whatever the row count.
+    let mut m = tiny_v2();
+    m.weights.truncate(3 * 4);
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 1024, found: 12 });
+    let mut m = tiny_v2();
+    m.weight_type = WeightType::I16;
+    m.weight_shift = 0;
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 2048, found: 1024 });
+    m.weights = vec![0; 2048];
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    // Its shape follows the tag count.
+    let mut m = tiny_v2();
+    m.names = "X Y".into();
+    m.custom = Some((vec![1; 4], vec![1; 2], vec![1; 2]));
+    m.transitions.truncate(8);
+    m.start.truncate(4);
+    m.end.truncate(4);
+    assert_eq!(m.load_err(), ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 512, found: 1024 });
+    m.weights.truncate(512);
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+}
+
+#[test]
+fn codebook_bad_weight_shift() {
+    let mut m = tiny_v2();
+    m.weight_shift = 8;
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    m.weight_shift = 9;
+    assert_eq!(m.load_err(), ModelError::BadWeightShift { shift: 9 });
+    m.weight_type = WeightType::I16;
+    m.weights = vec![0; 2048];
+    m.weight_shift = 1;
+    assert_eq!(m.load_err(), ModelError::BadWeightShift { shift: 1 });
+}
+
+#[test]
+fn codebook_templates_and_normalization() {
+    let mut m = tiny_v2();
+    m.normalization = 4;
+    assert_eq!(m.load_err(), ModelError::UnknownNormalization { flags: 4 });
+    let mut m = tiny_v2();
+    m.templates.clear();
+    assert_eq!(m.load_err(), ModelError::BadTemplateCount { count: 0 });
+    m.templates = Template::Bias.encode().repeat(33);
+    assert_eq!(m.load_err(), ModelError::BadTemplateCount { count: 33 });
+    m.templates = Template::Bias.encode().repeat(32);
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    let mut m = tiny_v2();
+    m.templates.extend_from_slice(&[2, 5, 0, 0]);
+    assert_eq!(m.load_err(), ModelError::BadTemplate { index: 2 });
+}
+
+/// Every emission check fails at once; fixing them one by one reports them in the documented order.
+#[test]
+fn emission_validation_order() {
+    // Codebook: normalisation, template count, templates, rows, weight shift, codes, codebook.
+    let mut m = tiny_v2();
+    m.normalization = 0x80;
+    m.templates = vec![1, 0, 0, 0, 9, 0, 0, 0, 7];
+    m.codebook = Some((0, vec![0; 5]));
+    m.weight_shift = 9;
+    m.weights.truncate(7);
+    let mut seen = Vec::new();
+    let fixes: [&dyn Fn(&mut Owned); 7] = [
+        &|m| m.normalization = 1,
+        &|m| m.templates.truncate(8),
+        &|m| m.templates[4] = 2,
+        &|m| m.codebook = Some((3, vec![0; 5])),
+        &|m| m.weight_shift = 4,
+        &|m| m.codebook = Some((3, vec![0; 3])),
+        &|m| m.weights = vec![0; 1024],
+    ];
+    for fix in fixes {
+        seen.push(m.load_err());
+        fix(&mut m);
+    }
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    assert_eq!(
+        seen,
+        [
+            ModelError::UnknownNormalization { flags: 0x80 },
+            ModelError::BadTemplateCount { count: 2 },
+            ModelError::BadTemplate { index: 1 },
+            ModelError::BadRowCount { rows: 0 },
+            ModelError::BadWeightShift { shift: 9 },
+            ModelError::TensorSize { tensor: Tensor::Codes, expected: 3, found: 5 },
+            ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 1024, found: 7 },
+        ]
+    );
+    // Direct table: normalisation, templates, bucket bits, weight shift, weights.
+    let mut m = tiny();
+    m.normalization = 0x80;
+    m.templates = vec![9, 0, 0, 0];
+    m.bucket_bits = 25;
+    m.weight_shift = 9;
+    m.weights.pop();
+    let mut seen = Vec::new();
+    let fixes: [&dyn Fn(&mut Owned); 5] = [
+        &|m| m.normalization = 1,
+        &|m| m.templates = Template::Bias.encode().to_vec(),
+        &|m| m.bucket_bits = 1,
+        &|m| m.weight_shift = 4,
+        &|m| m.weights.push(0),
+    ];
+    for fix in fixes {
+        seen.push(m.load_err());
+        fix(&mut m);
+    }
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    assert_eq!(
+        seen,
+        [
+            ModelError::UnknownNormalization { flags: 0x80 },
+            ModelError::BadTemplate { index: 0 },
+            ModelError::BadBucketBits { bits: 25 },
+            ModelError::BadWeightShift { shift: 9 },
+            ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 8, found: 7 },
+        ]
+    );
+}
+
+#[test]
 fn errors_display() {
     let e = ModelError::BadChecksum { stored: 1, computed: 2 };
     assert!(e.to_string().contains("corrupt"));
     assert!(ModelError::UnusableConstraints.to_string().contains("sequence length"));
+    let version = ModelError::UnsupportedVersion { found: 3, supported: 2 }.to_string();
+    assert!(version.contains("version 3") && version.contains("1..=2"), "{version}");
+    let rows = ModelError::BadRowCount { rows: 16_777_217 }.to_string();
+    assert!(rows.contains("16777217 rows") && rows.contains("1..=2^24"), "{rows}");
+    let codes = ModelError::TensorSize { tensor: Tensor::Codes, expected: 3, found: 2 }.to_string();
+    assert!(codes.contains("Codes") && codes.contains("expected 3"), "{codes}");
+
+    // Every variant (and every tensor) displays its own text. `ModelError` is `#[non_exhaustive]`, so a new
+    // variant must be added here by hand.
+    let tensors = [
+        Tensor::EmissionWeights,
+        Tensor::Codes,
+        Tensor::Transitions,
+        Tensor::Start,
+        Tensor::End,
+        Tensor::AllowedTransitions,
+        Tensor::AllowedStart,
+        Tensor::AllowedEnd,
+    ];
+    let mut all = vec![
+        ModelError::TooShort { len: 3 },
+        ModelError::BadMagic { found: *b"XRFm" },
+        ModelError::UnsupportedVersion { found: 3, supported: 2 },
+        ModelError::BadChecksum { stored: 1, computed: 2 },
+        ModelError::Malformed,
+        ModelError::TrailingBytes { count: 2 },
+        ModelError::BadTagCount { count: 17 },
+        ModelError::BadTagName,
+        ModelError::BadConstraint,
+        ModelError::UnusableConstraints,
+        ModelError::TransitionGraphNotPrimitive,
+        ModelError::BadTemplateCount { count: 33 },
+        ModelError::BadTemplate { index: 1 },
+        ModelError::BadBucketBits { bits: 25 },
+        ModelError::BadRowCount { rows: 0 },
+        ModelError::BadWeightShift { shift: 9 },
+        ModelError::UnknownNormalization { flags: 4 },
+    ];
+    all.extend(tensors.map(|tensor| ModelError::TensorSize { tensor, expected: 3, found: 2 }));
+    let texts: Vec<String> = all.iter().map(ToString::to_string).collect();
+    for (i, t) in texts.iter().enumerate() {
+        assert!(!t.is_empty() && !t.ends_with('.'), "{:?}: {t:?}", all[i]);
+        assert!(texts[..i].iter().all(|other| other != t), "{:?} repeats {t:?}", all[i]);
+    }
 }

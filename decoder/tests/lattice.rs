@@ -105,44 +105,7 @@ impl Case {
 
     /// Textbook floating-point Viterbi with -inf for forbidden moves, same tie rule.
     fn float_viterbi(&self) -> (f64, Vec<u8>) {
-        let (l, t) = (self.l, self.t);
-        if t == 0 {
-            return (0.0, vec![]);
-        }
-        let ninf = f64::NEG_INFINITY;
-        let allow = |ok: bool, v: i16| if ok { f64::from(v) } else { ninf };
-        let mut delta: Vec<f64> =
-            (0..l).map(|j| allow(self.c.allows_start(j), self.start[j]) + f64::from(self.emissions[j])).collect();
-        let mut back = vec![vec![0usize; l]; t];
-        for pos in 1..t {
-            let mut next = vec![ninf; l];
-            for j in 0..l {
-                let mut best = (ninf, 0usize);
-                for i in 0..l {
-                    let c = delta[i] + allow(self.c.allows(i, j), self.trans[i * l + j]);
-                    if c > best.0 {
-                        best = (c, i);
-                    }
-                }
-                next[j] = best.0 + f64::from(self.emissions[pos * l + j]);
-                back[pos][j] = best.1;
-            }
-            delta = next;
-        }
-        let mut best = (ninf, 0usize);
-        for j in 0..l {
-            let v = delta[j] + allow(self.c.allows_end(j), self.end[j]);
-            if v > best.0 {
-                best = (v, j);
-            }
-        }
-        let mut tags = vec![0u8; t];
-        let mut y = best.1;
-        for pos in (0..t).rev() {
-            tags[pos] = y as u8;
-            y = back[pos][y];
-        }
-        (best.0, tags)
+        common::reference_viterbi(&self.c, &self.trans, &self.start, &self.end, &self.emissions, self.l)
     }
 
     fn decode(&self) -> (i64, Vec<u8>) {

@@ -54,13 +54,16 @@ pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitC
         }
     };
     defmt::info!(
-        "model: file={=str} bytes={=usize} tags=\"{=str}\" scheme={} templates={=usize} buckets=2^{=u8}",
+        "model: file={=str} bytes={=usize} format={=u16} tags=\"{=str}\" scheme={} templates={=usize} rows={=usize} \
+         codebook={=bool}",
         model_image::FILE_NAME,
         model_image::MODEL_LEN,
+        model.body().version(),
         model.body().tag_names,
         model.scheme(),
         model.emission().templates().len(),
-        model.emission().bucket_bits()
+        model.emission().rows(),
+        model.emission().codes().is_some()
     );
 
     let mut segmenter = Segmenter::<DEFAULT_WINDOW>::new(&model);

@@ -14,6 +14,7 @@
 //! - [`cli`]: the command-line commands.
 
 pub mod cli;
+pub mod codebook;
 pub mod corpus;
 pub mod crf;
 pub mod evaluate;

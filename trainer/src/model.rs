@@ -12,8 +12,10 @@ pub struct FloatModel {
     pub tag_names: Vec<String>,
     /// Templates, table size and normalisation.
     pub features: FeatureSpec,
-    /// `[2^bucket_bits][L]` emission weights.
+    /// `[rows][L]` emission weights, or with `codes` the `[CODEBOOK_ENTRIES][L]` codebook.
     pub weights: Vec<f32>,
+    /// `[rows]` codebook entry of each table row, for a codebook model (`None`: rows hold weights).
+    pub codes: Option<Vec<u8>>,
     /// `[L][L]` transition scores, `transitions[from * L + to]`.
     pub transitions: Vec<f32>,
     /// `[L]` scores of starting with each tag.
@@ -27,7 +29,15 @@ impl FloatModel {
     pub fn zeros(tag_names: Vec<String>, features: FeatureSpec) -> Self {
         let l = tag_names.len();
         let weights = vec![0.0; features.buckets() * l];
-        Self { tag_names, features, weights, transitions: vec![0.0; l * l], start: vec![0.0; l], end: vec![0.0; l] }
+        Self {
+            tag_names,
+            features,
+            weights,
+            codes: None,
+            transitions: vec![0.0; l * l],
+            start: vec![0.0; l],
+            end: vec![0.0; l],
+        }
     }
 
     /// Number of tags `L`.
@@ -41,6 +51,12 @@ impl FloatModel {
         crate::corpus::constraints_for(&self.tag_names)
     }
 
+    /// Replaces the table by `codebook` (`[CODEBOOK_ENTRIES][L]`) and the code of each row.
+    pub fn into_codebook(self, codebook: Vec<f32>, codes: Vec<u8>) -> Self {
+        assert_eq!(codes.len(), self.features.buckets());
+        Self { weights: codebook, codes: Some(codes), ..self }
+    }
+
     /// Emission scores `[T][L]` of a sentence given its feature rows `[T][K]`.
     pub fn emissions(&self, rows: &[u32], out: &mut Vec<f32>) {
         let l = self.num_tags();
@@ -50,6 +66,7 @@ impl FloatModel {
         out.resize(positions * l, 0.0);
         for (scores, position_rows) in out.chunks_exact_mut(l).zip(rows.chunks_exact(k)) {
             for &row in position_rows {
+                let row = self.codes.as_ref().map_or(row, |codes| u32::from(codes[row as usize]));
                 let start = row as usize * l;
                 for (s, w) in scores.iter_mut().zip(&self.weights[start..start + l]) {
                     *s += w;

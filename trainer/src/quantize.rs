@@ -6,7 +6,11 @@
 //! a per-model power-of-two step `2^(weight_shift - score_frac_bits)`: the stored value `q` means
 //! `q << weight_shift` score units. Symmetric rounding to nearest, saturating at ±127 / ±32767.
 
-use decoder::format::{self, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType};
+use decoder::format::{
+    self, CodebookNgramSpec, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType, CODEBOOK_ENTRIES,
+};
+
+use crate::features::FeatureSpec;
 
 use crate::model::FloatModel;
 
@@ -43,6 +47,12 @@ pub enum ExportError {
         emission: f32,
         /// Largest |allowed transition, start or end score|.
         crf: f32,
+    },
+    /// Direct weights need a power-of-two table (only a codebook model has any row count).
+    #[error("a table of {rows} rows needs a codebook (direct weights need a power of two)")]
+    RowCount {
+        /// The row count.
+        rows: u32,
     },
     /// postcard failed to serialise the body.
     #[error("encoding the model: {0}")]
@@ -182,51 +192,77 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
         allowed_start: &allowed_start,
         allowed_end: &allowed_end,
     });
+    let emission = emission_spec(&model.features, model.codes.as_deref(), params, &templates, &weights)?;
     let body = ModelBody {
         tag_names: &tag_names,
         constraints: custom,
         score_frac_bits: params.score_frac_bits,
-        emission: EmissionSpec::HashedNgram(HashedNgramSpec {
-            normalization: model.features.normalization,
-            templates: &templates,
-            bucket_bits: model.features.bucket_bits,
-            weight_type: params.weight_type,
-            weight_shift: params.weight_shift,
-            weights: &weights,
-        }),
+        emission,
         transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
         metadata,
     };
     format::encode(&body).map_err(|e| ExportError::Encode(e.to_string()))
 }
 
-/// Bytes of the model file for `bucket_bits`, `weight_type` and metadata of `metadata_len` bytes.
+/// The emission part of the file: a codebook model with `codes`, else direct weights (which need a
+/// power-of-two row count).
+fn emission_spec<'a>(
+    features: &FeatureSpec,
+    codes: Option<&'a [u8]>,
+    params: QuantParams,
+    templates: &'a [u8],
+    weights: &'a [u8],
+) -> Result<EmissionSpec<'a>, ExportError> {
+    Ok(match codes {
+        Some(codes) => EmissionSpec::CodebookNgram(CodebookNgramSpec {
+            normalization: features.normalization,
+            templates,
+            rows: features.rows,
+            codes,
+            weight_type: params.weight_type,
+            weight_shift: params.weight_shift,
+            codebook: weights,
+        }),
+        None => EmissionSpec::HashedNgram(HashedNgramSpec {
+            normalization: features.normalization,
+            templates,
+            bucket_bits: features.bucket_bits().ok_or(ExportError::RowCount { rows: features.rows })?,
+            weight_type: params.weight_type,
+            weight_shift: params.weight_shift,
+            weights,
+        }),
+    })
+}
+
+/// Bytes of the model file with `model_tags`, `template_count` templates, the table of `features` (its
+/// templates are not read), direct weights or (`codebook`) codes, and metadata of `metadata_len` bytes.
 pub fn file_size(
     model_tags: &[String],
     template_count: usize,
-    bucket_bits: u8,
+    features: &FeatureSpec,
+    codebook: bool,
     weight_type: WeightType,
     metadata_len: usize,
 ) -> usize {
     let l = model_tags.len();
-    let weights = vec![0u8; (1usize << bucket_bits) * l * weight_type.bytes()];
+    let rows = features.buckets();
+    let codes = codebook.then(|| vec![0u8; rows]);
+    let weight_rows = if codebook { CODEBOOK_ENTRIES } else { rows };
+    let weights = vec![0u8; weight_rows * l * weight_type.bytes()];
     let templates = vec![1u8; template_count * decoder::features::TEMPLATE_BYTES];
     let crf = vec![0u8; 2 * l * l];
     let edge = vec![0u8; 2 * l];
     let tag_names = model_tags.join(" ");
     let metadata = " ".repeat(metadata_len);
+    let params = QuantParams { weight_type, score_frac_bits: 0, weight_shift: 0 };
+    let Ok(emission) = emission_spec(features, codes.as_deref(), params, &templates, &weights) else {
+        return usize::MAX;
+    };
     let body = ModelBody {
         tag_names: &tag_names,
         constraints: None,
         score_frac_bits: 0,
-        emission: EmissionSpec::HashedNgram(HashedNgramSpec {
-            normalization: 0,
-            templates: &templates,
-            bucket_bits,
-            weight_type,
-            weight_shift: 0,
-            weights: &weights,
-        }),
+        emission,
         transitions: TransitionSpec { transitions: &crf, start: &edge, end: &edge },
         metadata: &metadata,
     };
@@ -235,17 +271,18 @@ pub fn file_size(
 
 /// The real-valued model a model file stands for (integer scores times their step).
 pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
-    use crate::features::FeatureSpec;
     let emission = model.emission();
     let l = model.num_tags();
     let frac = i32::from(model.score_frac_bits());
-    let spec = model.body().emission;
-    let EmissionSpec::HashedNgram(spec) = spec;
-    let step = 2f64.powi(i32::from(spec.weight_shift) - frac);
-    let weights: Vec<f32> = match spec.weight_type {
-        WeightType::I8 => spec.weights.iter().map(|&b| (f64::from(b as i8) * step) as f32).collect(),
+    let (normalization, weight_type, weight_shift, stored) = match model.body().emission {
+        EmissionSpec::HashedNgram(s) => (s.normalization, s.weight_type, s.weight_shift, s.weights),
+        EmissionSpec::CodebookNgram(s) => (s.normalization, s.weight_type, s.weight_shift, s.codebook),
+    };
+    let step = 2f64.powi(i32::from(weight_shift) - frac);
+    let weights: Vec<f32> = match weight_type {
+        WeightType::I8 => stored.iter().map(|&b| (f64::from(b as i8) * step) as f32).collect(),
         WeightType::I16 => {
-            spec.weights.chunks_exact(2).map(|b| (f64::from(i16::from_le_bytes([b[0], b[1]])) * step) as f32).collect()
+            stored.chunks_exact(2).map(|b| (f64::from(i16::from_le_bytes([b[0], b[1]])) * step) as f32).collect()
         }
     };
     let unit = 2f64.powi(-frac);
@@ -253,36 +290,13 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
     let transitions = (0..l * l).map(|i| real(model.transition(i / l, i % l))).collect();
     FloatModel {
         tag_names: model.tag_names().map(str::to_string).collect(),
-        features: FeatureSpec {
-            templates: emission.templates().to_vec(),
-            bucket_bits: emission.bucket_bits(),
-            normalization: spec.normalization,
-        },
+        features: FeatureSpec { templates: emission.templates().to_vec(), rows: emission.rows() as u32, normalization },
         weights,
+        codes: emission.codes().map(<[u8]>::to_vec),
         transitions,
         start: (0..l).map(|j| real(model.start_score(j))).collect(),
         end: (0..l).map(|j| real(model.end_score(j))).collect(),
     }
-}
-
-/// Folds a table to fewer bits: a feature's row at `bits` is its row at the larger size shifted right,
-/// so the rows that now share a bucket are summed (the same sums the smaller model's collisions form).
-pub fn fold(model: &FloatModel, bits: u8) -> FloatModel {
-    let l = model.num_tags();
-    let from_bits = model.features.bucket_bits;
-    assert!(bits <= from_bits, "can only fold to a smaller table");
-    let shift = from_bits - bits;
-    let mut weights = vec![0.0f32; (1usize << bits) * l];
-    for (row, values) in model.weights.chunks_exact(l).enumerate() {
-        let target = (row >> shift) * l;
-        for (w, v) in weights[target..target + l].iter_mut().zip(values) {
-            *w += v;
-        }
-    }
-    let mut folded = model.clone();
-    folded.features.bucket_bits = bits;
-    folded.weights = weights;
-    folded
 }
 
 #[cfg(test)]
@@ -337,6 +351,37 @@ mod tests {
     }
 
     #[test]
+    fn codebook_models_round_trip_through_the_decoder() {
+        let model = sample_model();
+        let rows = model.features.buckets();
+        // A codebook of the first 256 rows, and codes that reuse them in a scrambled order.
+        let codebook: Vec<f32> = model.weights.iter().copied().cycle().take(CODEBOOK_ENTRIES * 4).collect();
+        let codes: Vec<u8> = (0..rows).map(|r| (r * 37 % 256) as u8).collect();
+        let mut model = model.into_codebook(codebook, codes.clone());
+        model.features.rows = rows as u32;
+        let params = candidates(&model, WeightType::I8).unwrap()[0];
+        let bytes = export(&model, params, "cb").unwrap();
+        assert_eq!(bytes[4], 2, "codebook models are format version 2");
+        let loaded = decoder::Model::from_bytes(&bytes).expect("valid model");
+        assert_eq!(loaded.emission().codes(), Some(&codes[..]));
+        let back = dequantize(&loaded);
+        assert_eq!(back.codes.as_deref(), Some(&codes[..]));
+        assert_eq!(back.features, model.features);
+        let step = params.emission_step() as f32;
+        for (a, b) in model.weights.iter().zip(&back.weights) {
+            assert!((a - b).abs() <= step / 2.0 + 1e-6);
+        }
+        let predicted =
+            file_size(&model.tag_names, model.features.templates.len(), &model.features, true, WeightType::I8, 2);
+        assert_eq!(bytes.len(), predicted);
+        // Direct weights cannot have a row count that is not a power of two.
+        let mut odd = sample_model();
+        odd.features.rows = 63;
+        odd.weights.truncate(63 * 4);
+        assert!(matches!(export(&odd, params, ""), Err(ExportError::RowCount { rows: 63 })));
+    }
+
+    #[test]
     fn an_all_zero_model_still_exports() {
         let tags: Vec<String> = ["B", "M", "E", "S"].iter().map(|s| s.to_string()).collect();
         let model = FloatModel::zeros(tags, FeatureSpec::new(TemplateSet::Basic.templates(), 4));
@@ -361,16 +406,8 @@ mod tests {
         let model = sample_model();
         let params = candidates(&model, WeightType::I8).unwrap()[0];
         let bytes = export(&model, params, "abc").unwrap();
-        let predicted = file_size(&model.tag_names, model.features.templates.len(), 6, WeightType::I8, 3);
+        let predicted =
+            file_size(&model.tag_names, model.features.templates.len(), &model.features, false, WeightType::I8, 3);
         assert_eq!(bytes.len(), predicted);
-    }
-
-    #[test]
-    fn folding_sums_rows_sharing_the_top_bits() {
-        let model = sample_model();
-        let folded = fold(&model, 4);
-        assert_eq!(folded.weights.len(), 16 * 4);
-        let expected: f32 = (0..4).map(|r| model.weights[r * 4 + 1]).sum();
-        assert!((folded.weights[1] - expected).abs() < 1e-5);
     }
 }

@@ -154,7 +154,7 @@ impl CrfLayout {
 }
 
 /// Trains a model on `train`, choosing the epoch that scores best on `dev`. `init` (same tags and
-/// features) is the starting point, e.g. a larger model folded down to a smaller table.
+/// features, direct weights) is the starting point.
 pub fn train(
     train: &Corpus,
     dev: &[Sentence],
@@ -179,6 +179,7 @@ pub fn train(
     }
     let mut model = init.unwrap_or_else(|| FloatModel::zeros(tag_names, features.clone()));
     assert_eq!(model.features, features, "the initial model must use the same features");
+    assert!(model.codes.is_none(), "training updates direct weights, not a codebook");
     let (_, constraints) = model.constraints();
     let layout = CrfLayout { l };
 
@@ -325,6 +326,7 @@ fn snapshot(
         tag_names: template.tag_names.clone(),
         features: template.features.clone(),
         weights,
+        codes: template.codes.clone(),
         transitions: transitions.to_vec(),
         start: start.to_vec(),
         end: end.to_vec(),

@@ -32,6 +32,33 @@ fn train_write_load_and_segment() {
 }
 
 #[test]
+fn a_byte_budget_gives_a_codebook_model_within_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = 12_000;
+    let args =
+        TrainArgs { max_model_bytes: Some(budget), no_reference: true, ..sample_args(&dir.path().join("small.crfm")) };
+    let summary = run_train(&args).expect("training within a budget");
+    // The table takes all the budget but the room kept for the metadata (320 bytes).
+    assert!(summary.bytes.len() <= budget && summary.bytes.len() > budget - 400, "{} bytes", summary.bytes.len());
+    let model = decoder::Model::from_bytes(&summary.bytes).expect("the decoder accepts the model");
+    assert_eq!(model.body().version(), 2);
+    let rows = model.emission().rows();
+    assert_eq!(model.emission().codes().map(<[u8]>::len), Some(rows));
+    assert!(!rows.is_power_of_two(), "the budget, not a power of two, sets the rows ({rows})");
+    assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
+    assert!(summary.quantized_dev.value() > 0.6, "dev {}", summary.quantized_dev);
+    // Direct i8 weights in the same budget get a quarter of the rows (or fewer: a power of two).
+    let direct = TrainArgs {
+        weight_type: trainer::cli::WeightTypeArg::I8,
+        ..TrainArgs { out: dir.path().join("direct.crfm"), ..args.clone() }
+    };
+    let direct = run_train(&direct).expect("direct weights within a budget");
+    let direct = decoder::Model::from_bytes(&direct.bytes).unwrap();
+    assert!(direct.emission().codes().is_none());
+    assert!(direct.emission().rows() * 4 <= rows, "{} vs {rows}", direct.emission().rows());
+}
+
+#[test]
 fn same_seed_gives_identical_models_with_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let train_with = |threads: usize, name: &str| {

@@ -1,11 +1,12 @@
 //! Automation for this workspace, used by the `cargo xtask` binary and by the
 //! QEMU integration tests: finding (and if need be installing) the embedded
-//! toolchain, building the firmware for a board, and running it under QEMU
-//! with a timeout.
+//! toolchain, building the firmware for a board, running it under QEMU
+//! with a timeout, and measuring the accuracy-size frontier of the models.
 
 #![deny(missing_docs)]
 
 pub mod firmware;
+pub mod frontier;
 pub mod measure;
 pub mod process;
 pub mod qemu;

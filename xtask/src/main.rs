@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use xtask::{
     firmware::{self, Board, CargoOutput, FirmwareBuild},
+    frontier::{self, Budget, CorpusSelection, FrontierOptions},
     measure::{self, SegmenterRun},
     process, qemu,
     toolchain::{Toolchain, THUMB_TARGETS},
@@ -34,6 +35,10 @@ enum Task {
     /// Build or run the firmware.
     #[command(subcommand)]
     Firmware(FirmwareTask),
+    /// Train a model per byte budget with the trainer, score the quantized
+    /// models on PKU and CTB6 test, and write frontier.md, .json and .svg:
+    /// F1 against model bytes, and which models fit which board's flash.
+    Frontier(FrontierArgs),
 }
 
 #[derive(Subcommand)]
@@ -95,6 +100,40 @@ struct MeasureArgs {
     timeout: u64,
 }
 
+#[derive(Args)]
+struct FrontierArgs {
+    /// The byte budgets (comma separated; K and M are binary, `unlimited`:
+    /// no budget).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_budget,
+          default_value = frontier::DEFAULT_BUDGET_LIST)]
+    budgets: Vec<Budget>,
+    /// The corpora to train and test on.
+    #[arg(long, value_enum, default_value = "all")]
+    corpus: CorpusSelection,
+    /// The corpora (default: CRF_DATA_DIR, else ../shared/data next to the
+    /// workspace).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Where frontier.md, frontier.json and frontier.svg go (default: docs/,
+    /// or target/frontier/ with --quick).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Firmware flash other than the model, for the board-fit columns. The
+    /// default is the lm3s6965evb figure of `cargo xtask firmware measure`
+    /// ("flash: code + model") with models/default.crfm.
+    #[arg(long, value_name = "BYTES", default_value_t = frontier::DEFAULT_CODE_BYTES)]
+    code_bytes: u64,
+    /// Smoke test: train on the first 2000 sentences for one epoch (numbers
+    /// not comparable); writes into target/frontier/ unless --out-dir says
+    /// otherwise.
+    #[arg(long)]
+    quick: bool,
+}
+
+fn parse_budget(text: &str) -> Result<Budget> {
+    text.parse()
+}
+
 /// The firmware feature of the defmt logger for real hardware (RTT).
 const HARDWARE_LOGGER_FEATURE: &str = "logger-rtt";
 
@@ -109,6 +148,7 @@ fn main() -> ExitCode {
         Task::Firmware(FirmwareTask::Build(args)) => firmware_build(&args),
         Task::Firmware(FirmwareTask::Run(args)) => firmware_run(&args),
         Task::Firmware(FirmwareTask::Measure(args)) => firmware_measure(&args),
+        Task::Frontier(args) => measure_frontier(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -326,4 +366,19 @@ fn print_measurement(board: Board, run: &SegmenterRun, input_bytes: usize) {
         }
         None => println!("{board} ({}): no figures; QEMU {} in {elapsed:.2}s", board.core(), run.outcome.exit),
     }
+}
+
+fn measure_frontier(args: &FrontierArgs) -> Result<()> {
+    let options = FrontierOptions {
+        data_dir: args.data.clone().unwrap_or_else(measure::data_dir),
+        budgets: args.budgets.clone(),
+        corpora: args.corpus.corpora(),
+        out_dir: args.out_dir.clone().unwrap_or_else(|| frontier::default_out_dir(args.quick)),
+        code_bytes: args.code_bytes,
+        quick: args.quick,
+        // As typed, minus the binary's path: `cargo xtask frontier --quick`.
+        command_line: format!("cargo xtask {}", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),
+    };
+    frontier::run(&options)?;
+    Ok(())
 }

@@ -3,9 +3,12 @@
 #![allow(dead_code)]
 
 use decoder::features::{Template, DEFAULT_TEMPLATES};
-use decoder::format::{self, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType};
+use decoder::format::{
+    self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType,
+};
 use decoder::lattice::{backpointer_bytes, label_chars};
 use decoder::stream::{Event, Labeled, LineEnding};
+use decoder::tags::Constraints;
 use decoder::Model;
 
 /// splitmix64: small, deterministic, good enough for test data.
@@ -49,7 +52,18 @@ impl Spec {
         self.names.split(' ').count()
     }
 
+    /// A version-1 file: `weights` is the `[2^bucket_bits][L]` table.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_with(None)
+    }
+
+    /// A version-2 codebook file with `codes.len()` rows: `weights` is the `[256][L]` codebook and
+    /// `bucket_bits` is unused.
+    pub fn encode_codebook(&self, codes: &[u8]) -> Vec<u8> {
+        self.encode_with(Some(codes))
+    }
+
+    fn encode_with(&self, codes: Option<&[u8]>) -> Vec<u8> {
         let templates: Vec<u8> = self.templates.iter().flat_map(|t| t.encode()).collect();
         let trans = format::i16_bytes(&self.transitions);
         let start = format::i16_bytes(&self.start);
@@ -62,14 +76,25 @@ impl Spec {
                 allowed_end: e,
             }),
             score_frac_bits: 8,
-            emission: EmissionSpec::HashedNgram(HashedNgramSpec {
-                normalization: self.normalization,
-                templates: &templates,
-                bucket_bits: self.bucket_bits,
-                weight_type: self.weight_type,
-                weight_shift: self.weight_shift,
-                weights: &self.weights,
-            }),
+            emission: match codes {
+                None => EmissionSpec::HashedNgram(HashedNgramSpec {
+                    normalization: self.normalization,
+                    templates: &templates,
+                    bucket_bits: self.bucket_bits,
+                    weight_type: self.weight_type,
+                    weight_shift: self.weight_shift,
+                    weights: &self.weights,
+                }),
+                Some(codes) => EmissionSpec::CodebookNgram(CodebookNgramSpec {
+                    normalization: self.normalization,
+                    templates: &templates,
+                    rows: codes.len() as u32,
+                    codes,
+                    weight_type: self.weight_type,
+                    weight_shift: self.weight_shift,
+                    codebook: &self.weights,
+                }),
+            },
             transitions: TransitionSpec { transitions: &trans, start: &start, end: &end },
             metadata: "test",
         };
@@ -173,6 +198,56 @@ pub fn random_small(rng: &mut Rng) -> Spec {
         start: (0..l).map(|_| rng.range(-tl, tl) as i16).collect(),
         end: (0..l).map(|_| rng.range(-tl, tl) as i16).collect(),
     }
+}
+
+/// Textbook floating-point Viterbi over an `[T][L]` emission matrix, with -inf for forbidden moves; ties
+/// go to the lowest tag (predecessor and final tag), like the decoder. Returns the best score and tags.
+#[allow(clippy::needless_range_loop)] // written textbook-style, index by index
+pub fn reference_viterbi(
+    c: &Constraints,
+    trans: &[i16],
+    start: &[i16],
+    end: &[i16],
+    emissions: &[i32],
+    l: usize,
+) -> (f64, Vec<u8>) {
+    let t = emissions.len() / l;
+    if t == 0 {
+        return (0.0, vec![]);
+    }
+    let ninf = f64::NEG_INFINITY;
+    let allow = |ok: bool, v: i16| if ok { f64::from(v) } else { ninf };
+    let mut delta: Vec<f64> = (0..l).map(|j| allow(c.allows_start(j), start[j]) + f64::from(emissions[j])).collect();
+    let mut back = vec![vec![0usize; l]; t];
+    for pos in 1..t {
+        let mut next = vec![ninf; l];
+        for j in 0..l {
+            let mut best = (ninf, 0usize);
+            for i in 0..l {
+                let v = delta[i] + allow(c.allows(i, j), trans[i * l + j]);
+                if v > best.0 {
+                    best = (v, i);
+                }
+            }
+            next[j] = best.0 + f64::from(emissions[pos * l + j]);
+            back[pos][j] = best.1;
+        }
+        delta = next;
+    }
+    let mut best = (ninf, 0usize);
+    for j in 0..l {
+        let v = delta[j] + allow(c.allows_end(j), end[j]);
+        if v > best.0 {
+            best = (v, j);
+        }
+    }
+    let mut tags = vec![0u8; t];
+    let mut y = best.1;
+    for pos in (0..t).rev() {
+        tags[pos] = y as u8;
+        y = back[pos][y];
+    }
+    (best.0, tags)
 }
 
 /// Reference events for `input`, computed independently of the streaming code: std's lossy UTF-8 chunks,

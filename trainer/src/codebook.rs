@@ -1,0 +1,184 @@
+//! Vector quantization of the emission table: every row (one weight per tag) is replaced by one of a few
+//! shared row vectors (the codebook), so the table stores one small code per row instead of `L` weights.
+//!
+//! Adding a constant to every tag of a row changes no decision (every tag sequence gains it at that
+//! position), so rows are centred (their mean over tags removed) before clustering: the codebook spends
+//! its entries on the differences between tags only. Clustering is k-means weighted by how often each
+//! row is read in the training data, so the rows that decide many characters are reproduced best.
+
+use crate::train::SplitMix64;
+
+use decoder::format::CODEBOOK_ENTRIES;
+
+use crate::model::FloatModel;
+
+/// A codebook and the code of every row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantized {
+    /// `[CODEBOOK_ENTRIES][L]` centred row vectors; entry 0 is the zero vector (rows never read get it).
+    pub codebook: Vec<f32>,
+    /// `[R]` the entry each row uses.
+    pub codes: Vec<u8>,
+}
+
+/// The codebook version of a direct-weight `model`: its rows clustered into [`CODEBOOK_ENTRIES`] entries,
+/// weighted by `usage` (`[R]` reads of each row in the training data).
+pub fn quantize_rows(model: FloatModel, usage: &[u32], seed: u64) -> FloatModel {
+    assert!(model.codes.is_none(), "the model already has a codebook");
+    let Quantized { codebook, codes } = kmeans(&model.weights, model.num_tags(), usage, KMEANS_ITERATIONS, seed);
+    model.into_codebook(codebook, codes)
+}
+
+/// Lloyd iterations: the weighted distortion changes by well under 1% after about ten.
+const KMEANS_ITERATIONS: usize = 15;
+
+fn centred(row: &[f32]) -> impl Iterator<Item = f32> + '_ {
+    let mean = row.iter().sum::<f32>() / row.len() as f32;
+    row.iter().map(move |w| w - mean)
+}
+
+fn distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Clusters the `[R][L]` table `weights` into [`CODEBOOK_ENTRIES`] centred vectors (entry 0 fixed at
+/// zero), each row weighted by `usage[r]` (reads in the training data; rows never read get entry 0).
+/// Deterministic for a given `seed`.
+pub fn kmeans(weights: &[f32], num_tags: usize, usage: &[u32], iterations: usize, seed: u64) -> Quantized {
+    let l = num_tags;
+    let entries = CODEBOOK_ENTRIES;
+    let rows = weights.len() / l;
+    assert_eq!(usage.len(), rows);
+    let points: Vec<f32> = weights.chunks_exact(l).flat_map(centred).collect();
+    let used: Vec<usize> = (0..rows).filter(|&r| usage[r] > 0).collect();
+    let point = |r: usize| &points[r * l..(r + 1) * l];
+
+    // k-means++ seeding over the used rows, weighted by usage times squared distance.
+    let mut rng = SplitMix64::new(seed);
+    let mut codebook = vec![0.0f32; entries * l];
+    let mut nearest: Vec<f32> = used.iter().map(|&r| distance(point(r), &codebook[..l])).collect();
+    for c in 1..entries {
+        let total: f64 = used.iter().zip(&nearest).map(|(&r, &d)| f64::from(usage[r]) * f64::from(d)).sum();
+        if total <= 0.0 {
+            break;
+        }
+        let mut target = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        let mut chosen = used[used.len() - 1];
+        for (&r, &d) in used.iter().zip(&nearest) {
+            target -= f64::from(usage[r]) * f64::from(d);
+            if target <= 0.0 {
+                chosen = r;
+                break;
+            }
+        }
+        codebook[c * l..(c + 1) * l].copy_from_slice(point(chosen));
+        for (n, &r) in nearest.iter_mut().zip(&used) {
+            *n = n.min(distance(point(r), &codebook[c * l..(c + 1) * l]));
+        }
+    }
+
+    let mut codes = vec![0u8; rows];
+    for _ in 0..iterations {
+        assign(&points, l, &used, &codebook, &mut codes);
+        // Weighted means; entry 0 stays zero, an empty entry keeps its place.
+        let mut sums = vec![0.0f64; entries * l];
+        let mut mass = vec![0.0f64; entries];
+        for &r in &used {
+            let c = codes[r] as usize;
+            mass[c] += f64::from(usage[r]);
+            for (s, &p) in sums[c * l..(c + 1) * l].iter_mut().zip(point(r)) {
+                *s += f64::from(usage[r]) * f64::from(p);
+            }
+        }
+        for c in 1..entries {
+            if mass[c] > 0.0 {
+                for (w, s) in codebook[c * l..(c + 1) * l].iter_mut().zip(&sums[c * l..(c + 1) * l]) {
+                    *w = (s / mass[c]) as f32;
+                }
+            }
+        }
+    }
+    assign(&points, l, &used, &codebook, &mut codes);
+    Quantized { codebook, codes }
+}
+
+/// Gives every used row its nearest entry (rows not used keep entry 0).
+fn assign(points: &[f32], l: usize, used: &[usize], codebook: &[f32], codes: &mut [u8]) {
+    use rayon::prelude::*;
+    let best: Vec<u8> = used
+        .par_iter()
+        .map(|&r| {
+            let p = &points[r * l..(r + 1) * l];
+            let mut best = (f32::INFINITY, 0u8);
+            for (c, entry) in codebook.chunks_exact(l).enumerate() {
+                let d = distance(p, entry);
+                if d < best.0 {
+                    best = (d, c as u8);
+                }
+            }
+            best.1
+        })
+        .collect();
+    for (&r, b) in used.iter().zip(best) {
+        codes[r] = b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows around four centres (after centring), with small offsets, read `usage` times each.
+    fn clustered_rows() -> (Vec<f32>, Vec<u32>) {
+        let centres = [[1.0f32, -1.0, 0.0, 0.0], [0.0, 0.0, 2.0, -2.0], [-3.0, 1.0, 1.0, 1.0], [0.5, 0.5, -0.5, -0.5]];
+        let mut weights = Vec::new();
+        let mut usage = Vec::new();
+        for i in 0..400 {
+            let c = centres[i % 4];
+            let jitter = (i as f32 * 0.37).sin() * 0.01;
+            // A constant added to a whole row changes nothing and must be ignored.
+            let offset = (i % 7) as f32;
+            weights.extend(c.iter().map(|v| v + jitter + offset));
+            usage.push(1 + (i % 3) as u32);
+        }
+        (weights, usage)
+    }
+
+    #[test]
+    fn rows_land_on_their_centres_and_entry_zero_stays_zero() {
+        let (weights, usage) = clustered_rows();
+        let q = kmeans(&weights, 4, &usage, 10, 1);
+        assert_eq!(q.codebook.len(), CODEBOOK_ENTRIES * 4);
+        assert_eq!(&q.codebook[..4], &[0.0; 4]);
+        for (row, &code) in weights.chunks_exact(4).zip(&q.codes) {
+            let entry = &q.codebook[code as usize * 4..code as usize * 4 + 4];
+            let centred: Vec<f32> = centred(row).collect();
+            assert!(distance(&centred, entry) < 1e-3, "{centred:?} -> {entry:?}");
+        }
+    }
+
+    #[test]
+    fn unread_rows_get_the_zero_entry_and_results_are_deterministic() {
+        let (weights, mut usage) = clustered_rows();
+        usage[5] = 0;
+        let a = kmeans(&weights, 4, &usage, 10, 7);
+        let b = kmeans(&weights, 4, &usage, 10, 7);
+        assert_eq!(a, b);
+        assert_eq!(a.codes[5], 0);
+        assert!(a.codes.iter().enumerate().all(|(r, &c)| r == 5 || c != 0));
+    }
+
+    #[test]
+    fn heavily_read_rows_are_reproduced_best() {
+        // 300 distinct rows on a line, far more than the codebook has entries; the first ten are read
+        // a million times each and must come out almost exactly.
+        let weights: Vec<f32> = (0..300).flat_map(|i| [i as f32 * 0.01, 0.0, 0.0, 0.0]).collect();
+        let usage: Vec<u32> = (0..300).map(|i| if i < 10 { 1_000_000 } else { 1 }).collect();
+        let q = kmeans(&weights, 4, &usage, 15, 3);
+        let error = |r: usize| {
+            let c = q.codes[r] as usize;
+            distance(&centred(&weights[r * 4..r * 4 + 4]).collect::<Vec<_>>(), &q.codebook[c * 4..c * 4 + 4])
+        };
+        assert!((1..10).all(|r| error(r) < 1e-6), "{:?}", (0..10).map(error).collect::<Vec<_>>());
+    }
+}
