@@ -287,6 +287,10 @@ pub struct SegmentArgs {
     pub model: PathBuf,
     /// Raw text to segment (default: standard input).
     pub input: Option<PathBuf>,
+    /// Write the time spent loading the model and labeling (reading, segmenting and writing the text)
+    /// to this file as JSON: `{"load_s": .., "label_s": .., "bytes_in": ..}`.
+    #[arg(long, value_name = "FILE")]
+    pub timing: Option<PathBuf>,
 }
 
 /// Options of `inspect`.
@@ -953,8 +957,11 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
 
 /// The `segment` command.
 pub fn run_segment(args: &SegmentArgs) -> Result<()> {
+    let started = Instant::now();
     let model_bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &model_bytes)?;
+    let loaded = Instant::now();
+    let mut bytes_in = 0usize;
     let mut input: Box<dyn Read> = match &args.input {
         Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?),
         None => Box::new(std::io::stdin().lock()),
@@ -978,6 +985,7 @@ pub fn run_segment(args: &SegmentArgs) -> Result<()> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e).context("reading the input"),
         };
+        bytes_in += n;
         segmenter.push(&buffer[..n], &mut write);
     }
     segmenter.finish(&mut write);
@@ -985,6 +993,14 @@ pub fn run_segment(args: &SegmentArgs) -> Result<()> {
         return Err(e).context("writing standard output");
     }
     stdout.flush().context("writing standard output")?;
+    if let Some(path) = &args.timing {
+        let timing = serde_json::json!({
+            "load_s": (loaded - started).as_secs_f64(),
+            "label_s": loaded.elapsed().as_secs_f64(),
+            "bytes_in": bytes_in,
+        });
+        std::fs::write(path, format!("{timing}\n")).with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 

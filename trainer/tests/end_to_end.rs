@@ -100,6 +100,24 @@ fn command_line_train_segment_inspect_eval() {
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.starts_with("我们  在  学校"), "{text}");
 
+    // --timing reports the model load and the labeling apart, inside the process.
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, "我们在学校门口集合\n".repeat(50)).unwrap();
+    let timing = dir.path().join("timing.json");
+    let timed = Command::new(exe)
+        .args(["segment", "--model"])
+        .arg(&model)
+        .arg("--timing")
+        .arg(&timing)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(timed.status.success());
+    assert_eq!(String::from_utf8(timed.stdout).unwrap().lines().count(), 50);
+    let timing: serde_json::Value = serde_json::from_slice(&std::fs::read(&timing).unwrap()).unwrap();
+    assert_eq!(timing["bytes_in"], 50 * "我们在学校门口集合\n".len());
+    assert!(timing["load_s"].as_f64().unwrap() > 0.0 && timing["label_s"].as_f64().unwrap() > 0.0, "{timing}");
+
     let inspect = Command::new(exe).args(["inspect", "--model"]).arg(&model).output().unwrap();
     assert!(inspect.status.success());
     let report = String::from_utf8(inspect.stdout).unwrap();

@@ -34,14 +34,6 @@ use crate::{firmware::Board, firmware_dir, process, workspace_root};
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
-/// Firmware flash other than the model on lm3s6965evb, in bytes: the "code"
-/// part of "flash: code + model" that `cargo xtask firmware measure` prints
-/// (41,000 B with `models/default.crfm`, as in the README). Measuring it
-/// needs the thumb toolchain and a firmware build, so `--code-bytes`
-/// overrides it instead. The mps2-an386 image is 312 B smaller, so using
-/// this figure for both boards errs on the safe side.
-pub const DEFAULT_CODE_BYTES: u64 = 41_000;
-
 /// Sentences of the training corpus a `--quick` run trains on.
 pub const QUICK_SENTENCES: usize = 2000;
 
@@ -495,8 +487,8 @@ pub fn render_markdown(report: &FrontierReport) -> String {
         })
         .collect();
     text.push_str(&format!(
-        "*Fits*: firmware code ({} B, the code part of `cargo xtask firmware measure`'s \"flash: code + model\" \
-         on lm3s6965evb; `--code-bytes`) plus the model is at most the board's flash (firmware/boards/*/memory.x): \
+        "*Fits*: firmware code ({} B: the lm3s6965evb firmware's flash other than the model, measured by building \
+         it, as `cargo xtask firmware build` prints it; or `--code-bytes`) plus the model is at most the board's flash (firmware/boards/*/memory.x): \
          {}.\n\n",
         group_digits(report.code_bytes),
         fit_rules.join("; ")
