@@ -602,21 +602,18 @@ fn emission_validation_order() {
     m.codebook = Some((0, vec![0; 5]));
     m.weight_shift = 9;
     m.weights.truncate(7);
-    let mut seen = Vec::new();
-    let fixes: [&dyn Fn(&mut Owned); 7] = [
-        &|m| m.normalization = 1,
-        &|m| m.templates.truncate(8),
-        &|m| m.templates[4] = 2,
-        &|m| m.codebook = Some((3, vec![0; 5])),
-        &|m| m.weight_shift = 4,
-        &|m| m.codebook = Some((3, vec![0; 3])),
-        &|m| m.weights = vec![0; 1024],
-    ];
-    for fix in fixes {
-        seen.push(m.load_err());
-        fix(&mut m);
-    }
-    assert!(Model::from_bytes(&m.encode()).is_ok());
+    let seen = errors_fixing_in_turn(
+        &mut m,
+        &[
+            &|m| m.normalization = 1,
+            &|m| m.templates.truncate(8),
+            &|m| m.templates[4] = 2,
+            &|m| m.codebook = Some((3, vec![0; 5])),
+            &|m| m.weight_shift = 4,
+            &|m| m.codebook = Some((3, vec![0; 3])),
+            &|m| m.weights = vec![0; 1024],
+        ],
+    );
     assert_eq!(
         seen,
         [
@@ -636,19 +633,16 @@ fn emission_validation_order() {
     m.bucket_bits = 25;
     m.weight_shift = 9;
     m.weights.pop();
-    let mut seen = Vec::new();
-    let fixes: [&dyn Fn(&mut Owned); 5] = [
-        &|m| m.normalization = 1,
-        &|m| m.templates = Template::Bias.encode().to_vec(),
-        &|m| m.bucket_bits = 1,
-        &|m| m.weight_shift = 4,
-        &|m| m.weights.push(0),
-    ];
-    for fix in fixes {
-        seen.push(m.load_err());
-        fix(&mut m);
-    }
-    assert!(Model::from_bytes(&m.encode()).is_ok());
+    let seen = errors_fixing_in_turn(
+        &mut m,
+        &[
+            &|m| m.normalization = 1,
+            &|m| m.templates = Template::Bias.encode().to_vec(),
+            &|m| m.bucket_bits = 1,
+            &|m| m.weight_shift = 4,
+            &|m| m.weights.push(0),
+        ],
+    );
     assert_eq!(
         seen,
         [
@@ -659,6 +653,17 @@ fn emission_validation_order() {
             ModelError::TensorSize { tensor: Tensor::EmissionWeights, expected: 8, found: 7 },
         ]
     );
+}
+
+/// The load error of `m` before each fix is applied in turn; after the last fix `m` must load.
+fn errors_fixing_in_turn(m: &mut Owned, fixes: &[&dyn Fn(&mut Owned)]) -> Vec<ModelError> {
+    let mut seen = Vec::new();
+    for fix in fixes {
+        seen.push(m.load_err());
+        fix(m);
+    }
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    seen
 }
 
 #[test]

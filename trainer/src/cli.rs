@@ -13,7 +13,7 @@ use decoder::Model;
 use crate::corpus::{self, Corpus, CorpusFormat, Sentence, WordTags};
 use crate::crf::Loss;
 use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
-use crate::features::{FeatureSpec, FeaturizedCorpus, TemplateSet};
+use crate::features::{FeatureSpec, TemplateSet};
 use crate::integer;
 use crate::model::FloatModel;
 use crate::optimizer::AdagradMode;
@@ -461,7 +461,7 @@ fn read_data(args: &TrainArgs, word_tags: WordTags) -> Result<TrainingData> {
 }
 
 /// The templates: an explicit list, a named set, or (auto) the compact set for tables of at most
-/// 2^16 rows and the standard set otherwise.
+/// `COMPACT_MAX_ROWS` rows and the standard set otherwise.
 fn choose_templates(args: &TrainArgs, rows: u32) -> Result<Vec<decoder::features::Template>> {
     Ok(match &args.template_list {
         Some(list) => crate::features::parse_templates(list).map_err(|e| anyhow::anyhow!("--template-list: {e}"))?,
@@ -495,23 +495,20 @@ fn largest_table(tag_names: &[String], budget: usize, codebook: bool, weight_typ
     Some(fitting)
 }
 
-/// Turns a trained direct-weight model into a codebook model: k-means over its rows, weighted by how
-/// often training reads them. Tried and left out, as they did not help on PKU at 160 KiB: training the
-/// codebook further with the codes fixed (2 epochs at learning rates 0.003 to 0.1: dev F1 -0.13 to
-/// +0.03, test F1 -0.04 to 0), and quantization-aware training (forward pass through a codebook
-/// recomputed each epoch, straight-through gradient: it diverges).
+/// Turns a trained direct-weight model into a codebook model: k-means over its rows, weighted by
+/// `usage`, how often training reads each row. (Fine-tuning the codebook with the codes fixed did not
+/// help on PKU, and quantization-aware training through a codebook recomputed each epoch diverged;
+/// neither is kept.)
 fn to_codebook(
     args: &TrainArgs,
     model: FloatModel,
-    corpus: &Corpus,
+    usage: &[u32],
     dev: &[Sentence],
     say: &impl Fn(String),
 ) -> FloatModel {
     let started = Instant::now();
-    let usage = FeaturizedCorpus::new(&model.features, &corpus.sentences, args.min_feature_count)
-        .row_usage(model.features.buckets());
     let direct_dev = evaluate_float(&model, dev);
-    let clustered = crate::codebook::quantize_rows(model, &usage, args.seed);
+    let clustered = crate::codebook::quantize_rows(model, usage, args.seed);
     say(format!(
         "codebook: {CODEBOOK_ENTRIES} entries by k-means in {:.1} s: float dev {direct_dev} -> {}",
         started.elapsed().as_secs_f64(),
@@ -623,7 +620,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         say(format!("pruned {pruned} weights below {}", args.prune_below));
     }
     if codebook {
-        float_model = to_codebook(args, float_model, &corpus, &dev, &say);
+        float_model = to_codebook(args, float_model, &outcome.row_usage, &dev, &say);
     }
     let zeros = float_model.weights.iter().filter(|&&w| w == 0.0).count();
     let float_dev = evaluate_float(&float_model, &dev);

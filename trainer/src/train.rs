@@ -99,6 +99,8 @@ pub struct TrainOutcome {
     pub best: usize,
     /// Training sentences skipped because their gold path breaks the hard constraints.
     pub skipped_sentences: usize,
+    /// `[rows]` how often the training data reads each emission table row.
+    pub row_usage: Vec<u32>,
 }
 
 impl TrainOutcome {
@@ -298,7 +300,8 @@ pub fn train(
         }
     }
     let (best, model) = best.expect("at least one epoch");
-    TrainOutcome { model, epochs, best, skipped_sentences }
+    let row_usage = featurized.row_usage(features.buckets());
+    TrainOutcome { model, epochs, best, skipped_sentences, row_usage }
 }
 
 fn epochs_value(epochs: &[EpochReport], index: usize) -> f64 {
