@@ -137,6 +137,7 @@ fn builtin(codebook: bool) -> Vec<u8> {
             normalization: 1,
             templates: &templates,
             rows: codes.len() as u32,
+            hashes_per_feature: 2,
             codes: &codes,
             weight_type: WeightType::I8,
             weight_shift: 4,

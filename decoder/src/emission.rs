@@ -3,7 +3,7 @@
 //! The lattice only sees [`EmissionModel`], so a second kind of model (say, a small integer CNN) plugs in
 //! without touching Viterbi.
 
-use crate::features::{row, CompiledTemplates, Context, Template};
+use crate::features::{row, second_hash, CompiledTemplates, Context, Template};
 use crate::format::WeightType;
 use crate::{MAX_TAGS, MAX_TEMPLATES};
 
@@ -31,6 +31,8 @@ pub struct HashedNgram<'a> {
     pub(crate) compiled: CompiledTemplates,
     /// Rows `R` of the hashed table (a power of two for direct weights).
     pub(crate) rows: u32,
+    /// Rows read per feature `H` (1 for direct weights); validated `H * templates <= MAX_TEMPLATES`.
+    pub(crate) hashes: u8,
     /// `[R]` codebook entries of the rows; `None` when the rows hold the weights.
     pub(crate) codes: Option<&'a [u8]>,
     pub(crate) weight_type: WeightType,
@@ -50,7 +52,9 @@ impl HashedNgram<'_> {
     pub(crate) fn prepare(&mut self) {
         let weights = self.weights;
         let mut acc = [0u32; 2];
-        self.compiled.for_each_bias_hash(|h| accumulate_i8x4(&mut acc, weights, self.weight_row(h) << 2));
+        self.compiled.for_each_bias_hash(|h| {
+            self.for_each_feature_row(h, |row| accumulate_i8x4(&mut acc, weights, row << 2));
+        });
         self.bias_i8x4 = acc;
     }
 
@@ -88,10 +92,29 @@ impl HashedNgram<'_> {
         self.weights.len() + self.codes.map_or(0, <[u8]>::len)
     }
 
-    /// The row of the hashed table each template selects at `ctx`.
+    /// Rows read per feature (1 unless a codebook model says more).
+    pub fn hashes_per_feature(&self) -> usize {
+        usize::from(self.hashes)
+    }
+
+    /// The rows of the hashed table each template selects at `ctx`: `visit(template index, row)`, once per
+    /// row a feature reads (its hash's first).
     pub fn table_rows(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
         for (index, template) in self.templates().iter().enumerate() {
-            visit(index, row(template.hash(index, ctx), self.rows));
+            let hash = template.hash(index, ctx);
+            visit(index, row(hash, self.rows));
+            if self.hashes == 2 {
+                visit(index, row(second_hash(hash), self.rows));
+            }
+        }
+    }
+
+    /// Calls `visit` with the row of `weights` of each of the feature's hashes.
+    #[inline(always)]
+    fn for_each_feature_row(&self, hash: u32, mut visit: impl FnMut(usize)) {
+        visit(self.weight_row(hash));
+        if self.hashes == 2 {
+            visit(self.weight_row(second_hash(hash)));
         }
     }
 
@@ -123,8 +146,9 @@ impl EmissionModel for HashedNgram<'_> {
     #[inline]
     fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
         // One loop for both table kinds: the branch on `codes` in `weight_row` costs two instructions a
-        // feature, where a copy of every loop per kind doubled the decoder's code on Cortex-M.
-        let weight_row = |h| self.weight_row(h);
+        // feature, where a copy of every loop per kind doubled the decoder's code on Cortex-M. Sums stay
+        // within MAX_TEMPLATES rows (validated `H * templates <= MAX_TEMPLATES`), as the score bound and
+        // the 16-bit lanes below need.
         let l = self.num_tags.min(MAX_TAGS);
         let weights = self.weights;
         // Weights are summed unshifted and shifted once: sum(w << s) == sum(w) << s exactly (no overflow:
@@ -136,13 +160,15 @@ impl EmissionModel for HashedNgram<'_> {
             (WeightType::I8, 4) => {
                 let mut acc = [0i32; 4];
                 self.compiled.for_each_hash(ctx, |h| {
-                    let row = weight_row(h) << 2;
-                    if let Some(&[a, b, c, d]) = weights.get(row..row + 4) {
-                        acc[0] += i32::from(a as i8);
-                        acc[1] += i32::from(b as i8);
-                        acc[2] += i32::from(c as i8);
-                        acc[3] += i32::from(d as i8);
-                    }
+                    self.for_each_feature_row(h, |row| {
+                        let row = row << 2;
+                        if let Some(&[a, b, c, d]) = weights.get(row..row + 4) {
+                            acc[0] += i32::from(a as i8);
+                            acc[1] += i32::from(b as i8);
+                            acc[2] += i32::from(c as i8);
+                            acc[3] += i32::from(d as i8);
+                        }
+                    });
                 });
                 for (o, a) in out.iter_mut().zip(acc) {
                     *o = a << shift;
@@ -156,9 +182,11 @@ impl EmissionModel for HashedNgram<'_> {
                 // end, which gives exactly the sum of the signed weights.
                 // The biases' rows are constant: summed once by `prepare`.
                 let mut acc = self.bias_i8x4;
-                self.compiled.for_each_context_hash(ctx, |h| accumulate_i8x4(&mut acc, weights, weight_row(h) << 2));
+                self.compiled.for_each_context_hash(ctx, |h| {
+                    self.for_each_feature_row(h, |row| accumulate_i8x4(&mut acc, weights, row << 2));
+                });
                 // Element by element: a loop over the four here is not unrolled on thumb.
-                let [a, b, c, d] = unpack_i8x4(acc, self.compiled.len());
+                let [a, b, c, d] = unpack_i8x4(acc, self.compiled.len() * usize::from(self.hashes));
                 out[0] = a << shift;
                 out[1] = b << shift;
                 out[2] = c << shift;
@@ -167,12 +195,14 @@ impl EmissionModel for HashedNgram<'_> {
             (WeightType::I8, _) => {
                 let mut acc = [0i32; MAX_TAGS];
                 self.compiled.for_each_hash(ctx, |h| {
-                    let row = weight_row(h) * l;
-                    if let Some(row) = weights.get(row..row + l) {
-                        for (a, &w) in acc.iter_mut().zip(row) {
-                            *a += i32::from(w as i8);
+                    self.for_each_feature_row(h, |row| {
+                        let row = row * l;
+                        if let Some(row) = weights.get(row..row + l) {
+                            for (a, &w) in acc.iter_mut().zip(row) {
+                                *a += i32::from(w as i8);
+                            }
                         }
-                    }
+                    });
                 });
                 for (o, a) in out[..l].iter_mut().zip(acc) {
                     *o = a << shift;
@@ -181,12 +211,14 @@ impl EmissionModel for HashedNgram<'_> {
             (WeightType::I16, _) => {
                 let mut acc = [0i32; MAX_TAGS];
                 self.compiled.for_each_hash(ctx, |h| {
-                    let row = weight_row(h) * 2 * l;
-                    if let Some(row) = weights.get(row..row + 2 * l) {
-                        for (a, w) in acc.iter_mut().zip(row.chunks_exact(2)) {
-                            *a += i32::from(i16::from_le_bytes([w[0], w[1]]));
+                    self.for_each_feature_row(h, |row| {
+                        let row = row * 2 * l;
+                        if let Some(row) = weights.get(row..row + 2 * l) {
+                            for (a, w) in acc.iter_mut().zip(row.chunks_exact(2)) {
+                                *a += i32::from(i16::from_le_bytes([w[0], w[1]]));
+                            }
                         }
-                    }
+                    });
                 });
                 for (o, a) in out[..l].iter_mut().zip(acc) {
                     *o = a << shift;

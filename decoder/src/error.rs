@@ -87,6 +87,12 @@ pub enum ModelError {
         /// The value found.
         rows: u32,
     },
+    /// A codebook model's rows per feature are outside `1..=MAX_HASHES_PER_FEATURE`, or templates times
+    /// rows per feature exceed [`crate::MAX_TEMPLATES`].
+    BadHashCount {
+        /// The value found.
+        hashes: u8,
+    },
     /// The weight shift would let a single weight leave the i16 range.
     BadWeightShift {
         /// The value found.
@@ -163,6 +169,13 @@ impl fmt::Display for ModelError {
             Self::BadRowCount { rows } => {
                 write!(f, "hash table of {rows} rows is outside 1..=2^{}", crate::MAX_BUCKET_BITS)
             }
+            Self::BadHashCount { hashes } => write!(
+                f,
+                "{hashes} rows per feature is outside 1..={}, or too many with the templates (at most {} rows a \
+                 position)",
+                crate::format::MAX_HASHES_PER_FEATURE,
+                crate::MAX_TEMPLATES
+            ),
             Self::BadWeightShift { shift } => write!(f, "weight shift {shift} is too large for the weight type"),
             Self::UnknownNormalization { flags } => write!(f, "unknown normalisation flags {flags:#04x}"),
         }

@@ -303,6 +303,15 @@ pub fn bucket(hash: u32, bits: u8) -> usize {
     (hash >> (32 - u32::from(bits))) as usize
 }
 
+/// The second hash of a feature whose template hash is `hash`: a codebook model with
+/// `hashes_per_feature = 2` reads the rows of `hash` and of `second_hash(hash)` and sums them, so two
+/// features rarely share both rows. A rotation, one instruction: [`row`] takes a row mostly from the
+/// hash's high bits, so the second row comes mostly from the bits the first one ignores.
+#[inline]
+pub const fn second_hash(hash: u32) -> u32 {
+    hash.rotate_left(16)
+}
+
 /// The row of an `rows`-row table that a feature hash selects: `(hash * rows) >> 32`, in `0..rows` for
 /// any row count (a power of two or not), spreading hashes as evenly as [`bucket`] does.
 #[inline]

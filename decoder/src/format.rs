@@ -91,9 +91,13 @@ pub enum EmissionSpec<'a> {
 /// Entries of the codebook of [`CodebookNgramSpec`]: every byte value is a code.
 pub const CODEBOOK_ENTRIES: usize = 256;
 
+/// Most rows a codebook model reads per feature.
+pub const MAX_HASHES_PER_FEATURE: u8 = 2;
+
 /// Codebook n-gram emission model: the score of tag `l` at a character is the sum over templates `k`
-/// of `codebook[codes[row(hash_k(context), rows)]][l] << weight_shift`, with
-/// `row(hash, rows) = (hash * rows) >> 32` ([`crate::features::row`]).
+/// of `codebook[codes[row(hash_k, rows)]][l]` (and with `H = 2` also of the row of
+/// [`crate::features::second_hash`]`(hash_k)`), shifted by `weight_shift`, with `hash_k` the template's
+/// hash at the context and `row(hash, rows) = (hash * rows) >> 32` ([`crate::features::row`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodebookNgramSpec<'a> {
     /// Character normalisation before feature extraction (`text::NORMALIZE_*` flags).
@@ -103,6 +107,9 @@ pub struct CodebookNgramSpec<'a> {
     pub templates: &'a [u8],
     /// Number of rows `R` of the hashed table, `1..=2^MAX_BUCKET_BITS` (any number, not only powers of two).
     pub rows: u32,
+    /// Rows read per feature `H`, `1..=MAX_HASHES_PER_FEATURE` (and `H * templates <= MAX_TEMPLATES`): the
+    /// row of the feature's hash, and with `H = 2` also that of [`crate::features::second_hash`], summed.
+    pub hashes_per_feature: u8,
     /// `[R]` bytes: the codebook entry of each row.
     #[serde(borrow)]
     pub codes: &'a [u8],

@@ -3,7 +3,7 @@
 use crate::emission::HashedNgram;
 use crate::error::{ModelError, Tensor};
 use crate::features::{CompiledTemplates, Template, MAX_OFFSET, TEMPLATE_BYTES};
-use crate::format::{self, EmissionSpec, ModelBody, WeightType, CODEBOOK_ENTRIES};
+use crate::format::{self, EmissionSpec, ModelBody, WeightType, CODEBOOK_ENTRIES, MAX_HASHES_PER_FEATURE};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
 use crate::{MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
@@ -171,7 +171,7 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
         }
         Ok(())
     };
-    let (rows, codes, weight_type, weight_shift, weights) = match *spec {
+    let (rows, hashes, codes, weight_type, weight_shift, weights) = match *spec {
         EmissionSpec::HashedNgram(s) => {
             if s.bucket_bits == 0 || s.bucket_bits > MAX_BUCKET_BITS {
                 return Err(ModelError::BadBucketBits { bits: s.bucket_bits });
@@ -179,17 +179,21 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
             check_shift(s.weight_type, s.weight_shift)?;
             let rows = 1u32 << s.bucket_bits;
             check_len(Tensor::EmissionWeights, s.weights, rows as usize * num_tags * s.weight_type.bytes())?;
-            (rows, None, s.weight_type, s.weight_shift, s.weights)
+            (rows, 1, None, s.weight_type, s.weight_shift, s.weights)
         }
         EmissionSpec::CodebookNgram(s) => {
             if s.rows == 0 || s.rows > 1 << MAX_BUCKET_BITS {
                 return Err(ModelError::BadRowCount { rows: s.rows });
             }
+            let h = s.hashes_per_feature;
+            if h == 0 || h > MAX_HASHES_PER_FEATURE || template_count * usize::from(h) > MAX_TEMPLATES {
+                return Err(ModelError::BadHashCount { hashes: h });
+            }
             check_shift(s.weight_type, s.weight_shift)?;
             check_len(Tensor::Codes, s.codes, s.rows as usize)?;
             let codebook_bytes = CODEBOOK_ENTRIES * num_tags * s.weight_type.bytes();
             check_len(Tensor::EmissionWeights, s.codebook, codebook_bytes)?;
-            (s.rows, Some(s.codes), s.weight_type, s.weight_shift, s.codebook)
+            (s.rows, h, Some(s.codes), s.weight_type, s.weight_shift, s.codebook)
         }
     };
     let mut emission = HashedNgram {
@@ -197,6 +201,7 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
         template_count,
         compiled: CompiledTemplates::new(&templates[..template_count]),
         rows,
+        hashes,
         codes,
         weight_type,
         weight_shift,

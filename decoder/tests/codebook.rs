@@ -82,6 +82,12 @@ fn element(codebook: &[u8], l: usize, weight_type: WeightType, entry: u8, tag: u
 /// characters, `Template::hash`, `features::row`, the codes and the codebook, summed and shifted.
 /// Also returns the table row of every (position, template).
 fn reference_emissions(spec: &Spec, codes: &[u8], chars: &[char]) -> (Vec<i32>, Vec<usize>) {
+    reference_emissions_hashes(spec, codes, 1, chars)
+}
+
+/// [`reference_emissions`] with `hashes` rows per feature: the second is the row of the hash rotated
+/// left by 16 bits (FORMAT.md), written out here rather than taken from the decoder.
+fn reference_emissions_hashes(spec: &Spec, codes: &[u8], hashes: u8, chars: &[char]) -> (Vec<i32>, Vec<usize>) {
     let l = spec.num_tags();
     let rows = codes.len() as u32;
     let normalized: Vec<char> = chars.iter().map(|&c| normalize(c, spec.normalization)).collect();
@@ -91,11 +97,14 @@ fn reference_emissions(spec: &Spec, codes: &[u8], chars: &[char]) -> (Vec<i32>, 
         let ctx = Context::at(&normalized, position);
         let mut sum = vec![0i64; l];
         for (k, template) in spec.templates.iter().enumerate() {
-            let r = row(template.hash(k, &ctx), rows);
-            assert!(r < codes.len());
-            table_rows.push(r);
-            for (tag, s) in sum.iter_mut().enumerate() {
-                *s += i64::from(element(&spec.weights, l, spec.weight_type, codes[r], tag));
+            let hash = template.hash(k, &ctx);
+            for h in [hash, hash.rotate_left(16)].into_iter().take(usize::from(hashes)) {
+                let r = row(h, rows);
+                assert!(r < codes.len());
+                table_rows.push(r);
+                for (tag, s) in sum.iter_mut().enumerate() {
+                    *s += i64::from(element(&spec.weights, l, spec.weight_type, codes[r], tag));
+                }
             }
         }
         for s in sum {
@@ -198,15 +207,17 @@ proptest! {
         let lim = 100 + rng.below(2) as i64 * 40_000;
         spec.weights = random_codebook(&mut rng, spec.num_tags(), spec.weight_type, lim);
         let codes = random_codes(&mut rng, rows);
-        check_against_reference(&spec, &codes, &random_chars(&mut rng, len));
+        let hashes = if spec.templates.len() <= decoder::MAX_TEMPLATES / 2 { 1 + rng.below(2) as u8 } else { 1 };
+        check_against_reference(&spec, &codes, hashes, &random_chars(&mut rng, len));
     }
 }
 
-fn check_against_reference(spec: &Spec, codes: &[u8], chars: &[char]) -> Vec<usize> {
-    let bytes = spec.encode_codebook(codes);
+fn check_against_reference(spec: &Spec, codes: &[u8], hashes: u8, chars: &[char]) -> Vec<usize> {
+    let bytes = spec.encode_codebook_hashes(codes, hashes);
     let model = Model::from_bytes(&bytes).unwrap();
     assert_eq!(model.emission().rows(), codes.len());
-    let (emissions, table_rows) = reference_emissions(spec, codes, chars);
+    assert_eq!(model.emission().hashes_per_feature(), usize::from(hashes));
+    let (emissions, table_rows) = reference_emissions_hashes(spec, codes, hashes, chars);
     assert_eq!(model_emissions(&model, chars), (emissions.clone(), table_rows.clone()));
     let (score, tags) = label(&model, chars);
     let (ref_score, ref_tags) =
@@ -238,7 +249,7 @@ fn thousand_rows_match_reference() {
     let codes: Vec<u8> = (0..1000).map(|_| rng.below(256) as u8).collect();
     let mut seen = vec![false; 1000];
     for len in [1, 2, 5, 50, 500, 3000] {
-        for r in check_against_reference(&spec, &codes, &random_chars(&mut rng, len)) {
+        for r in check_against_reference(&spec, &codes, 1 + (len % 2) as u8, &random_chars(&mut rng, len)) {
             seen[r] = true;
         }
     }

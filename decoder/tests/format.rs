@@ -40,7 +40,7 @@ const TINY: [u8; 95] = [
 /// `tiny_v2()` encoded, computed independently like [`TINY`]: these literal bytes, then the 1024-byte
 /// codebook (the pattern `i as u8`, see [`tiny_v2_bytes`]), then [`TINY_V2_TAIL`].
 #[rustfmt::skip]
-const TINY_V2_HEAD: [u8; 35] = [
+const TINY_V2_HEAD: [u8; 36] = [
     // magic "CRFm", version 2 (varint)
     0x43, 0x52, 0x46, 0x6d, 0x02,
     // tag_names: len 7, "B M E S"
@@ -48,8 +48,9 @@ const TINY_V2_HEAD: [u8; 35] = [
     // constraints: None; score_frac_bits: 8
     0x00, 0x08,
     // emission: CodebookNgram (variant 1): normalization 1, templates (len 8: Bias, Char(0)), rows 3 (varint
-    // u32), codes (len 3: 0, 1, 255), weight_type I8 (variant 0), weight_shift 4,
-    0x01, 0x01, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x03, 0x00, 0x01, 0xff, 0x00, 0x04,
+    // u32), hashes_per_feature 2, codes (len 3: 0, 1, 255), weight_type I8 (variant 0), weight_shift 4,
+    0x01, 0x01, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x02, 0x03, 0x00, 0x01, 0xff, 0x00,
+    0x04,
     // codebook: len 1024 (varint 0x80 0x08), then [256][4] i8 (the pattern, not written here)
     0x80, 0x08,
 ];
@@ -71,7 +72,7 @@ const TINY_V2_TAIL: [u8; 57] = [
     // metadata: len 1, "t"
     0x01, 0x74,
     // CRC-32 of everything before it (head, codebook, tail), little-endian
-    0x08, 0x40, 0x50, 0xb4,
+    0x33, 0xbb, 0x7e, 0x6c,
 ];
 
 /// The codebook of `tiny_v2()`: byte `i` is `i as u8` (entry `e` is the i8 row `[4e, 4e+1, 4e+2, 4e+3]`).
@@ -96,6 +97,8 @@ struct Owned {
     /// model: `bucket_bits` is unused and `weights` is the codebook.
     weights: Vec<u8>,
     codebook: Option<(u32, Vec<u8>)>,
+    /// Rows per feature of a codebook model.
+    hashes: u8,
     transitions: Vec<u8>,
     start: Vec<u8>,
     end: Vec<u8>,
@@ -112,15 +115,17 @@ fn tiny() -> Owned {
         weight_shift: 4,
         weights: vec![1, 2, 3, 4, 0xff, 0xfe, 0xfd, 0xfc],
         codebook: None,
+        hashes: 1,
         transitions: format::i16_bytes(&(0..16).map(|i| i * 100 - 800).collect::<Vec<i16>>()),
         start: format::i16_bytes(&[-1, 2, -3, 4]),
         end: format::i16_bytes(&[i16::MAX, i16::MIN, 5, -6]),
     }
 }
 
-/// A version-2 codebook model like `tiny()`: 3 rows with codes 0, 1, 255 into a `[256][4]` i8 codebook.
+/// A version-2 codebook model like `tiny()`: 3 rows with codes 0, 1, 255 into a `[256][4]` i8 codebook,
+/// two rows per feature.
 fn tiny_v2() -> Owned {
-    Owned { weights: tiny_v2_codebook(), codebook: Some((3, vec![0, 1, 255])), ..tiny() }
+    Owned { weights: tiny_v2_codebook(), codebook: Some((3, vec![0, 1, 255])), hashes: 2, ..tiny() }
 }
 
 impl Owned {
@@ -146,6 +151,7 @@ impl Owned {
                     normalization: self.normalization,
                     templates: &self.templates,
                     rows: *rows,
+                    hashes_per_feature: self.hashes,
                     codes,
                     weight_type: self.weight_type,
                     weight_shift: self.weight_shift,
@@ -186,7 +192,7 @@ fn encoding_is_frozen() {
 #[test]
 fn codebook_encoding_is_frozen() {
     let bytes = tiny_v2_bytes();
-    assert_eq!(bytes.len(), 35 + 1024 + 57);
+    assert_eq!(bytes.len(), 36 + 1024 + 57);
     assert_eq!(tiny_v2().body().version(), 2);
     assert_eq!(tiny_v2().encode(), bytes);
     // The body is everything but magic, version and CRC; the codebook sits where the head says.
@@ -248,13 +254,16 @@ fn codebook_scores_are_frozen() {
     let bytes = tiny_v2_bytes();
     let model = Model::from_bytes(&bytes).unwrap();
     let emission = model.emission();
-    for (ch, rows, expected) in
-        [('g', [1, 0], [64, 96, 128, 160]), ('中', [1, 1], [128, 160, 192, 224]), ('a', [1, 2], [0, 32, 64, 96])]
-    {
+    // Two rows per feature: the hash's and the rotated hash's (computed in Python).
+    for (ch, rows, expected) in [
+        ('g', [1, 0, 0, 0], [64, 128, 192, 256]),
+        ('中', [1, 0, 1, 1], [192, 256, 320, 384]),
+        ('a', [1, 0, 2, 1], [64, 128, 192, 256]),
+    ] {
         let ctx = Context::at(&[ch], 0);
         let mut visited = Vec::new();
         emission.table_rows(&ctx, |template, row| visited.push((template, row)));
-        assert_eq!(visited, [(0, rows[0]), (1, rows[1])], "{ch}");
+        assert_eq!(visited, [(0, rows[0]), (0, rows[1]), (1, rows[2]), (1, rows[3])], "{ch}");
         let mut out = [i32::MIN; decoder::MAX_TAGS];
         emission.scores(&ctx, &mut out);
         assert_eq!(out[..4], expected, "{ch}");
@@ -280,7 +289,7 @@ fn version_one_cannot_hold_a_codebook() {
     bytes[4] = 1;
     fix_crc(&mut bytes);
     // Independently computed CRC of the edited file (Python: zlib.crc32).
-    assert_eq!(bytes[bytes.len() - 4..], 0xe038_80c1u32.to_le_bytes());
+    assert_eq!(bytes[bytes.len() - 4..], 0x8e92_a9e7u32.to_le_bytes());
     assert_eq!(format::decode(&bytes).unwrap_err(), ModelError::Malformed);
     assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::Malformed);
     // Decoded after the body's structure: trailing bytes are reported first.
@@ -328,7 +337,7 @@ fn bad_checksum() {
     // In the codebook, which the decoder never reads at load: the CRC still covers it.
     let mut bytes = tiny_v2_bytes();
     bytes[TINY_V2_HEAD.len() + 700] ^= 0x80;
-    assert!(matches!(Model::from_bytes(&bytes).unwrap_err(), ModelError::BadChecksum { stored: 0xb450_4008, .. }));
+    assert!(matches!(Model::from_bytes(&bytes).unwrap_err(), ModelError::BadChecksum { stored: 0x6c7e_bb33, .. }));
 }
 
 #[test]
@@ -513,7 +522,8 @@ fn row_count_limits_load() {
     assert_eq!(model.emission().rows(), 1);
     let mut out = [0; decoder::MAX_TAGS];
     model.emission().scores(&Context::at(&['x'], 0), &mut out);
-    assert_eq!(out[..4], [-128, -96, -64, -32]);
+    // Two templates, two rows per feature: entry 255 (`[-4, -3, -2, -1]`) four times, shifted by 4.
+    assert_eq!(out[..4], [-256, -192, -128, -64]);
     // The largest table, 2^24 rows; the last row is reachable.
     let mut codes = vec![0u8; 1 << 24];
     codes[(1 << 24) - 1] = 255;
@@ -585,8 +595,18 @@ fn codebook_templates_and_normalization() {
     assert_eq!(m.load_err(), ModelError::BadTemplateCount { count: 0 });
     m.templates = Template::Bias.encode().repeat(33);
     assert_eq!(m.load_err(), ModelError::BadTemplateCount { count: 33 });
+    // Templates times rows per feature may not exceed MAX_TEMPLATES (the score bound and the lanes).
     m.templates = Template::Bias.encode().repeat(32);
+    assert_eq!(m.load_err(), ModelError::BadHashCount { hashes: 2 });
+    m.templates = Template::Bias.encode().repeat(16);
     assert!(Model::from_bytes(&m.encode()).is_ok());
+    m.templates = Template::Bias.encode().repeat(32);
+    m.hashes = 1;
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    for hashes in [0, 3, 255] {
+        m.hashes = hashes;
+        assert_eq!(m.load_err(), ModelError::BadHashCount { hashes });
+    }
     let mut m = tiny_v2();
     m.templates.extend_from_slice(&[2, 5, 0, 0]);
     assert_eq!(m.load_err(), ModelError::BadTemplate { index: 2 });

@@ -55,7 +55,7 @@ pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitC
     };
     defmt::info!(
         "model: file={=str} bytes={=usize} format={=u16} tags=\"{=str}\" scheme={} templates={=usize} rows={=usize} \
-         codebook={=bool}",
+         codebook={=bool} rows_per_feature={=usize}",
         model_image::FILE_NAME,
         model_image::MODEL_LEN,
         model.body().version(),
@@ -63,7 +63,8 @@ pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitC
         model.scheme(),
         model.emission().templates().len(),
         model.emission().rows(),
-        model.emission().codes().is_some()
+        model.emission().codes().is_some(),
+        model.emission().hashes_per_feature()
     );
 
     let mut segmenter = Segmenter::<DEFAULT_WINDOW>::new(&model);

@@ -1,7 +1,7 @@
 //! Feature extraction for training, through the decoder's own templates, context windows, hash and
 //! bucket function, so a feature lands in the same weight row at training and at decoding time.
 
-use decoder::features::{row, Context, Template, DEFAULT_TEMPLATES};
+use decoder::features::{row, second_hash, Context, Template, DEFAULT_TEMPLATES};
 use decoder::text::{normalize, NORMALIZE_WIDTH};
 use rayon::prelude::*;
 
@@ -14,6 +14,9 @@ pub struct FeatureSpec {
     pub templates: Vec<Template>,
     /// Rows of the hashed weight table (a power of two for the direct-weight model kind).
     pub rows: u32,
+    /// Rows each feature reads and sums (1, or 2 with `decoder::features::second_hash`); 2 only in
+    /// codebook models.
+    pub hashes_per_feature: u8,
     /// `decoder::text::NORMALIZE_*` flags applied to characters before hashing.
     pub normalization: u8,
 }
@@ -122,7 +125,12 @@ impl FeatureSpec {
 
     /// A spec with the given templates, a table of `rows` rows (any number) and full-width folding.
     pub fn with_rows(templates: Vec<Template>, rows: u32) -> Self {
-        Self { templates, rows, normalization: NORMALIZE_WIDTH }
+        Self { templates, rows, hashes_per_feature: 1, normalization: NORMALIZE_WIDTH }
+    }
+
+    /// Table rows read per position: templates times rows per feature.
+    pub fn rows_per_position(&self) -> usize {
+        self.templates.len() * usize::from(self.hashes_per_feature)
     }
 
     /// Number of rows of the weight table.
@@ -145,7 +153,7 @@ impl FeatureSpec {
         chars.iter().map(|&c| normalize(c, self.normalization)).collect()
     }
 
-    /// The weight-table row of every template at every position: `[T][K]`, row-major.
+    /// The weight-table rows of every template at every position: `[T][K][hashes_per_feature]`.
     pub fn extract(&self, chars: &[char]) -> Vec<u32> {
         let mut rows = self.extract_hashes(chars);
         for r in &mut rows {
@@ -154,14 +162,19 @@ impl FeatureSpec {
         rows
     }
 
-    /// The 32-bit feature hash of every template at every position (before bucketing): `[T][K]`.
+    /// The 32-bit hashes every template's feature reads at every position (before bucketing):
+    /// `[T][K][hashes_per_feature]`.
     pub fn extract_hashes(&self, chars: &[char]) -> Vec<u32> {
         let normalized = self.normalized(chars);
-        let mut hashes = Vec::with_capacity(chars.len() * self.templates.len());
+        let mut hashes = Vec::with_capacity(chars.len() * self.rows_per_position());
         for position in 0..normalized.len() {
             let ctx = Context::at(&normalized, position);
             for (index, template) in self.templates.iter().enumerate() {
-                hashes.push(template.hash(index, &ctx));
+                let hash = template.hash(index, &ctx);
+                hashes.push(hash);
+                if self.hashes_per_feature == 2 {
+                    hashes.push(second_hash(hash));
+                }
             }
         }
         hashes
@@ -174,8 +187,8 @@ pub const UNUSED_ROW: u32 = u32::MAX;
 /// Sentences with their features computed once: the training loop reads them every epoch.
 #[derive(Debug, Clone)]
 pub struct FeaturizedCorpus {
-    /// Templates per position `K`.
-    pub templates_per_position: usize,
+    /// Table rows read per position: templates times rows per feature.
+    pub rows_per_position_: usize,
     /// All feature rows, sentence after sentence, `[T][K]` each.
     rows: Vec<u32>,
     /// All gold tags, sentence after sentence.
@@ -223,7 +236,7 @@ impl FeaturizedCorpus {
         let mut offsets = Vec::with_capacity(sentences.len() + 1);
         offsets.push(0);
         let total: usize = sentences.iter().map(|s| s.chars.len()).sum();
-        let mut rows = Vec::with_capacity(total * spec.templates.len());
+        let mut rows = Vec::with_capacity(total * spec.rows_per_position());
         let mut tags = Vec::with_capacity(total);
         for (sentence, hashes) in sentences.iter().zip(per_sentence) {
             rows.extend(hashes.iter().map(|&hash| {
@@ -237,7 +250,7 @@ impl FeaturizedCorpus {
             offsets.push(tags.len());
         }
         let dropped_features = counts.values().filter(|&&c| c < min_count).count();
-        Self { templates_per_position: spec.templates.len(), rows, tags, offsets, dropped_features }
+        Self { rows_per_position_: spec.rows_per_position(), rows, tags, offsets, dropped_features }
     }
 
     /// Distinct features left out by the `min_count` of [`FeaturizedCorpus::new`].
@@ -281,7 +294,7 @@ impl FeaturizedCorpus {
     /// Sentence `index`.
     pub fn sentence(&self, index: usize) -> FeaturizedSentence<'_> {
         let (start, end) = (self.offsets[index], self.offsets[index + 1]);
-        let k = self.templates_per_position;
+        let k = self.rows_per_position_;
         FeaturizedSentence { rows: &self.rows[start * k..end * k], tags: &self.tags[start..end] }
     }
 }

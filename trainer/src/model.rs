@@ -57,10 +57,10 @@ impl FloatModel {
         Self { weights: codebook, codes: Some(codes), ..self }
     }
 
-    /// Emission scores `[T][L]` of a sentence given its feature rows `[T][K]`.
+    /// Emission scores `[T][L]` of a sentence given its feature rows (`[T][rows_per_position]`).
     pub fn emissions(&self, rows: &[u32], out: &mut Vec<f32>) {
         let l = self.num_tags();
-        let k = self.features.templates.len();
+        let k = self.features.rows_per_position();
         let positions = rows.len() / k;
         out.clear();
         out.resize(positions * l, 0.0);

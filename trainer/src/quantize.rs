@@ -54,6 +54,12 @@ pub enum ExportError {
         /// The row count.
         rows: u32,
     },
+    /// Only a codebook model reads more than one row per feature.
+    #[error("{hashes} rows per feature needs a codebook model (direct weights read one)")]
+    HashesPerFeature {
+        /// Rows per feature.
+        hashes: u8,
+    },
     /// postcard failed to serialise the body.
     #[error("encoding the model: {0}")]
     Encode(String),
@@ -218,11 +224,15 @@ fn emission_spec<'a>(
             normalization: features.normalization,
             templates,
             rows: features.rows,
+            hashes_per_feature: features.hashes_per_feature,
             codes,
             weight_type: params.weight_type,
             weight_shift: params.weight_shift,
             codebook: weights,
         }),
+        None if features.hashes_per_feature != 1 => {
+            return Err(ExportError::HashesPerFeature { hashes: features.hashes_per_feature })
+        }
         None => EmissionSpec::HashedNgram(HashedNgramSpec {
             normalization: features.normalization,
             templates,
@@ -290,7 +300,12 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
     let transitions = (0..l * l).map(|i| real(model.transition(i / l, i % l))).collect();
     FloatModel {
         tag_names: model.tag_names().map(str::to_string).collect(),
-        features: FeatureSpec { templates: emission.templates().to_vec(), rows: emission.rows() as u32, normalization },
+        features: FeatureSpec {
+            templates: emission.templates().to_vec(),
+            rows: emission.rows() as u32,
+            hashes_per_feature: emission.hashes_per_feature() as u8,
+            normalization,
+        },
         weights,
         codes: emission.codes().map(<[u8]>::to_vec),
         transitions,
@@ -359,6 +374,7 @@ mod tests {
         let codes: Vec<u8> = (0..rows).map(|r| (r * 37 % 256) as u8).collect();
         let mut model = model.into_codebook(codebook, codes.clone());
         model.features.rows = rows as u32;
+        model.features.hashes_per_feature = 2;
         let params = candidates(&model, WeightType::I8).unwrap()[0];
         let bytes = export(&model, params, "cb").unwrap();
         assert_eq!(bytes[4], 2, "codebook models are format version 2");
@@ -379,6 +395,10 @@ mod tests {
         odd.features.rows = 63;
         odd.weights.truncate(63 * 4);
         assert!(matches!(export(&odd, params, ""), Err(ExportError::RowCount { rows: 63 })));
+        // ... nor more than one row per feature.
+        let mut two = sample_model();
+        two.features.hashes_per_feature = 2;
+        assert!(matches!(export(&two, params, ""), Err(ExportError::HashesPerFeature { hashes: 2 })));
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub fn train(
     let mut crf = Adagrad::new(crf_params, config.crf_lr, config.adagrad_init);
 
     let total_chars = featurized.positions();
-    let k = features.templates.len();
+    let k = features.rows_per_position();
     let mut rng = SplitMix64::new(config.seed);
     let mut order: Vec<usize> = (0..featurized.len()).collect();
     let mut epochs = Vec::new();

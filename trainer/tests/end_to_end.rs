@@ -46,6 +46,7 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     assert_eq!(model.emission().codes().map(<[u8]>::len), Some(rows));
     assert!(!rows.is_power_of_two(), "the budget, not a power of two, sets the rows ({rows})");
     assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
+    assert_eq!(model.emission().hashes_per_feature(), 2, "codebook models read two rows per feature by default");
     assert!(summary.quantized_dev.value() > 0.6, "dev {}", summary.quantized_dev);
     // Direct i8 weights in the same budget get a quarter of the rows (or fewer: a power of two).
     let direct = TrainArgs {

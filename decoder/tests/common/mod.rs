@@ -60,10 +60,15 @@ impl Spec {
     /// A version-2 codebook file with `codes.len()` rows: `weights` is the `[256][L]` codebook and
     /// `bucket_bits` is unused.
     pub fn encode_codebook(&self, codes: &[u8]) -> Vec<u8> {
-        self.encode_with(Some(codes))
+        self.encode_with(Some((codes, 1)))
     }
 
-    fn encode_with(&self, codes: Option<&[u8]>) -> Vec<u8> {
+    /// Like [`Spec::encode_codebook`], with `hashes` rows per feature.
+    pub fn encode_codebook_hashes(&self, codes: &[u8], hashes: u8) -> Vec<u8> {
+        self.encode_with(Some((codes, hashes)))
+    }
+
+    fn encode_with(&self, codes: Option<(&[u8], u8)>) -> Vec<u8> {
         let templates: Vec<u8> = self.templates.iter().flat_map(|t| t.encode()).collect();
         let trans = format::i16_bytes(&self.transitions);
         let start = format::i16_bytes(&self.start);
@@ -85,10 +90,11 @@ impl Spec {
                     weight_shift: self.weight_shift,
                     weights: &self.weights,
                 }),
-                Some(codes) => EmissionSpec::CodebookNgram(CodebookNgramSpec {
+                Some((codes, hashes)) => EmissionSpec::CodebookNgram(CodebookNgramSpec {
                     normalization: self.normalization,
                     templates: &templates,
                     rows: codes.len() as u32,
+                    hashes_per_feature: hashes,
                     codes,
                     weight_type: self.weight_type,
                     weight_shift: self.weight_shift,
