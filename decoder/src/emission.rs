@@ -3,7 +3,7 @@
 //! The lattice only sees [`EmissionModel`], so a second kind of model (say, a small integer CNN) plugs in
 //! without touching Viterbi.
 
-use crate::features::{row, second_hash, CompiledTemplates, Context, Template};
+use crate::features::{feature_hashes, row, second_hash, CompiledTemplates, Context, Template};
 use crate::format::WeightType;
 use crate::{MAX_TAGS, MAX_TEMPLATES};
 
@@ -101,10 +101,8 @@ impl HashedNgram<'_> {
     /// row a feature reads (its hash's first).
     pub fn table_rows(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
         for (index, template) in self.templates().iter().enumerate() {
-            let hash = template.hash(index, ctx);
-            visit(index, row(hash, self.rows));
-            if self.hashes == 2 {
-                visit(index, row(second_hash(hash), self.rows));
+            for hash in feature_hashes(template.hash(index, ctx), self.hashes) {
+                visit(index, row(hash, self.rows));
             }
         }
     }
@@ -112,6 +110,8 @@ impl HashedNgram<'_> {
     /// Calls `visit` with the row of `weights` of each of the feature's hashes.
     #[inline(always)]
     fn for_each_feature_row(&self, hash: u32, mut visit: impl FnMut(usize)) {
+        // The hashes of `feature_hashes`, spelled out: its iterator costs the Cortex-M3 about 130 more
+        // instructions a character (1,534 against 1,402).
         visit(self.weight_row(hash));
         if self.hashes == 2 {
             visit(self.weight_row(second_hash(hash)));

@@ -312,6 +312,13 @@ pub const fn second_hash(hash: u32) -> u32 {
     hash.rotate_left(16)
 }
 
+/// The hashes whose rows a feature reads with `hashes_per_feature` rows per feature (1 or 2): `hash`, then
+/// [`second_hash`]`(hash)`.
+#[inline(always)]
+pub fn feature_hashes(hash: u32, hashes_per_feature: u8) -> impl Iterator<Item = u32> {
+    [hash, second_hash(hash)].into_iter().take(usize::from(hashes_per_feature))
+}
+
 /// The row of an `rows`-row table that a feature hash selects: `(hash * rows) >> 32`, in `0..rows` for
 /// any row count (a power of two or not), spreading hashes as evenly as [`bucket`] does.
 #[inline]

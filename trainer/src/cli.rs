@@ -505,28 +505,6 @@ fn largest_table(tag_names: &[String], budget: usize, codebook: bool, weight_typ
     Some(fitting)
 }
 
-/// Turns a trained direct-weight model into a codebook model: k-means over its rows, weighted by
-/// `usage`, how often training reads each row. (Fine-tuning the codebook with the codes fixed did not
-/// help on PKU, and quantization-aware training through a codebook recomputed each epoch diverged;
-/// neither is kept.)
-fn to_codebook(
-    args: &TrainArgs,
-    model: FloatModel,
-    usage: &[u32],
-    dev: &[Sentence],
-    say: &impl Fn(String),
-) -> FloatModel {
-    let started = Instant::now();
-    let direct_dev = evaluate_float(&model, dev);
-    let clustered = crate::codebook::quantize_rows(model, usage, args.seed);
-    say(format!(
-        "codebook: {CODEBOOK_ENTRIES} entries by k-means in {:.1} s: float dev {direct_dev} -> {}",
-        started.elapsed().as_secs_f64(),
-        evaluate_float(&clustered, dev)
-    ));
-    clustered
-}
-
 /// The `train` command.
 pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let started = Instant::now();
@@ -641,11 +619,21 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         }
         say(format!("pruned {pruned} weights below {}", args.prune_below));
     }
+    let mut float_dev = evaluate_float(&float_model, &dev);
     if codebook {
-        float_model = to_codebook(args, float_model, &outcome.row_usage, &dev, &say);
+        // k-means over the trained rows, weighted by how often training reads each. (Fine-tuning the
+        // codebook with the codes fixed did not help on PKU, and quantization-aware training through a
+        // codebook recomputed each epoch diverged; neither is kept.)
+        let started = Instant::now();
+        float_model = crate::codebook::quantize_rows(float_model, &outcome.row_usage, args.seed);
+        let clustered_dev = evaluate_float(&float_model, &dev);
+        say(format!(
+            "codebook: {CODEBOOK_ENTRIES} entries by k-means in {:.1} s: float dev {float_dev} -> {clustered_dev}",
+            started.elapsed().as_secs_f64()
+        ));
+        float_dev = clustered_dev;
     }
     let zeros = float_model.weights.iter().filter(|&&w| w == 0.0).count();
-    let float_dev = evaluate_float(&float_model, &dev);
     let best = outcome.best_epoch();
     say(format!(
         "best epoch {} of {}: float dev {float_dev}; {:.1}% of emission weights are zero",

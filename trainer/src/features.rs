@@ -1,7 +1,7 @@
 //! Feature extraction for training, through the decoder's own templates, context windows, hash and
 //! bucket function, so a feature lands in the same weight row at training and at decoding time.
 
-use decoder::features::{row, second_hash, Context, Template, DEFAULT_TEMPLATES};
+use decoder::features::{feature_hashes, row, Context, Template, DEFAULT_TEMPLATES};
 use decoder::text::{normalize, NORMALIZE_WIDTH};
 use rayon::prelude::*;
 
@@ -170,11 +170,7 @@ impl FeatureSpec {
         for position in 0..normalized.len() {
             let ctx = Context::at(&normalized, position);
             for (index, template) in self.templates.iter().enumerate() {
-                let hash = template.hash(index, &ctx);
-                hashes.push(hash);
-                if self.hashes_per_feature == 2 {
-                    hashes.push(second_hash(hash));
-                }
+                hashes.extend(feature_hashes(template.hash(index, &ctx), self.hashes_per_feature));
             }
         }
         hashes
@@ -188,7 +184,7 @@ pub const UNUSED_ROW: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub struct FeaturizedCorpus {
     /// Table rows read per position: templates times rows per feature.
-    pub rows_per_position_: usize,
+    pub rows_per_position: usize,
     /// All feature rows, sentence after sentence, `[T][K]` each.
     rows: Vec<u32>,
     /// All gold tags, sentence after sentence.
@@ -250,7 +246,7 @@ impl FeaturizedCorpus {
             offsets.push(tags.len());
         }
         let dropped_features = counts.values().filter(|&&c| c < min_count).count();
-        Self { rows_per_position_: spec.rows_per_position(), rows, tags, offsets, dropped_features }
+        Self { rows_per_position: spec.rows_per_position(), rows, tags, offsets, dropped_features }
     }
 
     /// Distinct features left out by the `min_count` of [`FeaturizedCorpus::new`].
@@ -260,11 +256,7 @@ impl FeaturizedCorpus {
 
     /// Number of distinct table rows the training features use.
     pub fn rows_used(&self, buckets: usize) -> usize {
-        let mut seen = vec![false; buckets];
-        for &row in self.rows.iter().filter(|&&r| r != UNUSED_ROW) {
-            seen[row as usize] = true;
-        }
-        seen.iter().filter(|&&s| s).count()
+        self.row_usage(buckets).iter().filter(|&&reads| reads > 0).count()
     }
 
     /// How often each table row is read: `[buckets]`.
@@ -294,7 +286,7 @@ impl FeaturizedCorpus {
     /// Sentence `index`.
     pub fn sentence(&self, index: usize) -> FeaturizedSentence<'_> {
         let (start, end) = (self.offsets[index], self.offsets[index + 1]);
-        let k = self.rows_per_position_;
+        let k = self.rows_per_position;
         FeaturizedSentence { rows: &self.rows[start * k..end * k], tags: &self.tags[start..end] }
     }
 }
