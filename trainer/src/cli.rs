@@ -12,6 +12,7 @@ use decoder::Model;
 
 use crate::corpus::{self, Corpus, CorpusFormat, Sentence, WordTags};
 use crate::crf::Loss;
+use crate::distill;
 use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
 use crate::features::{FeatureSpec, TemplateSet};
 use crate::integer;
@@ -191,6 +192,15 @@ pub struct TrainArgs {
     /// With --max-model-bytes: skip training the unlimited reference model (faster; no cost report).
     #[arg(long)]
     pub no_reference: bool,
+    /// Unlabeled text for distillation (repeatable): the teacher (--teacher) labels each line and the
+    /// labelled lines join the training data; dev data stays gold. Whitespace is removed, so a segmented
+    /// corpus of another standard serves as raw text. Lifts small (--max-model-bytes) models.
+    #[arg(long, value_name = "FILE")]
+    pub distill: Vec<PathBuf>,
+    /// The model file that labels --distill text. Default with --max-model-bytes: the unlimited
+    /// reference model trained first in the same run.
+    #[arg(long, value_name = "MODEL")]
+    pub teacher: Option<PathBuf>,
     /// Share of the training corpus held out as dev data when --dev is not given.
     #[arg(long, default_value_t = 0.05)]
     pub holdout: f64,
@@ -534,8 +544,17 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         WeightTypeArg::Auto => budget.is_some(),
         WeightTypeArg::I8 | WeightTypeArg::I16 => false,
     };
+    if args.teacher.is_some() && args.distill.is_empty() {
+        bail!("--teacher labels --distill text; give --distill FILE");
+    }
+    if !args.distill.is_empty() && args.teacher.is_none() && (budget.is_none() || args.no_reference) {
+        bail!("--distill needs a teacher: give --teacher MODEL, or --max-model-bytes without --no-reference");
+    }
+    // Read before training, so a bad file fails fast.
+    let unlabeled = distill::read_unlabeled(&args.distill)?;
     let config = train_config(args);
     let mut reference: Option<(u8, DevScore)> = None;
+    let mut reference_model: Option<FloatModel> = None;
     let unlimited_bits = args.bucket_bits.unwrap_or(if args.train.is_some() { 22 } else { 16 });
     let rows = match budget {
         None => 1u32 << unlimited_bits,
@@ -573,6 +592,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
                 let score = outcome.best_epoch().dev;
                 say(format!("reference model: dev {score}"));
                 reference = Some((unlimited_bits, score));
+                reference_model = Some(outcome.model);
             }
             rows
         }
@@ -600,7 +620,36 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         args.lr,
         args.crf_lr
     ));
-    let outcome = train::train(&corpus, &dev, spec, &config, None);
+    let distilled = if unlabeled.is_empty() {
+        None
+    } else {
+        let teacher_bytes = args.teacher.as_deref().map(read_model_file).transpose()?;
+        let teacher_file = match (&args.teacher, &teacher_bytes) {
+            (Some(path), Some(bytes)) => Some(load_model(path, bytes)?),
+            _ => None,
+        };
+        let (teacher, teacher_name) = match (&teacher_file, &reference_model) {
+            (Some(model), _) => {
+                (distill::Teacher::Exported(model), args.teacher.as_ref().map(|p| p.display().to_string()))
+            }
+            (None, Some(model)) => (distill::Teacher::Float(model), None),
+            (None, None) => bail!("--distill needs a teacher: the reference model was not trained (give --teacher)"),
+        };
+        let started = Instant::now();
+        let labelled = distill::label(teacher, &unlabeled, &tag_names)?;
+        let chars: usize = labelled.iter().map(|s| s.chars.len()).sum();
+        say(format!(
+            "distillation: {} labelled {} lines ({chars} characters) of {} in {:.1} s",
+            teacher_name.as_deref().unwrap_or("the reference model"),
+            labelled.len(),
+            args.distill.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            started.elapsed().as_secs_f64()
+        ));
+        let mut sentences = corpus.sentences.clone();
+        sentences.extend(labelled);
+        Some(Corpus { tag_names: corpus.tag_names.clone(), sentences })
+    };
+    let outcome = train::train(distilled.as_ref().unwrap_or(&corpus), &dev, spec, &config, None);
     if outcome.skipped_sentences > 0 {
         say(format!(
             "warning: {} training sentences have gold tags that break the {} constraints and were skipped",
@@ -824,6 +873,10 @@ fn metadata(
     );
     if let Some(q) = quantized_dev {
         let _ = write!(text, " quantized {:.4}", q.value());
+    }
+    if !args.distill.is_empty() {
+        let files: Vec<String> = args.distill.iter().map(|p| file_name(p)).collect();
+        let _ = write!(text, "; distilled through {}", files.join(", "));
     }
     // Never let the metadata break a byte budget.
     let mut cut = METADATA_BUDGET.min(text.len());

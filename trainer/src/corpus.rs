@@ -249,6 +249,32 @@ pub fn parse_segmented_lines(bytes: &[u8], source_name: &str) -> Result<Vec<Vec<
         .collect()
 }
 
+/// Parses unlabeled text into one character sequence per non-blank line, with all whitespace removed
+/// (so a segmented corpus serves as raw text: its segmentation is ignored). A CoNLL file is refused,
+/// since removing its whitespace would glue characters to their tags.
+pub fn parse_raw_lines(bytes: &[u8], source_name: &str) -> Result<Vec<Vec<char>>, CorpusError> {
+    if detect_format(bytes) == CorpusFormat::Conll {
+        let line = lines(bytes, source_name)?.iter().find(|l| l.text.contains('\t')).map_or(1, |l| l.number);
+        return Err(malformed(
+            source_name,
+            line,
+            "a TAB (CoNLL layout): unlabeled text must be plain or segmented text",
+        ));
+    }
+    let mut texts = Vec::new();
+    for line in lines(bytes, source_name)? {
+        check_no_controls(line.text, source_name, line.number)?;
+        let chars: Vec<char> = line.text.chars().filter(|&c| !is_separator(c)).collect();
+        if !chars.is_empty() {
+            texts.push(chars);
+        }
+    }
+    if texts.is_empty() {
+        return Err(CorpusError::Empty { source_name: source_name.to_string() });
+    }
+    Ok(texts)
+}
+
 /// The tags of a word sequence, e.g. BMES: `S` for one-character words, `B M* E` for longer ones.
 pub fn words_to_sentence<S: AsRef<str>>(words: &[S], word_tags: WordTags) -> Sentence {
     let mut chars = Vec::new();

@@ -8,6 +8,7 @@
 //! - [`crf`]: forward-backward, the CRF and softmax losses and their gradients;
 //! - [`optimizer`]: Adagrad with lazy sparse updates, L1/L2 and averaging;
 //! - [`train`]: the training loop;
+//! - [`distill`]: a teacher model labels unlabeled text for a smaller model's training data;
 //! - [`quantize`]: integer scales and export through `decoder::format::encode`;
 //! - [`integer`]: the exported model's integer decode path (the decoder's);
 //! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring;
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod codebook;
 pub mod corpus;
 pub mod crf;
+pub mod distill;
 pub mod evaluate;
 pub mod features;
 pub mod integer;

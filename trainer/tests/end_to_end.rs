@@ -169,3 +169,79 @@ fn conll_corpora_train_a_tagger() {
     let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
     assert_eq!(model.scheme(), decoder::tags::TagScheme::Bio);
 }
+
+/// Characters on which two segmentations of the same text agree (per character: same word start).
+fn boundary_agreement(a: &str, b: &str) -> f64 {
+    let starts = |text: &str| -> Vec<bool> {
+        text.split_whitespace().flat_map(|w| w.chars().enumerate().map(|(i, _)| i == 0)).collect()
+    };
+    let (a, b) = (starts(a), starts(b));
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(&b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
+}
+
+#[test]
+fn distillation_teaches_a_budget_model_the_teachers_segmentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_trainer");
+    // The teacher: the sample corpus's unlimited model. The unlabeled text: the sample's own sentences,
+    // written segmented (whitespace is dropped, so only the characters count).
+    let teacher = run_train(&sample_args(&dir.path().join("teacher.crfm"))).expect("the teacher trains");
+    let unlabeled = dir.path().join("unlabeled.txt");
+    std::fs::write(&unlabeled, trainer::cli::SAMPLE_CORPUS).unwrap();
+    let raw: String = String::from_utf8_lossy(trainer::cli::SAMPLE_CORPUS).replace([' ', '\r'], "");
+    let teacher_model = decoder::Model::from_bytes(&teacher.bytes).unwrap();
+    let teacher_says = String::from_utf8(decoder::segment::segment_to_vec(&teacher_model, raw.as_bytes())).unwrap();
+
+    let budget = TrainArgs { max_model_bytes: Some(6_000), no_reference: true, ..sample_args(&dir.path().join("x")) };
+    let plain = run_train(&TrainArgs { out: dir.path().join("plain.crfm"), ..budget.clone() }).unwrap();
+    let distilled = run_train(&TrainArgs {
+        out: dir.path().join("distilled.crfm"),
+        distill: vec![unlabeled.clone()],
+        teacher: Some(dir.path().join("teacher.crfm")),
+        ..budget.clone()
+    })
+    .expect("distillation from a teacher file");
+    let segment = |bytes: &[u8]| {
+        let model = decoder::Model::from_bytes(bytes).unwrap();
+        String::from_utf8(decoder::segment::segment_to_vec(&model, raw.as_bytes())).unwrap()
+    };
+    let model = decoder::Model::from_bytes(&distilled.bytes).unwrap();
+    assert!(model.metadata().contains("distilled through unlabeled.txt"), "{}", model.metadata());
+    let (with, without) = (
+        boundary_agreement(&segment(&distilled.bytes), &teacher_says),
+        boundary_agreement(&segment(&plain.bytes), &teacher_says),
+    );
+    assert!(with > without, "agreement with the teacher: distilled {with:.4}, plain {without:.4}");
+
+    // Without --teacher, a budget run's own reference model teaches.
+    let from_reference = run_train(&TrainArgs {
+        out: dir.path().join("reference.crfm"),
+        distill: vec![unlabeled.clone()],
+        no_reference: false,
+        ..budget.clone()
+    })
+    .expect("distillation from the reference model");
+    assert!(decoder::Model::from_bytes(&from_reference.bytes).unwrap().metadata().contains("distilled through"));
+
+    // Misuse and bad files: clear errors, naming the file and line.
+    let error = |args: TrainArgs| run_train(&args).unwrap_err().to_string();
+    let no_teacher = error(TrainArgs { distill: vec![unlabeled.clone()], ..budget.clone() });
+    assert!(no_teacher.contains("--distill needs a teacher"), "{no_teacher}");
+    let no_text = error(TrainArgs { teacher: Some(dir.path().join("teacher.crfm")), ..budget.clone() });
+    assert!(no_text.contains("give --distill"), "{no_text}");
+    let conll = dir.path().join("tagged.conll");
+    std::fs::write(&conll, "我\tS\n").unwrap();
+    let failed = Command::new(exe)
+        .args(["train", "--quiet", "--max-model-bytes", "6000", "--no-reference", "--teacher"])
+        .arg(dir.path().join("teacher.crfm"))
+        .arg("--distill")
+        .arg(&conll)
+        .arg("--out")
+        .arg(dir.path().join("y.crfm"))
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let message = String::from_utf8(failed.stderr).unwrap();
+    assert!(message.contains("tagged.conll:1: a TAB"), "{message}");
+}
