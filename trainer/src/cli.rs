@@ -636,6 +636,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
             (None, None) => bail!("--distill needs a teacher: the reference model was not trained (give --teacher)"),
         };
         let started = Instant::now();
+        let unlabeled = distill::without_dev_text(unlabeled, &dev);
         let labelled = distill::label(teacher, &unlabeled, &tag_names)?;
         let chars: usize = labelled.iter().map(|s| s.chars.len()).sum();
         say(format!(

@@ -67,6 +67,13 @@ pub fn label(teacher: Teacher<'_>, texts: &[Vec<char>], student_tags: &[String])
     }
 }
 
+/// Drops the texts that are dev sentences: dev text must stay unseen, and the training file itself
+/// may be distilled, its held-out lines included.
+pub fn without_dev_text(texts: Vec<Vec<char>>, dev: &[Sentence]) -> Vec<Vec<char>> {
+    let dev_texts: std::collections::HashSet<&[char]> = dev.iter().map(|s| s.chars.as_slice()).collect();
+    texts.into_iter().filter(|text| !dev_texts.contains(text.as_slice())).collect()
+}
+
 /// Reads the unlabeled files (see [`corpus::parse_raw_lines`]), in order.
 pub fn read_unlabeled(paths: &[std::path::PathBuf]) -> Result<Vec<Vec<char>>> {
     let mut texts = Vec::new();
@@ -126,6 +133,13 @@ mod tests {
         let other = vec!["O".to_string(), "B-PER".to_string()];
         let error = label(Teacher::Float(&teacher), &[chars("甲乙")], &other).unwrap_err();
         assert!(error.to_string().contains("cannot label"), "{error}");
+    }
+
+    #[test]
+    fn dev_sentences_are_never_distilled() {
+        let dev = vec![corpus::words_to_sentence(&["银行"], WordTags::Bmes)];
+        let kept = without_dev_text(vec![chars("中国"), chars("银行"), chars("银行家")], &dev);
+        assert_eq!(kept, vec![chars("中国"), chars("银行家")]);
     }
 
     #[test]
