@@ -616,8 +616,14 @@ pub fn render_markdown(report: &FrontierReport) -> String {
                 run.train_seconds,
             ));
         }
-        text.push_str(&format!("\nCommands, from the workspace root, with `D={}`:\n\n```sh\n", report.data_dir));
-        for run in report.runs_of(corpus) {
+        text.push_str(&format!(
+            "\nCommands, from the workspace root, with `D={}`, in the order they ran (the unlimited model first: it \
+             is the teacher of the others):\n\n```sh\n",
+            report.data_dir
+        ));
+        let mut in_order: Vec<&FrontierRun> = report.runs_of(corpus).collect();
+        in_order.sort_by_key(|run| run.budget != Budget::Unlimited);
+        for run in in_order {
             text.push_str(&format!("{}\n{}\n", run.train_command, run.eval_command));
         }
         text.push_str("```\n");
@@ -651,7 +657,8 @@ fn tag_comparison_table(report: &FrontierReport, corpus: Corpus) -> String {
         let (four, six) = (f1(budget, WordTags::Bmes), f1(budget, WordTags::Bmes6));
         let cell = |f1: Option<f64>| f1.map_or_else(|| "—".to_owned(), percent);
         let gain = match (four, six) {
-            (Some(four), Some(six)) => format!("{:+.2}", 100.0 * (six - four)),
+            // `+ 0.0`: a difference that rounds to zero prints as +0.00, not -0.00.
+            (Some(four), Some(six)) => format!("{:+.2}", (10_000.0 * (six - four)).round() / 100.0 + 0.0),
             _ => "—".to_owned(),
         };
         text.push_str(&format!("| {} | {} | {} | {gain} |\n", budget.label(), cell(four), cell(six)));
@@ -1302,7 +1309,8 @@ mod tests {
 
     #[test]
     fn markdown_has_a_table_per_corpus_with_tags_fit_and_the_commands() {
-        let markdown = render_markdown(&sample_report());
+        let report = sample_report();
+        let markdown = render_markdown(&report);
         assert!(markdown.contains("Written by `cargo xtask frontier` (xtask/src/frontier.rs) on 2026-12-01 19:04 UTC"));
         assert!(markdown.contains("lm3s6965evb (Cortex-M3, 262,144 B flash: room for a model of 221,144 B)"));
         assert!(!markdown.contains("Quick smoke test"));
@@ -1324,9 +1332,30 @@ mod tests {
              | 160 KiB | 94.38 | 94.58 | +0.20 |\n| unlimited | — | 95.04 | — |\n"
         ));
         // 41,000 + 262,184 B is over 256 KiB: the M3 does not take it, the M4 does.
+        assert_eq!(
+            tag_comparison_table(
+                &FrontierReport {
+                    runs: vec![
+                        FrontierRun { scores: Scores { f1: 0.9, ..report.runs[0].scores }, ..report.runs[0].clone() },
+                        FrontierRun {
+                            scores: Scores { f1: 0.899_999, ..report.runs[1].scores },
+                            ..report.runs[1].clone()
+                        },
+                    ],
+                    ..report.clone()
+                },
+                Corpus::Pku
+            )
+            .lines()
+            .last(),
+            Some("| 160 KiB | 90.00 | 90.00 | +0.00 |")
+        );
         assert!(markdown.contains("| 256 KiB | 4 | 262,184 | 93.01 | 92.61 | 93.41 | — | 12.3 | no | yes |\n"));
         assert!(markdown.contains(
-            "with `D=/data`:\n\n```sh\ntarget/release/trainer train --word-tags bmes --out pku-160k-bmes.crfm\n\
+            "the teacher of the others):\n\n```sh\n\
+             target/release/trainer train --word-tags bmes6 --out pku-unlimited-bmes6.crfm\n\
+             target/release/trainer eval --model pku-unlimited-bmes6.crfm --json\n\
+             target/release/trainer train --word-tags bmes --out pku-160k-bmes.crfm\n\
              target/release/trainer eval --model pku-160k-bmes.crfm --json\n\
              target/release/trainer train --word-tags bmes6 --out pku-160k-bmes6.crfm\n"
         ));
