@@ -1,8 +1,11 @@
 //! `cargo xtask frontier`: the accuracy-size frontier of the segmenter.
 //!
-//! For each byte budget (32 KiB ... 1 MiB, and no budget at all) the
-//! project's own trainer trains a model on a corpus, and `trainer eval` scores
-//! the quantized model on that corpus's test set. The runs are written as
+//! For each corpus the project's own trainer first trains the unlimited model
+//! (no byte budget, the trainer's default tags), then for each byte budget
+//! (32 KiB ... 1 MiB) a 4-tag and a 6-tag model distilled from it (the
+//! unlimited model labels the corpora's training text, which joins the
+//! budgeted model's training data), and `trainer eval` scores each quantized
+//! model on that corpus's test set. The runs are written as
 //! `frontier.md` (a table per corpus, with the exact command lines),
 //! `frontier.json` and `frontier.svg` (F1 against model bytes, log scale,
 //! with the model room of the lm3s6965evb's flash marked).
@@ -194,6 +197,76 @@ pub fn sorted_budgets(budgets: &[Budget]) -> Vec<Budget> {
     budgets.iter().copied().collect::<BTreeSet<_>>().into_iter().collect()
 }
 
+/// The word tags a model is trained with (`trainer train --word-tags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WordTags {
+    /// B M E S: the trainer's default with a byte budget.
+    Bmes,
+    /// B M-2 M-3 M E S: the trainer's default without a budget.
+    Bmes6,
+}
+
+/// Decode instructions per character on the Cortex-M3 (lm3s6965evb) of a
+/// model with these tags, as `cargo xtask firmware measure` reports them.
+/// The one place to update when the decoder changes.
+pub const M3_INSTRUCTIONS_PER_CHAR: [(WordTags, u64); 2] = [(WordTags::Bmes, 1_402), (WordTags::Bmes6, 2_788)];
+
+impl WordTags {
+    /// Both tag sets, in the order their series run and print.
+    pub const ALL: [WordTags; 2] = [WordTags::Bmes, WordTags::Bmes6];
+
+    /// The tags of the unlimited model: the trainer's default without
+    /// `--max-model-bytes` (the frontier passes no `--word-tags` for it).
+    pub const UNLIMITED: WordTags = WordTags::Bmes6;
+
+    /// The `--word-tags` value: `bmes`, `bmes6`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WordTags::Bmes => "bmes",
+            WordTags::Bmes6 => "bmes6",
+        }
+    }
+
+    /// How many tags: 4, 6.
+    pub fn count(self) -> usize {
+        match self {
+            WordTags::Bmes => 4,
+            WordTags::Bmes6 => 6,
+        }
+    }
+
+    /// For tables and the legend: `4 tags`.
+    pub fn label(self) -> String {
+        format!("{} tags", self.count())
+    }
+
+    /// [`M3_INSTRUCTIONS_PER_CHAR`] of these tags.
+    pub fn m3_instructions_per_char(self) -> u64 {
+        M3_INSTRUCTIONS_PER_CHAR.iter().find(|(tags, _)| *tags == self).map_or(0, |&(_, count)| count)
+    }
+}
+
+/// The models a corpus's run trains, in order: the unlimited model first
+/// (always: it is the teacher of the others, and trained once, with the
+/// trainer's default tags), then every byte budget, increasing, with each tag
+/// set.
+pub fn run_plan(budgets: &[Budget]) -> Vec<(Budget, WordTags)> {
+    let mut plan = vec![(Budget::Unlimited, WordTags::UNLIMITED)];
+    for budget in sorted_budgets(budgets).into_iter().filter(|budget| budget.bytes().is_some()) {
+        plan.extend(WordTags::ALL.map(|tags| (budget, tags)));
+    }
+    plan
+}
+
+/// What a budgeted model of `corpus` distills: its own training text first,
+/// then the other corpora's (of `available`: each corpus's training file, if
+/// it is in the data directory).
+pub fn distill_sources(corpus: Corpus, available: &[(Corpus, PathBuf)]) -> Vec<PathBuf> {
+    let own = available.iter().filter(|(other, _)| *other == corpus);
+    let others = available.iter().filter(|(other, _)| *other != corpus);
+    own.chain(others).map(|(_, train)| train.clone()).collect()
+}
+
 /// A corpus with a train/test split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Corpus {
@@ -251,6 +324,9 @@ impl CorpusFiles {
 }
 
 impl Corpus {
+    /// Every corpus, in the order they run and print.
+    pub const ALL: [Corpus; 2] = [Corpus::Pku, Corpus::Ctb6];
+
     /// Lower case, for file names and JSON: `pku`, `ctb6`.
     pub fn name(self) -> &'static str {
         match self {
@@ -390,6 +466,13 @@ pub struct FrontierRun {
     pub corpus: Corpus,
     /// The budget it was trained for.
     pub budget: Budget,
+    /// Its tag set.
+    pub word_tags: WordTags,
+    /// The model that labelled its distilled text, as the commands show it
+    /// (`None`: not distilled).
+    pub teacher: Option<String>,
+    /// The text it distilled (`--distill`), as the commands show it.
+    pub distill: Vec<String>,
     /// The size of the model file.
     pub model_bytes: u64,
     /// Its test scores (quantized model, integer decoder).
@@ -405,7 +488,7 @@ pub struct FrontierRun {
 /// Everything the outputs show.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrontierReport {
-    /// The runs, grouped by corpus, budgets increasing.
+    /// The runs, grouped by corpus, budgets increasing, 4 tags before 6.
     pub runs: Vec<FrontierRun>,
     /// Firmware flash other than the model, in bytes.
     pub code_bytes: u64,
@@ -456,7 +539,8 @@ pub fn render_markdown(report: &FrontierReport) -> String {
     let mut text = String::from("# Accuracy-size frontier\n\n");
     if report.quick {
         text.push_str(&format!(
-            "**Quick smoke test** (`--quick`): trained on the first {QUICK_SENTENCES} sentences for one epoch. \
+            "**Quick smoke test** (`--quick`): trained on the first {QUICK_SENTENCES} sentences for one epoch, \
+             distilled from the first {QUICK_SENTENCES} sentences of each training file. \
              These numbers say that the command works, nothing about the models; do not compare them.\n\n"
         ));
     }
@@ -465,14 +549,20 @@ pub fn render_markdown(report: &FrontierReport) -> String {
         report.command_line, report.generated, report.commit
     ));
     text.push_str(
-        "For each byte budget the project's trainer trains a model (`trainer train --max-model-bytes N \
-         --no-reference`; *unlimited*: no budget, the trainer's default table) and `trainer eval` scores the \
-         **quantized** model through the decoder's integer path, scored like the official SIGHAN script. \
-         P, R, F1 and OOV-R (recall of out-of-vocabulary words) in percent; *model bytes*: the size of the model \
-         file, which is what the firmware embeds; *train s*: wall-clock seconds of `trainer train` on this machine \
-         (they vary with load, F1 does not). `frontier.json` has the same runs, scores as fractions; \
-         `frontier.svg` plots F1 against model bytes.\n\n",
+        "For each corpus the project's trainer first trains the *unlimited* model (no budget: the trainer's \
+         default table and tags, 6), then for each byte budget two models, one with 4 tags (`--word-tags bmes`) \
+         and one with 6 (`--word-tags bmes6`), each `trainer train --max-model-bytes N --no-reference` distilled \
+         from the unlimited model: `--teacher` that model `--distill` the corpus's own training text `--distill` \
+         the other corpus's (the teacher labels it, the labelled lines join the training data; dev stays gold). \
+         `trainer eval` scores the **quantized** model through the decoder's integer path, scored like the \
+         official SIGHAN script. P, R, F1 and OOV-R (recall of out-of-vocabulary words) in percent; *model \
+         bytes*: the size of the model file, which is what the firmware embeds; *train s*: wall-clock seconds of \
+         `trainer train` on this machine, distillation included (they vary with load, F1 does not). \
+         `frontier.json` has the same runs, scores as fractions; `frontier.svg` plots F1 against model bytes, \
+         a line per corpus and tag set.\n\n",
     );
+    text.push_str(&decode_cost_sentence());
+    text.push_str("\n\n");
     let fit_rules: Vec<String> = report
         .boards
         .iter()
@@ -494,17 +584,20 @@ pub fn render_markdown(report: &FrontierReport) -> String {
         fit_rules.join("; ")
     ));
     text.push_str(
-        "Regenerate with `cargo xtask frontier` (every budget on PKU and CTB6); options: `--budgets 32K,160K,...`, \
-         `--corpus pku|ctb6|all`, `--data DIR` (default `CRF_DATA_DIR`, else `../shared/data`), `--out-dir DIR`, \
-         `--code-bytes N`, and `--quick` for a smoke test into target/frontier/.\n",
+        "Regenerate with `cargo xtask frontier` (every budget on PKU and CTB6); options: `--budgets 32K,160K,...` \
+         (the unlimited model always runs: it is the teacher), `--corpus pku|ctb6|all` (the other corpus's training \
+         text is still distilled when it is in the data directory), `--data DIR` (default `CRF_DATA_DIR`, else \
+         `../shared/data`), `--out-dir DIR`, `--code-bytes N`, and `--quick` for a smoke test into \
+         target/frontier/ (the first sentences of each training file, one epoch; distilled from those subsets).\n",
     );
 
     for corpus in report.corpora() {
         text.push_str(&format!("\n## {}\n\n{}\n\n", corpus.title(), corpus.description()));
+        text.push_str(&tag_comparison_table(report, corpus));
         let fit_columns: String =
             report.boards.iter().map(|board| format!(" fits {} ({}) |", board.core_tag(), board.board)).collect();
-        text.push_str(&format!("| budget | model bytes | F1 | P | R | OOV-R | train s |{fit_columns}\n"));
-        text.push_str(&format!("|---|---|---|---|---|---|---|{}\n", "---|".repeat(report.boards.len())));
+        text.push_str(&format!("\n| budget | tags | model bytes | F1 | P | R | OOV-R | train s |{fit_columns}\n"));
+        text.push_str(&format!("|---|---|---|---|---|---|---|---|{}\n", "---|".repeat(report.boards.len())));
         for run in report.runs_of(corpus) {
             let fits: String = report
                 .boards
@@ -512,8 +605,9 @@ pub fn render_markdown(report: &FrontierReport) -> String {
                 .map(|board| format!(" {} |", yes_no(board.fits(report.code_bytes, run.model_bytes))))
                 .collect();
             text.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {:.1} |{fits}\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {:.1} |{fits}\n",
                 run.budget.label(),
+                run.word_tags.count(),
                 group_digits(run.model_bytes),
                 percent(run.scores.f1),
                 percent(run.scores.precision),
@@ -522,11 +616,52 @@ pub fn render_markdown(report: &FrontierReport) -> String {
                 run.train_seconds,
             ));
         }
-        text.push_str(&format!("\nCommands, from the workspace root, with `D={}`:\n\n```sh\n", report.data_dir));
-        for run in report.runs_of(corpus) {
+        text.push_str(&format!(
+            "\nCommands, from the workspace root, with `D={}`, in the order they ran (the unlimited model first: it \
+             is the teacher of the others):\n\n```sh\n",
+            report.data_dir
+        ));
+        let mut in_order: Vec<&FrontierRun> = report.runs_of(corpus).collect();
+        in_order.sort_by_key(|run| run.budget != Budget::Unlimited);
+        for run in in_order {
             text.push_str(&format!("{}\n{}\n", run.train_command, run.eval_command));
         }
         text.push_str("```\n");
+    }
+    text
+}
+
+/// The Markdown's sentence on what the tags cost the decoder, from
+/// [`M3_INSTRUCTIONS_PER_CHAR`].
+pub fn decode_cost_sentence() -> String {
+    let four = WordTags::Bmes.m3_instructions_per_char();
+    let six = WordTags::Bmes6.m3_instructions_per_char();
+    format!(
+        "6 tags buy accuracy with decode time: on the Cortex-M3 a 6-tag model costs about {:.1} times the decode \
+         instructions of a 4-tag one ({} against {} instructions per character, measured with \
+         `cargo xtask firmware measure`).",
+        six as f64 / four.max(1) as f64,
+        group_digits(six),
+        group_digits(four)
+    )
+}
+
+/// Per budget, the F1 of each tag set side by side, and what 6 tags add.
+fn tag_comparison_table(report: &FrontierReport, corpus: Corpus) -> String {
+    let f1 = |budget: Budget, tags: WordTags| {
+        report.runs_of(corpus).find(|run| run.budget == budget && run.word_tags == tags).map(|run| run.scores.f1)
+    };
+    let budgets: BTreeSet<Budget> = report.runs_of(corpus).map(|run| run.budget).collect();
+    let mut text = String::from("| budget | F1, 4 tags | F1, 6 tags | 6 − 4 |\n|---|---|---|---|\n");
+    for budget in budgets {
+        let (four, six) = (f1(budget, WordTags::Bmes), f1(budget, WordTags::Bmes6));
+        let cell = |f1: Option<f64>| f1.map_or_else(|| "—".to_owned(), percent);
+        let gain = match (four, six) {
+            // `+ 0.0`: a difference that rounds to zero prints as +0.00, not -0.00.
+            (Some(four), Some(six)) => format!("{:+.2}", (10_000.0 * (six - four)).round() / 100.0 + 0.0),
+            _ => "—".to_owned(),
+        };
+        text.push_str(&format!("| {} | {} | {} | {gain} |\n", budget.label(), cell(four), cell(six)));
     }
     text
 }
@@ -559,6 +694,10 @@ pub fn render_json(report: &FrontierReport) -> serde_json::Value {
                 "corpus": run.corpus.name(),
                 "budget": run.budget.to_string(),
                 "budget_bytes": run.budget.bytes(),
+                "word_tags": run.word_tags.name(),
+                "tags": run.word_tags.count(),
+                "teacher": run.teacher,
+                "distill": run.distill,
                 "model_bytes": run.model_bytes,
                 "precision": run.scores.precision,
                 "recall": run.scores.recall,
@@ -578,6 +717,10 @@ pub fn render_json(report: &FrontierReport) -> serde_json::Value {
         "data_dir": report.data_dir,
         "quick": report.quick,
         "code_bytes": report.code_bytes,
+        "m3_instructions_per_char": M3_INSTRUCTIONS_PER_CHAR
+            .iter()
+            .map(|&(tags, count)| (tags.name().to_owned(), count.into()))
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
         "boards": boards,
         "runs": runs,
     })
@@ -672,27 +815,52 @@ pub fn render_svg(report: &FrontierReport) -> Result<String> {
 
         for (index, corpus) in report.corpora().into_iter().enumerate() {
             let color = series_color(index);
-            let mut points: Vec<(f64, f64, String)> = report
-                .runs_of(corpus)
-                .map(|run| (run.model_bytes as f64, 100.0 * run.scores.f1, run.budget.to_string()))
-                .collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            chart
-                .draw_series(LineSeries::new(points.iter().map(|&(x, y, _)| (x, y)), color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(format!("{} test", corpus.title()))
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-            chart
-                .draw_series(points.iter().enumerate().map(|(index, (x, y, budget))| {
-                    // Labels alternate above and below their points, so that
-                    // neighbours with nearly the same size (128K, 160K) do
-                    // not print over each other.
-                    let label_offset = if index % 2 == 0 { (6, -18) } else { (6, 6) };
-                    EmptyElement::at((*x, *y))
-                        + Circle::new((0, 0), 4, color.filled())
-                        + Text::new(budget.clone(), label_offset, ("sans-serif", 14).into_font().color(&color))
-                }))
-                .map_err(plot_error)?;
+            // Each budget is labelled once, at its first point (4 tags; the
+            // unlimited model only has the 6-tag one).
+            let mut labelled = BTreeSet::new();
+            for tags in WordTags::ALL {
+                let mut points: Vec<(f64, f64, Budget)> = report
+                    .runs_of(corpus)
+                    .filter(|run| run.word_tags == tags)
+                    .map(|run| (run.model_bytes as f64, 100.0 * run.scores.f1, run.budget))
+                    .collect();
+                if points.is_empty() {
+                    continue;
+                }
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let coordinates = points.iter().map(|&(x, y, _)| (x, y));
+                let label = format!("{} test, {} ({})", corpus.title(), tags.label(), tags.name());
+                // 6 tags: solid line, filled markers; 4 tags: dashed, hollow.
+                let solid = tags == WordTags::Bmes6;
+                let series = if solid {
+                    chart.draw_series(LineSeries::new(coordinates, color.stroke_width(2)))
+                } else {
+                    chart.draw_series(DashedLineSeries::new(coordinates, 8, 5, color.stroke_width(2)))
+                };
+                series.map_err(plot_error)?.label(label).legend(move |(x, y)| {
+                    let segment = |from: i32, to: i32| PathElement::new([(from, 0), (to, 0)], color.stroke_width(2));
+                    // Two segments either way (one type): touching, or with a gap.
+                    let gap = if solid { 0 } else { 4 };
+                    EmptyElement::at((x, y)) + segment(0, 10 - gap / 2) + segment(10 + gap / 2, 20)
+                });
+                chart
+                    .draw_series(points.iter().enumerate().map(|(index, &(x, y, budget))| {
+                        let marker = if solid {
+                            Circle::new((0, 0), 4, color.filled())
+                        } else {
+                            Circle::new((0, 0), 4, color.stroke_width(2))
+                        };
+                        // Labels alternate above and below their points, so
+                        // that neighbours with nearly the same size (128K,
+                        // 160K) do not print over each other.
+                        let label_offset = if index % 2 == 0 { (6, -18) } else { (6, 6) };
+                        let text = if labelled.insert(budget) { budget.to_string() } else { String::new() };
+                        EmptyElement::at((x, y))
+                            + marker
+                            + Text::new(text, label_offset, ("sans-serif", 14).into_font().color(&color))
+                    }))
+                    .map_err(plot_error)?;
+            }
         }
         chart
             .configure_series_labels()
@@ -770,6 +938,12 @@ fn shown_command(command: &Command, data_dir: &Path) -> String {
     process::display(command).replace(&data_dir.display().to_string(), "$D").replace(&root, "")
 }
 
+/// A path as the Markdown shows it (see [`shown_command`]).
+fn shown_path(path: &Path, data_dir: &Path) -> String {
+    let root = format!("{}/", workspace_root().display());
+    path.display().to_string().replace(&data_dir.display().to_string(), "$D").replace(&root, "")
+}
+
 /// `git rev-parse` of HEAD, plus a note when the tree has uncommitted changes.
 fn describe_commit() -> String {
     let git = |args: &[&str]| {
@@ -824,28 +998,53 @@ pub fn run(options: &FrontierOptions) -> Result<FrontierReport> {
         Runner { trainer: trainer_binary(), scratch: scratch_dir(options.quick), data_dir, quick: options.quick };
     fs::create_dir_all(&runner.scratch).with_context(|| format!("creating {}", runner.scratch.display()))?;
 
-    let total = budgets.len() * options.corpora.len();
+    // Every corpus's training text that is in the data directory (for
+    // --quick, its first sentences), which every budgeted model distills.
+    let mut available = Vec::new();
+    for corpus in Corpus::ALL {
+        let train = corpus.files(data_dir).train;
+        if train.is_file() {
+            let train = if options.quick { write_quick_subset(corpus, &train, &runner.scratch)? } else { train };
+            available.push((corpus, train));
+        }
+    }
+
+    let plan = run_plan(&budgets);
+    let total = plan.len() * options.corpora.len();
     let mut runs = Vec::with_capacity(total);
     for &corpus in &options.corpora {
         let mut files = corpus.files(data_dir);
-        if options.quick {
-            files.train = write_quick_subset(corpus, &files.train, &runner.scratch)?;
+        if let Some((_, train)) = available.iter().find(|(other, _)| *other == corpus) {
+            files.train = train.clone();
         }
-        for &budget in &budgets {
-            println!("\nfrontier: [{}/{total}] {} {}", runs.len() + 1, corpus.title(), budget.label());
-            let run = runner.train_and_evaluate(corpus, &files, budget)?;
+        let distill = distill_sources(corpus, &available);
+        let mut teacher = None;
+        for &(budget, tags) in &plan {
+            println!("\nfrontier: [{}/{total}] {} {} {}", runs.len() + 1, corpus.title(), budget.label(), tags.label());
+            let distillation = match (budget, &teacher) {
+                (Budget::Bytes(_), Some(teacher)) => Some((teacher, distill.as_slice())),
+                _ => None,
+            };
+            let (run, model) = runner.train_and_evaluate(corpus, &files, budget, tags, distillation)?;
             println!(
-                "frontier: {} {}: {} model bytes, F1 {}, OOV-R {}, trained in {:.1} s",
+                "frontier: {} {} {}: {} model bytes, F1 {}, OOV-R {}, trained in {:.1} s",
                 corpus.title(),
                 budget.label(),
+                tags.label(),
                 group_digits(run.model_bytes),
                 percent(run.scores.f1),
                 run.scores.oov_recall.map_or_else(|| "—".to_owned(), percent),
                 run.train_seconds
             );
+            if budget == Budget::Unlimited {
+                teacher = Some(model);
+            }
             runs.push(run);
         }
     }
+    // As the outputs show them: corpus, budget, tags (the unlimited model,
+    // trained first, last).
+    runs.sort_by_key(|run| (run.corpus, run.budget, run.word_tags));
 
     let report = FrontierReport {
         runs,
@@ -880,9 +1079,22 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Trains a model for `budget` on `files`, and scores it on their test set.
-    fn train_and_evaluate(&self, corpus: Corpus, files: &CorpusFiles, budget: Budget) -> Result<FrontierRun> {
-        let model = self.scratch.join(format!("{}-{}.crfm", corpus.name(), budget.slug()));
+    /// Trains a model for `budget` with `tags` on `files` (distilling, with
+    /// `distillation`, the texts through the teacher model), and scores it
+    /// on their test set. Returns the run and the model file.
+    fn train_and_evaluate(
+        &self,
+        corpus: Corpus,
+        files: &CorpusFiles,
+        budget: Budget,
+        tags: WordTags,
+        distillation: Option<(&PathBuf, &[PathBuf])>,
+    ) -> Result<(FrontierRun, PathBuf)> {
+        let name = match budget {
+            Budget::Unlimited => format!("{}-{}.crfm", corpus.name(), budget.slug()),
+            Budget::Bytes(_) => format!("{}-{}-{}.crfm", corpus.name(), budget.slug(), tags.name()),
+        };
+        let model = self.scratch.join(name);
 
         let mut train = Command::new(&self.trainer);
         train.current_dir(workspace_root()).arg("train").arg("--train").arg(&files.train);
@@ -890,8 +1102,15 @@ impl Runner<'_> {
             train.arg("--dev").arg(dev);
         }
         if let Some(bytes) = budget.bytes() {
-            // The reference model would double the time and is not reported here.
-            train.args(["--max-model-bytes", &bytes.to_string(), "--no-reference"]);
+            // The reference model would double the time and is not reported
+            // here; the teacher is the unlimited run's model.
+            train.args(["--max-model-bytes", &bytes.to_string(), "--no-reference", "--word-tags", tags.name()]);
+        }
+        if let Some((teacher, texts)) = distillation {
+            train.arg("--teacher").arg(teacher);
+            for text in texts {
+                train.arg("--distill").arg(text);
+            }
         }
         if self.quick {
             train.args(["--epochs", "1"]);
@@ -922,15 +1141,20 @@ impl Runner<'_> {
         let scores = parse_scores(&String::from_utf8_lossy(&output.stdout))
             .with_context(|| format!("reading the scores of `{}`", process::display(&eval)))?;
 
-        Ok(FrontierRun {
+        let shown = |path: &Path| shown_path(path, self.data_dir);
+        let run = FrontierRun {
             corpus,
             budget,
+            word_tags: tags,
+            teacher: distillation.map(|(teacher, _)| shown(teacher)),
+            distill: distillation.map(|(_, texts)| texts.iter().map(|text| shown(text)).collect()).unwrap_or_default(),
             model_bytes,
             scores,
             train_seconds,
             train_command: shown_command(&train, self.data_dir),
             eval_command: shown_command(&eval, self.data_dir),
-        })
+        };
+        Ok((run, model))
     }
 }
 
@@ -1047,24 +1271,28 @@ mod tests {
     }
 
     fn sample_report() -> FrontierReport {
-        let run = |corpus, budget, model_bytes, f1, oov_recall| FrontierRun {
-            corpus,
-            budget,
-            model_bytes,
-            scores: Scores { precision: f1 - 0.004, recall: f1 + 0.004, f1, oov_recall },
-            train_seconds: 12.34,
-            train_command: format!("target/release/trainer train --out {}-{}.crfm", corpus.name(), budget.slug()),
-            eval_command: format!(
-                "target/release/trainer eval --model {}-{}.crfm --json",
-                corpus.name(),
-                budget.slug()
-            ),
+        let run = |corpus: Corpus, budget: Budget, word_tags: WordTags, model_bytes, f1: f64, oov_recall| {
+            let name = format!("{}-{}-{}.crfm", corpus.name(), budget.slug(), word_tags.name());
+            let distilled = budget != Budget::Unlimited;
+            FrontierRun {
+                corpus,
+                budget,
+                word_tags,
+                teacher: distilled.then(|| format!("{}-unlimited.crfm", corpus.name())),
+                distill: if distilled { vec!["$D/a.txt".to_owned(), "$D/b.txt".to_owned()] } else { Vec::new() },
+                model_bytes,
+                scores: Scores { precision: f1 - 0.004, recall: f1 + 0.004, f1, oov_recall },
+                train_seconds: 12.34,
+                train_command: format!("target/release/trainer train --word-tags {} --out {name}", word_tags.name()),
+                eval_command: format!("target/release/trainer eval --model {name} --json"),
+            }
         };
         FrontierReport {
             runs: vec![
-                run(Corpus::Pku, Budget::Bytes(160 * KIB), 131_304, 0.9244, Some(0.751)),
-                run(Corpus::Pku, Budget::Unlimited, 25_166_186, 0.9504, Some(0.805)),
-                run(Corpus::Ctb6, Budget::Bytes(256 * KIB), 262_184, 0.9301, None),
+                run(Corpus::Pku, Budget::Bytes(160 * KIB), WordTags::Bmes, 131_304, 0.9438, Some(0.751)),
+                run(Corpus::Pku, Budget::Bytes(160 * KIB), WordTags::Bmes6, 131_310, 0.9458, Some(0.761)),
+                run(Corpus::Pku, Budget::Unlimited, WordTags::Bmes6, 25_166_186, 0.9504, Some(0.805)),
+                run(Corpus::Ctb6, Budget::Bytes(256 * KIB), WordTags::Bmes, 262_184, 0.9301, None),
             ],
             code_bytes: 41_000,
             boards: vec![
@@ -1080,45 +1308,127 @@ mod tests {
     }
 
     #[test]
-    fn markdown_has_a_table_per_corpus_with_fit_and_the_commands() {
-        let markdown = render_markdown(&sample_report());
+    fn markdown_has_a_table_per_corpus_with_tags_fit_and_the_commands() {
+        let report = sample_report();
+        let markdown = render_markdown(&report);
         assert!(markdown.contains("Written by `cargo xtask frontier` (xtask/src/frontier.rs) on 2026-12-01 19:04 UTC"));
         assert!(markdown.contains("lm3s6965evb (Cortex-M3, 262,144 B flash: room for a model of 221,144 B)"));
         assert!(!markdown.contains("Quick smoke test"));
+        assert!(markdown.contains(&decode_cost_sentence()));
         let pku = markdown.find("\n## PKU\n").unwrap();
         let ctb6 = markdown.find("\n## CTB6\n").unwrap();
         assert!(pku < ctb6);
+        // A row per (budget, tag set).
         assert!(markdown.contains(
-            "| budget | model bytes | F1 | P | R | OOV-R | train s | fits M3 (lm3s6965evb) | fits M4 (mps2-an386) |\n\
-             |---|---|---|---|---|---|---|---|---|\n\
-             | 160 KiB | 131,304 | 92.44 | 92.04 | 92.84 | 75.10 | 12.3 | yes | yes |\n\
-             | unlimited | 25,166,186 | 95.04 | 94.64 | 95.44 | 80.50 | 12.3 | no | no |\n"
+            "| budget | tags | model bytes | F1 | P | R | OOV-R | train s | fits M3 (lm3s6965evb) | fits M4 (mps2-an386) |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n\
+             | 160 KiB | 4 | 131,304 | 94.38 | 93.98 | 94.78 | 75.10 | 12.3 | yes | yes |\n\
+             | 160 KiB | 6 | 131,310 | 94.58 | 94.18 | 94.98 | 76.10 | 12.3 | yes | yes |\n\
+             | unlimited | 6 | 25,166,186 | 95.04 | 94.64 | 95.44 | 80.50 | 12.3 | no | no |\n"
+        ));
+        // The tag sets side by side; a budget without one of them shows a dash.
+        assert!(markdown.contains(
+            "| budget | F1, 4 tags | F1, 6 tags | 6 − 4 |\n|---|---|---|---|\n\
+             | 160 KiB | 94.38 | 94.58 | +0.20 |\n| unlimited | — | 95.04 | — |\n"
         ));
         // 41,000 + 262,184 B is over 256 KiB: the M3 does not take it, the M4 does.
-        assert!(markdown.contains("| 256 KiB | 262,184 | 93.01 | 92.61 | 93.41 | — | 12.3 | no | yes |\n"));
+        assert_eq!(
+            tag_comparison_table(
+                &FrontierReport {
+                    runs: vec![
+                        FrontierRun { scores: Scores { f1: 0.9, ..report.runs[0].scores }, ..report.runs[0].clone() },
+                        FrontierRun {
+                            scores: Scores { f1: 0.899_999, ..report.runs[1].scores },
+                            ..report.runs[1].clone()
+                        },
+                    ],
+                    ..report.clone()
+                },
+                Corpus::Pku
+            )
+            .lines()
+            .last(),
+            Some("| 160 KiB | 90.00 | 90.00 | +0.00 |")
+        );
+        assert!(markdown.contains("| 256 KiB | 4 | 262,184 | 93.01 | 92.61 | 93.41 | — | 12.3 | no | yes |\n"));
         assert!(markdown.contains(
-            "with `D=/data`:\n\n```sh\ntarget/release/trainer train --out pku-160k.crfm\n\
-             target/release/trainer eval --model pku-160k.crfm --json\n"
+            "the teacher of the others):\n\n```sh\n\
+             target/release/trainer train --word-tags bmes6 --out pku-unlimited-bmes6.crfm\n\
+             target/release/trainer eval --model pku-unlimited-bmes6.crfm --json\n\
+             target/release/trainer train --word-tags bmes --out pku-160k-bmes.crfm\n\
+             target/release/trainer eval --model pku-160k-bmes.crfm --json\n\
+             target/release/trainer train --word-tags bmes6 --out pku-160k-bmes6.crfm\n"
         ));
         let quick = render_markdown(&FrontierReport { quick: true, ..sample_report() });
         assert!(quick.contains("**Quick smoke test**"));
     }
 
     #[test]
-    fn json_lists_every_run_with_its_fit() {
+    fn the_decode_cost_comes_from_the_measured_instruction_counts() {
+        assert_eq!(WordTags::Bmes.m3_instructions_per_char(), 1_402);
+        assert_eq!(WordTags::Bmes6.m3_instructions_per_char(), 2_788);
+        let sentence = decode_cost_sentence();
+        assert!(sentence.contains("about 2.0 times"), "{sentence}");
+        assert!(sentence.contains(
+            "(2,788 against 1,402 instructions per character, measured with `cargo xtask firmware measure`)"
+        ));
+    }
+
+    #[test]
+    fn the_unlimited_teacher_runs_first_then_each_budget_with_both_tag_sets() {
+        let plan = run_plan(&[Budget::Bytes(160 * KIB), Budget::Unlimited, Budget::Bytes(32 * KIB)]);
+        assert_eq!(
+            plan,
+            [
+                (Budget::Unlimited, WordTags::Bmes6),
+                (Budget::Bytes(32 * KIB), WordTags::Bmes),
+                (Budget::Bytes(32 * KIB), WordTags::Bmes6),
+                (Budget::Bytes(160 * KIB), WordTags::Bmes),
+                (Budget::Bytes(160 * KIB), WordTags::Bmes6),
+            ]
+        );
+        // Without `unlimited` among the budgets it still runs: it is the teacher.
+        assert_eq!(run_plan(&[Budget::Bytes(MIB)])[0], (Budget::Unlimited, WordTags::UNLIMITED));
+        assert_eq!(run_plan(&DEFAULT_BUDGETS).len(), 1 + 2 * 8);
+        assert_eq!(WordTags::ALL.map(WordTags::name), ["bmes", "bmes6"]);
+    }
+
+    #[test]
+    fn a_corpus_distills_its_own_text_first_then_the_others_present() {
+        let pku = PathBuf::from("/d/pku.txt");
+        let ctb6 = PathBuf::from("/d/ctb6.txt");
+        let both = [(Corpus::Pku, pku.clone()), (Corpus::Ctb6, ctb6.clone())];
+        assert_eq!(distill_sources(Corpus::Pku, &both), [pku.clone(), ctb6.clone()]);
+        assert_eq!(distill_sources(Corpus::Ctb6, &both), [ctb6.clone(), pku.clone()]);
+        // PKU alone in the data directory.
+        assert_eq!(distill_sources(Corpus::Pku, &[(Corpus::Pku, pku.clone())]), [pku]);
+    }
+
+    #[test]
+    fn json_lists_every_run_with_its_tags_distillation_and_fit() {
         let json = render_json(&sample_report());
         assert_eq!(json["code_bytes"], 41_000);
         assert_eq!(json["boards"][0]["model_room_bytes"], 221_144);
+        assert_eq!(json["m3_instructions_per_char"]["bmes"], 1_402);
+        assert_eq!(json["m3_instructions_per_char"]["bmes6"], 2_788);
         let runs = json["runs"].as_array().unwrap();
-        assert_eq!(runs.len(), 3);
+        assert_eq!(runs.len(), 4);
         assert_eq!(runs[0]["budget"], "160K");
         assert_eq!(runs[0]["budget_bytes"], 163_840);
+        assert_eq!(runs[0]["word_tags"], "bmes");
+        assert_eq!(runs[0]["tags"], 4);
+        assert_eq!(runs[0]["teacher"], "pku-unlimited.crfm");
+        assert_eq!(runs[0]["distill"], serde_json::json!(["$D/a.txt", "$D/b.txt"]));
+        assert_eq!(runs[0]["train_command"], "target/release/trainer train --word-tags bmes --out pku-160k-bmes.crfm");
         assert_eq!(runs[0]["fits"]["lm3s6965evb"], true);
-        assert_eq!(runs[1]["budget_bytes"], serde_json::Value::Null);
-        assert_eq!(runs[1]["fits"]["mps2-an386"], false);
-        assert_eq!(runs[2]["corpus"], "ctb6");
-        assert_eq!(runs[2]["oov_recall"], serde_json::Value::Null);
-        assert_eq!(runs[2]["fits"]["lm3s6965evb"], false);
+        assert_eq!(runs[1]["word_tags"], "bmes6");
+        assert_eq!(runs[2]["budget_bytes"], serde_json::Value::Null);
+        assert_eq!(runs[2]["teacher"], serde_json::Value::Null);
+        assert_eq!(runs[2]["distill"], serde_json::json!([]));
+        assert_eq!(runs[2]["fits"]["mps2-an386"], false);
+        assert_eq!(runs[3]["corpus"], "ctb6");
+        assert_eq!(runs[3]["oov_recall"], serde_json::Value::Null);
+        assert_eq!(runs[3]["fits"]["lm3s6965evb"], false);
     }
 
     /// The contents of the SVG's `<text>` elements, trimmed.
@@ -1130,15 +1440,16 @@ mod tests {
     }
 
     #[test]
-    fn the_plot_has_a_line_per_corpus_labelled_points_and_the_flash_limit() {
+    fn the_plot_has_a_line_per_corpus_and_tag_set_labelled_points_and_the_flash_limit() {
         let svg = render_svg(&sample_report()).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
         assert!(svg.trim_end().ends_with("</svg>"));
         let texts = svg_texts(&svg);
         for expected in [
             "Accuracy-size frontier: test F1 of the quantized model",
-            "PKU test",
-            "CTB6 test",
+            "PKU test, 4 tags (bmes)",
+            "PKU test, 6 tags (bmes6)",
+            "CTB6 test, 4 tags (bmes)",
             "lm3s6965evb flash 262,144 B - code 41,000 B = 221,144 B for the model",
             // The points' budget labels.
             "160K",
@@ -1151,7 +1462,11 @@ mod tests {
         ] {
             assert!(texts.contains(&expected), "no text `{expected}` in {texts:?}");
         }
-        assert_eq!(svg.matches("<circle").count(), 3, "one marker per run");
+        // CTB6 has no 6-tag run here: no empty series in the legend.
+        assert!(!texts.contains(&"CTB6 test, 6 tags (bmes6)"));
+        // Each budget is labelled once per corpus, though PKU 160K has two points.
+        assert_eq!(texts.iter().filter(|text| **text == "160K").count(), 1);
+        assert_eq!(svg.matches("<circle").count(), 4, "one marker per run");
         assert!(render_svg(&FrontierReport { runs: Vec::new(), ..sample_report() }).is_err());
     }
 

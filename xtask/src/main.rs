@@ -35,9 +35,10 @@ enum Task {
     /// Build or run the firmware.
     #[command(subcommand)]
     Firmware(FirmwareTask),
-    /// Train a model per byte budget with the trainer, score the quantized
-    /// models on PKU and CTB6 test, and write frontier.md, .json and .svg:
-    /// F1 against model bytes, and which models fit which board's flash.
+    /// Train the unlimited model, then per byte budget a 4-tag and a 6-tag
+    /// model distilled from it, score the quantized models on PKU and CTB6
+    /// test, and write frontier.md, .json and .svg: F1 against model bytes,
+    /// and which models fit which board's flash.
     Frontier(FrontierArgs),
 }
 
@@ -103,7 +104,7 @@ struct MeasureArgs {
 #[derive(Args)]
 struct FrontierArgs {
     /// The byte budgets (comma separated; K and M are binary, `unlimited`:
-    /// no budget).
+    /// no budget). The unlimited model runs either way: it is the teacher.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_budget,
           default_value = frontier::DEFAULT_BUDGET_LIST)]
     budgets: Vec<Budget>,
@@ -123,8 +124,8 @@ struct FrontierArgs {
     /// models/default.crfm (the "code" of "flash: code + model").
     #[arg(long, value_name = "BYTES")]
     code_bytes: Option<u64>,
-    /// Smoke test: train on the first 2000 sentences for one epoch (numbers
-    /// not comparable); writes into target/frontier/ unless --out-dir says
+    /// Smoke test: train (and distill) on the first 2000 sentences of each
+    /// training file for one epoch (numbers not comparable); writes into target/frontier/ unless --out-dir says
     /// otherwise.
     #[arg(long)]
     quick: bool,
