@@ -550,8 +550,13 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     if !args.distill.is_empty() && args.teacher.is_none() && (budget.is_none() || args.no_reference) {
         bail!("--distill needs a teacher: give --teacher MODEL, or --max-model-bytes without --no-reference");
     }
-    // Read before training, so a bad file fails fast.
+    // Read (and the teacher loaded) before training, so a bad file fails fast.
     let unlabeled = distill::read_unlabeled(&args.distill)?;
+    let teacher_bytes = args.teacher.as_deref().map(read_model_file).transpose()?;
+    let teacher_file = match (&args.teacher, &teacher_bytes) {
+        (Some(path), Some(bytes)) => Some(load_model(path, bytes)?),
+        _ => None,
+    };
     let config = train_config(args);
     let mut reference: Option<(u8, DevScore)> = None;
     let mut reference_model: Option<FloatModel> = None;
@@ -623,11 +628,6 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let distilled = if unlabeled.is_empty() {
         None
     } else {
-        let teacher_bytes = args.teacher.as_deref().map(read_model_file).transpose()?;
-        let teacher_file = match (&args.teacher, &teacher_bytes) {
-            (Some(path), Some(bytes)) => Some(load_model(path, bytes)?),
-            _ => None,
-        };
         let (teacher, teacher_name) = match (&teacher_file, &reference_model) {
             (Some(model), _) => {
                 (distill::Teacher::Exported(model), args.teacher.as_ref().map(|p| p.display().to_string()))

@@ -230,6 +230,12 @@ fn distillation_teaches_a_budget_model_the_teachers_segmentation() {
     assert!(no_teacher.contains("--distill needs a teacher"), "{no_teacher}");
     let no_text = error(TrainArgs { teacher: Some(dir.path().join("teacher.crfm")), ..budget.clone() });
     assert!(no_text.contains("give --distill"), "{no_text}");
+    let missing = error(TrainArgs {
+        distill: vec![unlabeled.clone()],
+        teacher: Some(dir.path().join("missing.crfm")),
+        ..budget.clone()
+    });
+    assert!(missing.contains("missing.crfm"), "{missing}");
     let conll = dir.path().join("tagged.conll");
     std::fs::write(&conll, "我\tS\n").unwrap();
     let failed = Command::new(exe)
