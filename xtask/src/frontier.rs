@@ -206,11 +206,6 @@ pub enum WordTags {
     Bmes6,
 }
 
-/// Decode instructions per character on the Cortex-M3 (lm3s6965evb) of a
-/// model with these tags, as `cargo xtask firmware measure` reports them.
-/// The one place to update when the decoder changes.
-pub const M3_INSTRUCTIONS_PER_CHAR: [(WordTags, u64); 2] = [(WordTags::Bmes, 1_402), (WordTags::Bmes6, 2_788)];
-
 impl WordTags {
     /// Both tag sets, in the order their series run and print.
     pub const ALL: [WordTags; 2] = [WordTags::Bmes, WordTags::Bmes6];
@@ -240,9 +235,14 @@ impl WordTags {
         format!("{} tags", self.count())
     }
 
-    /// [`M3_INSTRUCTIONS_PER_CHAR`] of these tags.
+    /// Decode instructions per character on the Cortex-M3 (lm3s6965evb) of a
+    /// model with these tags, as `cargo xtask firmware measure` reports them.
+    /// The one place to update when the decoder changes.
     pub fn m3_instructions_per_char(self) -> u64 {
-        M3_INSTRUCTIONS_PER_CHAR.iter().find(|(tags, _)| *tags == self).map_or(0, |&(_, count)| count)
+        match self {
+            WordTags::Bmes => 1_402,
+            WordTags::Bmes6 => 2_788,
+        }
     }
 }
 
@@ -632,7 +632,7 @@ pub fn render_markdown(report: &FrontierReport) -> String {
 }
 
 /// The Markdown's sentence on what the tags cost the decoder, from
-/// [`M3_INSTRUCTIONS_PER_CHAR`].
+/// [`WordTags::m3_instructions_per_char`].
 pub fn decode_cost_sentence() -> String {
     let four = WordTags::Bmes.m3_instructions_per_char();
     let six = WordTags::Bmes6.m3_instructions_per_char();
@@ -717,9 +717,9 @@ pub fn render_json(report: &FrontierReport) -> serde_json::Value {
         "data_dir": report.data_dir,
         "quick": report.quick,
         "code_bytes": report.code_bytes,
-        "m3_instructions_per_char": M3_INSTRUCTIONS_PER_CHAR
+        "m3_instructions_per_char": WordTags::ALL
             .iter()
-            .map(|&(tags, count)| (tags.name().to_owned(), count.into()))
+            .map(|&tags| (tags.name().to_owned(), tags.m3_instructions_per_char().into()))
             .collect::<serde_json::Map<String, serde_json::Value>>(),
         "boards": boards,
         "runs": runs,
