@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use decoder::format::{EmissionSpec, WeightType, CODEBOOK_ENTRIES};
 use decoder::Model;
 
+use crate::conventions;
 use crate::corpus::{self, Corpus, CorpusFormat, Sentence, WordTags};
 use crate::crf::Loss;
 use crate::distill;
@@ -289,10 +290,21 @@ pub struct ScoreArgs {
     /// Word list defining OOV words (without it every word counts as OOV, as with an empty list).
     #[arg(long, value_name = "FILE")]
     pub words: Option<PathBuf>,
+    /// A segmented training text: also report the convention conflicts, the disagreements whose
+    /// tested reading this text has at least --conflict-min-count times and whose gold reading it
+    /// never has, and F1 with them read the gold way.
+    #[arg(long, value_name = "FILE")]
+    pub conventions: Option<PathBuf>,
+    /// See --conventions.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub conflict_min_count: u32,
     /// Print the scores as JSON.
     #[arg(long)]
     pub json: bool,
 }
+
+/// Kinds of convention conflict `score --conventions` lists.
+const LISTED_CONFLICTS: usize = 15;
 
 /// Options of `segment`.
 #[derive(Debug, Clone, Args)]
@@ -1013,7 +1025,53 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
         None => Dictionary::default(),
     };
     let counts = scorer::score_files(&gold, &test, Some(&dictionary));
-    print_counts(&counts, &args.gold, args.words.as_deref(), None, args.json, started.elapsed().as_secs_f64())
+    let Some(training_path) = &args.conventions else {
+        return print_counts(
+            &counts,
+            &args.gold,
+            args.words.as_deref(),
+            None,
+            args.json,
+            started.elapsed().as_secs_f64(),
+        );
+    };
+    let training = corpus::read_bytes(training_path)?;
+    let report = conventions::convention_conflicts(&gold, &test, &training, args.conflict_min_count, LISTED_CONFLICTS);
+    if args.json {
+        let value = serde_json::json!({
+            "gold": args.gold.display().to_string(),
+            "test": args.test.display().to_string(),
+            "training": training_path.display().to_string(),
+            "f1": counts.f1(),
+            "conventions": report,
+            "span_f1": report.f1(),
+            "span_f1_without_conflicts": report.f1_without_conflicts(),
+        });
+        out!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    print_counts(&counts, &args.gold, args.words.as_deref(), None, false, started.elapsed().as_secs_f64())?;
+    out!(
+        "convention conflicts against {}: {} of {} disagreements ({} gold words) have the tested reading in the \
+         training text at least {} times and the gold reading never",
+        training_path.display(),
+        report.conflicts,
+        report.disagreements,
+        report.conflict_gold_words,
+        report.conflict_min_count()
+    );
+    if report.mismatched_lines > 0 {
+        out!("({} lines left out: their characters differ between gold and test)", report.mismatched_lines);
+    }
+    out!(
+        "F1 {:.2} (words in the same place), {:.2} with the conflicts read the gold way",
+        100.0 * report.f1(),
+        100.0 * report.f1_without_conflicts()
+    );
+    for c in &report.top {
+        out!("  {:>4} x  gold {}  /  tested {}  (training: {} times)", c.occurrences, c.gold, c.test, c.training_count);
+    }
+    Ok(())
 }
 
 /// The `segment` command.

@@ -11,11 +11,13 @@
 //! - [`distill`]: a teacher model labels unlabeled text for a smaller model's training data;
 //! - [`quantize`]: integer scales and export through `decoder::format::encode`;
 //! - [`integer`]: the exported model's integer decode path (the decoder's);
-//! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring;
+//! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring; [`conventions`]: where a test
+//!   set's gold segmentation follows conventions its training text never does;
 //! - [`cli`]: the command-line commands.
 
 pub mod cli;
 pub mod codebook;
+pub mod conventions;
 pub mod corpus;
 pub mod crf;
 pub mod distill;

@@ -51,7 +51,7 @@ fn trim_perl_space(mut s: &[u8]) -> &[u8] {
 
 /// Splits a file's bytes into records the way perl's `<FH>` does: each ends after a `\n` (the last may
 /// have none).
-fn perl_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub fn perl_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     bytes.split_inclusive(|&b| b == b'\n')
 }
 

@@ -251,3 +251,57 @@ fn distillation_teaches_a_budget_model_the_teachers_segmentation() {
     let message = String::from_utf8(failed.stderr).unwrap();
     assert!(message.contains("tagged.conll:1: a TAB"), "{message}");
 }
+
+#[test]
+fn score_reports_convention_conflicts_against_a_training_text() {
+    let exe = env!("CARGO_BIN_EXE_trainer");
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let training = write("train.txt", "他  提出  问题\n她  提出  建议\n我们  提出  方案\n");
+    let gold = write("gold.txt", "他  提  出  问题\n我们  来\n");
+    let test = write("test.txt", "他  提出  问题\n我们来\n");
+    let score = |extra: &[&str]| {
+        Command::new(exe)
+            .args(["score", "--gold"])
+            .arg(&gold)
+            .arg("--test")
+            .arg(&test)
+            .arg("--conventions")
+            .arg(&training)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let json = score(&["--json"]);
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    // 提出 is the training text's reading (3 times, 提 出 never); 我们来 is just an error.
+    assert_eq!(value["conventions"]["disagreements"], 2);
+    assert_eq!(value["conventions"]["conflicts"], 1);
+    assert_eq!(value["conventions"]["top"][0]["gold"], "提 出");
+    assert_eq!(value["conventions"]["top"][0]["training_count"], 3);
+    // 2 of 6 gold words right against 4 output words; with the conflict right, 4 of 6 against 5.
+    assert!((value["span_f1"].as_f64().unwrap() - 0.4).abs() < 1e-12, "{value}");
+    assert!((value["span_f1_without_conflicts"].as_f64().unwrap() - 8.0 / 11.0).abs() < 1e-12, "{value}");
+    let text = score(&["--conflict-min-count", "4"]);
+    assert!(text.status.success());
+    let report = String::from_utf8(text.stdout).unwrap();
+    assert!(report.contains("0 of 2 disagreements"), "{report}");
+
+    let missing = dir.path().join("no-such-training.txt");
+    let failed = Command::new(exe)
+        .args(["score", "--gold"])
+        .arg(&gold)
+        .arg("--test")
+        .arg(&test)
+        .arg("--conventions")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8(failed.stderr).unwrap().contains("no-such-training.txt"));
+}
