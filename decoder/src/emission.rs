@@ -5,6 +5,7 @@
 
 use crate::features::{feature_hashes, row, second_hash, CompiledTemplates, Context, Template};
 use crate::format::WeightType;
+use crate::lexicon::Lexicon;
 use crate::{MAX_TAGS, MAX_TEMPLATES};
 
 /// Per-position tag scores from a window of normalised characters.
@@ -16,7 +17,9 @@ pub trait EmissionModel {
     /// How many characters after the current one the scores depend on (at most `features::MAX_OFFSET`).
     fn lookahead(&self) -> usize;
     /// Writes the score of each tag `0..L` at the window's centre into `out[..L]` (score units; each
-    /// at most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are.
+    /// at most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are. A
+    /// model with a word list reads which spans are words from `ctx`, so build it with that list
+    /// (`Context::at_with`, `Context::shift_in_with`), as the decoder's own labelers do.
     fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]);
 }
 
@@ -42,6 +45,8 @@ pub struct HashedNgram<'a> {
     pub(crate) num_tags: usize,
     pub(crate) normalization: u8,
     pub(crate) lookahead: usize,
+    /// The word list of the lexicon templates (empty for a model without one).
+    pub(crate) lexicon: Lexicon<'a>,
     /// For i8 weights and 4 tags: the bias templates' rows already summed the way
     /// [`EmissionModel::scores`] sums rows (`[even lanes, odd lanes]`); see [`Self::prepare`].
     pub(crate) bias_i8x4: [u32; 2],
@@ -90,6 +95,11 @@ impl HashedNgram<'_> {
     /// Bytes of the weight table, or of the codes and the codebook.
     pub fn weight_bytes(&self) -> usize {
         self.weights.len() + self.codes.map_or(0, <[u8]>::len)
+    }
+
+    /// The word list of the lexicon templates (empty for a model without one).
+    pub fn lexicon(&self) -> &Lexicon<'_> {
+        &self.lexicon
     }
 
     /// Rows read per feature (1 unless a codebook model says more).

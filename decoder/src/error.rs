@@ -103,6 +103,8 @@ pub enum ModelError {
         /// The flags found.
         flags: u8,
     },
+    /// The word list is not a strictly ascending list of 32-bit hashes, or its index does not match it.
+    BadWordList,
 }
 
 /// Names a tensor of the model file, for [`ModelError::TensorSize`].
@@ -178,6 +180,9 @@ impl fmt::Display for ModelError {
             ),
             Self::BadWeightShift { shift } => write!(f, "weight shift {shift} is too large for the weight type"),
             Self::UnknownNormalization { flags } => write!(f, "unknown normalisation flags {flags:#04x}"),
+            Self::BadWordList => {
+                f.write_str("word list not strictly ascending 32-bit hashes, or its index does not match it")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! row of the weight table. The trainer and the decoder both call these, so a feature hashes to the same
 //! bucket on both sides.
 
+use crate::lexicon::{listed_ending_at, longest_word, NoWords, WordSet, WordSpan, MAX_WORD_CHARS};
 use crate::text::{char_class, CharClass};
 
 /// Largest absolute character offset a template may use.
@@ -26,17 +27,49 @@ pub struct Context {
     /// `classes` packed 3 bits each, offset `-MAX_OFFSET` highest: `sum(classes[s] * 8^(WINDOW-1-s))`
     /// (every class is below 8), so a class span is a shift and a mask.
     class_bits: u32,
+    /// Which spans of the window are listed words (see [`crate::lexicon`]): bit `4 * last + (len - 2)`
+    /// for the span of `len` (2..=5) slots ending at slot `last`. Only spans inside the window count.
+    word_bits: u64,
+}
+
+/// The bits of [`Context::word_bits`] whose span lies inside the window (it starts at slot 0 or later).
+const WORD_BITS_IN_WINDOW: u64 = {
+    let mut mask = 0u64;
+    let mut last = 0;
+    while last < WINDOW {
+        let mut len = 2;
+        while len <= MAX_WORD_CHARS {
+            if len <= last + 1 {
+                mask |= 1 << word_bit(last, len);
+            }
+            len += 1;
+        }
+        last += 1;
+    }
+    mask
+};
+
+/// The bit of [`Context::word_bits`] of the span of `len` slots ending at slot `last`.
+#[inline]
+const fn word_bit(last: usize, len: usize) -> u32 {
+    (4 * last + len - 2) as u32
 }
 
 impl Context {
     /// A window with every position outside the sequence (before its start).
     pub const fn empty() -> Self {
         let classes = [CharClass::Boundary as u8; WINDOW];
-        Self { codes: [BEFORE_START; WINDOW], classes, class_bits: pack_classes(&classes) }
+        Self { codes: [BEFORE_START; WINDOW], classes, class_bits: pack_classes(&classes), word_bits: 0 }
     }
 
-    /// Builds the window at `position` of a sequence of normalised characters.
+    /// Builds the window at `position` of a sequence of normalised characters, for a model without a
+    /// word list.
     pub fn at(chars: &[char], position: usize) -> Self {
+        Self::at_with(chars, position, &NoWords)
+    }
+
+    /// [`Context::at`] for a model whose word list is `words`.
+    pub fn at_with(chars: &[char], position: usize, words: &impl WordSet) -> Self {
         let mut ctx = Self::empty();
         for slot in 0..WINDOW {
             let index = (position + slot).checked_sub(MAX_OFFSET);
@@ -47,13 +80,31 @@ impl Context {
             ctx.classes[slot] = class_of_code(ctx.codes[slot]);
         }
         ctx.class_bits = pack_classes(&ctx.classes);
+        if !words.is_empty() {
+            for last in 0..WINDOW {
+                ctx.word_bits |= listed_ending_at(&ctx.codes, last, words) << (4 * last);
+            }
+        }
         ctx
     }
 
+    /// Is the span of `len` slots ending at slot `last` a listed word?
+    #[inline]
+    pub(crate) fn listed(&self, last: usize, len: usize) -> bool {
+        (2..=MAX_WORD_CHARS).contains(&len) && last < WINDOW && (self.word_bits >> word_bit(last, len)) & 1 == 1
+    }
+
     /// Shifts the window one position forward and puts `code` (a character, or [`AFTER_END`]) at the far
-    /// end: the streaming decoders' way to advance.
+    /// end: the streaming decoders' way to advance, for a model without a word list.
     #[inline]
     pub fn shift_in(&mut self, code: u32) {
+        self.shift_in_with(code, &NoWords);
+    }
+
+    /// [`Context::shift_in`] for a model whose word list is `words`: only the spans ending at the new
+    /// character are looked up (at most 4), the others move with the window.
+    #[inline]
+    pub fn shift_in_with(&mut self, code: u32, words: &impl WordSet) {
         // Spelled out element by element: a loop (or `copy_within`) becomes a `memmove` call.
         let [_, c1, c2, c3, c4, c5, c6, c7, c8] = self.codes;
         self.codes = [c1, c2, c3, c4, c5, c6, c7, c8, code];
@@ -61,6 +112,10 @@ impl Context {
         let class = class_of_code(code);
         self.classes = [k1, k2, k3, k4, k5, k6, k7, k8, class];
         self.class_bits = ((self.class_bits << 3) | u32::from(class)) & CLASS_BITS_MASK;
+        if !words.is_empty() {
+            self.word_bits = (self.word_bits >> 4) & WORD_BITS_IN_WINDOW;
+            self.word_bits |= listed_ending_at(&self.codes, WINDOW - 1, words) << (4 * (WINDOW - 1));
+        }
     }
 
     #[inline]
@@ -110,6 +165,10 @@ pub enum Template {
     Triple(i8, i8, i8),
     /// The classes of all characters from the first offset to the second, inclusive.
     ClassSpan(i8, i8),
+    /// The length of the longest word of the model's word list in the span (0 for none; see
+    /// [`crate::lexicon`]). Only models with a word list ([`crate::format::EmissionSpec::LexiconNgram`])
+    /// may use it.
+    Lexicon(WordSpan),
 }
 
 /// Bytes per encoded template in the model file: kind, then three offsets as `i8`.
@@ -124,6 +183,7 @@ impl Template {
             Self::Pair(a, b) => [3, a as u8, b as u8, 0],
             Self::Triple(a, b, c) => [4, a as u8, b as u8, c as u8],
             Self::ClassSpan(a, b) => [5, a as u8, b as u8, 0],
+            Self::Lexicon(span) => [6, span.encode(), 0, 0],
         }
     }
 
@@ -139,6 +199,7 @@ impl Template {
             (3, a, b, 0) if ok(a) && ok(b) => Self::Pair(a, b),
             (4, a, b, c) if ok(a) && ok(b) && ok(c) => Self::Triple(a, b, c),
             (5, a, b, 0) if ok(a) && ok(b) && a <= b => Self::ClassSpan(a, b),
+            (6, span, 0, 0) => Self::Lexicon(WordSpan::decode(span as u8)?),
             _ => return None,
         };
         Some(template)
@@ -151,10 +212,12 @@ impl Template {
             Self::Char(a) => (a, a),
             Self::Pair(a, b) | Self::ClassSpan(a, b) => (a.min(b), a.max(b)),
             Self::Triple(a, b, c) => (a.min(b).min(c), a.max(b).max(c)),
+            Self::Lexicon(span) => span.offset_range(),
         }
     }
 
-    /// The feature's 32-bit hash for template number `index` in the model's list at context `ctx`.
+    /// The feature's 32-bit hash for template number `index` in the model's list at context `ctx` (a
+    /// [`Template::Lexicon`] reads the word bits the context was built with).
     #[inline]
     pub fn hash(self, index: usize, ctx: &Context) -> u32 {
         let h = seed(index);
@@ -170,6 +233,7 @@ impl Template {
                 }
                 mix(h, packed)
             }
+            Self::Lexicon(span) => mix(h, longest_word(span, ctx)),
         };
         finalize(h)
     }
@@ -185,10 +249,10 @@ const fn seed(index: usize) -> u32 {
 /// branch-free loops (one per kind) instead of dispatching on each template's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CompiledTemplates {
-    /// `[count]` entries grouped by kind: Bias, Char, Pair, Triple, ClassSpan.
+    /// `[count]` entries grouped by kind: Bias, Char, Pair, Triple, ClassSpan, Lexicon.
     entries: [Compiled; crate::MAX_TEMPLATES],
     /// End (exclusive) of each kind's group in `entries`.
-    ends: [u8; 5],
+    ends: [u8; 6],
 }
 
 /// One template: its seed and the window slots (`0..WINDOW`) it reads (for a class span: its shift and
@@ -203,7 +267,7 @@ struct Compiled {
 impl CompiledTemplates {
     /// Compiles validated templates (at most `MAX_TEMPLATES`; extra ones are ignored).
     pub(crate) fn new(templates: &[Template]) -> Self {
-        let mut out = Self { entries: [Compiled { seed: 0, slots: [0; 3] }; crate::MAX_TEMPLATES], ends: [0; 5] };
+        let mut out = Self { entries: [Compiled { seed: 0, slots: [0; 3] }; crate::MAX_TEMPLATES], ends: [0; 6] };
         let mut n = 0usize;
         for (kind, end) in out.ends.iter_mut().enumerate() {
             for (index, &t) in templates.iter().enumerate().take(crate::MAX_TEMPLATES) {
@@ -214,6 +278,7 @@ impl CompiledTemplates {
                     Template::Triple(a, b, c) => (3, [slot(a), slot(b), slot(c)]),
                     // The span's shift and width in `Context::class_bits`.
                     Template::ClassSpan(a, b) => (4, [3 * (WINDOW - 1 - slot(b)), 3 * (slot(b) + 1 - slot(a)), 0]),
+                    Template::Lexicon(span) => (5, [usize::from(span.encode()), 0, 0]),
                 };
                 if k == kind {
                     if let Some(e) = out.entries.get_mut(n) {
@@ -233,7 +298,7 @@ impl CompiledTemplates {
     #[cfg(any(test, not(target_pointer_width = "64")))]
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.ends[4])
+        usize::from(self.ends[5])
     }
 
     /// Calls `visit` with the hash of every template, grouped by kind (not in file order). Inlined into the
@@ -261,7 +326,7 @@ impl CompiledTemplates {
         let code = |s: u8| codes.get(usize::from(s)).copied().unwrap_or(0);
         // Element by element: `array::map` here becomes a loop through the stack.
         let end = |k: usize| usize::from(self.ends[k]).min(crate::MAX_TEMPLATES);
-        let (e0, e1, e2, e3, e4) = (end(0), end(1), end(2), end(3), end(4));
+        let (e0, e1, e2, e3, e4, e5) = (end(0), end(1), end(2), end(3), end(4), end(5));
         let entries = &self.entries;
         for e in entries.get(e0..e1).unwrap_or(&[]) {
             visit(finalize(mix(e.seed, code(e.slots[0]))));
@@ -278,17 +343,22 @@ impl CompiledTemplates {
             let packed = (ctx.class_bits >> shift) & ((1 << width) - 1);
             visit(finalize(mix(e.seed, packed)));
         }
+        for e in entries.get(e4..e5).unwrap_or(&[]) {
+            // Decoded from a valid span when compiled; the fallback is never taken.
+            let span = WordSpan::decode(e.slots[0]).unwrap_or(WordSpan::Starting);
+            visit(finalize(mix(e.seed, longest_word(span, ctx))));
+        }
     }
 }
 
 #[inline]
-fn mix(h: u32, x: u32) -> u32 {
+pub(crate) fn mix(h: u32, x: u32) -> u32 {
     (h ^ x).wrapping_mul(0xCC9E_2D51).rotate_left(15).wrapping_mul(0x1B87_3593)
 }
 
 /// MurmurHash3's finaliser: every input bit affects every output bit, so the top bits make a good bucket.
 #[inline]
-fn finalize(mut h: u32) -> u32 {
+pub(crate) fn finalize(mut h: u32) -> u32 {
     h ^= h >> 16;
     h = h.wrapping_mul(0x85EB_CA6B);
     h ^= h >> 13;
@@ -351,13 +421,37 @@ mod tests {
 
     #[test]
     fn encoding_round_trips() {
-        for t in DEFAULT_TEMPLATES.iter().copied().chain([Template::Triple(-1, 0, 1)]) {
+        let lexicon = [WordSpan::Starting, WordSpan::Ending, WordSpan::Inside].map(Template::Lexicon);
+        for t in DEFAULT_TEMPLATES.iter().copied().chain([Template::Triple(-1, 0, 1)]).chain(lexicon) {
             assert_eq!(Template::decode(t.encode()), Some(t));
         }
+        assert_eq!(Template::decode([6, 3, 0, 0]), None);
+        assert_eq!(Template::decode([6, 0, 1, 0]), None);
         assert_eq!(Template::decode([2, 5, 0, 0]), None);
         assert_eq!(Template::decode([5, 1, 0xFF, 0]), None);
         assert_eq!(Template::decode([9, 0, 0, 0]), None);
         assert_eq!(Template::decode([1, 1, 0, 0]), None);
+    }
+
+    #[test]
+    fn context_shift_with_words_matches_direct_window() {
+        let chars: std::vec::Vec<char> = "中华人民共和国成立了中华".chars().collect();
+        let words = Words(
+            ["中华", "人民", "共和国", "中华人民", "人民共和国", "成立"]
+                .map(|w| crate::lexicon::word_hash(w.chars().map(|c| c as u32)))
+                .into(),
+        );
+        let mut ctx = Context::empty();
+        for i in 0..MAX_OFFSET {
+            ctx.shift_in_with(chars.get(i).map_or(AFTER_END, |&c| c as u32), &words);
+        }
+        let mut seen = 0;
+        for position in 0..chars.len() {
+            ctx.shift_in_with(chars.get(position + MAX_OFFSET).map_or(AFTER_END, |&c| c as u32), &words);
+            assert_eq!(ctx, Context::at_with(&chars, position, &words), "position {position}");
+            seen |= ctx.word_bits;
+        }
+        assert_ne!(seen, 0, "some words were found");
     }
 
     #[test]
@@ -374,22 +468,44 @@ mod tests {
         }
     }
 
+    /// Words by hash, for the lexicon templates.
+    struct Words(std::vec::Vec<u32>);
+
+    impl WordSet for Words {
+        fn contains(&self, hash: u32) -> bool {
+            self.0.contains(&hash)
+        }
+    }
+
     #[test]
     fn compiled_templates_hash_like_templates() {
         let mut templates = std::vec::Vec::from(DEFAULT_TEMPLATES);
         templates.extend([Template::Triple(-4, 0, 4), Template::ClassSpan(-4, 4), Template::Char(-4), Template::Bias]);
+        templates.extend([WordSpan::Inside, WordSpan::Starting, WordSpan::Ending].map(Template::Lexicon));
         let compiled = CompiledTemplates::new(&templates);
         assert_eq!(compiled.len(), templates.len());
         let chars: [char; 7] = ['中', '文', 'a', '1', '，', '三', 'Z'];
+        let words =
+            Words(["中文", "文a1", "1，三Z"].map(|w| crate::lexicon::word_hash(w.chars().map(|c| c as u32))).into());
+        let mut lexicon_values = std::collections::BTreeSet::new();
         for position in 0..chars.len() {
-            let ctx = Context::at(&chars, position);
-            let mut expected: std::vec::Vec<u32> = templates.iter().enumerate().map(|(i, t)| t.hash(i, &ctx)).collect();
-            let mut got = std::vec::Vec::new();
-            compiled.for_each_hash(&ctx, |h| got.push(h));
-            expected.sort_unstable();
-            got.sort_unstable();
-            assert_eq!(got, expected);
+            for (with_words, ctx) in
+                [(false, Context::at(&chars, position)), (true, Context::at_with(&chars, position, &words))]
+            {
+                for span in [WordSpan::Starting, WordSpan::Ending, WordSpan::Inside] {
+                    lexicon_values.insert(longest_word(span, &ctx));
+                }
+                let mut expected: std::vec::Vec<u32> =
+                    templates.iter().enumerate().map(|(i, t)| t.hash(i, &ctx)).collect();
+                let mut got = std::vec::Vec::new();
+                compiled.for_each_hash(&ctx, |h| got.push(h));
+                expected.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, expected, "position {position}, words {with_words}");
+            }
         }
+        // The words were found: lengths 0, 2, 3 and 4 all occur.
+        assert_eq!(lexicon_values.into_iter().collect::<std::vec::Vec<_>>(), [0, 2, 3, 4]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub const MAGIC: [u8; 4] = *b"CRFm";
 /// The newest format version this crate reads and writes. It reads every version from
 /// [`OLDEST_FORMAT_VERSION`] on, and writes each file with the oldest version that can express it
 /// ([`ModelBody::version`]), so a model of a kind version 1 knows stays readable by version-1 decoders.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this crate reads.
 pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Bytes of the trailing CRC-32.
@@ -52,11 +52,12 @@ pub struct ModelBody<'a> {
 
 impl ModelBody<'_> {
     /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
-    /// [`EmissionSpec::CodebookNgram`].
+    /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`].
     pub const fn version(&self) -> u16 {
         match self.emission {
             EmissionSpec::HashedNgram(_) => 1,
             EmissionSpec::CodebookNgram(_) => 2,
+            EmissionSpec::LexiconNgram(_) => 3,
         }
     }
 }
@@ -86,6 +87,41 @@ pub enum EmissionSpec<'a> {
     /// vectors (version 2): a quarter of the bytes per row of `I8` weights with four tags.
     #[serde(borrow)]
     CodebookNgram(CodebookNgramSpec<'a>),
+    /// Either table plus a word list that its lexicon templates ([`crate::features::Template::Lexicon`])
+    /// look words up in (version 3).
+    #[serde(borrow)]
+    LexiconNgram(LexiconNgramSpec<'a>),
+}
+
+/// The table of a [`LexiconNgramSpec`]: one of the two n-gram kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NgramTable<'a> {
+    /// Direct weights, as [`EmissionSpec::HashedNgram`].
+    #[serde(borrow)]
+    Hashed(HashedNgramSpec<'a>),
+    /// Codes into a codebook, as [`EmissionSpec::CodebookNgram`].
+    #[serde(borrow)]
+    Codebook(CodebookNgramSpec<'a>),
+}
+
+/// N-gram emission model with a word list: scored exactly as its table alone, where the feature of a
+/// lexicon template is the length of the longest listed word in its span
+/// ([`crate::lexicon::longest_word`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LexiconNgramSpec<'a> {
+    /// The weight table and templates (lexicon templates allowed).
+    #[serde(borrow)]
+    pub table: NgramTable<'a>,
+    /// `[W]` little-endian `u32` word hashes ([`crate::lexicon::word_hash`] of each word's normalised
+    /// characters), strictly ascending.
+    #[serde(borrow)]
+    pub words: &'a [u8],
+    /// The index has `2^index_bits` buckets, `0..=crate::lexicon::MAX_INDEX_BITS`.
+    pub index_bits: u8,
+    /// `[2^index_bits + 1]` little-endian `u32`: entry `k` is the number of words whose hash's top
+    /// `index_bits` bits are below `k` ([`crate::lexicon::bucket_of`]).
+    #[serde(borrow)]
+    pub index: &'a [u8],
 }
 
 /// Entries of the codebook of [`CodebookNgramSpec`]: every byte value is a code.

@@ -539,13 +539,14 @@ pub fn label_chars_with(
     let emission = model.emission();
     let flags = emission.normalization();
     let code = |i: usize| chars.get(i).map_or(AFTER_END, |&c| normalize(c, flags) as u32);
+    let words = emission.lexicon();
     let mut ctx = Context::empty();
     for i in 0..MAX_OFFSET {
-        ctx.shift_in(code(i));
+        ctx.shift_in_with(code(i), words);
     }
     let mut position = 0usize;
     let emissions = core::iter::from_fn(|| {
-        ctx.shift_in(code(position + MAX_OFFSET));
+        ctx.shift_in_with(code(position + MAX_OFFSET), words);
         position += 1;
         let mut e = [0i32; MAX_TAGS];
         emission.scores(&ctx, &mut e);

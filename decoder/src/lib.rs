@@ -22,6 +22,7 @@ mod error;
 pub mod features;
 pub mod format;
 pub mod lattice;
+pub mod lexicon;
 mod model;
 pub mod segment;
 pub mod stream;

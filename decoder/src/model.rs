@@ -3,7 +3,8 @@
 use crate::emission::HashedNgram;
 use crate::error::{ModelError, Tensor};
 use crate::features::{CompiledTemplates, Template, MAX_OFFSET, TEMPLATE_BYTES};
-use crate::format::{self, EmissionSpec, ModelBody, WeightType, CODEBOOK_ENTRIES, MAX_HASHES_PER_FEATURE};
+use crate::format::{self, EmissionSpec, ModelBody, NgramTable, WeightType, CODEBOOK_ENTRIES, MAX_HASHES_PER_FEATURE};
+use crate::lexicon::Lexicon;
 use crate::tags::{derive_constraints, Constraints, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
 use crate::{MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
@@ -140,9 +141,18 @@ struct CommonSpec<'a> {
 /// Validates an emission spec (normalisation, templates, table size, weight shift, tensor lengths, in
 /// that order) and builds its decoder.
 fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<HashedNgram<'a>, ModelError> {
-    let common = match *spec {
-        EmissionSpec::HashedNgram(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
-        EmissionSpec::CodebookNgram(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
+    let (table, words) = match *spec {
+        EmissionSpec::HashedNgram(s) => (NgramTable::Hashed(s), None),
+        EmissionSpec::CodebookNgram(s) => (NgramTable::Codebook(s), None),
+        EmissionSpec::LexiconNgram(s) => (s.table, Some((s.words, s.index_bits, s.index))),
+    };
+    let common = match table {
+        NgramTable::Hashed(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
+        NgramTable::Codebook(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
+    };
+    let lexicon = match words {
+        Some((words, bits, index)) => Some(Lexicon::from_bytes(words, bits, index).ok_or(ModelError::BadWordList)?),
+        None => None,
     };
     if common.normalization & !NORMALIZE_KNOWN != 0 {
         return Err(ModelError::UnknownNormalization { flags: common.normalization });
@@ -156,6 +166,10 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
     for (index, chunk) in common.templates.chunks_exact(TEMPLATE_BYTES).enumerate() {
         let template =
             Template::decode([chunk[0], chunk[1], chunk[2], chunk[3]]).ok_or(ModelError::BadTemplate { index })?;
+        // A lexicon template reads a word list, which only a lexicon model has.
+        if matches!(template, Template::Lexicon(_)) && lexicon.is_none() {
+            return Err(ModelError::BadTemplate { index });
+        }
         lookahead = lookahead.max(template.offset_range().1.max(0) as usize);
         templates[index] = template;
     }
@@ -171,8 +185,8 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
         }
         Ok(())
     };
-    let (rows, hashes, codes, weight_type, weight_shift, weights) = match *spec {
-        EmissionSpec::HashedNgram(s) => {
+    let (rows, hashes, codes, weight_type, weight_shift, weights) = match table {
+        NgramTable::Hashed(s) => {
             if s.bucket_bits == 0 || s.bucket_bits > MAX_BUCKET_BITS {
                 return Err(ModelError::BadBucketBits { bits: s.bucket_bits });
             }
@@ -181,7 +195,7 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
             check_len(Tensor::EmissionWeights, s.weights, rows as usize * num_tags * s.weight_type.bytes())?;
             (rows, 1, None, s.weight_type, s.weight_shift, s.weights)
         }
-        EmissionSpec::CodebookNgram(s) => {
+        NgramTable::Codebook(s) => {
             if s.rows == 0 || s.rows > 1 << MAX_BUCKET_BITS {
                 return Err(ModelError::BadRowCount { rows: s.rows });
             }
@@ -209,6 +223,7 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
         num_tags,
         normalization: common.normalization,
         lookahead,
+        lexicon: lexicon.unwrap_or_default(),
         bias_i8x4: [0; 2],
     };
     emission.prepare();

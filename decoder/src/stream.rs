@@ -349,7 +349,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         self.raw[slot] = raw;
         self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID };
         self.arrived = self.arrived.wrapping_add(1);
-        self.ctx.shift_in(normalize(ch, self.normalization) as u32);
+        self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, &self.emission.lexicon);
         if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
             self.step(emit);
         }
@@ -480,7 +480,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         let mut centre = self.arrived.wrapping_sub(1 + MAX_OFFSET as u32);
         while self.stepped != self.arrived {
             while centre != self.stepped {
-                self.ctx.shift_in(AFTER_END);
+                self.ctx.shift_in_with(AFTER_END, &self.emission.lexicon);
                 centre = centre.wrapping_add(1);
             }
             self.step(emit);

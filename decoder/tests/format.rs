@@ -3,9 +3,10 @@
 use decoder::emission::EmissionModel;
 use decoder::features::{Context, Template};
 use decoder::format::{
-    self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType,
-    CODEBOOK_ENTRIES, FORMAT_VERSION, OLDEST_FORMAT_VERSION,
+    self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, LexiconNgramSpec, ModelBody, NgramTable,
+    TransitionSpec, WeightType, CODEBOOK_ENTRIES, FORMAT_VERSION, OLDEST_FORMAT_VERSION,
 };
+use decoder::lexicon::{word_hash, WordSet, WordSpan};
 use decoder::tags::TagScheme;
 use decoder::{crc::crc32, Model, ModelError, Tensor};
 
@@ -85,6 +86,34 @@ fn tiny_v2_bytes() -> Vec<u8> {
     [&TINY_V2_HEAD[..], &tiny_v2_codebook(), &TINY_V2_TAIL].concat()
 }
 
+/// `tiny_v3()` encoded, computed independently like [`TINY`] (Python: struct, zlib.crc32 and the hashes of
+/// FORMAT.md): [`TINY`]'s model with a third template, `Lexicon(Starting)`, and the word list 中文, 文字,
+/// 中文字 (indexed in 2 buckets) in a version-3 `LexiconNgram` emission.
+#[rustfmt::skip]
+const TINY_V3: [u8; 127] = [
+    // magic "CRFm", version 3 (varint)
+    0x43, 0x52, 0x46, 0x6d, 0x03,
+    // tag_names: len 7, "B M E S"; constraints: None; score_frac_bits: 8
+    0x07, 0x42, 0x20, 0x4d, 0x20, 0x45, 0x20, 0x53, 0x00, 0x08,
+    // emission: LexiconNgram (variant 2), its table NgramTable::Hashed (variant 0): normalization 1,
+    // templates (len 12: Bias, Char(0), Lexicon(Starting) = [6, 0, 0, 0]), bucket_bits 1, weight_type I8,
+    // weight_shift 4, weights (len 8)
+    0x02, 0x00, 0x01, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0x01, 0x00, 0x04,
+    0x08, 0x01, 0x02, 0x03, 0x04, 0xff, 0xfe, 0xfd, 0xfc,
+    // words: len 12, three u32 LE hashes ascending: 0x070caae7, 0x6fca39f3, 0xf9c39d27
+    0x0c, 0xe7, 0xaa, 0x0c, 0x07, 0xf3, 0x39, 0xca, 0x6f, 0x27, 0x9d, 0xc3, 0xf9,
+    // index_bits 1; index: len 12, offsets [0, 2, 3] (two hashes below 0x8000_0000, one above)
+    0x01, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00,
+    // transitions, start, end and metadata as in TINY
+    0x20, 0xe0, 0xfc, 0x44, 0xfd, 0xa8, 0xfd, 0x0c, 0xfe, 0x70, 0xfe, 0xd4, 0xfe, 0x38, 0xff, 0x9c, 0xff,
+    0x00, 0x00, 0x64, 0x00, 0xc8, 0x00, 0x2c, 0x01, 0x90, 0x01, 0xf4, 0x01, 0x58, 0x02, 0xbc, 0x02,
+    0x08, 0xff, 0xff, 0x02, 0x00, 0xfd, 0xff, 0x04, 0x00,
+    0x08, 0xff, 0x7f, 0x00, 0x80, 0x05, 0x00, 0xfa, 0xff,
+    0x01, 0x74,
+    // CRC-32
+    0x83, 0x57, 0x53, 0xb6,
+];
+
 struct Owned {
     names: String,
     custom: Option<(Vec<u8>, Vec<u8>, Vec<u8>)>,
@@ -99,6 +128,8 @@ struct Owned {
     codebook: Option<(u32, Vec<u8>)>,
     /// Rows per feature of a codebook model.
     hashes: u8,
+    /// A lexicon model's word list (`[W]` u32 LE hashes), its index bits and index.
+    words: Option<(Vec<u8>, u8, Vec<u8>)>,
     transitions: Vec<u8>,
     start: Vec<u8>,
     end: Vec<u8>,
@@ -116,6 +147,7 @@ fn tiny() -> Owned {
         weights: vec![1, 2, 3, 4, 0xff, 0xfe, 0xfd, 0xfc],
         codebook: None,
         hashes: 1,
+        words: None,
         transitions: format::i16_bytes(&(0..16).map(|i| i * 100 - 800).collect::<Vec<i16>>()),
         start: format::i16_bytes(&[-1, 2, -3, 4]),
         end: format::i16_bytes(&[i16::MAX, i16::MIN, 5, -6]),
@@ -128,6 +160,20 @@ fn tiny_v2() -> Owned {
     Owned { weights: tiny_v2_codebook(), codebook: Some((3, vec![0, 1, 255])), hashes: 2, ..tiny() }
 }
 
+/// The hashes of the words, ascending, as a word list's bytes, with an index of `2^bits` buckets.
+fn word_list(words: &[&str], bits: u8) -> (Vec<u8>, u8, Vec<u8>) {
+    let mut hashes: Vec<u32> = words.iter().map(|w| word_hash(w.chars().map(|c| c as u32))).collect();
+    hashes.sort_unstable();
+    (hashes.iter().flat_map(|h| h.to_le_bytes()).collect(), bits, decoder::lexicon::index_bytes(&hashes, bits))
+}
+
+/// A version-3 lexicon model: `tiny()` plus a `Lexicon(Starting)` template and the words 中文, 文字, 中文字.
+fn tiny_v3() -> Owned {
+    let mut templates = tiny().templates;
+    templates.extend(Template::Lexicon(WordSpan::Starting).encode());
+    Owned { templates, words: Some(word_list(&["中文", "文字", "中文字"], 1)), ..tiny() }
+}
+
 impl Owned {
     fn body(&self) -> ModelBody<'_> {
         ModelBody {
@@ -138,8 +184,21 @@ impl Owned {
                 allowed_end: e,
             }),
             score_frac_bits: 8,
-            emission: match &self.codebook {
-                None => EmissionSpec::HashedNgram(HashedNgramSpec {
+            emission: match (&self.codebook, &self.words) {
+                (None, Some((words, index_bits, index))) => EmissionSpec::LexiconNgram(LexiconNgramSpec {
+                    table: NgramTable::Hashed(HashedNgramSpec {
+                        normalization: self.normalization,
+                        templates: &self.templates,
+                        bucket_bits: self.bucket_bits,
+                        weight_type: self.weight_type,
+                        weight_shift: self.weight_shift,
+                        weights: &self.weights,
+                    }),
+                    words,
+                    index_bits: *index_bits,
+                    index,
+                }),
+                (None, None) => EmissionSpec::HashedNgram(HashedNgramSpec {
                     normalization: self.normalization,
                     templates: &self.templates,
                     bucket_bits: self.bucket_bits,
@@ -147,16 +206,27 @@ impl Owned {
                     weight_shift: self.weight_shift,
                     weights: &self.weights,
                 }),
-                Some((rows, codes)) => EmissionSpec::CodebookNgram(CodebookNgramSpec {
-                    normalization: self.normalization,
-                    templates: &self.templates,
-                    rows: *rows,
-                    hashes_per_feature: self.hashes,
-                    codes,
-                    weight_type: self.weight_type,
-                    weight_shift: self.weight_shift,
-                    codebook: &self.weights,
-                }),
+                (Some((rows, codes)), words) => {
+                    let table = CodebookNgramSpec {
+                        normalization: self.normalization,
+                        templates: &self.templates,
+                        rows: *rows,
+                        hashes_per_feature: self.hashes,
+                        codes,
+                        weight_type: self.weight_type,
+                        weight_shift: self.weight_shift,
+                        codebook: &self.weights,
+                    };
+                    match words {
+                        None => EmissionSpec::CodebookNgram(table),
+                        Some((words, index_bits, index)) => EmissionSpec::LexiconNgram(LexiconNgramSpec {
+                            table: NgramTable::Codebook(table),
+                            words,
+                            index_bits: *index_bits,
+                            index,
+                        }),
+                    }
+                }
             },
             transitions: TransitionSpec { transitions: &self.transitions, start: &self.start, end: &self.end },
             metadata: "t",
@@ -181,9 +251,9 @@ fn fix_crc(bytes: &mut [u8]) {
 
 #[test]
 fn encoding_is_frozen() {
-    // This decoder reads versions 1 and 2; each file is written with the oldest version that can express
+    // This decoder reads versions 1 to 3; each file is written with the oldest version that can express
     // it, so a direct-table (version 1) model is still exactly the version-1 bytes.
-    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 3);
     assert_eq!(OLDEST_FORMAT_VERSION, 1);
     assert_eq!(tiny().body().version(), 1);
     assert_eq!(tiny().encode(), TINY);
@@ -273,6 +343,80 @@ fn codebook_scores_are_frozen() {
 }
 
 #[test]
+fn lexicon_encoding_is_frozen() {
+    assert_eq!(tiny_v3().body().version(), 3);
+    assert_eq!(tiny_v3().encode(), TINY_V3);
+    assert_eq!(format::decode(&TINY_V3).unwrap(), tiny_v3().body());
+}
+
+/// Scores of `tiny_v3()`, computed independently (Python): Bias reads row 1; Char(0) of 中 and 文 rows 1,
+/// of 字 row 0; the longest listed word starting at 中 in 中文字 is 中文字 (3, row 0), at 文 it is 文字
+/// (2, row 1), at 字 none (0, row 0). Rows are [1, 2, 3, 4] and [-1, -2, -3, -4], summed and << 4.
+#[test]
+fn lexicon_scores_are_frozen() {
+    let model = Model::from_bytes(&TINY_V3).unwrap();
+    let emission = model.emission();
+    assert_eq!(emission.lexicon().len(), 3);
+    assert!(emission.lexicon().contains(word_hash("文字".chars().map(|c| c as u32))));
+    assert!(!emission.lexicon().contains(word_hash("中".chars().map(|c| c as u32))));
+    assert_eq!(emission.templates()[2], Template::Lexicon(WordSpan::Starting));
+    assert_eq!(emission.lookahead(), 4);
+    let chars: Vec<char> = "中文字".chars().collect();
+    for (position, rows, expected) in
+        [(0, [1, 1, 0], [-16, -32, -48, -64]), (1, [1, 1, 1], [-48, -96, -144, -192]), (2, [1, 0, 0], [16, 32, 48, 64])]
+    {
+        // The context carries which spans are listed words: it is built with the model's list.
+        let ctx = Context::at_with(&chars, position, emission.lexicon());
+        let mut visited = Vec::new();
+        emission.table_rows(&ctx, |template, row| visited.push((template, row)));
+        assert_eq!(visited, [(0, rows[0]), (1, rows[1]), (2, rows[2])], "position {position}");
+        let mut out = [0i32; decoder::MAX_TAGS];
+        emission.scores(&ctx, &mut out);
+        assert_eq!(out[..4], expected, "position {position}");
+    }
+}
+
+#[test]
+fn lexicon_templates_need_a_word_list_and_the_list_must_be_sorted() {
+    // A lexicon template in a model without a word list (version 1 or 2) is a bad template.
+    let mut m = tiny();
+    m.templates.extend(Template::Lexicon(WordSpan::Ending).encode());
+    assert_eq!(m.load_err(), ModelError::BadTemplate { index: 2 });
+    let mut m = tiny_v2();
+    m.templates.extend(Template::Lexicon(WordSpan::Inside).encode());
+    assert_eq!(m.load_err(), ModelError::BadTemplate { index: 2 });
+    // Word lists: a partial hash, hashes out of order or repeated, an index that does not match.
+    let mut m = tiny_v3();
+    let (sorted, bits, index) = word_list(&["中文", "文字"], 0);
+    m.words = Some((vec![1, 2, 3], 0, index.clone()));
+    assert_eq!(m.load_err(), ModelError::BadWordList);
+    m.words = Some(([&sorted[4..], &sorted[..4]].concat(), bits, index.clone()));
+    assert_eq!(m.load_err(), ModelError::BadWordList);
+    m.words = Some(([&sorted[..4], &sorted[..4]].concat(), bits, index.clone()));
+    assert_eq!(m.load_err(), ModelError::BadWordList);
+    m.words = Some((sorted.clone(), 1, index.clone()));
+    assert_eq!(m.load_err(), ModelError::BadWordList);
+    m.words = Some((sorted.clone(), 0, index));
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    // An empty list is a list: the templates read length 0 everywhere.
+    m.words = Some(word_list(&[], 0));
+    assert!(Model::from_bytes(&m.encode()).is_ok());
+    // A codebook table with a word list.
+    let mut m = tiny_v2();
+    m.templates.extend(Template::Lexicon(WordSpan::Inside).encode());
+    m.words = Some(word_list(&["中文"], 2));
+    let bytes = m.encode();
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!((model.body().version(), model.emission().lexicon().len()), (3, 1));
+    assert_eq!(model.emission().codes(), Some(&[0u8, 1, 255][..]));
+    // A version-2 file cannot hold a lexicon model.
+    let mut bytes = TINY_V3.to_vec();
+    bytes[4] = 2;
+    fix_crc(&mut bytes);
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::Malformed);
+}
+
+#[test]
 fn version_two_reads_a_direct_table() {
     // Never written (the encoder picks version 1 for it), but a version-2 file may hold variant 0.
     let mut bytes = TINY.to_vec();
@@ -314,19 +458,21 @@ fn bad_magic() {
 
 #[test]
 fn unsupported_version() {
-    for (mut bytes, version) in [(TINY.to_vec(), 3u8), (tiny_v2_bytes(), 3), (TINY.to_vec(), 0), (TINY.to_vec(), 127)] {
+    for (mut bytes, version) in
+        [(TINY.to_vec(), 4u8), (tiny_v2_bytes(), 4), (TINY_V3.to_vec(), 4), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
+    {
         bytes[4] = version;
         // Checked before the checksum: a newer file is reported as such, not as corrupt.
         assert_eq!(
             Model::from_bytes(&bytes).unwrap_err(),
-            ModelError::UnsupportedVersion { found: version.into(), supported: 2 }
+            ModelError::UnsupportedVersion { found: version.into(), supported: 3 }
         );
     }
     // A two-byte varint version (300 = 0xac 0x02): also reported, not misread.
     let mut bytes = TINY[..4].to_vec();
     bytes.extend_from_slice(&[0xac, 0x02]);
     bytes.extend_from_slice(&TINY[5..]);
-    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: 2 });
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: 3 });
 }
 
 #[test]

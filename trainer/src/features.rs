@@ -1,11 +1,15 @@
 //! Feature extraction for training, through the decoder's own templates, context windows, hash and
 //! bucket function, so a feature lands in the same weight row at training and at decoding time.
 
+use std::sync::Arc;
+
 use decoder::features::{feature_hashes, row, Context, Template, DEFAULT_TEMPLATES};
+use decoder::lexicon::{NoWords, WordSet, WordSpan};
 use decoder::text::{normalize, NORMALIZE_WIDTH};
 use rayon::prelude::*;
 
 use crate::corpus::Sentence;
+use crate::lexicon::TrainingLexicon;
 
 /// Which features a model uses: templates, table size and character normalisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +23,15 @@ pub struct FeatureSpec {
     pub hashes_per_feature: u8,
     /// `decoder::text::NORMALIZE_*` flags applied to characters before hashing.
     pub normalization: u8,
+    /// The word list the lexicon templates read (`None`: a model without one, whose lexicon templates,
+    /// if any, would read no words).
+    pub lexicon: Option<Arc<TrainingLexicon>>,
 }
+
+/// The three lexicon templates a model with a word list gets: the longest listed word starting at,
+/// ending at and spanning the current character.
+pub const LEXICON_TEMPLATES: [Template; 3] =
+    [Template::Lexicon(WordSpan::Starting), Template::Lexicon(WordSpan::Ending), Template::Lexicon(WordSpan::Inside)];
 
 /// Largest table for which `Auto` picks the compact set: on PKU with four tags it beats the basic set
 /// at 2^15 to 2^20 rows (92.41 / 90.92 F1 at 2^15, 94.00 / 93.27 at 2^17, 94.79 / 94.71 at 2^20).
@@ -125,7 +137,7 @@ impl FeatureSpec {
 
     /// A spec with the given templates, a table of `rows` rows (any number) and full-width folding.
     pub fn with_rows(templates: Vec<Template>, rows: u32) -> Self {
-        Self { templates, rows, hashes_per_feature: 1, normalization: NORMALIZE_WIDTH }
+        Self { templates, rows, hashes_per_feature: 1, normalization: NORMALIZE_WIDTH, lexicon: None }
     }
 
     /// Table rows read per position: templates times rows per feature.
@@ -165,10 +177,18 @@ impl FeatureSpec {
     /// The 32-bit hashes every template's feature reads at every position (before bucketing):
     /// `[T][K][hashes_per_feature]`.
     pub fn extract_hashes(&self, chars: &[char]) -> Vec<u32> {
+        match &self.lexicon {
+            Some(lexicon) => self.extract_hashes_with(chars, lexicon.as_ref()),
+            None => self.extract_hashes_with(chars, &NoWords),
+        }
+    }
+
+    /// [`Self::extract_hashes`] with the lexicon templates reading `words`.
+    pub fn extract_hashes_with(&self, chars: &[char], words: &impl WordSet) -> Vec<u32> {
         let normalized = self.normalized(chars);
         let mut hashes = Vec::with_capacity(chars.len() * self.rows_per_position());
         for position in 0..normalized.len() {
-            let ctx = Context::at(&normalized, position);
+            let ctx = Context::at_with(&normalized, position, words);
             for (index, template) in self.templates.iter().enumerate() {
                 hashes.extend(feature_hashes(template.hash(index, &ctx), self.hashes_per_feature));
             }
@@ -221,8 +241,21 @@ impl FeaturizedCorpus {
     /// Features seen fewer than `min_count` times in these sentences are left out ([`UNUSED_ROW`]):
     /// they get no weight, so they add nothing to the rows they share with other features, which
     /// matters in small tables where every row is shared (feature pruning).
+    ///
+    /// With a word list, each sentence sees the list jackknifed for it
+    /// ([`TrainingLexicon::for_training_sentence`]), so the list must have been built from exactly these
+    /// sentences.
     pub fn new(spec: &FeatureSpec, sentences: &[Sentence], min_count: u32) -> Self {
-        let per_sentence: Vec<Vec<u32>> = sentences.par_iter().map(|s| spec.extract_hashes(&s.chars)).collect();
+        if let Some(lexicon) = &spec.lexicon {
+            assert_eq!(lexicon.sentences(), sentences.len(), "the word list must come from the training sentences");
+        }
+        let per_sentence: Vec<Vec<u32>> = sentences
+            .par_iter()
+            .map(|s| match &spec.lexicon {
+                Some(lexicon) => spec.extract_hashes_with(&s.chars, &lexicon.for_training_sentence(&s.chars)),
+                None => spec.extract_hashes(&s.chars),
+            })
+            .collect();
         let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
         if min_count > 1 {
             for &hash in per_sentence.iter().flatten() {

@@ -3,7 +3,8 @@
 //!
 //! Modules, in the order data flows through them:
 //! - [`corpus`]: reading segmented and CoNLL corpora;
-//! - [`features`]: hashed n-gram features, computed through `decoder::features`;
+//! - [`features`]: hashed n-gram features, computed through `decoder::features`; [`lexicon`]: the
+//!   jackknifed word list of the lexicon templates;
 //! - [`model`]: the float parameters and float Viterbi;
 //! - [`crf`]: forward-backward, the CRF and softmax losses and their gradients;
 //! - [`optimizer`]: Adagrad with lazy sparse updates, L1/L2 and averaging;
@@ -24,6 +25,7 @@ pub mod distill;
 pub mod evaluate;
 pub mod features;
 pub mod integer;
+pub mod lexicon;
 pub mod model;
 pub mod optimizer;
 pub mod quantize;

@@ -7,7 +7,8 @@
 //! `q << weight_shift` score units. Symmetric rounding to nearest, saturating at ±127 / ±32767.
 
 use decoder::format::{
-    self, CodebookNgramSpec, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType, CODEBOOK_ENTRIES,
+    self, CodebookNgramSpec, EmissionSpec, HashedNgramSpec, LexiconNgramSpec, ModelBody, NgramTable, TransitionSpec,
+    WeightType, CODEBOOK_ENTRIES,
 };
 
 use crate::features::FeatureSpec;
@@ -198,7 +199,9 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
         allowed_start: &allowed_start,
         allowed_end: &allowed_end,
     });
-    let emission = emission_spec(&model.features, model.codes.as_deref(), params, &templates, &weights)?;
+    let words = model.features.lexicon.as_ref().map(|lexicon| lexicon.to_file());
+    let words = words.as_ref().map(|(hashes, bits, index)| (hashes.as_slice(), *bits, index.as_slice()));
+    let emission = emission_spec(&model.features, model.codes.as_deref(), params, &templates, &weights, words)?;
     let body = ModelBody {
         tag_names: &tag_names,
         constraints: custom,
@@ -211,16 +214,35 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
 }
 
 /// The emission part of the file: a codebook model with `codes`, else direct weights (which need a
-/// power-of-two row count).
+/// power-of-two row count); with `words` (a word list's hashes, index bits and index), either table in a
+/// lexicon model.
 fn emission_spec<'a>(
     features: &FeatureSpec,
     codes: Option<&'a [u8]>,
     params: QuantParams,
     templates: &'a [u8],
     weights: &'a [u8],
+    words: Option<(&'a [u8], u8, &'a [u8])>,
 ) -> Result<EmissionSpec<'a>, ExportError> {
+    let table = table_spec(features, codes, params, templates, weights)?;
+    Ok(match (table, words) {
+        (NgramTable::Hashed(s), None) => EmissionSpec::HashedNgram(s),
+        (NgramTable::Codebook(s), None) => EmissionSpec::CodebookNgram(s),
+        (table, Some((words, index_bits, index))) => {
+            EmissionSpec::LexiconNgram(LexiconNgramSpec { table, words, index_bits, index })
+        }
+    })
+}
+
+fn table_spec<'a>(
+    features: &FeatureSpec,
+    codes: Option<&'a [u8]>,
+    params: QuantParams,
+    templates: &'a [u8],
+    weights: &'a [u8],
+) -> Result<NgramTable<'a>, ExportError> {
     Ok(match codes {
-        Some(codes) => EmissionSpec::CodebookNgram(CodebookNgramSpec {
+        Some(codes) => NgramTable::Codebook(CodebookNgramSpec {
             normalization: features.normalization,
             templates,
             rows: features.rows,
@@ -233,7 +255,7 @@ fn emission_spec<'a>(
         None if features.hashes_per_feature != 1 => {
             return Err(ExportError::HashesPerFeature { hashes: features.hashes_per_feature })
         }
-        None => EmissionSpec::HashedNgram(HashedNgramSpec {
+        None => NgramTable::Hashed(HashedNgramSpec {
             normalization: features.normalization,
             templates,
             bucket_bits: features.bucket_bits().ok_or(ExportError::RowCount { rows: features.rows })?,
@@ -245,13 +267,15 @@ fn emission_spec<'a>(
 }
 
 /// Bytes of the model file with `model_tags`, `template_count` templates, the table of `features` (its
-/// templates are not read), direct weights or (`codebook`) codes, and metadata of `metadata_len` bytes.
+/// templates are not read), direct weights or (`codebook`) codes, a word list of `words` words (if
+/// any), and metadata of `metadata_len` bytes.
 pub fn file_size(
     model_tags: &[String],
     template_count: usize,
     features: &FeatureSpec,
     codebook: bool,
     weight_type: WeightType,
+    words: Option<usize>,
     metadata_len: usize,
 ) -> usize {
     let l = model_tags.len();
@@ -265,7 +289,13 @@ pub fn file_size(
     let tag_names = model_tags.join(" ");
     let metadata = " ".repeat(metadata_len);
     let params = QuantParams { weight_type, score_frac_bits: 0, weight_shift: 0 };
-    let Ok(emission) = emission_spec(features, codes.as_deref(), params, &templates, &weights) else {
+    let word_bytes = words.map(|n| {
+        let bits = decoder::lexicon::index_bits_for(n);
+        let index = vec![0u8; ((1usize << bits) + 1) * decoder::lexicon::WORD_HASH_BYTES];
+        (vec![0u8; n * decoder::lexicon::WORD_HASH_BYTES], bits, index)
+    });
+    let words = word_bytes.as_ref().map(|(hashes, bits, index)| (hashes.as_slice(), *bits, index.as_slice()));
+    let Ok(emission) = emission_spec(features, codes.as_deref(), params, &templates, &weights, words) else {
         return usize::MAX;
     };
     let body = ModelBody {
@@ -284,9 +314,14 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
     let emission = model.emission();
     let l = model.num_tags();
     let frac = i32::from(model.score_frac_bits());
-    let (normalization, weight_type, weight_shift, stored) = match model.body().emission {
-        EmissionSpec::HashedNgram(s) => (s.normalization, s.weight_type, s.weight_shift, s.weights),
-        EmissionSpec::CodebookNgram(s) => (s.normalization, s.weight_type, s.weight_shift, s.codebook),
+    let (table, words) = match model.body().emission {
+        EmissionSpec::HashedNgram(s) => (NgramTable::Hashed(s), None),
+        EmissionSpec::CodebookNgram(s) => (NgramTable::Codebook(s), None),
+        EmissionSpec::LexiconNgram(s) => (s.table, Some(s.words)),
+    };
+    let (normalization, weight_type, weight_shift, stored) = match table {
+        NgramTable::Hashed(s) => (s.normalization, s.weight_type, s.weight_shift, s.weights),
+        NgramTable::Codebook(s) => (s.normalization, s.weight_type, s.weight_shift, s.codebook),
     };
     let step = 2f64.powi(i32::from(weight_shift) - frac);
     let weights: Vec<f32> = match weight_type {
@@ -305,6 +340,7 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
             rows: emission.rows() as u32,
             hashes_per_feature: emission.hashes_per_feature() as u8,
             normalization,
+            lexicon: words.map(|w| std::sync::Arc::new(crate::lexicon::TrainingLexicon::from_hashes(w))),
         },
         weights,
         codes: emission.codes().map(<[u8]>::to_vec),
@@ -388,7 +424,7 @@ mod tests {
             assert!((a - b).abs() <= step / 2.0 + 1e-6);
         }
         let predicted =
-            file_size(&model.tag_names, model.features.templates.len(), &model.features, true, WeightType::I8, 2);
+            file_size(&model.tag_names, model.features.templates.len(), &model.features, true, WeightType::I8, None, 2);
         assert_eq!(bytes.len(), predicted);
         // Direct weights cannot have a row count that is not a power of two.
         let mut odd = sample_model();
@@ -426,8 +462,15 @@ mod tests {
         let model = sample_model();
         let params = candidates(&model, WeightType::I8).unwrap()[0];
         let bytes = export(&model, params, "abc").unwrap();
-        let predicted =
-            file_size(&model.tag_names, model.features.templates.len(), &model.features, false, WeightType::I8, 3);
+        let predicted = file_size(
+            &model.tag_names,
+            model.features.templates.len(),
+            &model.features,
+            false,
+            WeightType::I8,
+            None,
+            3,
+        );
         assert_eq!(bytes.len(), predicted);
     }
 }

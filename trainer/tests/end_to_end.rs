@@ -41,8 +41,16 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     // The table takes all the budget but the room kept for the metadata (320 bytes).
     assert!(summary.bytes.len() <= budget && summary.bytes.len() > budget - 400, "{} bytes", summary.bytes.len());
     let model = decoder::Model::from_bytes(&summary.bytes).expect("the decoder accepts the model");
-    assert_eq!(model.body().version(), 2);
+    // A codebook table with a word list (version 3); without the list (version 2) the table gets its bytes.
+    assert_eq!(model.body().version(), 3);
+    assert!(!model.emission().lexicon().is_empty());
     let rows = model.emission().rows();
+    let no_list = TrainArgs { no_lexicon: true, ..TrainArgs { out: dir.path().join("no-list.crfm"), ..args.clone() } };
+    let no_list = run_train(&no_list).expect("training without a word list");
+    assert!(no_list.bytes.len() <= budget && no_list.bytes.len() > budget - 400, "{} bytes", no_list.bytes.len());
+    let no_list = decoder::Model::from_bytes(&no_list.bytes).unwrap();
+    assert_eq!((no_list.body().version(), no_list.emission().lexicon().len()), (2, 0));
+    assert!(no_list.emission().rows() > rows, "{} vs {rows}", no_list.emission().rows());
     assert_eq!(model.emission().codes().map(<[u8]>::len), Some(rows));
     assert!(!rows.is_power_of_two(), "the budget, not a power of two, sets the rows ({rows})");
     assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
@@ -57,6 +65,48 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     let direct = decoder::Model::from_bytes(&direct.bytes).unwrap();
     assert!(direct.emission().codes().is_none());
     assert!(direct.emission().rows() * 4 <= rows, "{} vs {rows}", direct.emission().rows());
+}
+
+/// A word-list model gives the same tags through the float model, the decoder's whole-sentence integer
+/// Viterbi and its streaming segmenter (all three build the list's word bits themselves).
+#[test]
+fn a_word_list_model_decodes_alike_on_every_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = sample_args(&dir.path().join("sample.crfm"));
+    let summary = run_train(&args).unwrap();
+    let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
+    assert_eq!(model.body().version(), 3);
+    assert!(model.emission().lexicon().len() > 100, "{} words", model.emission().lexicon().len());
+    assert!(model.metadata().contains("word list"), "{}", model.metadata());
+    let corpus = trainer::corpus::parse_corpus(
+        trainer::cli::SAMPLE_CORPUS,
+        "sample",
+        trainer::corpus::CorpusFormat::Auto,
+        None,
+        trainer::corpus::WordTags::Bmes6,
+    )
+    .unwrap();
+    let sentences = &corpus.sentences;
+    let float = trainer::evaluate::predict_float(&summary.float_model, sentences);
+    let integer = trainer::integer::predict(&model, sentences);
+    let agree = float.iter().zip(&integer).filter(|(a, b)| a == b).count();
+    assert!(agree * 100 >= sentences.len() * 98, "float and integer agree on {agree} of {}", sentences.len());
+    let names: Vec<String> = model.tag_names().map(str::to_string).collect();
+    let roles = decoder::segment::ChunkRoles::from_names(names.iter().map(String::as_str));
+    let text: String = sentences.iter().map(|s| s.chars.iter().collect::<String>() + "\n").collect();
+    let streamed = String::from_utf8(decoder::segment::segment_to_vec(&model, text.as_bytes())).unwrap();
+    let whole: String = sentences
+        .iter()
+        .zip(&integer)
+        .map(|(s, tags)| trainer::corpus::tags_to_words(&s.chars, tags, &roles).join("  ") + "\n")
+        .collect();
+    assert_eq!(streamed, whole, "streaming and whole-sentence decoding differ");
+    // The list matters: the same model read without it (its lexicon templates see no words) segments
+    // differently.
+    let mut without = summary.float_model.clone();
+    without.features.lexicon = None;
+    let blind = trainer::evaluate::predict_float(&without, sentences);
+    assert!(blind.iter().zip(&float).any(|(a, b)| a != b));
 }
 
 #[test]
@@ -123,6 +173,7 @@ fn command_line_train_segment_inspect_eval() {
     assert!(inspect.status.success());
     let report = String::from_utf8(inspect.stdout).unwrap();
     assert!(report.contains("scheme Custom") && report.contains("transition scores"), "{report}");
+    assert!(report.contains("word list: ") && report.contains("Lexicon(Inside)"), "{report}");
 
     let gold = dir.path().join("gold.txt");
     std::fs::write(&gold, "我们  是  学生  。\r\n").unwrap();
