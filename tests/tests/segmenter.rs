@@ -151,6 +151,47 @@ fn malformed_input_is_segmented_like_the_host_on_mps2_an386_cortex_m4() {
     segments_like_the_host(Board::Mps2An386, "malformed input", &malformed_input());
 }
 
+/// A model with a word list (format version 3: lexicon templates, whose word bits the firmware's
+/// streaming segmenter keeps as it goes) answers like the host too. Trained here on the trainer's sample
+/// corpus within 64 KiB.
+#[test]
+fn a_word_list_model_segments_like_the_host_on_lm3s6965evb_cortex_m3() {
+    let scratch = std::env::temp_dir().join(format!("crf-lexicon-model-{}", std::process::id()));
+    fs::create_dir_all(&scratch).unwrap();
+    let model = scratch.join("lexicon.crfm");
+    let args = trainer::cli::TrainArgs {
+        out: model.clone(),
+        quiet: true,
+        max_model_bytes: Some(65_536),
+        no_reference: true,
+        ..trainer::cli::TrainArgs::default()
+    };
+    let summary = trainer::cli::run_train(&args).expect("training the word-list model");
+    let loaded = decoder::Model::from_bytes(&summary.bytes).unwrap();
+    assert_eq!(loaded.body().version(), 3);
+    assert!(loaded.emission().lexicon().len() > 100, "{} words", loaded.emission().lexicon().len());
+
+    let toolchain = toolchain();
+    let board = Board::Lm3s6965evb;
+    let image = FirmwareBuild::new(board).with_model(&model);
+    let elf = build(&toolchain, &image);
+    let mut input = fs::read(measure::sample_input()).expect("reading tests/data/sample.utf8");
+    input.extend_from_slice(&malformed_input());
+    let expected = host_segmentation(&model, &input);
+    let run = measure::run_segmenter(&toolchain, board, &elf, &input, SEGMENTER_TIMEOUT)
+        .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
+    let _ = fs::remove_dir_all(&scratch);
+    let outcome = &run.outcome;
+    assert!(outcome.success(), "word-list model on {board}: {}", outcome.report());
+    assert!(outcome.defmt_log.contains("format=3"), "{}", outcome.report());
+    assert!(
+        outcome.uart_output == expected,
+        "word-list model on {board}: {}",
+        first_difference(&expected, &outcome.uart_output)
+    );
+    print_figures(board, "word-list model, sample and malformed input", &run, input.len());
+}
+
 #[test]
 fn a_corrupted_model_fails_cleanly_at_boot() {
     let model = fs::read(default_model()).expect("reading the default model");
