@@ -93,6 +93,25 @@ pub enum EmissionSpec<'a> {
     LexiconNgram(LexiconNgramSpec<'a>),
 }
 
+impl<'a> EmissionSpec<'a> {
+    /// The n-gram table, whichever the kind: the spec itself, or a lexicon model's table.
+    pub const fn table(&self) -> NgramTable<'a> {
+        match *self {
+            Self::HashedNgram(s) => NgramTable::Hashed(s),
+            Self::CodebookNgram(s) => NgramTable::Codebook(s),
+            Self::LexiconNgram(s) => s.table,
+        }
+    }
+
+    /// The word list of a lexicon model: hashes, index bits and index (`None` for the other kinds).
+    pub const fn words(&self) -> Option<(&'a [u8], u8, &'a [u8])> {
+        match *self {
+            Self::LexiconNgram(s) => Some((s.words, s.index_bits, s.index)),
+            _ => None,
+        }
+    }
+}
+
 /// The table of a [`LexiconNgramSpec`]: one of the two n-gram kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NgramTable<'a> {

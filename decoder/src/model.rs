@@ -141,11 +141,7 @@ struct CommonSpec<'a> {
 /// Validates an emission spec (normalisation, templates, table size, weight shift, tensor lengths, in
 /// that order) and builds its decoder.
 fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<HashedNgram<'a>, ModelError> {
-    let (table, words) = match *spec {
-        EmissionSpec::HashedNgram(s) => (NgramTable::Hashed(s), None),
-        EmissionSpec::CodebookNgram(s) => (NgramTable::Codebook(s), None),
-        EmissionSpec::LexiconNgram(s) => (s.table, Some((s.words, s.index_bits, s.index))),
-    };
+    let (table, words) = (spec.table(), spec.words());
     let common = match table {
         NgramTable::Hashed(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
         NgramTable::Codebook(s) => CommonSpec { normalization: s.normalization, templates: s.templates },

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use decoder::format::{EmissionSpec, NgramTable, WeightType, CODEBOOK_ENTRIES};
+use decoder::format::{NgramTable, WeightType, CODEBOOK_ENTRIES};
 use decoder::Model;
 
 use crate::conventions;
@@ -1249,12 +1249,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let model = load_model(&args.model, &bytes)?;
     let body = model.body();
     let emission = model.emission();
-    let table = match body.emission {
-        EmissionSpec::HashedNgram(s) => NgramTable::Hashed(s),
-        EmissionSpec::CodebookNgram(s) => NgramTable::Codebook(s),
-        EmissionSpec::LexiconNgram(s) => s.table,
-    };
-    let (normalization, weight_shift) = match table {
+    let (normalization, weight_shift) = match body.emission.table() {
         NgramTable::Hashed(s) => (s.normalization, s.weight_shift),
         NgramTable::Codebook(s) => (s.normalization, s.weight_shift),
     };
@@ -1273,15 +1268,14 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let _ = writeln!(out, "emission: hashed n-grams, normalization flags {normalization:#04b}");
     let templates: Vec<String> = emission.templates().iter().map(|t| format!("{t:?}")).collect();
     let _ = writeln!(out, "  templates ({}): {}", templates.len(), templates.join(", "));
-    if let EmissionSpec::LexiconNgram(s) = body.emission {
+    if let Some((words, index_bits, index)) = body.emission.words() {
         let _ = writeln!(
             out,
-            "  word list: {} words of 2 to {} characters = {} bytes, index of 2^{} buckets = {} bytes",
+            "  word list: {} words of 2 to {} characters = {} bytes, index of 2^{index_bits} buckets = {} bytes",
             emission.lexicon().len(),
             decoder::lexicon::MAX_WORD_CHARS,
-            s.words.len(),
-            s.index_bits,
-            s.index.len()
+            words.len(),
+            index.len()
         );
     }
     let weight_type = emission.weight_type();

@@ -314,12 +314,9 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
     let emission = model.emission();
     let l = model.num_tags();
     let frac = i32::from(model.score_frac_bits());
-    let (table, words) = match model.body().emission {
-        EmissionSpec::HashedNgram(s) => (NgramTable::Hashed(s), None),
-        EmissionSpec::CodebookNgram(s) => (NgramTable::Codebook(s), None),
-        EmissionSpec::LexiconNgram(s) => (s.table, Some(s.words)),
-    };
-    let (normalization, weight_type, weight_shift, stored) = match table {
+    let spec = model.body().emission;
+    let words = spec.words().map(|(hashes, _, _)| hashes);
+    let (normalization, weight_type, weight_shift, stored) = match spec.table() {
         NgramTable::Hashed(s) => (s.normalization, s.weight_type, s.weight_shift, s.weights),
         NgramTable::Codebook(s) => (s.normalization, s.weight_type, s.weight_shift, s.codebook),
     };
