@@ -2,7 +2,8 @@
 //!
 //! - [`Model::from_bytes`] borrows a model file (see [`format`] and `decoder/FORMAT.md`) from a byte slice
 //!   (flash on a device), after checking magic, version, CRC-32 and every size.
-//! - [`emission`] turns the characters around a position into one integer score per tag.
+//! - [`emission`] turns the characters around a position into one integer score per tag; [`lexicon`] is the
+//!   word list some models carry, read by their lexicon templates.
 //! - [`lattice`] runs Viterbi in `i32` with hard masking: a forbidden transition, start or end tag is never
 //!   considered, whatever the scores.
 //! - [`stream`] labels unbounded input in bounded memory, and [`segment`] turns it into segmented text.
