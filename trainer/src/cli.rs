@@ -16,8 +16,7 @@ use crate::corpus::{self, Corpus, CorpusFormat, Sentence, WordTags};
 use crate::crf::Loss;
 use crate::distill;
 use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
-use crate::features::LEXICON_TEMPLATES;
-use crate::features::{FeatureSpec, TemplateSet};
+use crate::features::{FeatureSpec, TemplateSet, LEXICON_TEMPLATES};
 use crate::integer;
 use crate::lexicon::TrainingLexicon;
 use crate::model::FloatModel;
@@ -504,12 +503,30 @@ fn read_data(args: &TrainArgs, word_tags: WordTags) -> Result<TrainingData> {
 }
 
 /// The templates: an explicit list, a named set, or (auto) the compact set for tables of at most
-/// `COMPACT_MAX_ROWS` rows and the standard set otherwise.
-fn choose_templates(args: &TrainArgs, rows: u32) -> Result<Vec<decoder::features::Template>> {
-    Ok(match &args.template_list {
+/// `COMPACT_MAX_ROWS` rows and the standard set otherwise; then, with a word list, the lexicon templates.
+/// Auto takes the basic set (the standard one without its trigram) where the standard set and the
+/// lexicon templates would read more than the decoder's `MAX_TEMPLATES` rows a position with `hashes`
+/// rows per feature (a codebook model of more than `COMPACT_MAX_ROWS` rows).
+fn choose_templates(
+    args: &TrainArgs,
+    rows: u32,
+    lexicon: bool,
+    hashes: u8,
+) -> Result<Vec<decoder::features::Template>> {
+    let extra = if lexicon { LEXICON_TEMPLATES.len() } else { 0 };
+    let mut templates = match &args.template_list {
         Some(list) => crate::features::parse_templates(list).map_err(|e| anyhow::anyhow!("--template-list: {e}"))?,
-        None => args.templates.resolve(rows).templates(),
-    })
+        None => {
+            let set = args.templates.resolve(rows);
+            let reads = (set.templates().len() + extra) * usize::from(hashes);
+            let fallback = args.templates == TemplateSet::Auto && set == TemplateSet::Standard;
+            if fallback && reads > decoder::MAX_TEMPLATES { TemplateSet::Basic } else { set }.templates()
+        }
+    };
+    if lexicon {
+        templates.extend(LEXICON_TEMPLATES);
+    }
+    Ok(templates)
 }
 
 /// Share of a byte budget the word list takes by default, in percent: on PKU at 160 KiB, a prototype gave
@@ -612,11 +629,10 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     };
     let config = train_config(args);
     let lexicon = lexicon_limit(args, &tag_names);
-    let with_lexicon = |mut templates: Vec<decoder::features::Template>| {
-        if lexicon.is_some() {
-            templates.extend(LEXICON_TEMPLATES);
-        }
-        templates
+    let hashes_per_feature = match (codebook, args.hashes_per_feature) {
+        (true, hashes) => hashes.unwrap_or(DEFAULT_HASHES_PER_FEATURE),
+        (false, None | Some(1)) => 1,
+        (false, Some(hashes)) => bail!("--hashes-per-feature {hashes} needs a codebook model (--weight-type codebook)"),
     };
     let mut reference: Option<(u8, DevScore)> = None;
     let mut reference_model: Option<FloatModel> = None;
@@ -651,7 +667,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
                 let reference_data =
                     if reference_tags == word_tags { None } else { Some(read_data(args, reference_tags)?) };
                 let reference_data = reference_data.as_ref().unwrap_or(&data);
-                let templates = with_lexicon(choose_templates(args, 1 << unlimited_bits)?);
+                let templates = choose_templates(args, 1 << unlimited_bits, lexicon.is_some(), 1)?;
                 say(format!(
                     "training the unlimited reference model first (2^{unlimited_bits} rows, {} templates, tags {})",
                     templates.len(),
@@ -673,14 +689,9 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
             rows
         }
     };
-    let templates = with_lexicon(choose_templates(args, rows)?);
+    let templates = choose_templates(args, rows, lexicon.is_some(), hashes_per_feature)?;
     let TrainingData { train: corpus, dev, .. } = data;
 
-    let hashes_per_feature = match (codebook, args.hashes_per_feature) {
-        (true, hashes) => hashes.unwrap_or(DEFAULT_HASHES_PER_FEATURE),
-        (false, None | Some(1)) => 1,
-        (false, Some(hashes)) => bail!("--hashes-per-feature {hashes} needs a codebook model (--weight-type codebook)"),
-    };
     if templates.len() * usize::from(hashes_per_feature) > decoder::MAX_TEMPLATES {
         bail!(
             "{} templates reading {hashes_per_feature} rows each exceed the decoder's {} rows a position",
@@ -733,6 +744,8 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
             if rows != spec.rows {
                 say(format!("budget {budget} bytes with {} words: {rows} rows", words.len()));
                 spec.rows = rows;
+                // The row count picks the auto template set.
+                spec.templates = choose_templates(args, rows, true, hashes_per_feature)?;
             }
         }
         spec.lexicon = Some(Arc::new(words));

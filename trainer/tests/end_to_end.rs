@@ -51,6 +51,19 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     let no_list = decoder::Model::from_bytes(&no_list.bytes).unwrap();
     assert_eq!((no_list.body().version(), no_list.emission().lexicon().len()), (2, 0));
     assert!(no_list.emission().rows() > rows, "{} vs {rows}", no_list.emission().rows());
+    // Past 2^20 rows the auto set is the standard one; with the word list's 3 templates and 2 rows per
+    // feature it would read 34 rows a position, over the decoder's 32: the basic set (no trigram) is used.
+    let large = TrainArgs {
+        max_model_bytes: Some(2_000_000),
+        ..TrainArgs { out: dir.path().join("large.crfm"), ..args.clone() }
+    };
+    let large = run_train(&large).expect("a large budget with a word list").bytes;
+    let large = decoder::Model::from_bytes(&large).unwrap();
+    let templates = large.emission().templates();
+    assert!(large.emission().rows() > 1 << 20, "{} rows", large.emission().rows());
+    assert_eq!(templates.len(), decoder::features::DEFAULT_TEMPLATES.len() + 3, "{templates:?}");
+    assert!(templates.starts_with(&decoder::features::DEFAULT_TEMPLATES));
+    assert_eq!(large.emission().hashes_per_feature() * templates.len(), decoder::MAX_TEMPLATES);
     assert_eq!(model.emission().codes().map(<[u8]>::len), Some(rows));
     assert!(!rows.is_power_of_two(), "the budget, not a power of two, sets the rows ({rows})");
     assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
