@@ -253,12 +253,13 @@ fn read_u32(bytes: &[u8], i: usize) -> u32 {
 impl WordSet for Lexicon<'_> {
     #[inline]
     fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        Lexicon::is_empty(self)
     }
 
     #[inline]
     fn contains(&self, hash: u32) -> bool {
-        if self.hashes.is_empty() {
+        // Also keeps `Lexicon::empty()`'s missing index (offsets read as u32::MAX) out of the arithmetic.
+        if Lexicon::is_empty(self) {
             return false;
         }
         let k = bucket_of(hash, self.index_bits);
