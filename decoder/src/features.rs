@@ -2,7 +2,7 @@
 //! row of the weight table. The trainer and the decoder both call these, so a feature hashes to the same
 //! bucket on both sides.
 
-use crate::lexicon::{listed_ending_at, longest_word, NoWords, WordSet, WordSpan, MAX_WORD_CHARS};
+use crate::lexicon::{lexicon_value, listed_ending_at, NoWords, WordSet, WordSpan, MAX_WORD_CHARS};
 use crate::text::{char_class, CharClass};
 
 /// Largest absolute character offset a template may use.
@@ -169,6 +169,9 @@ pub enum Template {
     /// [`crate::lexicon`]). Only models with a word list ([`crate::format::EmissionSpec::LexiconNgram`])
     /// may use it.
     Lexicon(WordSpan),
+    /// A [`Template::Lexicon`] feature conjoined with the character at an offset: what the word list
+    /// says, as this character reads it (a listed word's first character may still start another word).
+    LexiconChar(WordSpan, i8),
 }
 
 /// Bytes per encoded template in the model file: kind, then three offsets as `i8`.
@@ -184,6 +187,7 @@ impl Template {
             Self::Triple(a, b, c) => [4, a as u8, b as u8, c as u8],
             Self::ClassSpan(a, b) => [5, a as u8, b as u8, 0],
             Self::Lexicon(span) => [6, span.encode(), 0, 0],
+            Self::LexiconChar(span, a) => [7, span.encode(), a as u8, 0],
         }
     }
 
@@ -200,6 +204,7 @@ impl Template {
             (4, a, b, c) if ok(a) && ok(b) && ok(c) => Self::Triple(a, b, c),
             (5, a, b, 0) if ok(a) && ok(b) && a <= b => Self::ClassSpan(a, b),
             (6, span, 0, 0) => Self::Lexicon(WordSpan::decode(span as u8)?),
+            (7, span, a, 0) if ok(a) => Self::LexiconChar(WordSpan::decode(span as u8)?, a),
             _ => return None,
         };
         Some(template)
@@ -213,6 +218,10 @@ impl Template {
             Self::Pair(a, b) | Self::ClassSpan(a, b) => (a.min(b), a.max(b)),
             Self::Triple(a, b, c) => (a.min(b).min(c), a.max(b).max(c)),
             Self::Lexicon(span) => span.offset_range(),
+            Self::LexiconChar(span, a) => {
+                let (low, high) = span.offset_range();
+                (low.min(a), high.max(a))
+            }
         }
     }
 
@@ -233,7 +242,8 @@ impl Template {
                 }
                 mix(h, packed)
             }
-            Self::Lexicon(span) => mix(h, longest_word(span, ctx)),
+            Self::Lexicon(span) => mix(h, lexicon_value(span, ctx)),
+            Self::LexiconChar(span, a) => mix(mix(h, lexicon_value(span, ctx)), ctx.code(a)),
         };
         finalize(h)
     }
@@ -249,11 +259,14 @@ const fn seed(index: usize) -> u32 {
 /// branch-free loops (one per kind) instead of dispatching on each template's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CompiledTemplates {
-    /// `[count]` entries grouped by kind: Bias, Char, Pair, Triple, ClassSpan, Lexicon.
+    /// `[count]` entries grouped by kind: Bias, Char, Pair, Triple, ClassSpan, Lexicon, LexiconChar.
     entries: [Compiled; crate::MAX_TEMPLATES],
     /// End (exclusive) of each kind's group in `entries`.
-    ends: [u8; 6],
+    ends: [u8; KINDS],
 }
+
+/// Template kinds, each compiled into its own group.
+const KINDS: usize = 7;
 
 /// One template: its seed and the window slots (`0..WINDOW`) it reads (for a class span: its shift and
 /// width in bits within `Context::class_bits`).
@@ -267,7 +280,7 @@ struct Compiled {
 impl CompiledTemplates {
     /// Compiles validated templates (at most `MAX_TEMPLATES`; extra ones are ignored).
     pub(crate) fn new(templates: &[Template]) -> Self {
-        let mut out = Self { entries: [Compiled { seed: 0, slots: [0; 3] }; crate::MAX_TEMPLATES], ends: [0; 6] };
+        let mut out = Self { entries: [Compiled { seed: 0, slots: [0; 3] }; crate::MAX_TEMPLATES], ends: [0; KINDS] };
         let mut n = 0usize;
         for (kind, end) in out.ends.iter_mut().enumerate() {
             for (index, &t) in templates.iter().enumerate().take(crate::MAX_TEMPLATES) {
@@ -279,6 +292,7 @@ impl CompiledTemplates {
                     // The span's shift and width in `Context::class_bits`.
                     Template::ClassSpan(a, b) => (4, [3 * (WINDOW - 1 - slot(b)), 3 * (slot(b) + 1 - slot(a)), 0]),
                     Template::Lexicon(span) => (5, [usize::from(span.encode()), 0, 0]),
+                    Template::LexiconChar(span, a) => (6, [usize::from(span.encode()), slot(a), 0]),
                 };
                 if k == kind {
                     if let Some(e) = out.entries.get_mut(n) {
@@ -298,7 +312,7 @@ impl CompiledTemplates {
     #[cfg(any(test, not(target_pointer_width = "64")))]
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.ends[5])
+        usize::from(self.ends[KINDS - 1])
     }
 
     /// Calls `visit` with the hash of every template, grouped by kind (not in file order). Inlined into the
@@ -326,7 +340,7 @@ impl CompiledTemplates {
         let code = |s: u8| codes.get(usize::from(s)).copied().unwrap_or(0);
         // Element by element: `array::map` here becomes a loop through the stack.
         let end = |k: usize| usize::from(self.ends[k]).min(crate::MAX_TEMPLATES);
-        let (e0, e1, e2, e3, e4, e5) = (end(0), end(1), end(2), end(3), end(4), end(5));
+        let (e0, e1, e2, e3, e4, e5, e6) = (end(0), end(1), end(2), end(3), end(4), end(5), end(6));
         let entries = &self.entries;
         for e in entries.get(e0..e1).unwrap_or(&[]) {
             visit(finalize(mix(e.seed, code(e.slots[0]))));
@@ -346,7 +360,11 @@ impl CompiledTemplates {
         for e in entries.get(e4..e5).unwrap_or(&[]) {
             // Decoded from a valid span when compiled; the fallback is never taken.
             let span = WordSpan::decode(e.slots[0]).unwrap_or(WordSpan::Starting);
-            visit(finalize(mix(e.seed, longest_word(span, ctx))));
+            visit(finalize(mix(e.seed, lexicon_value(span, ctx))));
+        }
+        for e in entries.get(e5..e6).unwrap_or(&[]) {
+            let span = WordSpan::decode(e.slots[0]).unwrap_or(WordSpan::Starting);
+            visit(finalize(mix(mix(e.seed, lexicon_value(span, ctx)), code(e.slots[1]))));
         }
     }
 }
@@ -421,11 +439,17 @@ mod tests {
 
     #[test]
     fn encoding_round_trips() {
-        let lexicon = [WordSpan::Starting, WordSpan::Ending, WordSpan::Inside].map(Template::Lexicon);
-        for t in DEFAULT_TEMPLATES.iter().copied().chain([Template::Triple(-1, 0, 1)]).chain(lexicon) {
+        let spans = [WordSpan::Starting, WordSpan::Ending, WordSpan::Inside, WordSpan::Covering];
+        let lexicon = spans.map(Template::Lexicon).into_iter().chain(spans.map(|s| Template::LexiconChar(s, -4)));
+        let extra = [Template::Triple(-1, 0, 1), Template::LexiconChar(WordSpan::Covering, 0)];
+        for t in DEFAULT_TEMPLATES.iter().copied().chain(extra).chain(lexicon) {
             assert_eq!(Template::decode(t.encode()), Some(t));
         }
-        assert_eq!(Template::decode([6, 3, 0, 0]), None);
+        assert_eq!(Template::LexiconChar(WordSpan::Covering, -1).encode(), [7, 3, 0xFF, 0]);
+        assert_eq!(Template::decode([6, 4, 0, 0]), None);
+        assert_eq!(Template::decode([7, 4, 0, 0]), None);
+        assert_eq!(Template::decode([7, 0, 5, 0]), None);
+        assert_eq!(Template::decode([7, 0, 0, 1]), None);
         assert_eq!(Template::decode([6, 0, 1, 0]), None);
         assert_eq!(Template::decode([2, 5, 0, 0]), None);
         assert_eq!(Template::decode([5, 1, 0xFF, 0]), None);
@@ -482,19 +506,23 @@ mod tests {
         let mut templates = std::vec::Vec::from(DEFAULT_TEMPLATES);
         templates.extend([Template::Triple(-4, 0, 4), Template::ClassSpan(-4, 4), Template::Char(-4), Template::Bias]);
         templates.extend([WordSpan::Inside, WordSpan::Starting, WordSpan::Ending].map(Template::Lexicon));
+        templates.extend([Template::LexiconChar(WordSpan::Covering, 0), Template::Lexicon(WordSpan::Covering)]);
+        templates.push(Template::LexiconChar(WordSpan::Starting, -1));
         let compiled = CompiledTemplates::new(&templates);
         assert_eq!(compiled.len(), templates.len());
         let chars: [char; 7] = ['中', '文', 'a', '1', '，', '三', 'Z'];
         let words =
             Words(["中文", "文a1", "1，三Z"].map(|w| crate::lexicon::word_hash(w.chars().map(|c| c as u32))).into());
         let mut lexicon_values = std::collections::BTreeSet::new();
+        let mut covering_values = std::collections::BTreeSet::new();
         for position in 0..chars.len() {
             for (with_words, ctx) in
                 [(false, Context::at(&chars, position)), (true, Context::at_with(&chars, position, &words))]
             {
                 for span in [WordSpan::Starting, WordSpan::Ending, WordSpan::Inside] {
-                    lexicon_values.insert(longest_word(span, &ctx));
+                    lexicon_values.insert(lexicon_value(span, &ctx));
                 }
+                covering_values.insert(lexicon_value(WordSpan::Covering, &ctx));
                 let mut expected: std::vec::Vec<u32> =
                     templates.iter().enumerate().map(|(i, t)| t.hash(i, &ctx)).collect();
                 let mut got = std::vec::Vec::new();
@@ -506,6 +534,8 @@ mod tests {
         }
         // The words were found: lengths 0, 2, 3 and 4 all occur.
         assert_eq!(lexicon_values.into_iter().collect::<std::vec::Vec<_>>(), [0, 2, 3, 4]);
+        // 8 * length + place: 中 of 中文, 文 and a of 文a1 (longer than 中文), 1 ， 三 Z of 1，三Z.
+        assert_eq!(covering_values.into_iter().collect::<std::vec::Vec<_>>(), [0, 16, 24, 25, 32, 33, 34, 35]);
     }
 
     #[test]

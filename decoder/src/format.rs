@@ -125,7 +125,7 @@ pub enum NgramTable<'a> {
 
 /// N-gram emission model with a word list: scored exactly as its table alone, where the feature of a
 /// lexicon template is the length of the longest listed word in its span
-/// ([`crate::lexicon::longest_word`]).
+/// ([`crate::lexicon::lexicon_value`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LexiconNgramSpec<'a> {
     /// The weight table and templates (lexicon templates allowed).

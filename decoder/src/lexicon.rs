@@ -25,6 +25,10 @@ pub enum WordSpan {
     Ending,
     /// Listed words with the current character strictly inside (neither first nor last).
     Inside,
+    /// Listed words containing the current character anywhere: the feature is the longest one's length
+    /// and the current character's place in it (see [`lexicon_value`]), the tag a dictionary lookup
+    /// would suggest. Useful conjoined with the character ([`crate::features::Template::LexiconChar`]).
+    Covering,
 }
 
 impl WordSpan {
@@ -34,6 +38,7 @@ impl WordSpan {
             Self::Starting => 0,
             Self::Ending => 1,
             Self::Inside => 2,
+            Self::Covering => 3,
         }
     }
 
@@ -43,6 +48,7 @@ impl WordSpan {
             0 => Some(Self::Starting),
             1 => Some(Self::Ending),
             2 => Some(Self::Inside),
+            3 => Some(Self::Covering),
             _ => None,
         }
     }
@@ -55,6 +61,7 @@ impl WordSpan {
             Self::Ending => (-reach, 0),
             // A word of at most MAX_WORD_CHARS with characters on both sides of the current one.
             Self::Inside => (2 - MAX_WORD_CHARS as i8, MAX_WORD_CHARS as i8 - 2),
+            Self::Covering => (1 - MAX_WORD_CHARS as i8, MAX_WORD_CHARS as i8 - 1),
         }
     }
 }
@@ -121,11 +128,13 @@ pub(crate) fn listed_ending_at(codes: &[u32; WINDOW], last: usize, words: &impl 
 /// Distinct from every template seed (those are multiples of an odd constant by small numbers).
 const WORD_SEED: u32 = 0x5BD1_E995;
 
-/// The length (2..=[`MAX_WORD_CHARS`], or 0 for none) of the longest listed word in `span` around the
-/// current character of `ctx`, from the word bits the context was built with
-/// ([`Context::at_with`], [`Context::shift_in_with`]).
+/// The feature value of a lexicon template reading `span` around the current character of `ctx`, from the
+/// word bits the context was built with ([`Context::at_with`], [`Context::shift_in_with`]): the length
+/// (2..=[`MAX_WORD_CHARS`]) of the longest listed word in the span, or 0 for none. For
+/// [`WordSpan::Covering`], `8 * length + place` of the longest listed word containing the character
+/// (`place` 0 when the character is its first; of equally long words, the one ending furthest right).
 #[inline]
-pub fn longest_word(span: WordSpan, ctx: &Context) -> u32 {
+pub fn lexicon_value(span: WordSpan, ctx: &Context) -> u32 {
     let centre = MAX_OFFSET;
     let mut longest = 0;
     match span {
@@ -152,6 +161,18 @@ pub fn longest_word(span: WordSpan, ctx: &Context) -> u32 {
                     }
                 }
             }
+        }
+        WordSpan::Covering => {
+            let mut value = 0;
+            for len in 2..=MAX_WORD_CHARS {
+                // Last slot from `centre` (the character last) to `centre + len - 1` (first).
+                for last in centre..(centre + len).min(WINDOW) {
+                    if ctx.listed(last, len) {
+                        value = 8 * len + (len - 1 - (last - centre));
+                    }
+                }
+            }
+            return value as u32;
         }
     }
     longest as u32
@@ -317,27 +338,35 @@ mod tests {
     }
 
     #[test]
-    fn longest_words_starting_ending_and_around_the_character() {
+    fn lexicon_values_starting_ending_and_around_the_character() {
         let words = Words::of(&["中华", "中华人民", "人民", "共和国", "人民共和国", "华人民共"]);
         let text = "中华人民共和国";
         // At 人 (position 2): starting 人民, 人民共和国 (5); ending 华人? no; inside 华人民共 (4 chars,
         // 人 second) and 中华人民 (人 third).
         let ctx = at(text, 2, &words);
-        assert_eq!(longest_word(WordSpan::Starting, &ctx), 5);
-        assert_eq!(longest_word(WordSpan::Ending, &ctx), 0);
-        assert_eq!(longest_word(WordSpan::Inside, &ctx), 4);
+        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 5);
+        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 0);
+        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 4);
         // At 民 (3): ending 人民 (2) and 中华人民 (4); starting none; inside 华人民共 and 人民共和国.
         let ctx = at(text, 3, &words);
-        assert_eq!(longest_word(WordSpan::Ending, &ctx), 4);
-        assert_eq!(longest_word(WordSpan::Starting, &ctx), 0);
-        assert_eq!(longest_word(WordSpan::Inside, &ctx), 5);
+        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 4);
+        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 0);
+        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 5);
         // At 国 (last): ending 共和国 (3) and 人民共和国 (5); nothing starts or spans past the end.
         let ctx = at(text, 6, &words);
-        assert_eq!(longest_word(WordSpan::Ending, &ctx), 5);
-        assert_eq!(longest_word(WordSpan::Starting, &ctx), 0);
-        assert_eq!(longest_word(WordSpan::Inside, &ctx), 0);
-        assert_eq!(longest_word(WordSpan::Starting, &at(text, 6, &NoWords)), 0);
-        assert_eq!(longest_word(WordSpan::Ending, &at(text, 6, &NoWords)), 0);
+        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 5);
+        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 0);
+        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 0);
+        assert_eq!(lexicon_value(WordSpan::Starting, &at(text, 6, &NoWords)), 0);
+        // Covering: 8 * length + place of the longest word containing the character.
+        let covering = |i| lexicon_value(WordSpan::Covering, &at(text, i, &words));
+        assert_eq!(covering(6), 8 * 5 + 4, "国, last of 人民共和国");
+        assert_eq!(covering(3), 8 * 5 + 1, "民, second of 人民共和国");
+        assert_eq!(covering(0), 8 * 4, "中, first of 中华人民 (longer than 中华)");
+        // 华 is second of 中华人民 and first of 华人民共, as long: the one ending furthest right counts.
+        assert_eq!(covering(1), 8 * 4);
+        assert_eq!(lexicon_value(WordSpan::Covering, &at(text, 3, &NoWords)), 0);
+        assert_eq!(lexicon_value(WordSpan::Ending, &at(text, 6, &NoWords)), 0);
     }
 
     #[test]
@@ -350,13 +379,13 @@ mod tests {
             }
         }
         let ctx = at("一二三", 0, &Everything);
-        assert_eq!(longest_word(WordSpan::Starting, &ctx), 3);
-        assert_eq!(longest_word(WordSpan::Ending, &ctx), 0);
-        assert_eq!(longest_word(WordSpan::Inside, &ctx), 0);
+        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 3);
+        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 0);
+        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 0);
         let ctx = at("一二三四五六七八九", 4, &Everything);
-        assert_eq!(longest_word(WordSpan::Starting, &ctx), 5);
-        assert_eq!(longest_word(WordSpan::Ending, &ctx), 5);
-        assert_eq!(longest_word(WordSpan::Inside, &ctx), 5);
+        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 5);
+        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 5);
+        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 5);
     }
 
     #[test]

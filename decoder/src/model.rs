@@ -163,7 +163,7 @@ fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<Hashed
         let template =
             Template::decode([chunk[0], chunk[1], chunk[2], chunk[3]]).ok_or(ModelError::BadTemplate { index })?;
         // A lexicon template reads a word list, which only a lexicon model has.
-        if matches!(template, Template::Lexicon(_)) && lexicon.is_none() {
+        if matches!(template, Template::Lexicon(_) | Template::LexiconChar(..)) && lexicon.is_none() {
             return Err(ModelError::BadTemplate { index });
         }
         lookahead = lookahead.max(template.offset_range().1.max(0) as usize);

@@ -195,10 +195,16 @@ pub struct TrainArgs {
     /// With --max-model-bytes: skip training the unlimited reference model (faster; no cost report).
     #[arg(long)]
     pub no_reference: bool,
-    /// Leave out the word list: the training words of 2 to 5 characters that three lexicon templates
-    /// look up (the longest listed word starting at, ending at and spanning each character).
+    /// Leave out the word list: the training words of 2 to 5 characters that four lexicon templates
+    /// look up (the longest listed word starting at, ending at, spanning and, with the character,
+    /// containing each character).
     #[arg(long)]
     pub no_lexicon: bool,
+    /// More words for the word list (repeatable): a file of words separated by whitespace, such as
+    /// another corpus's training word list (`icwb2/*_training_words.utf8`). Every training sentence sees
+    /// them; only words of 2 to 5 characters count.
+    #[arg(long, value_name = "FILE")]
+    pub lexicon_extra: Vec<PathBuf>,
     /// Most words in the word list, the most frequent kept (default: all of them without a byte budget;
     /// with --max-model-bytes, as many as fill 30% of the budget).
     #[arg(long, value_name = "N")]
@@ -629,6 +635,13 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     };
     let config = train_config(args);
     let lexicon = lexicon_limit(args, &tag_names);
+    if lexicon.is_none() && !args.lexicon_extra.is_empty() {
+        bail!("--lexicon-extra adds to a word list, which this model has none of (--no-lexicon, or tags that are not word segmentation)");
+    }
+    let mut extra_words = Vec::new();
+    for path in &args.lexicon_extra {
+        extra_words.extend(crate::lexicon::read_extra_words(path)?);
+    }
     let hashes_per_feature = match (codebook, args.hashes_per_feature) {
         (true, hashes) => hashes.unwrap_or(DEFAULT_HASHES_PER_FEATURE),
         (false, None | Some(1)) => 1,
@@ -676,8 +689,13 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
                 let mut spec = FeatureSpec::new(templates, unlimited_bits);
                 if lexicon.is_some() {
                     let train = &reference_data.train;
-                    let words =
-                        TrainingLexicon::from_sentences(&train.sentences, &train.tag_names, spec.normalization, None);
+                    let words = TrainingLexicon::from_sentences(
+                        &train.sentences,
+                        &train.tag_names,
+                        spec.normalization,
+                        &extra_words,
+                        None,
+                    );
                     spec.lexicon = Some(Arc::new(words));
                 }
                 let outcome = train::train(&reference_data.train, &reference_data.dev, spec, &config, None);
@@ -735,7 +753,13 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let train_corpus = distilled.as_ref().unwrap_or(&corpus);
     if let Some(limit) = lexicon {
         // From the whole training text, distilled lines included (dev stays unseen).
-        let words = TrainingLexicon::from_sentences(&train_corpus.sentences, &tag_names, spec.normalization, limit);
+        let words = TrainingLexicon::from_sentences(
+            &train_corpus.sentences,
+            &tag_names,
+            spec.normalization,
+            &extra_words,
+            limit,
+        );
         say(format!("word list: {} words of 2 to {} characters", words.len(), decoder::lexicon::MAX_WORD_CHARS));
         if let Some(budget) = budget {
             // Fewer words than the limit leave bytes to the table.

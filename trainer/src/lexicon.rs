@@ -10,8 +10,15 @@
 //!
 //! Measured on PKU (unlimited model): 95.60 test F1 with the list against 95.04 without (`--no-lexicon`);
 //! a prototype without the jackknife gave 93.63.
+//!
+//! Words from elsewhere (`--lexicon-extra`, e.g. another corpus's training word list) join the list as
+//! they are: they do not come from the training text, so every training sentence sees them, as test
+//! text will.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
 
 use decoder::lexicon::{word_hash, WordSet, MAX_WORD_CHARS, WORD_HASH_BYTES};
 use decoder::segment::ChunkRoles;
@@ -36,6 +43,8 @@ pub fn fold_of(chars: &[char]) -> usize {
 pub struct TrainingLexicon {
     /// Word hash to occurrences per fold (empty for a list read back from a model file).
     counts: HashMap<u32, [u32; FOLDS]>,
+    /// Hashes of the listed words given apart from the training text, which every fold sees.
+    extra: HashSet<u32>,
     /// Every listed hash, ascending: what the model file stores.
     hashes: Vec<u32>,
     /// Training sentences the folds refer to (0 for a list read back from a model file).
@@ -43,10 +52,17 @@ pub struct TrainingLexicon {
 }
 
 impl TrainingLexicon {
-    /// The words of 2 to [`MAX_WORD_CHARS`] characters of `sentences` (tagged with `tag_names`), as the
-    /// decoder hashes them after normalisation `flags`; with `max_words`, only that many, the most
-    /// frequent first (ties by hash).
-    pub fn from_sentences(sentences: &[Sentence], tag_names: &[String], flags: u8, max_words: Option<usize>) -> Self {
+    /// The words of 2 to [`MAX_WORD_CHARS`] characters of `sentences` (tagged with `tag_names`) and of
+    /// `extra` (words from elsewhere; others lengths are ignored), as the decoder hashes them after
+    /// normalisation `flags`; with `max_words`, only that many, the most frequent in `sentences` first
+    /// (an extra word not in them counts 0; ties by hash).
+    pub fn from_sentences(
+        sentences: &[Sentence],
+        tag_names: &[String],
+        flags: u8,
+        extra: &[String],
+        max_words: Option<usize>,
+    ) -> Self {
         let roles = ChunkRoles::from_names(tag_names.iter().map(String::as_str));
         let mut counts: HashMap<u32, [u32; FOLDS]> = HashMap::new();
         for sentence in sentences {
@@ -59,17 +75,25 @@ impl TrainingLexicon {
                 }
             }
         }
+        let mut extra: HashSet<u32> = extra
+            .iter()
+            .filter(|word| (2..=MAX_WORD_CHARS).contains(&word.chars().count()))
+            .map(|word| word_hash(word.chars().map(|c| normalize(c, flags) as u32).collect::<Vec<_>>()))
+            .collect();
         if let Some(max_words) = max_words {
-            if counts.len() > max_words {
-                let mut ranked: Vec<(u32, u32)> = counts.iter().map(|(&h, c)| (c.iter().sum(), h)).collect();
+            let mut ranked: Vec<(u32, u32)> = counts.iter().map(|(&h, c)| (c.iter().sum(), h)).collect();
+            ranked.extend(extra.iter().filter(|h| !counts.contains_key(h)).map(|&h| (0, h)));
+            if ranked.len() > max_words {
                 ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                let kept: std::collections::HashSet<u32> = ranked.iter().take(max_words).map(|&(_, h)| h).collect();
+                let kept: HashSet<u32> = ranked.iter().take(max_words).map(|&(_, h)| h).collect();
                 counts.retain(|h, _| kept.contains(h));
+                extra.retain(|h| kept.contains(h));
             }
         }
-        let mut hashes: Vec<u32> = counts.keys().copied().collect();
+        let mut hashes: Vec<u32> = counts.keys().chain(&extra).copied().collect();
         hashes.sort_unstable();
-        Self { counts, hashes, sentences: sentences.len() }
+        hashes.dedup();
+        Self { counts, extra, hashes, sentences: sentences.len() }
     }
 
     /// A list read back from a model file's `[W]` little-endian hashes (no fold counts: it serves
@@ -79,7 +103,7 @@ impl TrainingLexicon {
             bytes.chunks_exact(WORD_HASH_BYTES).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         hashes.sort_unstable();
         hashes.dedup();
-        Self { counts: HashMap::new(), hashes, sentences: 0 }
+        Self { counts: HashMap::new(), extra: HashSet::new(), hashes, sentences: 0 }
     }
 
     /// Number of words.
@@ -134,7 +158,22 @@ impl WordSet for FoldWords<'_> {
             .counts
             .get(&hash)
             .is_some_and(|per_fold| per_fold.iter().enumerate().any(|(fold, &n)| fold != self.fold && n > 0))
+            || self.lexicon.extra.contains(&hash)
     }
+}
+
+/// Reads a word list for `--lexicon-extra`: UTF-8 text, words separated by whitespace (one or more a
+/// line, as in the SIGHAN `*_training_words` files; a leading byte-order mark is skipped).
+pub fn read_extra_words(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading word list {}", path.display()))?;
+    let mut words = Vec::new();
+    for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = std::str::from_utf8(line)
+            .with_context(|| format!("{}:{}: the word list is not UTF-8", path.display(), number + 1))?;
+        let line = if number == 0 { line.trim_start_matches('\u{feff}') } else { line };
+        words.extend(line.split_whitespace().map(str::to_owned));
+    }
+    Ok(words)
 }
 
 #[cfg(test)]
@@ -173,7 +212,7 @@ mod tests {
         corpus.push(corpus[0].clone());
         corpus.push(corpus::words_to_sentence(&["中华人民共和国", "我"], WordTags::Bmes));
         let names = WordTags::Bmes.names();
-        let lexicon = TrainingLexicon::from_sentences(&corpus, &names, 0, None);
+        let lexicon = TrainingLexicon::from_sentences(&corpus, &names, 0, &[], None);
         assert!(lexicon.contains(hash("中国")) && lexicon.contains(hash("人民")));
         assert!(!lexicon.contains(hash("我")) && !lexicon.contains(hash("中华人民共和国")), "1 or 7 characters");
         assert_eq!(lexicon.sentences(), 5);
@@ -190,7 +229,7 @@ mod tests {
     fn a_word_limit_keeps_the_most_frequent_and_the_bytes_round_trip() {
         let corpus = sentences(&[&["中国", "人民", "中国"], &["中国", "北京", "人民"], &["北京", "上海"]]);
         let names = WordTags::Bmes.names();
-        let lexicon = TrainingLexicon::from_sentences(&corpus, &names, 0, Some(2));
+        let lexicon = TrainingLexicon::from_sentences(&corpus, &names, 0, &[], Some(2));
         assert_eq!(lexicon.len(), 2);
         assert!(lexicon.contains(hash("中国")), "3 times");
         // 人民 and 北京 occur twice each: the tie goes to the smaller hash.
@@ -205,5 +244,41 @@ mod tests {
         let back = TrainingLexicon::from_hashes(&bytes);
         assert!(back.contains(hash("中国")) && !back.contains(hash("上海")));
         assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn extra_words_are_seen_from_every_fold_and_rank_after_the_training_words() {
+        let corpus = sentences(&[&["中国", "人民", "中国"], &["北京", "人民"]]);
+        let names = WordTags::Bmes.names();
+        // 中国 is also a training word; the one-character and six-character words are ignored.
+        let extra: Vec<String> = ["上海", "中国", "我", "ＡＢ", "一二三四五六"].map(String::from).into();
+        let lexicon = TrainingLexicon::from_sentences(&corpus, &names, decoder::text::NORMALIZE_WIDTH, &extra, None);
+        assert_eq!(lexicon.len(), 5, "中国 人民 北京 上海 AB");
+        assert!(lexicon.contains(hash("AB")), "normalised as the decoder reads text");
+        for sentence in &corpus {
+            // 上海 in no fold of the text, yet every sentence sees it; 北京 only from the other fold.
+            let view = lexicon.for_training_sentence(&sentence.chars);
+            assert!(view.contains(hash("上海")));
+            assert_eq!(view.contains(hash("北京")), fold_of(&sentence.chars) != fold_of(&corpus[1].chars));
+        }
+        let limited = TrainingLexicon::from_sentences(&corpus, &names, 0, &extra, Some(3));
+        assert!(["中国", "人民", "北京"].iter().all(|w| limited.contains(hash(w))), "training counts first");
+        assert!(!limited.contains(hash("上海")));
+    }
+
+    #[test]
+    fn an_extra_word_file_is_read_by_whitespace_and_bad_bytes_name_the_line() {
+        let dir = std::env::temp_dir().join(format!("extra-words-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.utf8");
+        std::fs::write(&good, "\u{feff}中国\r\n人民  北京\n\n上海\n").unwrap();
+        assert_eq!(read_extra_words(&good).unwrap(), ["中国", "人民", "北京", "上海"]);
+        let bad = dir.join("bad.utf8");
+        std::fs::write(&bad, b"ok\nfine\n\xff\xfe\n").unwrap();
+        let message = format!("{:#}", read_extra_words(&bad).unwrap_err());
+        assert!(message.contains("bad.utf8:3"), "{message}");
+        let missing = format!("{:#}", read_extra_words(&dir.join("missing")).unwrap_err());
+        assert!(missing.contains("missing"), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -123,6 +123,35 @@ fn a_word_list_model_decodes_alike_on_every_path() {
 }
 
 #[test]
+fn extra_words_join_the_word_list_and_need_one() {
+    use decoder::lexicon::{word_hash, WordSet, WordSpan};
+    let dir = tempfile::tempdir().unwrap();
+    let hash = |word: &str| word_hash(word.chars().map(|c| c as u32));
+    let plain = run_train(&sample_args(&dir.path().join("plain.crfm"))).unwrap();
+    let plain = decoder::Model::from_bytes(&plain.bytes).unwrap();
+    let templates = plain.emission().templates();
+    assert!(templates.contains(&decoder::features::Template::LexiconChar(WordSpan::Covering, 0)), "{templates:?}");
+    assert!(!plain.emission().lexicon().contains(hash("量子计算")));
+
+    // Two new words (one twice), a sample word, and words too short and too long to count.
+    let extra = dir.path().join("extra.utf8");
+    std::fs::write(&extra, "量子计算  龙卷风\n学校  龙卷风  我  一二三四五六七\n").unwrap();
+    let args = TrainArgs { lexicon_extra: vec![extra.clone()], ..sample_args(&dir.path().join("extra.crfm")) };
+    let summary = run_train(&args).unwrap();
+    let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
+    let words = model.emission().lexicon();
+    assert!(words.contains(hash("量子计算")) && words.contains(hash("龙卷风")) && words.contains(hash("学校")));
+    assert_eq!(words.len(), plain.emission().lexicon().len() + 2);
+
+    let refused = run_train(&TrainArgs { no_lexicon: true, ..args.clone() }).unwrap_err();
+    assert!(format!("{refused:#}").contains("--lexicon-extra"), "{refused:#}");
+    let missing = dir.path().join("missing.utf8");
+    let args = TrainArgs { lexicon_extra: vec![missing], ..args };
+    let error = format!("{:#}", run_train(&args).unwrap_err());
+    assert!(error.contains("missing.utf8"), "{error}");
+}
+
+#[test]
 fn same_seed_gives_identical_models_with_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let train_with = |threads: usize, name: &str| {
