@@ -16,7 +16,7 @@ use crate::corpus::{self, Corpus, CorpusFormat, Sentence, WordTags};
 use crate::crf::Loss;
 use crate::distill;
 use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
-use crate::features::{FeatureSpec, TemplateSet, LEXICON_TEMPLATES};
+use crate::features::{FeatureSpec, TemplateSet};
 use crate::integer;
 use crate::lexicon::TrainingLexicon;
 use crate::model::FloatModel;
@@ -195,9 +195,9 @@ pub struct TrainArgs {
     /// With --max-model-bytes: skip training the unlimited reference model (faster; no cost report).
     #[arg(long)]
     pub no_reference: bool,
-    /// Leave out the word list: the training words of 2 to 5 characters that four lexicon templates
-    /// look up (the longest listed word starting at, ending at, spanning and, with the character,
-    /// containing each character).
+    /// Leave out the word list: the training words of 2 to 5 characters that the lexicon templates look
+    /// up (the longest listed word starting at, ending at and spanning each character; for tables of more
+    /// than 2^20 rows also the longest containing it, with the character).
     #[arg(long)]
     pub no_lexicon: bool,
     /// More words for the word list (repeatable): a file of words separated by whitespace, such as
@@ -519,7 +519,8 @@ fn choose_templates(
     lexicon: bool,
     hashes: u8,
 ) -> Result<Vec<decoder::features::Template>> {
-    let extra = if lexicon { LEXICON_TEMPLATES.len() } else { 0 };
+    let lexicon_templates = if lexicon { crate::features::lexicon_templates(rows) } else { &[] };
+    let extra = lexicon_templates.len();
     let mut templates = match &args.template_list {
         Some(list) => crate::features::parse_templates(list).map_err(|e| anyhow::anyhow!("--template-list: {e}"))?,
         None => {
@@ -529,9 +530,7 @@ fn choose_templates(
             if fallback && reads > decoder::MAX_TEMPLATES { TemplateSet::Basic } else { set }.templates()
         }
     };
-    if lexicon {
-        templates.extend(LEXICON_TEMPLATES);
-    }
+    templates.extend(lexicon_templates);
     Ok(templates)
 }
 

@@ -29,16 +29,30 @@ pub struct FeatureSpec {
 }
 
 /// The lexicon templates a model with a word list gets: the longest listed word starting at, ending at
-/// and spanning the current character, and the longest containing it (its length and the character's
-/// place in it) together with the character. The last one, on CTB6 (unlimited, 6 tags): 96.20 test F1
-/// against 95.97 without; the same word list value without the character, 95.89; conjoined with the
-/// character before or after as well, 96.12; on PKU 95.59 against 95.60.
+/// and spanning the current character, and (the last) the longest containing it, its length and the
+/// character's place in it, together with the character.
+///
+/// The last one, on CTB6 (unlimited, 6 tags): 96.22 test F1 against 95.97 without (the same value without
+/// the character, 95.89; conjoined with the characters before and after as well, 96.12); on PKU 95.59
+/// against 95.60. At 160 KiB on PKU, 94.66 against 94.62, for 17% more Cortex-M3 instructions a
+/// character (2,843 against 2,421): so only tables of more than [`COMPACT_MAX_ROWS`] rows (host models)
+/// get it ([`lexicon_templates`]).
 pub const LEXICON_TEMPLATES: [Template; 4] = [
     Template::Lexicon(WordSpan::Starting),
     Template::Lexicon(WordSpan::Ending),
     Template::Lexicon(WordSpan::Inside),
     Template::LexiconChar(WordSpan::Covering, 0),
 ];
+
+/// The lexicon templates of a model with a word list and a table of `rows` rows: all of
+/// [`LEXICON_TEMPLATES`] for a large (host) table, the first three for a microcontroller-sized one.
+pub fn lexicon_templates(rows: u32) -> &'static [Template] {
+    if rows > COMPACT_MAX_ROWS {
+        &LEXICON_TEMPLATES
+    } else {
+        &LEXICON_TEMPLATES[..3]
+    }
+}
 
 /// Largest table for which `Auto` picks the compact set: on PKU with four tags it beats the basic set
 /// at 2^15 to 2^20 rows (92.41 / 90.92 F1 at 2^15, 94.00 / 93.27 at 2^17, 94.79 / 94.71 at 2^20).
@@ -334,6 +348,15 @@ impl FeaturizedCorpus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_host_sized_tables_get_the_covering_word_template() {
+        let covering = Template::LexiconChar(WordSpan::Covering, 0);
+        assert_eq!(lexicon_templates(COMPACT_MAX_ROWS), &LEXICON_TEMPLATES[..3]);
+        assert!(!lexicon_templates(1 << 16).contains(&covering));
+        assert_eq!(lexicon_templates(COMPACT_MAX_ROWS + 1), &LEXICON_TEMPLATES);
+        assert!(lexicon_templates(1 << 22).contains(&covering));
+    }
     use decoder::text::NORMALIZE_WIDTH;
 
     #[test]
