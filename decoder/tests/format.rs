@@ -376,6 +376,41 @@ fn lexicon_scores_are_frozen() {
     }
 }
 
+/// `tiny_v3()` with a fourth template, `LexiconChar(Covering, 0)` = `[7, 3, 0, 0]`. Computed independently
+/// (Python, the hashes of FORMAT.md): the longest listed word containing 中, 文 and 字 is 中文字, so the
+/// values are 8 * 3 + 0, 1, 2; mixed with the character, the template's hashes are 0x9a44a334, 0xd210b5cb
+/// and 0x5539cefe, rows 1, 1 and 0.
+#[test]
+fn covering_word_scores_are_frozen() {
+    let mut m = tiny_v3();
+    let template = Template::LexiconChar(WordSpan::Covering, 0);
+    assert_eq!(template.encode(), [7, 3, 0, 0]);
+    m.templates.extend(template.encode());
+    let bytes = m.encode();
+    let model = Model::from_bytes(&bytes).unwrap();
+    let emission = model.emission();
+    assert_eq!(emission.templates()[3], template);
+    let chars: Vec<char> = "中文字".chars().collect();
+    for (position, hash, rows, expected) in [
+        (0, 0x9a44_a334, [1, 1, 0, 1], [-32, -64, -96, -128]),
+        (1, 0xd210_b5cb, [1, 1, 1, 1], [-64, -128, -192, -256]),
+        (2, 0x5539_cefe, [1, 0, 0, 0], [32, 64, 96, 128]),
+    ] {
+        let ctx = Context::at_with(&chars, position, emission.lexicon());
+        assert_eq!(template.hash(3, &ctx), hash, "position {position}");
+        let mut visited = Vec::new();
+        emission.table_rows(&ctx, |template, row| visited.push((template, row)));
+        assert_eq!(visited, [(0, rows[0]), (1, rows[1]), (2, rows[2]), (3, rows[3])], "position {position}");
+        let mut out = [0i32; decoder::MAX_TAGS];
+        emission.scores(&ctx, &mut out);
+        assert_eq!(out[..4], expected, "position {position}");
+    }
+    // Without a word list the template is refused, like every lexicon template.
+    let mut m = tiny();
+    m.templates.extend(template.encode());
+    assert_eq!(m.load_err(), ModelError::BadTemplate { index: 2 });
+}
+
 #[test]
 fn lexicon_templates_need_a_word_list_and_the_list_must_be_sorted() {
     // A lexicon template in a model without a word list (version 1 or 2) is a bad template.
