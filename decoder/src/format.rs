@@ -19,7 +19,7 @@ pub const MAGIC: [u8; 4] = *b"CRFm";
 /// The newest format version this crate reads and writes. It reads every version from
 /// [`OLDEST_FORMAT_VERSION`] on, and writes each file with the oldest version that can express it
 /// ([`ModelBody::version`]), so a model of a kind version 1 knows stays readable by version-1 decoders.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// The oldest format version this crate reads.
 pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Bytes of the trailing CRC-32.
@@ -52,14 +52,42 @@ pub struct ModelBody<'a> {
 
 impl ModelBody<'_> {
     /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
-    /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`].
+    /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`], 4 for one whose templates
+    /// read covering words or a lexicon feature with a character ([`templates_version`]).
     pub const fn version(&self) -> u16 {
         match self.emission {
             EmissionSpec::HashedNgram(_) => 1,
             EmissionSpec::CodebookNgram(_) => 2,
-            EmissionSpec::LexiconNgram(_) => 3,
+            EmissionSpec::LexiconNgram(spec) => {
+                let templates = match spec.table {
+                    NgramTable::Hashed(t) => t.templates,
+                    NgramTable::Codebook(t) => t.templates,
+                };
+                let version = templates_version(templates);
+                if version > 3 {
+                    version
+                } else {
+                    3
+                }
+            }
         }
     }
+}
+
+/// The oldest format version that has every template kind of `templates` (`[K][4]` encoded templates,
+/// valid or not): 4 for kind 7 ([`crate::features::Template::LexiconChar`]) or a kind-6 template with
+/// span 3 ([`crate::lexicon::WordSpan::Covering`]), else 1 (kinds 1-5; kind 6 needs a
+/// [`EmissionSpec::LexiconNgram`], itself version 3).
+pub const fn templates_version(templates: &[u8]) -> u16 {
+    let mut i = 0;
+    while i + 1 < templates.len() {
+        let (kind, span) = (templates[i], templates[i + 1]);
+        if kind == 7 || (kind == 6 && span == 3) {
+            return 4;
+        }
+        i += crate::features::TEMPLATE_BYTES;
+    }
+    1
 }
 
 /// A custom constraint set; each entry is 0 (forbidden) or 1 (allowed).

@@ -251,9 +251,9 @@ fn fix_crc(bytes: &mut [u8]) {
 
 #[test]
 fn encoding_is_frozen() {
-    // This decoder reads versions 1 to 3; each file is written with the oldest version that can express
+    // This decoder reads versions 1 to 4; each file is written with the oldest version that can express
     // it, so a direct-table (version 1) model is still exactly the version-1 bytes.
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
     assert_eq!(OLDEST_FORMAT_VERSION, 1);
     assert_eq!(tiny().body().version(), 1);
     assert_eq!(tiny().encode(), TINY);
@@ -376,7 +376,7 @@ fn lexicon_scores_are_frozen() {
     }
 }
 
-/// `tiny_v3()` with a fourth template, `LexiconChar(Covering, 0)` = `[7, 3, 0, 0]`. Computed independently
+/// `tiny_v3()` with a fourth template, `LexiconChar(Covering, 0)` = `[7, 3, 0, 0]`, a version-4 file. Computed independently
 /// (Python, the hashes of FORMAT.md): the longest listed word containing 中, 文 and 字 is 中文字, so the
 /// values are 8 * 3 + 0, 1, 2; mixed with the character, the template's hashes are 0x9a44a334, 0xd210b5cb
 /// and 0x5539cefe, rows 1, 1 and 0.
@@ -387,9 +387,28 @@ fn covering_word_scores_are_frozen() {
     assert_eq!(template.encode(), [7, 3, 0, 0]);
     m.templates.extend(template.encode());
     let bytes = m.encode();
+    // Version 4: the oldest that has the template. The bytes are version 3's but for the version, the
+    // template and the CRC.
+    assert_eq!(bytes[4], 4);
+    assert_eq!(bytes.len(), TINY_V3.len() + 4);
+    assert_eq!(bytes[..4], TINY_V3[..4]);
     let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(model.body().version(), 4);
     let emission = model.emission();
     assert_eq!(emission.templates()[3], template);
+    // Labelled version 3, the same body is refused: version 3 has no such template.
+    let mut as_v3 = bytes.clone();
+    as_v3[4] = 3;
+    fix_crc(&mut as_v3);
+    assert_eq!(Model::from_bytes(&as_v3).unwrap_err(), ModelError::Malformed);
+    // So is a covering span in a kind-6 template.
+    let mut m = tiny_v3();
+    m.templates.extend(Template::Lexicon(WordSpan::Covering).encode());
+    assert_eq!(m.encode()[4], 4);
+    let mut as_v3 = m.encode();
+    as_v3[4] = 3;
+    fix_crc(&mut as_v3);
+    assert_eq!(Model::from_bytes(&as_v3).unwrap_err(), ModelError::Malformed);
     let chars: Vec<char> = "中文字".chars().collect();
     for (position, hash, rows, expected) in [
         (0, 0x9a44_a334, [1, 1, 0, 1], [-32, -64, -96, -128]),
@@ -494,20 +513,20 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     for (mut bytes, version) in
-        [(TINY.to_vec(), 4u8), (tiny_v2_bytes(), 4), (TINY_V3.to_vec(), 4), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
+        [(TINY.to_vec(), 5u8), (tiny_v2_bytes(), 5), (TINY_V3.to_vec(), 5), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
     {
         bytes[4] = version;
         // Checked before the checksum: a newer file is reported as such, not as corrupt.
         assert_eq!(
             Model::from_bytes(&bytes).unwrap_err(),
-            ModelError::UnsupportedVersion { found: version.into(), supported: 3 }
+            ModelError::UnsupportedVersion { found: version.into(), supported: 4 }
         );
     }
     // A two-byte varint version (300 = 0xac 0x02): also reported, not misread.
     let mut bytes = TINY[..4].to_vec();
     bytes.extend_from_slice(&[0xac, 0x02]);
     bytes.extend_from_slice(&TINY[5..]);
-    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: 3 });
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: 4 });
 }
 
 #[test]
