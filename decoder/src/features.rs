@@ -210,6 +210,17 @@ impl Template {
         Some(template)
     }
 
+    /// The oldest model format version that has this template: 1 for the n-gram kinds, 3 for
+    /// [`Template::Lexicon`] (which also needs a word list), 4 for [`WordSpan::Covering`] and
+    /// [`Template::LexiconChar`].
+    pub const fn format_version(self) -> u16 {
+        match self {
+            Self::Bias | Self::Char(_) | Self::Pair(..) | Self::Triple(..) | Self::ClassSpan(..) => 1,
+            Self::Lexicon(WordSpan::Starting | WordSpan::Ending | WordSpan::Inside) => 3,
+            Self::Lexicon(WordSpan::Covering) | Self::LexiconChar(..) => 4,
+        }
+    }
+
     /// Smallest and largest offset the template reads (0 for [`Template::Bias`]).
     pub fn offset_range(self) -> (i8, i8) {
         match self {

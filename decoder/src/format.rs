@@ -52,9 +52,10 @@ pub struct ModelBody<'a> {
 
 impl ModelBody<'_> {
     /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
-    /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`], 4 for one whose templates
-    /// read covering words or a lexicon feature with a character ([`templates_version`]).
-    pub const fn version(&self) -> u16 {
+    /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`], or the newer version its
+    /// templates need ([`crate::features::Template::format_version`]: 4 for covering words or a lexicon
+    /// feature with a character).
+    pub fn version(&self) -> u16 {
         match self.emission {
             EmissionSpec::HashedNgram(_) => 1,
             EmissionSpec::CodebookNgram(_) => 2,
@@ -63,31 +64,16 @@ impl ModelBody<'_> {
                     NgramTable::Hashed(t) => t.templates,
                     NgramTable::Codebook(t) => t.templates,
                 };
-                let version = templates_version(templates);
-                if version > 3 {
-                    version
-                } else {
-                    3
-                }
+                // Templates that do not decode are refused at load whatever the version.
+                let needed = templates
+                    .chunks_exact(crate::features::TEMPLATE_BYTES)
+                    .filter_map(|c| crate::features::Template::decode([c[0], c[1], c[2], c[3]]))
+                    .map(crate::features::Template::format_version)
+                    .max();
+                needed.unwrap_or(3).max(3)
             }
         }
     }
-}
-
-/// The oldest format version that has every template kind of `templates` (`[K][4]` encoded templates,
-/// valid or not): 4 for kind 7 ([`crate::features::Template::LexiconChar`]) or a kind-6 template with
-/// span 3 ([`crate::lexicon::WordSpan::Covering`]), else 1 (kinds 1-5; kind 6 needs a
-/// [`EmissionSpec::LexiconNgram`], itself version 3).
-pub const fn templates_version(templates: &[u8]) -> u16 {
-    let mut i = 0;
-    while i + 1 < templates.len() {
-        let (kind, span) = (templates[i], templates[i + 1]);
-        if kind == 7 || (kind == 6 && span == 3) {
-            return 4;
-        }
-        i += crate::features::TEMPLATE_BYTES;
-    }
-    1
 }
 
 /// A custom constraint set; each entry is 0 (forbidden) or 1 (allowed).

@@ -70,15 +70,14 @@ impl TrainingLexicon {
             for word in corpus::tags_to_words(&sentence.chars, &sentence.tags, &roles) {
                 let len = word.chars().count();
                 if (2..=MAX_WORD_CHARS).contains(&len) {
-                    let codes: Vec<u32> = word.chars().map(|c| normalize(c, flags) as u32).collect();
-                    counts.entry(word_hash(codes)).or_default()[fold] += 1;
+                    counts.entry(normalized_word_hash(&word, flags)).or_default()[fold] += 1;
                 }
             }
         }
         let mut extra: HashSet<u32> = extra
             .iter()
             .filter(|word| (2..=MAX_WORD_CHARS).contains(&word.chars().count()))
-            .map(|word| word_hash(word.chars().map(|c| normalize(c, flags) as u32).collect::<Vec<_>>()))
+            .map(|word| normalized_word_hash(word, flags))
             .collect();
         if let Some(max_words) = max_words {
             let mut ranked: Vec<(u32, u32)> = counts.iter().map(|(&h, c)| (c.iter().sum(), h)).collect();
@@ -160,6 +159,11 @@ impl WordSet for FoldWords<'_> {
             .is_some_and(|per_fold| per_fold.iter().enumerate().any(|(fold, &n)| fold != self.fold && n > 0))
             || self.lexicon.extra.contains(&hash)
     }
+}
+
+/// The hash the decoder looks `word` up by, after normalisation `flags`.
+fn normalized_word_hash(word: &str, flags: u8) -> u32 {
+    word_hash(word.chars().map(|c| normalize(c, flags) as u32).collect::<Vec<_>>())
 }
 
 /// Reads a word list for `--lexicon-extra`: UTF-8 text, words separated by whitespace (one or more a
