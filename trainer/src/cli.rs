@@ -519,7 +519,7 @@ fn choose_templates(
     lexicon: bool,
     hashes: u8,
 ) -> Result<Vec<decoder::features::Template>> {
-    let lexicon_templates = if lexicon { crate::features::lexicon_templates(rows) } else { &[] };
+    let mut lexicon_templates = if lexicon { crate::features::lexicon_templates(rows) } else { &[] };
     let extra = lexicon_templates.len();
     let mut templates = match &args.template_list {
         Some(list) => crate::features::parse_templates(list).map_err(|e| anyhow::anyhow!("--template-list: {e}"))?,
@@ -530,6 +530,12 @@ fn choose_templates(
             if fallback && reads > decoder::MAX_TEMPLATES { TemplateSet::Basic } else { set }.templates()
         }
     };
+    // The optional lexicon templates go first when the decoder's reads a position would run out
+    // (a large codebook table reads two rows a feature).
+    let reads = |lexicon: &[_]| (templates.len() + lexicon.len()) * usize::from(hashes);
+    if reads(lexicon_templates) > decoder::MAX_TEMPLATES {
+        lexicon_templates = &lexicon_templates[..lexicon_templates.len().min(crate::features::CORE_LEXICON_TEMPLATES)];
+    }
     templates.extend(lexicon_templates);
     Ok(templates)
 }

@@ -50,9 +50,13 @@ pub fn lexicon_templates(rows: u32) -> &'static [Template] {
     if rows > COMPACT_MAX_ROWS {
         &LEXICON_TEMPLATES
     } else {
-        &LEXICON_TEMPLATES[..3]
+        &LEXICON_TEMPLATES[..CORE_LEXICON_TEMPLATES]
     }
 }
+
+/// How many of [`LEXICON_TEMPLATES`] every model with a word list gets; the rest are dropped where the
+/// table is small or the decoder's row reads a position would run out.
+pub const CORE_LEXICON_TEMPLATES: usize = 3;
 
 /// Largest table for which `Auto` picks the compact set: on PKU with four tags it beats the basic set
 /// at 2^15 to 2^20 rows (92.41 / 90.92 F1 at 2^15, 94.00 / 93.27 at 2^17, 94.79 / 94.71 at 2^20).

@@ -51,8 +51,9 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     let no_list = decoder::Model::from_bytes(&no_list.bytes).unwrap();
     assert_eq!((no_list.body().version(), no_list.emission().lexicon().len()), (2, 0));
     assert!(no_list.emission().rows() > rows, "{} vs {rows}", no_list.emission().rows());
-    // Past 2^20 rows the auto set is the standard one; with the word list's 3 templates and 2 rows per
-    // feature it would read 34 rows a position, over the decoder's 32: the basic set (no trigram) is used.
+    // Past 2^20 rows the auto set is the standard one and the word list has 4 templates; with 2 rows per
+    // feature that reads over the decoder's 32 rows a position: the basic set (no trigram) is used, and
+    // the optional covering-word template is dropped (the basic set and all 4 would read 34).
     let large = TrainArgs {
         max_model_bytes: Some(2_000_000),
         ..TrainArgs { out: dir.path().join("large.crfm"), ..args.clone() }
@@ -62,6 +63,7 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     let templates = large.emission().templates();
     assert!(large.emission().rows() > 1 << 20, "{} rows", large.emission().rows());
     assert_eq!(templates.len(), decoder::features::DEFAULT_TEMPLATES.len() + 3, "{templates:?}");
+    assert!(templates.ends_with(&trainer::features::LEXICON_TEMPLATES[..3]), "{templates:?}");
     assert!(templates.starts_with(&decoder::features::DEFAULT_TEMPLATES));
     assert_eq!(large.emission().hashes_per_feature() * templates.len(), decoder::MAX_TEMPLATES);
     assert_eq!(model.emission().codes().map(<[u8]>::len), Some(rows));
