@@ -530,7 +530,7 @@ fn choose_templates(
             if fallback && reads > decoder::MAX_TEMPLATES { TemplateSet::Basic } else { set }.templates()
         }
     };
-    // The optional lexicon templates go first when the decoder's reads a position would run out
+    // The optional lexicon templates are the first to be dropped when the decoder's reads a position run out
     // (a large codebook table reads two rows a feature).
     let reads = |lexicon: &[_]| (templates.len() + lexicon.len()) * usize::from(hashes);
     if reads(lexicon_templates) > decoder::MAX_TEMPLATES {
