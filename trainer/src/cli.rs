@@ -532,8 +532,7 @@ fn choose_templates(
     };
     // The optional lexicon templates are the first to be dropped when the decoder's reads a position run out
     // (a large codebook table reads two rows a feature).
-    let reads = |lexicon: &[_]| (templates.len() + lexicon.len()) * usize::from(hashes);
-    if reads(lexicon_templates) > decoder::MAX_TEMPLATES {
+    if (templates.len() + lexicon_templates.len()) * usize::from(hashes) > decoder::MAX_TEMPLATES {
         lexicon_templates = &lexicon_templates[..lexicon_templates.len().min(crate::features::CORE_LEXICON_TEMPLATES)];
     }
     templates.extend(lexicon_templates);
