@@ -148,6 +148,16 @@ pub struct TrainArgs {
     /// Stop after this many epochs without a better dev score.
     #[arg(long, default_value_t = 3)]
     pub patience: usize,
+    /// Train this many models, with seeds --seed, --seed + 1, ..., and export the mean of their
+    /// parameters: for a linear model that is their score-averaging ensemble, at no cost in size or
+    /// decoding time (training takes N times as long).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub ensemble: u32,
+    /// After choosing the epoch count on dev, train again on the training and dev data together for
+    /// that many epochs (word list and vocabulary included) and export that model. Dev scores printed
+    /// afterwards are on data the model was trained on; the held-out one is the selection run's.
+    #[arg(long)]
+    pub refit: bool,
     /// Use the last iterate instead of the average of the iterates.
     #[arg(long)]
     pub no_average: bool,
@@ -480,6 +490,7 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
         adagrad_init: args.adagrad_init,
         min_feature_count: args.min_feature_count,
         adagrad: args.adagrad,
+        keep_last: false,
         verbose: !args.quiet,
     }
 }
@@ -778,7 +789,31 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         }
         spec.lexicon = Some(Arc::new(words));
     }
-    let outcome = train::train(train_corpus, &dev, spec, &config, None);
+    let refit = if args.refit {
+        // The dev sentences join the training data (after any distilled lines, so the gold ones
+        // are never dropped from the word list's folds).
+        let mut sentences = train_corpus.sentences.clone();
+        sentences.extend(dev.iter().cloned());
+        let combined = Corpus { tag_names: train_corpus.tag_names.clone(), sentences };
+        let mut refit_spec = spec.clone();
+        if let Some(selection_words) = &spec.lexicon {
+            // Under a byte budget the list may not grow: the table was sized for it.
+            let limit = if budget.is_some() { Some(selection_words.len()) } else { lexicon.flatten() };
+            let words = TrainingLexicon::from_sentences(
+                &combined.sentences,
+                &tag_names,
+                spec.normalization,
+                &extra_words,
+                limit,
+            );
+            say(format!("refit word list: {} words", words.len()));
+            refit_spec.lexicon = Some(Arc::new(words));
+        }
+        Some((combined, refit_spec))
+    } else {
+        None
+    };
+    let outcome = train_members(train_corpus, &dev, &spec, refit.as_ref(), &config, args.ensemble, &say)?;
     if outcome.skipped_sentences > 0 {
         say(format!(
             "warning: {} training sentences have gold tags that break the {} constraints and were skipped",
@@ -852,7 +887,14 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     write_model(&args.out, &bytes)?;
     let words_path = words_path_for(&args.out);
     if corpus.is_segmentation() {
-        let mut vocabulary = corpus::vocabulary(&corpus).join("\n");
+        let seen = if args.refit {
+            let mut sentences = corpus.sentences.clone();
+            sentences.extend(dev.iter().cloned());
+            Corpus { tag_names: corpus.tag_names.clone(), sentences }
+        } else {
+            corpus.clone()
+        };
+        let mut vocabulary = corpus::vocabulary(&seen).join("\n");
         vocabulary.push('\n');
         std::fs::write(&words_path, vocabulary).with_context(|| format!("writing {}", words_path.display()))?;
     }
@@ -867,6 +909,14 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
         quantized_dev,
         100.0 * (quantized_dev.value() - float_dev.value())
     );
+    if args.refit {
+        let _ = writeln!(
+            report,
+            "refit: the model was trained on the dev data too, so these dev scores are not held out; \
+             held out, the selection run scored dev {} at epoch {}",
+            best.dev, best.epoch
+        );
+    }
     let _ = writeln!(
         report,
         "integer layout: {} emission weights, step 2^{}, score unit 2^-{}, weight shift {}",
@@ -924,10 +974,11 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     }
 
     out!(
-        "wrote {} ({} bytes, {}) in {seconds:.1} s; dev {quantized_dev}",
+        "wrote {} ({} bytes, {}) in {seconds:.1} s; dev {quantized_dev}{}",
         args.out.display(),
         bytes.len(),
-        human_bytes(bytes.len())
+        human_bytes(bytes.len()),
+        if args.refit { " (seen in the refit)" } else { "" }
     );
     Ok(TrainSummary {
         float_model,
@@ -983,6 +1034,62 @@ fn human_bytes(bytes: usize) -> String {
     }
 }
 
+/// Trains the exported model: `members` runs with consecutive seeds, each choosing its epoch count on
+/// `dev` and, with `refit` (the training and dev data, and their features), trained again on it for
+/// that many epochs; the members' parameters are averaged ([`FloatModel::mean`]). The outcome's
+/// epochs and choice are the first member's selection run (its dev scores are held out); its row
+/// usage is that of the data the exported model was trained on.
+fn train_members(
+    train_corpus: &Corpus,
+    dev: &[Sentence],
+    spec: &FeatureSpec,
+    refit: Option<&(Corpus, FeatureSpec)>,
+    config: &TrainConfig,
+    members: u32,
+    say: &dyn Fn(String),
+) -> Result<TrainOutcome> {
+    let mut first: Option<TrainOutcome> = None;
+    let mut models = Vec::new();
+    let mut refit_row_usage = None;
+    for member in 0..u64::from(members) {
+        let member_config = TrainConfig { seed: config.seed.wrapping_add(member), ..config.clone() };
+        let selection = train::train(train_corpus, dev, spec.clone(), &member_config, None);
+        let chosen = selection.best_epoch();
+        if members > 1 {
+            say(format!(
+                "member {}/{members} (seed {}): epoch {}, dev {}",
+                member + 1,
+                member_config.seed,
+                chosen.epoch,
+                chosen.dev
+            ));
+        }
+        let model = match refit {
+            None => selection.model.clone(),
+            Some((combined, refit_spec)) => {
+                let epochs = chosen.epoch;
+                say(format!(
+                    "refit: {epochs} epochs on the training and dev data ({} sentences)",
+                    combined.sentences.len()
+                ));
+                let refit_config = TrainConfig { epochs, keep_last: true, ..member_config };
+                let refitted = train::train(combined, dev, refit_spec.clone(), &refit_config, None);
+                refit_row_usage = Some(refitted.row_usage);
+                refitted.model
+            }
+        };
+        models.push(model);
+        first.get_or_insert(selection);
+    }
+    let mut outcome = first.context("an ensemble needs at least one member")?;
+    outcome.model = FloatModel::mean(&models).context("the ensemble's members differ in shape")?;
+    if let Some(usage) = refit_row_usage {
+        // The codebook's k-means weighs rows by how often the exported model's training data reads them.
+        outcome.row_usage = usage;
+    }
+    Ok(outcome)
+}
+
 fn metadata(
     args: &TrainArgs,
     train_file: &str,
@@ -1005,6 +1112,12 @@ fn metadata(
     }
     if let Some(words) = &outcome.model.features.lexicon {
         let _ = write!(text, "; word list {} words", words.len());
+    }
+    if args.ensemble > 1 {
+        let _ = write!(text, "; mean of {} seeds from {}", args.ensemble, args.seed);
+    }
+    if args.refit {
+        let _ = write!(text, "; refit on train and dev");
     }
     if !args.distill.is_empty() {
         let files: Vec<String> = args.distill.iter().map(|p| file_name(p)).collect();

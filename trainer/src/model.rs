@@ -40,6 +40,41 @@ impl FloatModel {
         }
     }
 
+    /// The element-wise mean of models of one shape (the same tags, features and table size, direct
+    /// weights): an ensemble that costs nothing at decoding time (`None` for no models or mismatched
+    /// shapes). For a linear model the mean of the parameters scores every input with the mean of the
+    /// members' scores, so it is their score-averaging ensemble exactly.
+    pub fn mean(models: &[FloatModel]) -> Option<FloatModel> {
+        let (first, rest) = models.split_first()?;
+        let same_shape = |m: &FloatModel| {
+            m.tag_names == first.tag_names
+                && m.features.rows == first.features.rows
+                && m.features.templates == first.features.templates
+                && m.codes.is_none()
+                && m.weights.len() == first.weights.len()
+        };
+        if first.codes.is_some() || !rest.iter().all(same_shape) {
+            return None;
+        }
+        let scale = 1.0 / models.len() as f32;
+        let mean_of = |field: fn(&FloatModel) -> &[f32]| -> Vec<f32> {
+            let mut sum: Vec<f32> = field(first).to_vec();
+            for m in rest {
+                for (s, v) in sum.iter_mut().zip(field(m)) {
+                    *s += v;
+                }
+            }
+            sum.iter().map(|s| s * scale).collect()
+        };
+        Some(FloatModel {
+            weights: mean_of(|m| &m.weights),
+            transitions: mean_of(|m| &m.transitions),
+            start: mean_of(|m| &m.start),
+            end: mean_of(|m| &m.end),
+            ..first.clone()
+        })
+    }
+
     /// Number of tags `L`.
     pub fn num_tags(&self) -> usize {
         self.tag_names.len()
@@ -160,5 +195,39 @@ mod tests {
         assert_eq!(tags, vec![0, 1, 2]);
         let unmasked = viterbi(&emissions, &model.transitions, &model.start, &model.end, 4, None);
         assert_eq!(unmasked, vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn mean_scores_with_the_mean_of_the_members_scores() {
+        let names: Vec<String> = ["B", "M", "E", "S"].iter().map(|s| s.to_string()).collect();
+        let spec = FeatureSpec::new(TemplateSet::Basic.templates(), 4);
+        let mut a = FloatModel::zeros(names.clone(), spec.clone());
+        let mut b = FloatModel::zeros(names.clone(), spec.clone());
+        for (i, (wa, wb)) in a.weights.iter_mut().zip(&mut b.weights).enumerate() {
+            *wa = i as f32;
+            *wb = -3.0 * i as f32 + 1.0;
+        }
+        a.transitions[5] = 2.0;
+        b.transitions[5] = 4.0;
+        b.start[3] = -1.0;
+        a.end[0] = 0.5;
+        let mean = FloatModel::mean(&[a.clone(), b.clone()]).expect("same shape");
+        // Three positions, each reading rows of the 16-row table.
+        let rows: Vec<u32> = (0..3 * spec.rows_per_position() as u32).map(|i| i * 5 % 16).collect();
+        let (mut ea, mut eb, mut em) = (Vec::new(), Vec::new(), Vec::new());
+        a.emissions(&rows, &mut ea);
+        b.emissions(&rows, &mut eb);
+        mean.emissions(&rows, &mut em);
+        for ((x, y), m) in ea.iter().zip(&eb).zip(&em) {
+            assert!((m - (x + y) / 2.0).abs() < 1e-4, "{m} vs {x} {y}");
+        }
+        assert_eq!(mean.transitions[5], 3.0);
+        assert_eq!((mean.start[3], mean.end[0]), (-0.5, 0.25));
+
+        let other_tags = FloatModel::zeros(names[..2].to_vec(), spec.clone());
+        assert!(FloatModel::mean(&[a.clone(), other_tags]).is_none());
+        let other_rows = FloatModel::zeros(names, FeatureSpec::new(TemplateSet::Basic.templates(), 5));
+        assert!(FloatModel::mean(&[a, other_rows]).is_none());
+        assert!(FloatModel::mean(&[]).is_none());
     }
 }

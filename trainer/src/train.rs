@@ -48,6 +48,9 @@ pub struct TrainConfig {
     pub adagrad: AdagradMode,
     /// Leave out of training the features seen fewer times than this (1: keep all).
     pub min_feature_count: u32,
+    /// Run all `epochs` and keep the last one's model instead of the best on dev (a refit, whose dev
+    /// data is part of the training data; dev is still scored each epoch, for information).
+    pub keep_last: bool,
     /// Show progress bars and per-epoch lines.
     pub verbose: bool,
 }
@@ -70,6 +73,7 @@ impl Default for TrainConfig {
             adagrad_init: 0.0,
             min_feature_count: 1,
             adagrad: AdagradMode::Row,
+            keep_last: false,
             verbose: true,
         }
     }
@@ -155,8 +159,8 @@ impl CrfLayout {
     }
 }
 
-/// Trains a model on `train`, choosing the epoch that scores best on `dev`. `init` (same tags and
-/// features, direct weights) is the starting point.
+/// Trains a model on `train`, choosing the epoch that scores best on `dev` (or the last, with
+/// [`TrainConfig::keep_last`]). `init` (same tags and features, direct weights) is the starting point.
 pub fn train(
     train: &Corpus,
     dev: &[Sentence],
@@ -288,7 +292,11 @@ pub fn train(
                 report.elapsed.as_secs_f64()
             );
         }
-        let improved = best.as_ref().is_none_or(|(b, _)| dev_score.value() > epochs_value(&epochs, *b));
+        let improved = if config.keep_last {
+            epoch == config.epochs
+        } else {
+            best.as_ref().is_none_or(|(b, _)| dev_score.value() > epochs_value(&epochs, *b))
+        };
         epochs.push(report);
         if improved {
             best = Some((epochs.len() - 1, snapshot));

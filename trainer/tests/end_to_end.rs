@@ -156,6 +156,67 @@ fn extra_words_join_the_word_list_and_need_one() {
 }
 
 #[test]
+fn an_ensemble_exports_the_mean_of_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = |seed: u64, name: &str| {
+        run_train(&TrainArgs { seed, ..sample_args(&dir.path().join(name)) }).unwrap().float_model
+    };
+    let (one, two) = (single(1, "one.crfm"), single(2, "two.crfm"));
+    let args = TrainArgs { ensemble: 2, ..sample_args(&dir.path().join("both.crfm")) };
+    let both = run_train(&args).unwrap().float_model;
+    assert!(one.weights != two.weights, "the seeds should give different members");
+    let close = |mean: &[f32], a: &[f32], b: &[f32]| {
+        mean.iter().zip(a).zip(b).all(|((m, x), y)| (m - (x + y) / 2.0).abs() <= 1e-6 * (1.0 + x.abs() + y.abs()))
+    };
+    assert_eq!(both.weights.len(), one.weights.len());
+    assert!(close(&both.weights, &one.weights, &two.weights), "emission weights are not the mean");
+    assert!(close(&both.transitions, &one.transitions, &two.transitions), "transitions are not the mean");
+    assert!(close(&both.start, &one.start, &two.start) && close(&both.end, &one.end, &two.end));
+    let bytes = std::fs::read(&args.out).unwrap();
+    let text = decoder::Model::from_bytes(&bytes).unwrap().metadata();
+    assert!(text.contains("mean of 2 seeds from 1"), "{text}");
+}
+
+#[test]
+fn a_refit_trains_on_the_dev_data_too() {
+    use decoder::lexicon::{word_hash, WordSet};
+    let dir = tempfile::tempdir().unwrap();
+    let hash = |word: &str| word_hash(word.chars().map(|c| c as u32));
+    let dev = dir.path().join("dev.seg");
+    std::fs::write(&dev, "量子计算 是 一 门 新 学科 。\n龙卷风 来 了 。\n我们 研究 量子计算 。\n").unwrap();
+    let held_out = TrainArgs { dev: Some(dev.clone()), ..sample_args(&dir.path().join("held-out.crfm")) };
+    let refit = TrainArgs { refit: true, ..TrainArgs { out: dir.path().join("refit.crfm"), ..held_out.clone() } };
+    let held_out = run_train(&held_out).unwrap();
+    let refit_summary = run_train(&refit).unwrap();
+    assert!(held_out.float_model.weights != refit_summary.float_model.weights);
+    let (held_out, model) = (
+        decoder::Model::from_bytes(&held_out.bytes).unwrap(),
+        decoder::Model::from_bytes(&refit_summary.bytes).unwrap(),
+    );
+    // The dev words join the word list and the vocabulary that defines OOV words.
+    assert!(!held_out.emission().lexicon().contains(hash("量子计算")));
+    assert!(
+        model.emission().lexicon().contains(hash("量子计算")) && model.emission().lexicon().contains(hash("龙卷风"))
+    );
+    let words = std::fs::read_to_string(dir.path().join("refit.crfm.words")).unwrap();
+    assert!(words.lines().any(|w| w == "量子计算") && words.lines().any(|w| w == "图书馆"));
+    let held_out_words = std::fs::read_to_string(dir.path().join("held-out.crfm.words")).unwrap();
+    assert!(!held_out_words.lines().any(|w| w == "量子计算"));
+    assert!(model.metadata().contains("refit on train and dev"), "{}", model.metadata());
+
+    // Under a byte budget the refit's word list may not outgrow the one the table was sized for.
+    let budget = 12_000;
+    let small = TrainArgs {
+        max_model_bytes: Some(budget),
+        no_reference: true,
+        ..TrainArgs { out: dir.path().join("small.crfm"), ..refit }
+    };
+    let small = run_train(&small).unwrap();
+    assert!(small.bytes.len() <= budget, "{} bytes", small.bytes.len());
+    decoder::Model::from_bytes(&small.bytes).unwrap();
+}
+
+#[test]
 fn same_seed_gives_identical_models_with_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let train_with = |threads: usize, name: &str| {
