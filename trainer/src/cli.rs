@@ -792,9 +792,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let refit = if args.refit {
         // The dev sentences join the training data (after any distilled lines, so the gold ones
         // are never dropped from the word list's folds).
-        let mut sentences = train_corpus.sentences.clone();
-        sentences.extend(dev.iter().cloned());
-        let combined = Corpus { tag_names: train_corpus.tag_names.clone(), sentences };
+        let combined = with_sentences(train_corpus, &dev);
         let mut refit_spec = spec.clone();
         if let Some(selection_words) = &spec.lexicon {
             // Under a byte budget the list may not grow: the table was sized for it.
@@ -887,14 +885,8 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     write_model(&args.out, &bytes)?;
     let words_path = words_path_for(&args.out);
     if corpus.is_segmentation() {
-        let seen = if args.refit {
-            let mut sentences = corpus.sentences.clone();
-            sentences.extend(dev.iter().cloned());
-            Corpus { tag_names: corpus.tag_names.clone(), sentences }
-        } else {
-            corpus.clone()
-        };
-        let mut vocabulary = corpus::vocabulary(&seen).join("\n");
+        let with_dev = args.refit.then(|| with_sentences(&corpus, &dev));
+        let mut vocabulary = corpus::vocabulary(with_dev.as_ref().unwrap_or(&corpus)).join("\n");
         vocabulary.push('\n');
         std::fs::write(&words_path, vocabulary).with_context(|| format!("writing {}", words_path.display()))?;
     }
@@ -1034,6 +1026,13 @@ fn human_bytes(bytes: usize) -> String {
     }
 }
 
+/// `corpus` with `more` sentences after its own.
+fn with_sentences(corpus: &Corpus, more: &[Sentence]) -> Corpus {
+    let mut sentences = corpus.sentences.clone();
+    sentences.extend_from_slice(more);
+    Corpus { tag_names: corpus.tag_names.clone(), sentences }
+}
+
 /// Trains the exported model: `members` runs with consecutive seeds, each choosing its epoch count on
 /// `dev` and, with `refit` (the training and dev data, and their features), trained again on it for
 /// that many epochs; the members' parameters are averaged ([`FloatModel::mean`]). The outcome's
@@ -1053,36 +1052,43 @@ fn train_members(
     let mut refit_row_usage = None;
     for member in 0..u64::from(members) {
         let member_config = TrainConfig { seed: config.seed.wrapping_add(member), ..config.clone() };
-        let selection = train::train(train_corpus, dev, spec.clone(), &member_config, None);
+        let mut selection = train::train(train_corpus, dev, spec.clone(), &member_config, None);
         let chosen = selection.best_epoch();
+        let epochs = chosen.epoch;
         if members > 1 {
             say(format!(
-                "member {}/{members} (seed {}): epoch {}, dev {}",
+                "member {}/{members} (seed {}): epoch {epochs}, dev {}",
                 member + 1,
                 member_config.seed,
-                chosen.epoch,
                 chosen.dev
             ));
         }
-        let model = match refit {
-            None => selection.model.clone(),
-            Some((combined, refit_spec)) => {
-                let epochs = chosen.epoch;
-                say(format!(
-                    "refit: {epochs} epochs on the training and dev data ({} sentences)",
-                    combined.sentences.len()
-                ));
-                let refit_config = TrainConfig { epochs, keep_last: true, ..member_config };
-                let refitted = train::train(combined, dev, refit_spec.clone(), &refit_config, None);
-                refit_row_usage = Some(refitted.row_usage);
-                refitted.model
+        let refitted = refit.map(|(combined, refit_spec)| {
+            say(format!(
+                "refit: {epochs} epochs on the training and dev data ({} sentences)",
+                combined.sentences.len()
+            ));
+            let refit_config = TrainConfig { epochs, keep_last: true, ..member_config };
+            let refitted = train::train(combined, dev, refit_spec.clone(), &refit_config, None);
+            refit_row_usage = Some(refitted.row_usage);
+            refitted.model
+        });
+        if member == 0 {
+            // The first member's model stays in its outcome until the mean is taken.
+            if let Some(model) = refitted {
+                selection.model = model;
             }
-        };
-        models.push(model);
-        first.get_or_insert(selection);
+            first = Some(selection);
+        } else {
+            models.push(refitted.unwrap_or(selection.model));
+        }
     }
     let mut outcome = first.context("an ensemble needs at least one member")?;
-    outcome.model = FloatModel::mean(&models).context("the ensemble's members differ in shape")?;
+    if !models.is_empty() {
+        // One member (the default) is exported as trained, without a copy of its table.
+        models.insert(0, outcome.model);
+        outcome.model = FloatModel::mean(&models).context("the ensemble's members differ in shape")?;
+    }
     if let Some(usage) = refit_row_usage {
         // The codebook's k-means weighs rows by how often the exported model's training data reads them.
         outcome.row_usage = usage;
