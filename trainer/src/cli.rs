@@ -761,9 +761,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
             args.distill.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
             started.elapsed().as_secs_f64()
         ));
-        let mut sentences = corpus.sentences.clone();
-        sentences.extend(labelled);
-        Some(Corpus { tag_names: corpus.tag_names.clone(), sentences })
+        Some(with_sentences(&corpus, labelled))
     };
     let train_corpus = distilled.as_ref().unwrap_or(&corpus);
     if let Some(limit) = lexicon {
@@ -792,7 +790,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     let refit = if args.refit {
         // The dev sentences join the training data (after any distilled lines, so the gold ones
         // are never dropped from the word list's folds).
-        let combined = with_sentences(train_corpus, &dev);
+        let combined = with_sentences(train_corpus, dev.iter().cloned());
         let mut refit_spec = spec.clone();
         if let Some(selection_words) = &spec.lexicon {
             // Under a byte budget the list may not grow: the table was sized for it.
@@ -885,7 +883,7 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
     write_model(&args.out, &bytes)?;
     let words_path = words_path_for(&args.out);
     if corpus.is_segmentation() {
-        let with_dev = args.refit.then(|| with_sentences(&corpus, &dev));
+        let with_dev = args.refit.then(|| with_sentences(&corpus, dev.iter().cloned()));
         let mut vocabulary = corpus::vocabulary(with_dev.as_ref().unwrap_or(&corpus)).join("\n");
         vocabulary.push('\n');
         std::fs::write(&words_path, vocabulary).with_context(|| format!("writing {}", words_path.display()))?;
@@ -1027,9 +1025,9 @@ fn human_bytes(bytes: usize) -> String {
 }
 
 /// `corpus` with `more` sentences after its own.
-fn with_sentences(corpus: &Corpus, more: &[Sentence]) -> Corpus {
+fn with_sentences(corpus: &Corpus, more: impl IntoIterator<Item = Sentence>) -> Corpus {
     let mut sentences = corpus.sentences.clone();
-    sentences.extend_from_slice(more);
+    sentences.extend(more);
     Corpus { tag_names: corpus.tag_names.clone(), sentences }
 }
 
