@@ -11,6 +11,7 @@ pub mod measure;
 pub mod process;
 pub mod qemu;
 pub mod toolchain;
+pub mod util;
 
 use std::path::{Path, PathBuf};
 

@@ -13,6 +13,8 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+pub mod record;
+
 use crate::{
     firmware::Board,
     qemu::{self, RunOptions, RunOutcome},
