@@ -273,7 +273,7 @@ impl Runner<'_> {
             eval.arg("--words").arg(words);
         }
         eval.arg("--json");
-        println!("$ {}", process::display(&eval));
+        eprintln!("$ {}", process::display(&eval));
         let output = eval.output().with_context(|| format!("could not start `{}`", process::display(&eval)))?;
         if !output.status.success() {
             bail!(

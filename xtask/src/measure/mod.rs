@@ -13,7 +13,9 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+pub mod host;
 pub mod record;
+pub mod session;
 
 use crate::{
     firmware::Board,
