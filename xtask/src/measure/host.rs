@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn tag_count_and_word_list_are_read_from_inspect() {
-        let plain = "model m.crfm: 204554 bytes, format version 2\nmetadata: x\ntags (4): B M E S   scheme Bmes\n\
+        let plain = "model m.crfm: 1000 bytes, format version 2\nmetadata: x\ntags (4): B M E S   scheme Bmes\n\
                      emission: hashed n-grams\n  templates (8): Bias\n";
         assert_eq!(parse_inspect(plain).unwrap(), ModelInfo { tags: 4, word_list: false });
         let listed =

@@ -213,7 +213,7 @@ pub(crate) mod tests {
     #[test]
     fn the_file_keeps_its_keys_and_reads_back_what_it_wrote() {
         let mut file = MeasurementFile { command: "cargo xtask firmware measure".to_owned(), ..Default::default() };
-        file.insert(measurement("lm3s6965evb", "models/default.crfm", "aa", 4, 1447.3));
+        file.insert(measurement("lm3s6965evb", "models/default.crfm", "aa", 4, 1234.5));
         let json = file.to_json().unwrap();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();
         let entry = &value["measurements"][0];
