@@ -150,6 +150,11 @@ struct FrontierArgs {
     /// otherwise.
     #[arg(long)]
     quick: bool,
+    /// Train nothing: write frontier.md, .json and .svg again from the
+    /// frontier.json in the output directory, with the decode costs now in
+    /// docs/firmware.json.
+    #[arg(long, conflicts_with_all = ["budgets", "corpus", "data", "code_bytes"])]
+    rerender: bool,
 }
 
 fn parse_budget(text: &str) -> Result<Budget> {
@@ -433,6 +438,10 @@ fn print_measurement(board: Board, run: &SegmenterRun, input_bytes: usize) {
 }
 
 fn measure_frontier(args: &FrontierArgs) -> Result<()> {
+    if args.rerender {
+        frontier::rerender(&args.out_dir.clone().unwrap_or_else(|| frontier::default_out_dir(args.quick)))?;
+        return Ok(());
+    }
     let code_bytes = match args.code_bytes {
         Some(bytes) => bytes,
         None => {

@@ -15,16 +15,19 @@
 //! cargo xtask frontier                                  # every budget, PKU and CTB6, into docs/
 //! cargo xtask frontier --corpus pku --budgets 32K,160K  # a subset
 //! cargo xtask frontier --quick                          # smoke test into target/frontier/
+//! cargo xtask frontier --rerender                       # docs/frontier.* again from docs/frontier.json
 //! ```
 //!
 //! The modules: [`plan`] (budgets, tag sets, corpora, board fit), [`runner`]
 //! (training and scoring), [`report`] (Markdown and JSON), [`svg`] (the plot)
-//! and [`cost`] (the measured decode costs). Everything that does not run a
+//! [`cost`] (the measured decode costs) and [`rerender`] (the outputs again
+//! from an existing frontier.json). Everything that does not run a
 //! process is a pure function, tested next to its code.
 
 pub mod cost;
 pub mod plan;
 pub mod report;
+pub mod rerender;
 pub mod runner;
 pub mod svg;
 
@@ -34,6 +37,7 @@ pub use plan::{
     CorpusFiles, CorpusSelection, WordTags, DEFAULT_BUDGETS, DEFAULT_BUDGET_LIST,
 };
 pub use report::{render_json, render_markdown, FrontierReport, FrontierRun, Scores};
+pub use rerender::rerender;
 pub use runner::{
     default_out_dir, first_sentences, parse_scores, run, scratch_dir, write_outputs, FrontierOptions, QUICK_SENTENCES,
 };
