@@ -402,7 +402,7 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
     record.save(&record_path)?;
     println!("measure: wrote {}", record_path.display());
     if !failures.is_empty() {
-        bail!("firmware failed under QEMU:\n{}", failures.join("\n"));
+        bail!("the measurement failed:\n{}", failures.join("\n"));
     }
     Ok(())
 }

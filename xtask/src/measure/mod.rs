@@ -38,7 +38,7 @@ pub fn data_dir() -> PathBuf {
     }
 }
 
-/// The PKU test input of the SIGHAN 2005 bakeoff (1,944 lines), if present.
+/// The PKU test input of the SIGHAN 2005 bakeoff, if present.
 pub fn pku_test_input() -> Option<PathBuf> {
     let path = data_dir().join("icwb2").join("pku_test.utf8");
     path.is_file().then_some(path)
