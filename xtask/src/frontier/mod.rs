@@ -20,7 +20,7 @@
 //!
 //! The modules: [`plan`] (budgets, tag sets, corpora, board fit), [`runner`]
 //! (training and scoring), [`report`] (Markdown and JSON), [`svg`] (the plot)
-//! [`cost`] (the measured decode costs) and [`rerender`] (the outputs again
+//! [`cost`] (the measured decode costs) and [`mod@rerender`] (the outputs again
 //! from an existing frontier.json). Everything that does not run a
 //! process is a pure function, tested next to its code.
 

@@ -2,7 +2,13 @@
 //! figures it logs: instructions per character, stack, RAM and flash.
 //!
 //! The firmware ends its input at EOT (0x04) and logs `key=value` pairs
-//! (firmware/src/app.rs); [`Figures`] reads them back.
+//! (firmware/src/app.rs); [`Figures`] reads them back. [`session`] turns a
+//! run into a [`record::Measurement`] (with the host's view from [`host`]),
+//! and [`record`] keeps them in `docs/firmware.json`.
+
+pub mod host;
+pub mod record;
+pub mod session;
 
 use std::{
     collections::BTreeMap,
@@ -12,10 +18,6 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-
-pub mod host;
-pub mod record;
-pub mod session;
 
 use crate::{
     firmware::Board,
