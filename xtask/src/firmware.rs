@@ -69,7 +69,7 @@ impl fmt::Display for Board {
 /// Whether cargo's own output is shown while building.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CargoOutput {
-    /// Show it as it comes (interactive use).
+    /// Show it as it comes, on stderr (interactive use).
     Show,
     /// Keep it, and show it only in the error if the build fails (tests).
     OnFailure,
@@ -165,7 +165,9 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
 
     let _guard = BUILD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     match output {
-        CargoOutput::Show => process::run(&mut command)?,
+        // Cargo reports on stderr; its stdout (build-script and linker
+        // chatter) joins it there, so that a run's stdout is the firmware's.
+        CargoOutput::Show => process::run(command.stdout(std::io::stderr()))?,
         CargoOutput::OnFailure => process::run_quietly(&mut command)?,
     }
     let release_dir = firmware_dir().join("target").join(board.target()).join("release");

@@ -1,7 +1,9 @@
 //! Automation for this workspace, used by the `cargo xtask` binary and by the
 //! QEMU integration tests: finding (and if need be installing) the embedded
 //! toolchain, building the firmware for a board, running it under QEMU
-//! with a timeout, and measuring the accuracy-size frontier of the models.
+//! with a timeout, recording what the firmware measures in
+//! `docs/firmware.json`, and measuring the accuracy-size frontier of the
+//! models.
 
 #![deny(missing_docs)]
 
@@ -11,6 +13,7 @@ pub mod measure;
 pub mod process;
 pub mod qemu;
 pub mod toolchain;
+pub mod util;
 
 use std::path::{Path, PathBuf};
 

@@ -13,9 +13,16 @@ use clap::{Args, Parser, Subcommand};
 use xtask::{
     firmware::{self, Board, CargoOutput, FirmwareBuild},
     frontier::{self, Budget, CorpusSelection, FrontierOptions},
-    measure::{self, SegmenterRun},
+    measure::{
+        self,
+        host::Trainer,
+        record::{self, MeasurementFile},
+        session::{Gold, Provenance, Subject},
+        SegmenterRun,
+    },
     process, qemu,
     toolchain::{Toolchain, THUMB_TARGETS},
+    util::{self, GitState},
     workspace_root,
 };
 
@@ -46,12 +53,15 @@ enum Task {
 enum FirmwareTask {
     /// Build the firmware for a board and print its size.
     Build(ImageArgs),
-    /// Build the firmware and run it under QEMU, printing its UART0 output
-    /// and decoded defmt log.
+    /// Build the firmware and run it under QEMU: its UART0 output, byte for
+    /// byte, on stdout; the build, its decoded defmt log and QEMU's status on
+    /// stderr.
     Run(RunArgs),
     /// Stream text through the firmware's segmenter under `qemu -icount
-    /// shift=0` and print instructions per character, peak stack, static RAM
-    /// and flash (code and model).
+    /// shift=0`, print instructions per character, peak stack, static RAM and
+    /// flash (code and model), compare the output with `trainer segment` and
+    /// score it, and record it all in docs/firmware.json (one entry per board
+    /// and model).
     Measure(MeasureArgs),
 }
 
@@ -96,6 +106,17 @@ struct MeasureArgs {
     /// else the committed sample tests/data/sample.utf8).
     #[arg(long)]
     input: Option<PathBuf>,
+    /// The gold segmentation of the input, to score the firmware's output
+    /// (default: for the PKU test input, icwb2/pku_test_gold.utf8).
+    #[arg(long, value_name = "FILE")]
+    gold: Option<PathBuf>,
+    /// The word list that defines OOV words for --gold (default: for the
+    /// PKU test input, icwb2/pku_training_words.utf8).
+    #[arg(long, value_name = "FILE")]
+    words: Option<PathBuf>,
+    /// The measurement file to update (default: docs/firmware.json).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
     /// Kill QEMU (and fail) after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -129,6 +150,11 @@ struct FrontierArgs {
     /// otherwise.
     #[arg(long)]
     quick: bool,
+    /// Train nothing: write frontier.md, .json and .svg again from the
+    /// frontier.json in the output directory, with the decode costs now in
+    /// docs/firmware.json.
+    #[arg(long, conflicts_with_all = ["budgets", "corpus", "data", "code_bytes"])]
+    rerender: bool,
 }
 
 fn parse_budget(text: &str) -> Result<Budget> {
@@ -293,12 +319,16 @@ fn firmware_run(args: &RunArgs) -> Result<()> {
         uart_input.push(measure::EOT);
     }
     let board = args.image.board;
-    let elf = build_and_measure(&toolchain, &image(&args.image), CargoOutput::Show)?;
+    // Everything but the firmware's UART0 output goes to stderr.
+    let elf = firmware::build(&toolchain, &image(&args.image), CargoOutput::Show)?;
+    eprintln!("{}: {}", elf.display(), firmware::memory_use(&elf)?);
     let options = qemu::RunOptions { timeout: Duration::from_secs(args.timeout), icount: args.icount, uart_input };
     let outcome = qemu::run(&toolchain, board, &elf, &options)?;
-    println!("--- defmt log ---\n{}", outcome.defmt_log);
-    println!("--- UART0 ---\n{}", String::from_utf8_lossy(&outcome.uart_output));
-    println!("qemu: {} on {board}: {} in {:.2}s", board.core(), outcome.exit, outcome.elapsed.as_secs_f64());
+    let status =
+        format!("qemu: {} on {board}: {} in {:.2}s", board.core(), outcome.exit, outcome.elapsed.as_secs_f64());
+    outcome
+        .write_split(&status, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+        .context("writing the firmware's output")?;
     if !outcome.success() {
         bail!("the firmware failed: {}\n{}", outcome.exit, outcome.qemu_stderr);
     }
@@ -323,6 +353,15 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
     };
     let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
     println!("measure: input {} ({} bytes)", input_path.display(), input.len());
+    let model = args.model.clone().unwrap_or_else(firmware::default_model);
+    let trainer = Trainer::build()?;
+    let gold = Gold::for_input(&input_path, args.gold.clone(), args.words.clone());
+    let subject = Subject::prepare(&trainer, &model, &input_path, gold)?;
+    let provenance =
+        Provenance { git: GitState::of_workspace(), generated: util::now_utc()?, command_line: command_line() };
+    let record_path = args.out.clone().unwrap_or_else(record::measurements_path);
+    // Read first: a broken file fails before the long runs, not after.
+    let mut record = MeasurementFile::load(&record_path)?;
     let boards = match args.board {
         Some(board) => vec![board],
         None => Board::ALL.to_vec(),
@@ -330,18 +369,47 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
     let mut failures = Vec::new();
     for board in boards {
         let mut image = FirmwareBuild::new(board);
-        image.model = args.model.clone();
+        image.model = Some(model.clone());
         let elf = build_and_measure(&toolchain, &image, CargoOutput::Show)?;
         let run = measure::run_segmenter(&toolchain, board, &elf, &input, Duration::from_secs(args.timeout))?;
         print_measurement(board, &run, input.len());
-        if !run.outcome.success() {
+        if !run.outcome.success() || run.figures.is_none() {
             failures.push(format!("{board}: {}", run.outcome.report()));
+            continue;
         }
+        let scratch = workspace_root().join("target").join("firmware-measure");
+        let entry = subject.measurement(&trainer, board, &run, &scratch, &provenance)?;
+        let scores = entry.f1.map_or_else(
+            || "no gold file".to_owned(),
+            |f1| {
+                format!(
+                    "F1 {:.2}%, OOV-R {}",
+                    100.0 * f1,
+                    entry.oov_recall.map_or("—".to_owned(), |r| format!("{:.2}%", 100.0 * r))
+                )
+            },
+        );
+        println!(
+            "{board}: {}; {scores}",
+            if entry.identical_to_host { "identical to the host" } else { "DIFFERS from the host" }
+        );
+        if !entry.identical_to_host {
+            failures.push(format!("{board}: the UART0 output differs from `trainer segment` of the same input"));
+        }
+        record.insert(entry);
     }
+    record.command = command_line();
+    record.save(&record_path)?;
+    println!("measure: wrote {}", record_path.display());
     if !failures.is_empty() {
-        bail!("firmware failed under QEMU:\n{}", failures.join("\n"));
+        bail!("the measurement failed:\n{}", failures.join("\n"));
     }
     Ok(())
+}
+
+/// The command as typed, minus the binary's path: `cargo xtask firmware measure`.
+fn command_line() -> String {
+    format!("cargo xtask {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "))
 }
 
 /// Prints one board's figures, the run's wall-clock time and its log.
@@ -370,6 +438,10 @@ fn print_measurement(board: Board, run: &SegmenterRun, input_bytes: usize) {
 }
 
 fn measure_frontier(args: &FrontierArgs) -> Result<()> {
+    if args.rerender {
+        frontier::rerender(&args.out_dir.clone().unwrap_or_else(|| frontier::default_out_dir(args.quick)))?;
+        return Ok(());
+    }
     let code_bytes = match args.code_bytes {
         Some(bytes) => bytes,
         None => {
@@ -389,8 +461,7 @@ fn measure_frontier(args: &FrontierArgs) -> Result<()> {
         out_dir: args.out_dir.clone().unwrap_or_else(|| frontier::default_out_dir(args.quick)),
         code_bytes,
         quick: args.quick,
-        // As typed, minus the binary's path: `cargo xtask frontier --quick`.
-        command_line: format!("cargo xtask {}", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),
+        command_line: command_line(),
     };
     frontier::run(&options)?;
     Ok(())

@@ -40,10 +40,11 @@ pub fn display(command: &Command) -> String {
     parts.join(" ")
 }
 
-/// Runs `command` with inherited stdio, after printing it; fails unless it
-/// exits with status 0.
+/// Runs `command` with inherited stdio, after echoing it to stderr (with
+/// the other progress messages, so that stdout carries results only); fails
+/// unless it exits with status 0.
 pub fn run(command: &mut Command) -> Result<()> {
-    println!("$ {}", display(command));
+    eprintln!("$ {}", display(command));
     let status = command.status().with_context(|| format!("could not start `{}`", display(command)))?;
     if !status.success() {
         bail!("`{}` failed ({status})", display(command));

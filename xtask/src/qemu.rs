@@ -100,6 +100,21 @@ impl RunOutcome {
     }
 }
 
+impl RunOutcome {
+    /// Writes the run for a pipe: the UART0 bytes to `uart` exactly as the
+    /// firmware sent them (no UTF-8 decoding, so bytes that are not UTF-8
+    /// pass through), and the defmt log and then `status` to `log`.
+    pub fn write_split(&self, status: &str, uart: &mut impl Write, log: &mut impl Write) -> std::io::Result<()> {
+        log.write_all(b"--- defmt log ---\n")?;
+        log.write_all(self.defmt_log.as_bytes())?;
+        log.flush()?;
+        uart.write_all(&self.uart_output)?;
+        uart.flush()?;
+        writeln!(log, "{status}")?;
+        log.flush()
+    }
+}
+
 /// The QEMU command line for `elf` on `board`, UART0 on the socket `uart0`.
 fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, icount: bool) -> Command {
     let mut command = Command::new(&toolchain.qemu);
@@ -267,5 +282,30 @@ impl ScratchDir {
 impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uart_bytes_go_out_unchanged_and_everything_else_to_the_log() {
+        // Not UTF-8: a lone continuation byte and a truncated sequence.
+        let uart_output = b"\xe6\x88\x91  \x80\xff\xe4\xbd\n".to_vec();
+        let outcome = RunOutcome {
+            exit: QemuExit::Code(0),
+            uart_output: uart_output.clone(),
+            defmt_log: "INFO  boot: board=lm3s6965evb\n".to_owned(),
+            qemu_stderr: String::new(),
+            elapsed: Duration::from_millis(10),
+        };
+        let (mut uart, mut log) = (Vec::new(), Vec::new());
+        outcome.write_split("qemu: Cortex-M3 on lm3s6965evb: exit status 0", &mut uart, &mut log).unwrap();
+        assert_eq!(uart, uart_output);
+        assert_eq!(
+            String::from_utf8(log).unwrap(),
+            "--- defmt log ---\nINFO  boot: board=lm3s6965evb\nqemu: Cortex-M3 on lm3s6965evb: exit status 0\n"
+        );
     }
 }

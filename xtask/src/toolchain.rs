@@ -134,7 +134,7 @@ fn find_thumb_build(missing: Missing) -> Result<ThumbBuild> {
         None => THUMB_TARGETS.to_vec(),
     };
     if absent_targets.is_empty() {
-        println!("toolchain: using rustc {active_version} with its installed targets {}", THUMB_TARGETS.join(", "));
+        eprintln!("toolchain: using rustc {active_version} with its installed targets {}", THUMB_TARGETS.join(", "));
         return Ok(ThumbBuild::Prebuilt);
     }
     let why = format!("rustc {active_version} has no {} target", absent_targets.join(" or "));
@@ -142,7 +142,7 @@ fn find_thumb_build(missing: Missing) -> Result<ThumbBuild> {
     let debian = match debian_build_std() {
         Ok(debian) => debian,
         Err(lacking) => {
-            println!("toolchain: {why}, and the Debian build-std path lacks {lacking}");
+            eprintln!("toolchain: {why}, and the Debian build-std path lacks {lacking}");
             let alternative = format!("or, with internet access: rustup target add {}", THUMB_TARGETS.join(" "));
             apt_install(&DEBIAN_RUST_PACKAGES, missing, &alternative)?;
             debian_build_std()
@@ -151,7 +151,7 @@ fn find_thumb_build(missing: Missing) -> Result<ThumbBuild> {
     };
     if let ThumbBuild::BuildStd { rustc, .. } = &debian {
         let version = rustc_version(rustc).unwrap_or_else(|| "?".to_owned());
-        println!("toolchain: using Debian rustc {version} with -Zbuild-std=core ({why})");
+        eprintln!("toolchain: using Debian rustc {version} with -Zbuild-std=core ({why})");
     }
     Ok(debian)
 }
@@ -196,10 +196,10 @@ fn find_qemu(missing: Missing) -> Result<PathBuf> {
     if let Some(qemu) = usable_qemu() {
         let version = stdout_of(Command::new(&qemu).arg("--version")).unwrap_or_default();
         let version = version.lines().next().unwrap_or("version unknown");
-        println!("qemu: using {} ({version})", qemu.display());
+        eprintln!("qemu: using {} ({version})", qemu.display());
         return Ok(qemu);
     }
-    println!("qemu: no qemu-system-arm with machines {} found", QEMU_MACHINES.join(", "));
+    eprintln!("qemu: no qemu-system-arm with machines {} found", QEMU_MACHINES.join(", "));
     apt_install(&[QEMU_PACKAGE], missing, "")?;
     usable_qemu().ok_or_else(|| anyhow::anyhow!("qemu-system-arm still unusable after installing {QEMU_PACKAGE}"))
 }
@@ -216,7 +216,7 @@ fn usable_qemu() -> Option<PathBuf> {
 /// Finds defmt-print 1.x, installing it with `cargo install` if allowed.
 fn find_defmt_print(missing: Missing) -> Result<PathBuf> {
     if let Some((path, version)) = usable_defmt_print() {
-        println!("defmt-print: using {} ({version})", path.display());
+        eprintln!("defmt-print: using {} ({version})", path.display());
         return Ok(path);
     }
     let mut install = process::cargo();
@@ -224,11 +224,11 @@ fn find_defmt_print(missing: Missing) -> Result<PathBuf> {
     if missing == Missing::Fail {
         bail!("defmt-print 1.x is missing: run `cargo xtask setup` (or `{}`)", process::display(&install));
     }
-    println!("defmt-print: missing, installing it");
+    eprintln!("defmt-print: missing, installing it");
     process::run(&mut install)?;
     let (path, version) =
         usable_defmt_print().ok_or_else(|| anyhow::anyhow!("defmt-print still missing after `cargo install`"))?;
-    println!("installed defmt-print ({version}) at {}", path.display());
+    eprintln!("installed defmt-print ({version}) at {}", path.display());
     Ok(path)
 }
 
@@ -268,6 +268,6 @@ fn apt_install(packages: &[&str], missing: Missing, alternative: &str) -> Result
     process::run(
         Command::new("apt-get").args(["install", "-y"]).args(packages).env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    println!("installed {}", packages.join(" "));
+    eprintln!("installed {}", packages.join(" "));
     Ok(())
 }

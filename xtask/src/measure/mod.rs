@@ -2,7 +2,13 @@
 //! figures it logs: instructions per character, stack, RAM and flash.
 //!
 //! The firmware ends its input at EOT (0x04) and logs `key=value` pairs
-//! (firmware/src/app.rs); [`Figures`] reads them back.
+//! (firmware/src/app.rs); [`Figures`] reads them back. [`session`] turns a
+//! run into a [`record::Measurement`] (with the host's view from [`host`]),
+//! and [`record`] keeps them in `docs/firmware.json`.
+
+pub mod host;
+pub mod record;
+pub mod session;
 
 use std::{
     collections::BTreeMap,
@@ -34,7 +40,7 @@ pub fn data_dir() -> PathBuf {
     }
 }
 
-/// The PKU test input of the SIGHAN 2005 bakeoff (1,944 lines), if present.
+/// The PKU test input of the SIGHAN 2005 bakeoff, if present.
 pub fn pku_test_input() -> Option<PathBuf> {
     let path = data_dir().join("icwb2").join("pku_test.utf8");
     path.is_file().then_some(path)
