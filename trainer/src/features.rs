@@ -63,7 +63,7 @@ pub const CORE_LEXICON_TEMPLATES: usize = 3;
 pub const COMPACT_MAX_ROWS: u32 = 1 << 20;
 
 /// Named template sets for `--templates`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TemplateSet {
     /// Compact for tables of at most 2^20 rows, standard otherwise.
     #[default]

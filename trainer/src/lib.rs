@@ -28,6 +28,7 @@ pub mod integer;
 pub mod lexicon;
 pub mod model;
 pub mod optimizer;
+pub mod pipeline;
 pub mod quantize;
 pub mod scorer;
 pub mod train;

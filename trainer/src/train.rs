@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use decoder::tags::Constraints;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::corpus::{Corpus, Sentence};
@@ -14,6 +13,7 @@ use crate::evaluate::{evaluate_float, DevScore};
 use crate::features::{FeatureSpec, FeaturizedCorpus, FeaturizedSentence, UNUSED_ROW};
 use crate::model::FloatModel;
 use crate::optimizer::{Adagrad, AdagradMode, RowAdagrad, SentenceRows, StepRegularization};
+use crate::pipeline::progress::{say, Progress, ProgressEvent};
 
 /// Everything that shapes a training run besides the data and the features.
 #[derive(Debug, Clone)]
@@ -51,8 +51,6 @@ pub struct TrainConfig {
     /// Run all `epochs` and keep the last one's model instead of the best on dev (a refit, whose dev
     /// data is part of the training data; dev is still scored each epoch, for information).
     pub keep_last: bool,
-    /// Show progress bars and per-epoch lines.
-    pub verbose: bool,
 }
 
 impl Default for TrainConfig {
@@ -74,7 +72,6 @@ impl Default for TrainConfig {
             min_feature_count: 1,
             adagrad: AdagradMode::Row,
             keep_last: false,
-            verbose: true,
         }
     }
 }
@@ -161,28 +158,34 @@ impl CrfLayout {
 
 /// Trains a model on `train`, choosing the epoch that scores best on `dev` (or the last, with
 /// [`TrainConfig::keep_last`]). `init` (same tags and features, direct weights) is the starting point.
+/// Epochs, batches and notes go to `progress`.
 pub fn train(
     train: &Corpus,
     dev: &[Sentence],
     features: FeatureSpec,
     config: &TrainConfig,
     init: Option<FloatModel>,
+    progress: &mut dyn Progress,
 ) -> TrainOutcome {
     let tag_names = train.tag_names.clone();
     let l = tag_names.len();
     let featurized = FeaturizedCorpus::new(&features, &train.sentences, config.min_feature_count);
-    if config.verbose {
-        let dropped = featurized.dropped_features();
-        if dropped > 0 {
-            eprintln!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count);
-        }
-        let used = featurized.rows_used(features.buckets());
-        eprintln!(
+    let dropped = featurized.dropped_features();
+    if dropped > 0 {
+        say(
+            progress,
+            format!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count),
+        );
+    }
+    let used = featurized.rows_used(features.buckets());
+    say(
+        progress,
+        format!(
             "training features use {used} of {} table rows ({:.0}%)",
             features.buckets(),
             100.0 * used as f64 / features.buckets() as f64
-        );
-    }
+        ),
+    );
     let mut model = init.unwrap_or_else(|| FloatModel::zeros(tag_names, features.clone()));
     assert_eq!(model.features, features, "the initial model must use the same features");
     assert!(model.codes.is_none(), "training updates direct weights, not a codebook");
@@ -217,7 +220,7 @@ pub fn train(
             crf.restart_average();
         }
         rng.shuffle(&mut order);
-        let progress = progress_bar(config.verbose, total_chars as u64, epoch, config.epochs);
+        progress.event(ProgressEvent::EpochStarted { epoch, epochs: config.epochs, characters: total_chars as u64 });
         let mut loss_sum = 0.0;
         let mut skipped = 0;
         let mut gradient_seconds = 0.0;
@@ -261,14 +264,16 @@ pub fn train(
                 let grad: Vec<f32> = crf_grad.iter().map(|&g| g as f32).collect();
                 crf.step(&grad);
             }
-            progress.inc(batch_chars as u64);
+            progress.event(ProgressEvent::Trained { characters: batch_chars as u64 });
         }
-        progress.finish_and_clear();
         skipped_sentences = skipped;
         if profile {
-            eprintln!(
-                "profile: gradients {gradient_seconds:.2} s, updates {:.2} s",
-                started.elapsed().as_secs_f64() - gradient_seconds
+            say(
+                progress,
+                format!(
+                    "profile: gradients {gradient_seconds:.2} s, updates {:.2} s",
+                    started.elapsed().as_secs_f64() - gradient_seconds
+                ),
             );
         }
 
@@ -283,15 +288,13 @@ pub fn train(
             dev: dev_score,
             elapsed: started.elapsed(),
         };
-        if config.verbose {
-            eprintln!(
-                "epoch {epoch:>2}/{}  loss {:.4}/char  dev {}  ({:.1} s)",
-                config.epochs,
-                report.loss_per_char,
-                report.dev,
-                report.elapsed.as_secs_f64()
-            );
-        }
+        progress.event(ProgressEvent::EpochFinished {
+            epoch,
+            epochs: config.epochs,
+            loss_per_char: report.loss_per_char,
+            dev: report.dev,
+            elapsed: report.elapsed,
+        });
         let improved = if config.keep_last {
             epoch == config.epochs
         } else {
@@ -301,9 +304,7 @@ pub fn train(
         if improved {
             best = Some((epochs.len() - 1, snapshot));
         } else if best.as_ref().is_some_and(|(b, _)| epochs.len() - 1 - b >= config.patience) {
-            if config.verbose {
-                eprintln!("no dev improvement for {} epochs: stopping", config.patience);
-            }
+            say(progress, format!("no dev improvement for {} epochs: stopping", config.patience));
             break;
         }
     }
@@ -380,18 +381,4 @@ impl BatchScorer<'_> {
             Loss::Softmax => Some(lattice.softmax_gradient(sentence.tags)),
         }
     }
-}
-
-fn progress_bar(visible: bool, total: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    if !visible {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}%  {per_sec} chars  ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("epoch {epoch}/{epochs}"));
-    bar
 }
