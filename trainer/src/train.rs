@@ -170,22 +170,7 @@ pub fn train(
     let tag_names = train.tag_names.clone();
     let l = tag_names.len();
     let featurized = FeaturizedCorpus::new(&features, &train.sentences, config.min_feature_count);
-    let dropped = featurized.dropped_features();
-    if dropped > 0 {
-        say(
-            progress,
-            format!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count),
-        );
-    }
-    let used = featurized.rows_used(features.buckets());
-    say(
-        progress,
-        format!(
-            "training features use {used} of {} table rows ({:.0}%)",
-            features.buckets(),
-            100.0 * used as f64 / features.buckets() as f64
-        ),
-    );
+    report_feature_use(&featurized, &features, config, progress);
     let mut model = init.unwrap_or_else(|| FloatModel::zeros(tag_names, features.clone()));
     assert_eq!(model.features, features, "the initial model must use the same features");
     assert!(model.codes.is_none(), "training updates direct weights, not a codebook");
@@ -221,51 +206,15 @@ pub fn train(
         }
         rng.shuffle(&mut order);
         progress.event(ProgressEvent::EpochStarted { epoch, epochs: config.epochs, characters: total_chars as u64 });
-        let mut loss_sum = 0.0;
-        let mut skipped = 0;
-        let mut gradient_seconds = 0.0;
-        for batch in order.chunks(config.batch_size.max(1)) {
-            let gradient_started = Instant::now();
-            let (transitions, start, end) = layout.split(&crf.weights);
-            let scorer = BatchScorer {
-                table: &emission,
-                transitions,
-                start,
-                end,
-                templates: k,
-                num_tags: l,
-                constraints: training_constraints,
-                loss: config.loss,
-            };
-            let gradients: Vec<Option<SentenceGradient>> =
-                batch.par_iter().map(|&i| scorer.gradient(featurized.sentence(i))).collect();
-            gradient_seconds += gradient_started.elapsed().as_secs_f64();
-
-            let mut crf_grad = vec![0.0f64; layout.len()];
-            let mut rows = Vec::with_capacity(batch.len());
-            let mut batch_chars = 0;
-            for (&index, gradient) in batch.iter().zip(&gradients) {
-                let sentence = featurized.sentence(index);
-                batch_chars += sentence.len();
-                let Some(g) = gradient else {
-                    skipped += 1;
-                    continue;
-                };
-                loss_sum += g.loss;
-                rows.push(SentenceRows { rows: sentence.rows, grads: &g.emissions });
-                let (transitions, rest) = crf_grad.split_at_mut(l * l);
-                let (start, end) = rest.split_at_mut(l);
-                add(transitions, &g.transitions);
-                add(start, &g.start);
-                add(end, &g.end);
-            }
-            emission.step(&rows, k, step_reg(batch.len()));
-            if config.loss == Loss::Crf {
-                let grad: Vec<f32> = crf_grad.iter().map(|&g| g as f32).collect();
-                crf.step(&grad);
-            }
-            progress.event(ProgressEvent::Trained { characters: batch_chars as u64 });
-        }
+        let pass = EpochPass {
+            featurized: &featurized,
+            layout: &layout,
+            templates: k,
+            constraints: training_constraints,
+            config,
+            step_reg: &step_reg,
+        };
+        let (loss_sum, skipped, gradient_seconds) = pass.run(&order, &mut emission, &mut crf, progress);
         skipped_sentences = skipped;
         if profile {
             say(
@@ -311,6 +260,104 @@ pub fn train(
     let (best, model) = best.expect("at least one epoch");
     let row_usage = featurized.row_usage(features.buckets());
     TrainOutcome { model, epochs, best, skipped_sentences, row_usage }
+}
+
+/// One pass over the shuffled training data: the pieces of [`train`] that every batch reads.
+struct EpochPass<'a> {
+    featurized: &'a FeaturizedCorpus,
+    layout: &'a CrfLayout,
+    /// Table rows read a position.
+    templates: usize,
+    constraints: Option<&'a Constraints>,
+    config: &'a TrainConfig,
+    /// The regularisation of a step over this many sentences.
+    step_reg: &'a dyn Fn(usize) -> StepRegularization,
+}
+
+impl EpochPass<'_> {
+    /// Trains on the sentences in `order`, batch by batch; returns the summed loss, the sentences
+    /// skipped (their gold path breaks the constraints) and the seconds spent on gradients.
+    fn run(
+        &self,
+        order: &[usize],
+        emission: &mut RowAdagrad,
+        crf: &mut Adagrad,
+        progress: &mut dyn Progress,
+    ) -> (f64, usize, f64) {
+        let (featurized, layout, k, config) = (self.featurized, self.layout, self.templates, self.config);
+        let (l, training_constraints, step_reg) = (layout.l, self.constraints, self.step_reg);
+        let mut loss_sum = 0.0;
+        let mut skipped = 0;
+        let mut gradient_seconds = 0.0;
+        for batch in order.chunks(config.batch_size.max(1)) {
+            let gradient_started = Instant::now();
+            let (transitions, start, end) = layout.split(&crf.weights);
+            let scorer = BatchScorer {
+                table: emission,
+                transitions,
+                start,
+                end,
+                templates: k,
+                num_tags: l,
+                constraints: training_constraints,
+                loss: config.loss,
+            };
+            let gradients: Vec<Option<SentenceGradient>> =
+                batch.par_iter().map(|&i| scorer.gradient(featurized.sentence(i))).collect();
+            gradient_seconds += gradient_started.elapsed().as_secs_f64();
+
+            let mut crf_grad = vec![0.0f64; layout.len()];
+            let mut rows = Vec::with_capacity(batch.len());
+            let mut batch_chars = 0;
+            for (&index, gradient) in batch.iter().zip(&gradients) {
+                let sentence = featurized.sentence(index);
+                batch_chars += sentence.len();
+                let Some(g) = gradient else {
+                    skipped += 1;
+                    continue;
+                };
+                loss_sum += g.loss;
+                rows.push(SentenceRows { rows: sentence.rows, grads: &g.emissions });
+                let (transitions, rest) = crf_grad.split_at_mut(l * l);
+                let (start, end) = rest.split_at_mut(l);
+                add(transitions, &g.transitions);
+                add(start, &g.start);
+                add(end, &g.end);
+            }
+            emission.step(&rows, k, step_reg(batch.len()));
+            if config.loss == Loss::Crf {
+                let grad: Vec<f32> = crf_grad.iter().map(|&g| g as f32).collect();
+                crf.step(&grad);
+            }
+            progress.event(ProgressEvent::Trained { characters: batch_chars as u64 });
+        }
+        (loss_sum, skipped, gradient_seconds)
+    }
+}
+
+/// Says how many features were left out and how many table rows the training features use.
+fn report_feature_use(
+    featurized: &FeaturizedCorpus,
+    features: &FeatureSpec,
+    config: &TrainConfig,
+    progress: &mut dyn Progress,
+) {
+    let dropped = featurized.dropped_features();
+    if dropped > 0 {
+        say(
+            progress,
+            format!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count),
+        );
+    }
+    let used = featurized.rows_used(features.buckets());
+    say(
+        progress,
+        format!(
+            "training features use {used} of {} table rows ({:.0}%)",
+            features.buckets(),
+            100.0 * used as f64 / features.buckets() as f64
+        ),
+    );
 }
 
 fn epochs_value(epochs: &[EpochReport], index: usize) -> f64 {

@@ -65,7 +65,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model, pick the best epoch on dev data, quantize it and write the model file.
-    Train(TrainCommand),
+    Train(Box<TrainCommand>),
     /// Segment a gold file's text with a model (the decoder's integer path) and score it like the
     /// official SIGHAN `score` script.
     Eval(EvalArgs),
