@@ -35,10 +35,6 @@ macro_rules! out_raw {
 }
 pub(crate) use {out, out_raw};
 
-/// Where the experiments went, for the errors of removed options and commands.
-pub const EXPERIMENTS_MOVED_TO: &str =
-    "the example program `cargo run --release -p trainer --example tune -- ...` (see docs/experiments.md)";
-
 /// Trains a CRF word segmenter (or any character tagger) for the microcontroller decoder, evaluates it
 /// with the official SIGHAN scoring, and inspects model files.
 ///

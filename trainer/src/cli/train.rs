@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{out, EXPERIMENTS_MOVED_TO};
+use super::out;
 use crate::corpus::{CorpusFormat, WordTags};
 use crate::features::TemplateSet;
 use crate::pipeline::report::{describe_score, human_bytes};
@@ -165,37 +165,37 @@ pub struct TrainCommand {
 /// an optional value, so that both the flags and the valued options are recognised.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RemovedOptions {
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     loss: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     l1: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     l2: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     prune_below: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     batch_size: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     no_average: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     average_from: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     adagrad_init: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     adagrad: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     min_feature_count: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     unconstrained_training: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     template_list: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     bucket_bits: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     hashes_per_feature: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     lexicon_words: Option<Option<String>>,
-    #[arg(long, hide = true, num_args = 0..=1)]
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
     holdout: Option<Option<String>>,
 }
 
@@ -222,8 +222,9 @@ impl RemovedOptions {
         ];
         if let Some((name, _)) = given.iter().find(|(_, value)| value.is_some()) {
             bail!(
-                "{name} is no longer an option of `trainer train`: it served experiments and moved to {EXPERIMENTS_MOVED_TO}, \
-                 e.g. `cargo run --release -p trainer --example tune -- <train options> {name} ...`"
+                "{name} is no longer an option of `trainer train` (it served experiments): the example program \
+                 takes it, `cargo run --release -p trainer --example tune -- <train options> {name} ...`; \
+                 docs/experiments.md records what it gave"
             );
         }
         Ok(())
