@@ -33,7 +33,7 @@ use decoder::format::WeightType;
 pub use data::{load_model, read_model_file, words_path_for, SAMPLE_CORPUS};
 pub use progress::{Progress, ProgressEvent, Silent, Stage};
 
-use crate::corpus::{CorpusFormat, WordTags};
+use crate::corpus::{Corpus, CorpusFormat, Sentence, WordTags};
 use crate::crf::Loss;
 use crate::distill;
 use crate::evaluate::{evaluate_float, scale_report, DevScore, ScaleReport};
@@ -41,7 +41,7 @@ use crate::features::{FeatureSpec, TemplateSet};
 use crate::model::FloatModel;
 use crate::optimizer::AdagradMode;
 use crate::quantize::QuantParams;
-use crate::train::TrainConfig;
+use crate::train::{TrainConfig, TrainOutcome};
 use data::TrainingData;
 use progress::say;
 use teacher::{Reference, ReferenceInputs};
@@ -428,9 +428,9 @@ fn size_for_budget(
 /// A trained run, before compression and export.
 struct Trained<'a> {
     /// The gold training corpus (without distilled lines).
-    corpus: &'a crate::corpus::Corpus,
-    dev: &'a [crate::corpus::Sentence],
-    outcome: &'a crate::train::TrainOutcome,
+    corpus: &'a Corpus,
+    dev: &'a [Sentence],
+    outcome: &'a TrainOutcome,
     /// The reference model's log2 rows and dev score.
     reference: Option<(u8, DevScore)>,
     started: Instant,
@@ -519,4 +519,38 @@ fn finish(
         seconds,
         report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_values_are_refused_by_name() {
+        let error = |options: TrainOptions| options.validate().unwrap_err().to_string();
+        assert!(error(TrainOptions { ensemble: 0, ..TrainOptions::default() }).contains("--ensemble"));
+        assert!(error(TrainOptions { ensemble: 65, ..TrainOptions::default() }).contains("--ensemble"));
+        assert!(error(TrainOptions { bucket_bits: Some(25), ..TrainOptions::default() }).contains("--bucket-bits"));
+        let hashes = TrainOptions { hashes_per_feature: Some(3), ..TrainOptions::default() };
+        assert!(error(hashes).contains("--hashes-per-feature"));
+        assert!(TrainOptions::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_command_line_defaults_are_the_library_defaults() {
+        // `trainer train` without options must train exactly what `TrainOptions::default()` trains.
+        let from_cli = crate::cli::TrainArgs::default().options();
+        assert_eq!(format!("{from_cli:?}"), format!("{:?}", TrainOptions::default()));
+    }
+
+    #[test]
+    fn auto_choices_depend_on_the_budget() {
+        let auto = TrainOptions::default();
+        assert_eq!((auto.word_tags_for(false), auto.word_tags_for(true)), (WordTags::Bmes6, WordTags::Bmes));
+        let bi = TrainOptions { word_tags: Some(WordTags::Bi), ..TrainOptions::default() };
+        assert_eq!(bi.word_tags_for(true), WordTags::Bi);
+        assert!(WeightChoice::Auto.codebook(true) && !WeightChoice::Auto.codebook(false));
+        assert_eq!(WeightChoice::I16.weight_type(), WeightType::I16);
+        assert!(!WeightChoice::I16.codebook(true) && WeightChoice::Codebook.codebook(false));
+    }
 }
