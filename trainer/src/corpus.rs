@@ -28,7 +28,7 @@ const TAG_E: u8 = 2;
 const TAG_S: u8 = 3;
 
 /// Tag sets for word segmentation corpora.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WordTags {
     /// `B M E S`: begin, middle, end of a word, single-character word.
     #[default]
@@ -152,7 +152,7 @@ pub enum CorpusError {
 }
 
 /// How a corpus file is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CorpusFormat {
     /// Decide from the first non-blank line: a TAB means CoNLL, anything else segmented words.
     #[default]

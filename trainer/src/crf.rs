@@ -28,7 +28,7 @@ pub struct Lattice<'a> {
 }
 
 /// Which training objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Loss {
     /// Linear-chain CRF negative log-likelihood: emissions and transitions trained jointly.
     #[default]

@@ -32,11 +32,10 @@ pub struct FeatureSpec {
 /// and spanning the current character, and (the last) the longest containing it, its length and the
 /// character's place in it, together with the character.
 ///
-/// The last one, on CTB6 (unlimited, 6 tags): 96.22 test F1 against 95.97 without (the same value without
-/// the character, 95.89; conjoined with the characters before and after as well, 96.12); on PKU 95.59
-/// against 95.60. At 160 KiB on PKU, 94.66 against 94.62, for 17% more Cortex-M3 instructions a
-/// character (2,843 against 2,421): so only tables of more than [`COMPACT_MAX_ROWS`] rows (host models)
-/// get it ([`lexicon_templates`]).
+/// The last one helped the unlimited CTB6 model (more than without the character, or conjoined with the
+/// neighbouring characters too), not PKU's, and barely the microcontroller-sized ones, for markedly
+/// more Cortex-M3 instructions a character: so only tables of more than [`COMPACT_MAX_ROWS`] rows (host
+/// models) get it ([`lexicon_templates`]). The measurements are in docs/experiments.md.
 pub const LEXICON_TEMPLATES: [Template; 4] = [
     Template::Lexicon(WordSpan::Starting),
     Template::Lexicon(WordSpan::Ending),
@@ -58,12 +57,12 @@ pub fn lexicon_templates(rows: u32) -> &'static [Template] {
 /// table is small or the decoder's row reads a position would run out.
 pub const CORE_LEXICON_TEMPLATES: usize = 3;
 
-/// Largest table for which `Auto` picks the compact set: on PKU with four tags it beats the basic set
-/// at 2^15 to 2^20 rows (92.41 / 90.92 F1 at 2^15, 94.00 / 93.27 at 2^17, 94.79 / 94.71 at 2^20).
+/// Largest table for which `Auto` picks the compact set: on PKU with four tags it beat the basic set
+/// at every size tried from 2^15 to 2^20 rows, by less the larger the table.
 pub const COMPACT_MAX_ROWS: u32 = 1 << 20;
 
 /// Named template sets for `--templates`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TemplateSet {
     /// Compact for tables of at most 2^20 rows, standard otherwise.
     #[default]

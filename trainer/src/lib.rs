@@ -1,6 +1,20 @@
 //! Trains, evaluates, quantizes and exports CRF sequence labelers (first task: Chinese word
 //! segmentation with BMES tags) for the `no_std` integer `decoder`.
 //!
+//! The entry point is [`pipeline::train`]: plain [`pipeline::TrainOptions`] (their [`Default`] is
+//! `trainer train`'s) in, a model file and a [`pipeline::TrainSummary`] out, with progress reported
+//! through the [`pipeline::Progress`] trait (the library itself never prints). The `trainer` binary is
+//! a thin command line over it ([`cli`]); the `tune` example program exposes every knob for experiments.
+//!
+//! ```no_run
+//! use trainer::pipeline::{train, Silent, TrainOptions};
+//!
+//! let options = TrainOptions { max_model_bytes: Some(64 * 1024), ..TrainOptions::default() };
+//! let summary = train(&options, &mut Silent)?;
+//! println!("{} bytes, dev {}", summary.bytes.len(), summary.quantized_dev);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+//!
 //! Modules, in the order data flows through them:
 //! - [`corpus`]: reading segmented and CoNLL corpora;
 //! - [`features`]: hashed n-gram features, computed through `decoder::features`; [`lexicon`]: the
@@ -10,11 +24,14 @@
 //! - [`optimizer`]: Adagrad with lazy sparse updates, L1/L2 and averaging;
 //! - [`train`]: the training loop;
 //! - [`distill`]: a teacher model labels unlabeled text for a smaller model's training data;
+//! - [`codebook`]: k-means of the table's rows into a codebook;
 //! - [`quantize`]: integer scales and export through `decoder::format::encode`;
 //! - [`integer`]: the exported model's integer decode path (the decoder's);
 //! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring; [`conventions`]: where a test
 //!   set's gold segmentation follows conventions its training text never does;
-//! - [`cli`]: the command-line commands.
+//! - [`pipeline`]: a whole training run, one stage per file (budget sizing, teacher and distillation,
+//!   word list, ensemble and refit, compression, quantization, report);
+//! - [`cli`]: the command-line commands (the only module that knows `clap`).
 
 pub mod cli;
 pub mod codebook;
@@ -28,6 +45,7 @@ pub mod integer;
 pub mod lexicon;
 pub mod model;
 pub mod optimizer;
+pub mod pipeline;
 pub mod quantize;
 pub mod scorer;
 pub mod train;

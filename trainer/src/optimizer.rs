@@ -146,10 +146,10 @@ impl Layout {
 }
 
 /// How Adagrad accumulates squared gradients in the emission table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AdagradMode {
     /// One sum per row (the mean of the row's squared gradients), as for embedding tables: a row's
-    /// record then fits one cache line for up to 6 tags, which makes updates about twice as fast.
+    /// record then fits one cache line for up to 6 tags, which makes updates markedly faster.
     #[default]
     Row,
     /// One sum per weight (classic Adagrad).

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use decoder::tags::Constraints;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::corpus::{Corpus, Sentence};
@@ -14,6 +13,7 @@ use crate::evaluate::{evaluate_float, DevScore};
 use crate::features::{FeatureSpec, FeaturizedCorpus, FeaturizedSentence, UNUSED_ROW};
 use crate::model::FloatModel;
 use crate::optimizer::{Adagrad, AdagradMode, RowAdagrad, SentenceRows, StepRegularization};
+use crate::pipeline::progress::{say, Progress, ProgressEvent};
 
 /// Everything that shapes a training run besides the data and the features.
 #[derive(Debug, Clone)]
@@ -51,8 +51,6 @@ pub struct TrainConfig {
     /// Run all `epochs` and keep the last one's model instead of the best on dev (a refit, whose dev
     /// data is part of the training data; dev is still scored each epoch, for information).
     pub keep_last: bool,
-    /// Show progress bars and per-epoch lines.
-    pub verbose: bool,
 }
 
 impl Default for TrainConfig {
@@ -74,7 +72,6 @@ impl Default for TrainConfig {
             min_feature_count: 1,
             adagrad: AdagradMode::Row,
             keep_last: false,
-            verbose: true,
         }
     }
 }
@@ -161,28 +158,19 @@ impl CrfLayout {
 
 /// Trains a model on `train`, choosing the epoch that scores best on `dev` (or the last, with
 /// [`TrainConfig::keep_last`]). `init` (same tags and features, direct weights) is the starting point.
+/// Epochs, batches and notes go to `progress`.
 pub fn train(
     train: &Corpus,
     dev: &[Sentence],
     features: FeatureSpec,
     config: &TrainConfig,
     init: Option<FloatModel>,
+    progress: &mut dyn Progress,
 ) -> TrainOutcome {
     let tag_names = train.tag_names.clone();
     let l = tag_names.len();
     let featurized = FeaturizedCorpus::new(&features, &train.sentences, config.min_feature_count);
-    if config.verbose {
-        let dropped = featurized.dropped_features();
-        if dropped > 0 {
-            eprintln!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count);
-        }
-        let used = featurized.rows_used(features.buckets());
-        eprintln!(
-            "training features use {used} of {} table rows ({:.0}%)",
-            features.buckets(),
-            100.0 * used as f64 / features.buckets() as f64
-        );
-    }
+    report_feature_use(&featurized, &features, config, progress);
     let mut model = init.unwrap_or_else(|| FloatModel::zeros(tag_names, features.clone()));
     assert_eq!(model.features, features, "the initial model must use the same features");
     assert!(model.codes.is_none(), "training updates direct weights, not a codebook");
@@ -217,7 +205,87 @@ pub fn train(
             crf.restart_average();
         }
         rng.shuffle(&mut order);
-        let progress = progress_bar(config.verbose, total_chars as u64, epoch, config.epochs);
+        progress.event(ProgressEvent::EpochStarted { epoch, epochs: config.epochs, characters: total_chars as u64 });
+        let pass = EpochPass {
+            featurized: &featurized,
+            layout: &layout,
+            templates: k,
+            constraints: training_constraints,
+            config,
+            step_reg: &step_reg,
+        };
+        let (loss_sum, skipped, gradient_seconds) = pass.run(&order, &mut emission, &mut crf, progress);
+        skipped_sentences = skipped;
+        if profile {
+            say(
+                progress,
+                format!(
+                    "profile: gradients {gradient_seconds:.2} s, updates {:.2} s",
+                    started.elapsed().as_secs_f64() - gradient_seconds
+                ),
+            );
+        }
+
+        if config.l1 > 0.0 || config.l2 > 0.0 {
+            emission.catch_up_all(step_reg(config.batch_size));
+        }
+        let snapshot = snapshot(&model, &emission, &crf, &layout, config.average);
+        let dev_score = evaluate_float(&snapshot, dev);
+        let report = EpochReport {
+            epoch,
+            loss_per_char: loss_sum / total_chars.max(1) as f64,
+            dev: dev_score,
+            elapsed: started.elapsed(),
+        };
+        progress.event(ProgressEvent::EpochFinished {
+            epoch,
+            epochs: config.epochs,
+            loss_per_char: report.loss_per_char,
+            dev: report.dev,
+            elapsed: report.elapsed,
+        });
+        let improved = if config.keep_last {
+            epoch == config.epochs
+        } else {
+            best.as_ref().is_none_or(|(b, _)| dev_score.value() > epochs_value(&epochs, *b))
+        };
+        epochs.push(report);
+        if improved {
+            best = Some((epochs.len() - 1, snapshot));
+        } else if best.as_ref().is_some_and(|(b, _)| epochs.len() - 1 - b >= config.patience) {
+            say(progress, format!("no dev improvement for {} epochs: stopping", config.patience));
+            break;
+        }
+    }
+    let (best, model) = best.expect("at least one epoch");
+    let row_usage = featurized.row_usage(features.buckets());
+    TrainOutcome { model, epochs, best, skipped_sentences, row_usage }
+}
+
+/// One pass over the shuffled training data: the pieces of [`train`] that every batch reads.
+struct EpochPass<'a> {
+    featurized: &'a FeaturizedCorpus,
+    layout: &'a CrfLayout,
+    /// Table rows read a position.
+    templates: usize,
+    constraints: Option<&'a Constraints>,
+    config: &'a TrainConfig,
+    /// The regularisation of a step over this many sentences.
+    step_reg: &'a dyn Fn(usize) -> StepRegularization,
+}
+
+impl EpochPass<'_> {
+    /// Trains on the sentences in `order`, batch by batch; returns the summed loss, the sentences
+    /// skipped (their gold path breaks the constraints) and the seconds spent on gradients.
+    fn run(
+        &self,
+        order: &[usize],
+        emission: &mut RowAdagrad,
+        crf: &mut Adagrad,
+        progress: &mut dyn Progress,
+    ) -> (f64, usize, f64) {
+        let (featurized, layout, k, config) = (self.featurized, self.layout, self.templates, self.config);
+        let (l, training_constraints, step_reg) = (layout.l, self.constraints, self.step_reg);
         let mut loss_sum = 0.0;
         let mut skipped = 0;
         let mut gradient_seconds = 0.0;
@@ -225,7 +293,7 @@ pub fn train(
             let gradient_started = Instant::now();
             let (transitions, start, end) = layout.split(&crf.weights);
             let scorer = BatchScorer {
-                table: &emission,
+                table: emission,
                 transitions,
                 start,
                 end,
@@ -261,55 +329,35 @@ pub fn train(
                 let grad: Vec<f32> = crf_grad.iter().map(|&g| g as f32).collect();
                 crf.step(&grad);
             }
-            progress.inc(batch_chars as u64);
+            progress.event(ProgressEvent::Trained { characters: batch_chars as u64 });
         }
-        progress.finish_and_clear();
-        skipped_sentences = skipped;
-        if profile {
-            eprintln!(
-                "profile: gradients {gradient_seconds:.2} s, updates {:.2} s",
-                started.elapsed().as_secs_f64() - gradient_seconds
-            );
-        }
-
-        if config.l1 > 0.0 || config.l2 > 0.0 {
-            emission.catch_up_all(step_reg(config.batch_size));
-        }
-        let snapshot = snapshot(&model, &emission, &crf, &layout, config.average);
-        let dev_score = evaluate_float(&snapshot, dev);
-        let report = EpochReport {
-            epoch,
-            loss_per_char: loss_sum / total_chars.max(1) as f64,
-            dev: dev_score,
-            elapsed: started.elapsed(),
-        };
-        if config.verbose {
-            eprintln!(
-                "epoch {epoch:>2}/{}  loss {:.4}/char  dev {}  ({:.1} s)",
-                config.epochs,
-                report.loss_per_char,
-                report.dev,
-                report.elapsed.as_secs_f64()
-            );
-        }
-        let improved = if config.keep_last {
-            epoch == config.epochs
-        } else {
-            best.as_ref().is_none_or(|(b, _)| dev_score.value() > epochs_value(&epochs, *b))
-        };
-        epochs.push(report);
-        if improved {
-            best = Some((epochs.len() - 1, snapshot));
-        } else if best.as_ref().is_some_and(|(b, _)| epochs.len() - 1 - b >= config.patience) {
-            if config.verbose {
-                eprintln!("no dev improvement for {} epochs: stopping", config.patience);
-            }
-            break;
-        }
+        (loss_sum, skipped, gradient_seconds)
     }
-    let (best, model) = best.expect("at least one epoch");
-    let row_usage = featurized.row_usage(features.buckets());
-    TrainOutcome { model, epochs, best, skipped_sentences, row_usage }
+}
+
+/// Says how many features were left out and how many table rows the training features use.
+fn report_feature_use(
+    featurized: &FeaturizedCorpus,
+    features: &FeatureSpec,
+    config: &TrainConfig,
+    progress: &mut dyn Progress,
+) {
+    let dropped = featurized.dropped_features();
+    if dropped > 0 {
+        say(
+            progress,
+            format!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count),
+        );
+    }
+    let used = featurized.rows_used(features.buckets());
+    say(
+        progress,
+        format!(
+            "training features use {used} of {} table rows ({:.0}%)",
+            features.buckets(),
+            100.0 * used as f64 / features.buckets() as f64
+        ),
+    );
 }
 
 fn epochs_value(epochs: &[EpochReport], index: usize) -> f64 {
@@ -380,18 +428,4 @@ impl BatchScorer<'_> {
             Loss::Softmax => Some(lattice.softmax_gradient(sentence.tags)),
         }
     }
-}
-
-fn progress_bar(visible: bool, total: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    if !visible {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}%  {per_sec} chars  ETA {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("epoch {epoch}/{epochs}"));
-    bar
 }

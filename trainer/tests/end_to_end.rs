@@ -4,10 +4,15 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use trainer::cli::{run_train, TrainArgs};
+use trainer::pipeline::{Silent, TrainOptions, TrainSummary};
 
-fn sample_args(out: &std::path::Path) -> TrainArgs {
-    TrainArgs { out: out.to_path_buf(), quiet: true, bucket_bits: Some(16), epochs: 6, ..TrainArgs::default() }
+fn sample_args(out: &std::path::Path) -> TrainOptions {
+    TrainOptions { out: out.to_path_buf(), bucket_bits: Some(16), epochs: 6, ..TrainOptions::default() }
+}
+
+/// Trains through the library, silently.
+fn run_train(options: &TrainOptions) -> anyhow::Result<TrainSummary> {
+    trainer::pipeline::train(options, &mut Silent)
 }
 
 #[test]
@@ -35,8 +40,11 @@ fn train_write_load_and_segment() {
 fn a_byte_budget_gives_a_codebook_model_within_it() {
     let dir = tempfile::tempdir().unwrap();
     let budget = 12_000;
-    let args =
-        TrainArgs { max_model_bytes: Some(budget), no_reference: true, ..sample_args(&dir.path().join("small.crfm")) };
+    let args = TrainOptions {
+        max_model_bytes: Some(budget),
+        reference_model: false,
+        ..sample_args(&dir.path().join("small.crfm"))
+    };
     let summary = run_train(&args).expect("training within a budget");
     // The table takes all the budget but the room kept for the metadata (320 bytes).
     assert!(summary.bytes.len() <= budget && summary.bytes.len() > budget - 400, "{} bytes", summary.bytes.len());
@@ -45,7 +53,8 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     assert_eq!(model.body().version(), 3);
     assert!(!model.emission().lexicon().is_empty());
     let rows = model.emission().rows();
-    let no_list = TrainArgs { no_lexicon: true, ..TrainArgs { out: dir.path().join("no-list.crfm"), ..args.clone() } };
+    let no_list =
+        TrainOptions { lexicon: false, ..TrainOptions { out: dir.path().join("no-list.crfm"), ..args.clone() } };
     let no_list = run_train(&no_list).expect("training without a word list");
     assert!(no_list.bytes.len() <= budget && no_list.bytes.len() > budget - 400, "{} bytes", no_list.bytes.len());
     let no_list = decoder::Model::from_bytes(&no_list.bytes).unwrap();
@@ -54,9 +63,9 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     // Past 2^20 rows the auto set is the standard one and the word list has 4 templates; with 2 rows per
     // feature that reads over the decoder's 32 rows a position: the basic set (no trigram) is used, and
     // the optional covering-word template is dropped (the basic set and all 4 would read 34).
-    let large = TrainArgs {
+    let large = TrainOptions {
         max_model_bytes: Some(2_000_000),
-        ..TrainArgs { out: dir.path().join("large.crfm"), ..args.clone() }
+        ..TrainOptions { out: dir.path().join("large.crfm"), ..args.clone() }
     };
     let large = run_train(&large).expect("a large budget with a word list").bytes;
     let large = decoder::Model::from_bytes(&large).unwrap();
@@ -72,9 +81,9 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     assert_eq!(model.emission().hashes_per_feature(), 2, "codebook models read two rows per feature by default");
     assert!(summary.quantized_dev.value() > 0.6, "dev {}", summary.quantized_dev);
     // Direct i8 weights in the same budget get a quarter of the rows (or fewer: a power of two).
-    let direct = TrainArgs {
-        weight_type: trainer::cli::WeightTypeArg::I8,
-        ..TrainArgs { out: dir.path().join("direct.crfm"), ..args.clone() }
+    let direct = TrainOptions {
+        weight_type: trainer::pipeline::WeightChoice::I8,
+        ..TrainOptions { out: dir.path().join("direct.crfm"), ..args.clone() }
     };
     let direct = run_train(&direct).expect("direct weights within a budget");
     let direct = decoder::Model::from_bytes(&direct.bytes).unwrap();
@@ -94,7 +103,7 @@ fn a_word_list_model_decodes_alike_on_every_path() {
     assert!(model.emission().lexicon().len() > 100, "{} words", model.emission().lexicon().len());
     assert!(model.metadata().contains("word list"), "{}", model.metadata());
     let corpus = trainer::corpus::parse_corpus(
-        trainer::cli::SAMPLE_CORPUS,
+        trainer::pipeline::SAMPLE_CORPUS,
         "sample",
         trainer::corpus::CorpusFormat::Auto,
         None,
@@ -140,17 +149,17 @@ fn extra_words_join_the_word_list_and_need_one() {
     // Two new words (one twice), a sample word, and words too short and too long to count.
     let extra = dir.path().join("extra.utf8");
     std::fs::write(&extra, "量子计算  龙卷风\n学校  龙卷风  我  一二三四五六七\n").unwrap();
-    let args = TrainArgs { lexicon_extra: vec![extra.clone()], ..sample_args(&dir.path().join("extra.crfm")) };
+    let args = TrainOptions { lexicon_extra: vec![extra.clone()], ..sample_args(&dir.path().join("extra.crfm")) };
     let summary = run_train(&args).unwrap();
     let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
     let words = model.emission().lexicon();
     assert!(words.contains(hash("量子计算")) && words.contains(hash("龙卷风")) && words.contains(hash("学校")));
     assert_eq!(words.len(), plain.emission().lexicon().len() + 2);
 
-    let refused = run_train(&TrainArgs { no_lexicon: true, ..args.clone() }).unwrap_err();
+    let refused = run_train(&TrainOptions { lexicon: false, ..args.clone() }).unwrap_err();
     assert!(format!("{refused:#}").contains("--lexicon-extra"), "{refused:#}");
     let missing = dir.path().join("missing.utf8");
-    let args = TrainArgs { lexicon_extra: vec![missing], ..args };
+    let args = TrainOptions { lexicon_extra: vec![missing], ..args };
     let error = format!("{:#}", run_train(&args).unwrap_err());
     assert!(error.contains("missing.utf8"), "{error}");
 }
@@ -159,10 +168,10 @@ fn extra_words_join_the_word_list_and_need_one() {
 fn an_ensemble_exports_the_mean_of_its_members() {
     let dir = tempfile::tempdir().unwrap();
     let single = |seed: u64, name: &str| {
-        run_train(&TrainArgs { seed, ..sample_args(&dir.path().join(name)) }).unwrap().float_model
+        run_train(&TrainOptions { seed, ..sample_args(&dir.path().join(name)) }).unwrap().float_model
     };
     let (one, two) = (single(1, "one.crfm"), single(2, "two.crfm"));
-    let args = TrainArgs { ensemble: 2, ..sample_args(&dir.path().join("both.crfm")) };
+    let args = TrainOptions { ensemble: 2, ..sample_args(&dir.path().join("both.crfm")) };
     let both = run_train(&args).unwrap().float_model;
     assert!(one.weights != two.weights, "the seeds should give different members");
     let close = |mean: &[f32], a: &[f32], b: &[f32]| {
@@ -184,8 +193,8 @@ fn a_refit_trains_on_the_dev_data_too() {
     let hash = |word: &str| word_hash(word.chars().map(|c| c as u32));
     let dev = dir.path().join("dev.seg");
     std::fs::write(&dev, "量子计算 是 一 门 新 学科 。\n龙卷风 来 了 。\n我们 研究 量子计算 。\n").unwrap();
-    let held_out = TrainArgs { dev: Some(dev.clone()), ..sample_args(&dir.path().join("held-out.crfm")) };
-    let refit = TrainArgs { refit: true, ..TrainArgs { out: dir.path().join("refit.crfm"), ..held_out.clone() } };
+    let held_out = TrainOptions { dev: Some(dev.clone()), ..sample_args(&dir.path().join("held-out.crfm")) };
+    let refit = TrainOptions { refit: true, ..TrainOptions { out: dir.path().join("refit.crfm"), ..held_out.clone() } };
     let held_out = run_train(&held_out).unwrap();
     let refit_summary = run_train(&refit).unwrap();
     assert!(held_out.float_model.weights != refit_summary.float_model.weights);
@@ -206,10 +215,10 @@ fn a_refit_trains_on_the_dev_data_too() {
 
     // Under a byte budget the refit's word list may not outgrow the one the table was sized for.
     let budget = 12_000;
-    let small = TrainArgs {
+    let small = TrainOptions {
         max_model_bytes: Some(budget),
-        no_reference: true,
-        ..TrainArgs { out: dir.path().join("small.crfm"), ..refit }
+        reference_model: false,
+        ..TrainOptions { out: dir.path().join("small.crfm"), ..refit }
     };
     let small = run_train(&small).unwrap();
     assert!(small.bytes.len() <= budget, "{} bytes", small.bytes.len());
@@ -237,11 +246,7 @@ fn command_line_train_segment_inspect_eval() {
     let exe = env!("CARGO_BIN_EXE_trainer");
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("cli.crfm");
-    let status = Command::new(exe)
-        .args(["--quiet", "--bucket-bits", "16", "--epochs", "4", "--out"])
-        .arg(&model)
-        .status()
-        .unwrap();
+    let status = Command::new(exe).args(["--quiet", "--epochs", "4", "--out"]).arg(&model).status().unwrap();
     assert!(status.success());
 
     let mut child = Command::new(exe)
@@ -320,7 +325,7 @@ fn conll_corpora_train_a_tagger() {
     }
     let train = dir.path().join("train.conll");
     std::fs::write(&train, text).unwrap();
-    let args = TrainArgs { train: Some(train), ..sample_args(&dir.path().join("ner.crfm")) };
+    let args = TrainOptions { train: Some(train), ..sample_args(&dir.path().join("ner.crfm")) };
     let summary = run_train(&args).expect("training on CoNLL data");
     assert_eq!(summary.float_model.tag_names, ["O", "B-NUM", "I-NUM"]);
     assert!(summary.quantized_dev.value() > 0.95, "accuracy {}", summary.quantized_dev);
@@ -346,14 +351,15 @@ fn distillation_teaches_a_budget_model_the_teachers_segmentation() {
     // written segmented (whitespace is dropped, so only the characters count).
     let teacher = run_train(&sample_args(&dir.path().join("teacher.crfm"))).expect("the teacher trains");
     let unlabeled = dir.path().join("unlabeled.txt");
-    std::fs::write(&unlabeled, trainer::cli::SAMPLE_CORPUS).unwrap();
-    let raw: String = String::from_utf8_lossy(trainer::cli::SAMPLE_CORPUS).replace([' ', '\r'], "");
+    std::fs::write(&unlabeled, trainer::pipeline::SAMPLE_CORPUS).unwrap();
+    let raw: String = String::from_utf8_lossy(trainer::pipeline::SAMPLE_CORPUS).replace([' ', '\r'], "");
     let teacher_model = decoder::Model::from_bytes(&teacher.bytes).unwrap();
     let teacher_says = String::from_utf8(decoder::segment::segment_to_vec(&teacher_model, raw.as_bytes())).unwrap();
 
-    let budget = TrainArgs { max_model_bytes: Some(6_000), no_reference: true, ..sample_args(&dir.path().join("x")) };
-    let plain = run_train(&TrainArgs { out: dir.path().join("plain.crfm"), ..budget.clone() }).unwrap();
-    let distilled = run_train(&TrainArgs {
+    let budget =
+        TrainOptions { max_model_bytes: Some(6_000), reference_model: false, ..sample_args(&dir.path().join("x")) };
+    let plain = run_train(&TrainOptions { out: dir.path().join("plain.crfm"), ..budget.clone() }).unwrap();
+    let distilled = run_train(&TrainOptions {
         out: dir.path().join("distilled.crfm"),
         distill: vec![unlabeled.clone()],
         teacher: Some(dir.path().join("teacher.crfm")),
@@ -373,22 +379,22 @@ fn distillation_teaches_a_budget_model_the_teachers_segmentation() {
     assert!(with > without, "agreement with the teacher: distilled {with:.4}, plain {without:.4}");
 
     // Without --teacher, a budget run's own reference model teaches.
-    let from_reference = run_train(&TrainArgs {
+    let from_reference = run_train(&TrainOptions {
         out: dir.path().join("reference.crfm"),
         distill: vec![unlabeled.clone()],
-        no_reference: false,
+        reference_model: true,
         ..budget.clone()
     })
     .expect("distillation from the reference model");
     assert!(decoder::Model::from_bytes(&from_reference.bytes).unwrap().metadata().contains("distilled through"));
 
     // Misuse and bad files: clear errors, naming the file and line.
-    let error = |args: TrainArgs| run_train(&args).unwrap_err().to_string();
-    let no_teacher = error(TrainArgs { distill: vec![unlabeled.clone()], ..budget.clone() });
+    let error = |args: TrainOptions| run_train(&args).unwrap_err().to_string();
+    let no_teacher = error(TrainOptions { distill: vec![unlabeled.clone()], ..budget.clone() });
     assert!(no_teacher.contains("--distill needs a teacher"), "{no_teacher}");
-    let no_text = error(TrainArgs { teacher: Some(dir.path().join("teacher.crfm")), ..budget.clone() });
+    let no_text = error(TrainOptions { teacher: Some(dir.path().join("teacher.crfm")), ..budget.clone() });
     assert!(no_text.contains("give --distill"), "{no_text}");
-    let missing = error(TrainArgs {
+    let missing = error(TrainOptions {
         distill: vec![unlabeled.clone()],
         teacher: Some(dir.path().join("missing.crfm")),
         ..budget.clone()
@@ -462,4 +468,86 @@ fn score_reports_convention_conflicts_against_a_training_text() {
         .unwrap();
     assert!(!failed.status.success());
     assert!(String::from_utf8(failed.stderr).unwrap().contains("no-such-training.txt"));
+}
+
+/// The options that left `trainer train` fail with an error naming the option and where it went, as
+/// flags and with values, under `train` and the default command; `experiment` says where it went too.
+#[test]
+fn removed_options_and_commands_say_where_they_went() {
+    let exe = env!("CARGO_BIN_EXE_trainer");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never.crfm");
+    for args in [
+        &["train", "--l2", "1"][..],
+        &["train", "--no-average", "--epochs", "1"],
+        &["--bucket-bits", "16"],
+        &["train", "--holdout=0.1"],
+    ] {
+        let failed = Command::new(exe).args(args).arg("--out").arg(&out).output().unwrap();
+        assert!(!failed.status.success(), "{args:?} succeeded");
+        let message = String::from_utf8(failed.stderr).unwrap();
+        let option = args.iter().find(|a| a.starts_with("--") && *a != &"--epochs").unwrap();
+        let option = option.split('=').next().unwrap();
+        assert!(message.contains(&format!("{option} is no longer an option")), "{args:?}: {message}");
+        assert!(message.contains("--example tune") && message.contains("docs/experiments.md"), "{message}");
+    }
+    assert!(!out.exists(), "nothing was trained");
+
+    let experiment = Command::new(exe).args(["experiment", "lr", "--epochs", "1"]).output().unwrap();
+    assert!(!experiment.status.success());
+    let message = String::from_utf8(experiment.stderr).unwrap();
+    assert!(message.contains("--example tune -- --study lr"), "{message}");
+
+    // The help lists the product's options only.
+    let help = Command::new(exe).args(["train", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    // An option's line starts `  -q, --quiet` or `      --train <FILE>` (value lists are indented further).
+    let options = help.lines().filter(|line| line.starts_with("  -") || line.starts_with("      --")).count();
+    assert!((20..=25).contains(&options), "{options} options:\n{help}");
+    assert!(help.contains("--max-model-bytes") && !help.contains("--l2") && !help.contains("--bucket-bits"), "{help}");
+}
+
+/// The pipeline reports through its `Progress`: stages in order, each epoch's bar and line, and the
+/// final report that the summary also holds.
+#[test]
+fn training_progress_arrives_as_events() {
+    use trainer::pipeline::{Progress, ProgressEvent, Stage};
+    #[derive(Default)]
+    struct Recorder {
+        stages: Vec<Stage>,
+        epochs: Vec<usize>,
+        epoch_characters: Vec<(u64, u64)>,
+        messages: Vec<String>,
+        report: Option<String>,
+    }
+    impl Progress for Recorder {
+        fn event(&mut self, event: ProgressEvent) {
+            match event {
+                ProgressEvent::StageStarted(stage) => self.stages.push(stage),
+                ProgressEvent::Message(text) => self.messages.push(text),
+                ProgressEvent::EpochStarted { characters, .. } => self.epoch_characters.push((characters, 0)),
+                ProgressEvent::Trained { characters } => self.epoch_characters.last_mut().unwrap().1 += characters,
+                ProgressEvent::EpochFinished { epoch, epochs, .. } => {
+                    assert_eq!(epochs, 3);
+                    self.epochs.push(epoch);
+                }
+                ProgressEvent::Report(text) => self.report = Some(text),
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let options = TrainOptions { epochs: 3, patience: 5, ..sample_args(&dir.path().join("progress.crfm")) };
+    let mut recorder = Recorder::default();
+    let summary = trainer::pipeline::train(&options, &mut recorder).unwrap();
+    assert_eq!(recorder.stages, [Stage::ReadingData, Stage::WordList, Stage::Training, Stage::Quantization]);
+    assert_eq!(recorder.epochs, [1, 2, 3]);
+    // Every epoch's batches add up to the characters it announced.
+    assert!(recorder.epoch_characters.iter().all(|&(announced, trained)| announced == trained && trained > 0));
+    assert!(
+        recorder.messages.iter().any(|m| m.starts_with("training on trainer/data/sample.txt")),
+        "{:?}",
+        recorder.messages
+    );
+    assert_eq!(recorder.report.as_deref(), Some(summary.report.as_str()));
+    assert!(summary.report.contains("integer layout:") && summary.report.contains("transition scores"));
 }

@@ -1,0 +1,426 @@
+//! `trainer train`: the product's training options, their conversion to [`TrainOptions`], the
+//! options that moved out (an error says where), and the console's [`Progress`].
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::out;
+use crate::corpus::{CorpusFormat, WordTags};
+use crate::features::TemplateSet;
+use crate::pipeline::report::{describe_score, human_bytes};
+use crate::pipeline::{self, Progress, ProgressEvent, TrainOptions, TrainSummary, WeightChoice};
+
+/// Options of `train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Training corpus: one sentence per line with words separated by spaces, or CoNLL `char<TAB>tag`
+    /// lines. Default: the built-in sample corpus.
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
+    /// Development corpus for choosing the epoch and the quantization scale. Default: every 20th
+    /// sentence of the training corpus, held out.
+    #[arg(long, value_name = "FILE")]
+    pub dev: Option<PathBuf>,
+    /// Test corpus, scored at the end (float and quantized model) for information only.
+    #[arg(long, value_name = "FILE")]
+    pub test: Option<PathBuf>,
+    /// Word list defining OOV words when scoring --test (default: the training vocabulary).
+    #[arg(long, value_name = "FILE")]
+    pub words: Option<PathBuf>,
+    /// Where to write the model. The training vocabulary goes next to it, as MODEL.words.
+    #[arg(long, value_name = "MODEL", default_value = "target/model.crfm")]
+    pub out: PathBuf,
+    /// Layout of the corpus files.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Tag set for segmented (words) corpora; auto: bmes6, or bmes with --max-model-bytes (fewer tags
+    /// leave more table rows).
+    #[arg(long, value_enum, default_value_t = WordTagsArg::Auto)]
+    pub word_tags: WordTagsArg,
+    /// Most passes over the training data.
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    /// Stop after this many epochs without a better dev score.
+    #[arg(long, default_value_t = 3)]
+    pub patience: usize,
+    /// Adagrad learning rate of the emission (feature) weights.
+    #[arg(long, default_value_t = 0.2)]
+    pub lr: f32,
+    /// Adagrad learning rate of the CRF layer (transition, start and end scores). A larger rate than
+    /// --lr keeps the transitions from being frozen near zero while the emissions fit the data.
+    #[arg(long, default_value_t = 1.0)]
+    pub crf_lr: f32,
+    /// Seed of the shuffling: the same seed gives the same model (for any --threads).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Train this many models, with seeds --seed, --seed + 1, ..., and export the mean of their
+    /// parameters: for a linear model that is their score-averaging ensemble, at no cost in size or
+    /// decoding time (training takes N times as long).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub ensemble: u32,
+    /// After choosing the epoch count on dev, train again on the training and dev data together for
+    /// that many epochs (word list and vocabulary included) and export that model. Dev scores printed
+    /// afterwards are on data the model was trained on; the held-out one is the selection run's.
+    #[arg(long)]
+    pub refit: bool,
+    /// Feature templates (a named set); auto: compact for tables of at most 2^20 rows, else standard.
+    #[arg(long, value_enum, default_value_t = TemplatesArg::Auto)]
+    pub templates: TemplatesArg,
+    /// Element type of the exported emission table.
+    #[arg(long, value_enum, default_value_t = WeightTypeArg::Auto)]
+    pub weight_type: WeightTypeArg,
+    /// Make the model file fit in this many bytes (e.g. 163840 for 160 KiB): the largest table that
+    /// fits is used and the F1 cost against the unlimited model is reported.
+    #[arg(long, value_name = "BYTES")]
+    pub max_model_bytes: Option<usize>,
+    /// With --max-model-bytes: skip training the unlimited reference model (faster; no cost report).
+    #[arg(long)]
+    pub no_reference: bool,
+    /// Leave out the word list: the training words of 2 to 5 characters that the lexicon templates look
+    /// up (the longest listed word starting at, ending at and spanning each character; for tables of more
+    /// than 2^20 rows also the longest containing it, with the character).
+    #[arg(long)]
+    pub no_lexicon: bool,
+    /// More words for the word list (repeatable): a file of words separated by whitespace, such as
+    /// another corpus's training word list (`icwb2/*_training_words.utf8`). Every training sentence sees
+    /// them; only words of 2 to 5 characters count.
+    #[arg(long, value_name = "FILE")]
+    pub lexicon_extra: Vec<PathBuf>,
+    /// Unlabeled text for distillation (repeatable): the teacher (--teacher) labels each line and the
+    /// labelled lines join the training data; dev data stays gold. Whitespace is removed, so a segmented
+    /// corpus of another standard serves as raw text. Lifts small (--max-model-bytes) models.
+    #[arg(long, value_name = "FILE")]
+    pub distill: Vec<PathBuf>,
+    /// The model file that labels --distill text. Default with --max-model-bytes: the unlimited
+    /// reference model trained first in the same run.
+    #[arg(long, value_name = "MODEL")]
+    pub teacher: Option<PathBuf>,
+    /// Print less: no progress bars or per-epoch lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Parses no arguments, for [`TrainArgs`]'s defaults.
+#[derive(Parser)]
+struct DefaultsOnly {
+    #[command(flatten)]
+    args: TrainArgs,
+}
+
+impl Default for TrainArgs {
+    fn default() -> Self {
+        DefaultsOnly::parse_from(["trainer"]).args
+    }
+}
+
+impl TrainArgs {
+    /// The library options these arguments stand for (the experiment knobs at their defaults).
+    pub fn options(&self) -> TrainOptions {
+        TrainOptions {
+            train: self.train.clone(),
+            dev: self.dev.clone(),
+            test: self.test.clone(),
+            words: self.words.clone(),
+            out: self.out.clone(),
+            format: self.format.into(),
+            word_tags: self.word_tags.into(),
+            epochs: self.epochs,
+            patience: self.patience,
+            lr: self.lr,
+            crf_lr: self.crf_lr,
+            seed: self.seed,
+            ensemble: self.ensemble,
+            refit: self.refit,
+            templates: self.templates.into(),
+            max_model_bytes: self.max_model_bytes,
+            reference_model: !self.no_reference,
+            lexicon: !self.no_lexicon,
+            lexicon_extra: self.lexicon_extra.clone(),
+            distill: self.distill.clone(),
+            teacher: self.teacher.clone(),
+            weight_type: self.weight_type.into(),
+            ..TrainOptions::default()
+        }
+    }
+}
+
+/// `train` as the command line gives it: the options, and any of the removed ones.
+#[derive(Debug, Clone, Args)]
+pub struct TrainCommand {
+    /// The training options.
+    #[command(flatten)]
+    pub args: TrainArgs,
+    /// Options that left `train` (each an error).
+    #[command(flatten)]
+    pub removed: RemovedOptions,
+}
+
+/// The options that only served experiments: hidden, and an error naming where they went. Each takes
+/// an optional value, so that both the flags and the valued options are recognised.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RemovedOptions {
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    loss: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    l1: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    l2: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    prune_below: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    batch_size: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    no_average: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    average_from: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    adagrad_init: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    adagrad: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    min_feature_count: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    unconstrained_training: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    template_list: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    bucket_bits: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    hashes_per_feature: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    lexicon_words: Option<Option<String>>,
+    #[arg(long, hide = true, num_args = 0..=1, allow_negative_numbers = true)]
+    holdout: Option<Option<String>>,
+}
+
+impl RemovedOptions {
+    /// Fails, naming the first removed option given and where it went.
+    pub fn check(&self) -> Result<()> {
+        let given = [
+            ("--loss", &self.loss),
+            ("--l1", &self.l1),
+            ("--l2", &self.l2),
+            ("--prune-below", &self.prune_below),
+            ("--batch-size", &self.batch_size),
+            ("--no-average", &self.no_average),
+            ("--average-from", &self.average_from),
+            ("--adagrad-init", &self.adagrad_init),
+            ("--adagrad", &self.adagrad),
+            ("--min-feature-count", &self.min_feature_count),
+            ("--unconstrained-training", &self.unconstrained_training),
+            ("--template-list", &self.template_list),
+            ("--bucket-bits", &self.bucket_bits),
+            ("--hashes-per-feature", &self.hashes_per_feature),
+            ("--lexicon-words", &self.lexicon_words),
+            ("--holdout", &self.holdout),
+        ];
+        if let Some((name, _)) = given.iter().find(|(_, value)| value.is_some()) {
+            bail!(
+                "{name} is no longer an option of `trainer train` (it served experiments): the example program \
+                 takes it, `cargo run --release -p trainer --example tune -- <train options> {name} ...`; \
+                 docs/experiments.md records what it gave"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Decide from the first non-blank line: a TAB means CoNLL, anything else segmented words.
+    Auto,
+    /// One sentence per line, words separated by whitespace (word segmentation, BMES tags).
+    Words,
+    /// One `char<TAB>tag` per line, a blank line between sentences.
+    Conll,
+}
+
+impl From<FormatArg> for CorpusFormat {
+    fn from(arg: FormatArg) -> Self {
+        match arg {
+            FormatArg::Auto => Self::Auto,
+            FormatArg::Words => Self::Words,
+            FormatArg::Conll => Self::Conll,
+        }
+    }
+}
+
+/// `--word-tags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WordTagsArg {
+    /// bmes6, or bmes for a byte budget.
+    Auto,
+    /// B M E S.
+    Bmes,
+    /// B M-2 M-3 M E S.
+    Bmes6,
+    /// B I.
+    Bi,
+}
+
+impl From<WordTagsArg> for Option<WordTags> {
+    fn from(arg: WordTagsArg) -> Self {
+        match arg {
+            WordTagsArg::Auto => None,
+            WordTagsArg::Bmes => Some(WordTags::Bmes),
+            WordTagsArg::Bmes6 => Some(WordTags::Bmes6),
+            WordTagsArg::Bi => Some(WordTags::Bi),
+        }
+    }
+}
+
+/// `--templates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplatesArg {
+    /// Compact for tables of at most 2^20 rows, standard otherwise.
+    Auto,
+    /// 8 templates for small tables, where fewer features collide less.
+    Compact,
+    /// The decoder's 13 default templates.
+    Basic,
+    /// The basic set plus the centred character trigram.
+    Standard,
+}
+
+impl From<TemplatesArg> for TemplateSet {
+    fn from(arg: TemplatesArg) -> Self {
+        match arg {
+            TemplatesArg::Auto => Self::Auto,
+            TemplatesArg::Compact => Self::Compact,
+            TemplatesArg::Basic => Self::Basic,
+            TemplatesArg::Standard => Self::Standard,
+        }
+    }
+}
+
+/// `--weight-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightTypeArg {
+    /// i8 (half the size of i16; its quantization costs little), or codebook with --max-model-bytes.
+    Auto,
+    /// Signed 8-bit weights, scaled up to score units by a shift.
+    I8,
+    /// Signed 16-bit weights.
+    I16,
+    /// One-byte row codes into a shared codebook of 256 rows of i8 weights: with four tags a quarter of
+    /// the bytes per row of i8 (the default with --max-model-bytes).
+    Codebook,
+}
+
+impl From<WeightTypeArg> for WeightChoice {
+    fn from(arg: WeightTypeArg) -> Self {
+        match arg {
+            WeightTypeArg::Auto => Self::Auto,
+            WeightTypeArg::I8 => Self::I8,
+            WeightTypeArg::I16 => Self::I16,
+            WeightTypeArg::Codebook => Self::Codebook,
+        }
+    }
+}
+
+/// Runs `train` as parsed: refuses removed options, starts the worker threads, trains.
+pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
+    command.removed.check()?;
+    super::set_threads(command.args.threads)?;
+    train_and_print(&command.args.options(), command.args.quiet).map(|_| ())
+}
+
+/// The `train` command with these arguments (worker threads as already set up).
+pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
+    train_and_print(&args.options(), args.quiet)
+}
+
+/// Trains as `options` say, showing progress on standard error unless `quiet`, and prints the test
+/// scores (if any) and the written model to standard output.
+pub fn train_and_print(options: &TrainOptions, quiet: bool) -> Result<TrainSummary> {
+    let mut progress = ConsoleProgress::new(quiet);
+    let summary = pipeline::train(options, &mut progress)?;
+    if let (Some(test_path), Some(float), Some(quantized)) =
+        (&options.test, &summary.float_test, &summary.quantized_test)
+    {
+        // Always shown, even with --quiet: it is what the user asked for.
+        out!(
+            "test {}: float {}\n  quantized {}",
+            test_path.display(),
+            describe_score(float),
+            describe_score(quantized)
+        );
+    }
+    out!(
+        "wrote {} ({} bytes, {}) in {:.1} s; dev {}{}",
+        options.out.display(),
+        summary.bytes.len(),
+        human_bytes(summary.bytes.len()),
+        summary.seconds,
+        summary.quantized_dev,
+        if options.refit { " (seen in the refit)" } else { "" }
+    );
+    Ok(summary)
+}
+
+/// Shows the pipeline's progress on standard error: a bar per epoch, a line per message and epoch, and
+/// the final report; nothing when quiet.
+#[derive(Debug)]
+pub struct ConsoleProgress {
+    quiet: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl ConsoleProgress {
+    /// A console progress display (silent if `quiet`).
+    pub fn new(quiet: bool) -> Self {
+        Self { quiet, bar: None }
+    }
+
+    fn clear_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for ConsoleProgress {
+    fn event(&mut self, event: ProgressEvent) {
+        if self.quiet {
+            return;
+        }
+        match event {
+            ProgressEvent::StageStarted(_) => {}
+            ProgressEvent::Message(text) => {
+                self.clear_bar();
+                eprintln!("{text}");
+            }
+            ProgressEvent::EpochStarted { epoch, epochs, characters } => {
+                self.clear_bar();
+                let bar = ProgressBar::with_draw_target(Some(characters), ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}%  {per_sec} chars  ETA {eta}")
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                );
+                bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+                self.bar = Some(bar);
+            }
+            ProgressEvent::Trained { characters } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(characters);
+                }
+            }
+            ProgressEvent::EpochFinished { epoch, epochs, loss_per_char, dev, elapsed } => {
+                self.clear_bar();
+                eprintln!(
+                    "epoch {epoch:>2}/{epochs}  loss {loss_per_char:.4}/char  dev {dev}  ({:.1} s)",
+                    elapsed.as_secs_f64()
+                );
+            }
+            ProgressEvent::Report(text) => eprint!("{text}"),
+        }
+    }
+}
