@@ -10,6 +10,7 @@ pub mod frontier;
 pub mod measure;
 pub mod process;
 pub mod qemu;
+pub mod results;
 pub mod toolchain;
 
 use std::path::{Path, PathBuf};

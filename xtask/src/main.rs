@@ -40,6 +40,9 @@ enum Task {
     /// test, and write frontier.md, .json and .svg: F1 against model bytes,
     /// and which models fit which board's flash.
     Frontier(FrontierArgs),
+    /// Train and score the models the README quotes, write docs/results.json,
+    /// and render docs/results.md and the README's headline table.
+    Results(xtask::results::ResultsArgs),
 }
 
 #[derive(Subcommand)]
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
         Task::Firmware(FirmwareTask::Run(args)) => firmware_run(&args),
         Task::Firmware(FirmwareTask::Measure(args)) => firmware_measure(&args),
         Task::Frontier(args) => measure_frontier(&args),
+        Task::Results(args) => xtask::results::command(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
