@@ -296,3 +296,6 @@ pub fn render_all(root: &Path) -> Result<()> {
     println!("results: rendered {RESULTS_MARKDOWN} and the headline table of {README}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -99,7 +99,9 @@ pub fn headline_table(sources: &Sources) -> String {
          |---|---|---|---|---|---|\n",
     );
     let _ = writeln!(table, "| unlimited | {} | {} | {} | {NONE} | host |", f1("pku"), f1("ctb6"), bytes("pku"));
-    for (label, name) in [("160 KiB, with a word list", "pku-160k"), ("the firmware's default (200 KiB)", "default")] {
+    for (label, name) in
+        [("160 KiB, with a word list", "pku-160k"), ("the firmware's default (200 KiB, no word list)", "default")]
+    {
         let (instructions, board) = on_board(name);
         let _ = writeln!(table, "| {label} | {} | {NONE} | {} | {instructions} | {board} |", f1(name), bytes(name));
     }
@@ -263,17 +265,25 @@ fn firmware_section(out: &mut String, sources: &Sources) {
         firmware.command
     );
     out.push_str(
-        "| board | model | tags | word list | input characters | instructions/char | peak stack | static RAM | \
-         flash: code + model of flash | same as host | F1 | commit |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| board | model | model bytes | tags | word list | input characters | instructions/char | peak stack | \
+         static RAM | code | flash used of flash | same as host | F1 | commit |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for run in &firmware.measurements {
+        // Name the results model with the same bytes, if any.
+        let same_model = sources
+            .results
+            .iter()
+            .flat_map(|results| &results.models)
+            .find(|model| model.model_sha256 == run.model_sha256)
+            .map_or(String::new(), |model| format!(" (= `{}`)", model.name));
         let _ = writeln!(
             out,
-            "| {} ({}) | `{}` | {} | {} | {} | {} | {} | {} | {} + {} of {} | {} | {} | {}{} |",
+            "| {} ({}) | `{}`{same_model} | {} | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} | {} | {}{} |",
             run.board,
             run.core,
             run.model,
+            group_digits(run.model_bytes),
             run.tags,
             yes_no(run.word_list),
             group_digits(run.characters),
@@ -281,7 +291,7 @@ fn firmware_section(out: &mut String, sources: &Sources) {
             group_digits(run.peak_stack_bytes),
             group_digits(run.static_ram_bytes),
             group_digits(run.code_bytes),
-            group_digits(run.model_bytes),
+            group_digits(run.flash_used_bytes),
             group_digits(run.flash_bytes),
             yes_no(run.identical_to_host),
             run.f1.map_or(NONE.to_owned(), percent),
