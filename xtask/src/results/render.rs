@@ -23,12 +23,12 @@ const NONE: &str = "—";
 const MIB: u64 = 1 << 20;
 const KIB: u64 = 1 << 10;
 
-/// A fraction as a percentage with two decimals: `95.58`.
+/// A fraction as a percentage with two decimals: 0.98765 is `98.77`.
 pub fn percent(fraction: f64) -> String {
     format!("{:.2}", 100.0 * fraction)
 }
 
-/// An integer with thousands separators: `204,554`.
+/// An integer with thousands separators: `1,234,567`.
 pub fn group_digits(value: u64) -> String {
     let digits = value.to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
@@ -41,8 +41,8 @@ pub fn group_digits(value: u64) -> String {
     grouped
 }
 
-/// A model size: exact with separators below 1 MiB (`163,630`), else in
-/// MiB with one decimal (`24.2 MiB`).
+/// A model size: exact with separators below 1 MiB (`123,456`), else in
+/// MiB with one decimal (`28.6 MiB`).
 pub fn format_bytes(bytes: u64) -> String {
     if bytes < MIB {
         group_digits(bytes)
@@ -62,7 +62,7 @@ fn format_budget(bytes: u64) -> String {
     }
 }
 
-/// Instructions per character rounded to an integer: `1,447`.
+/// Instructions per character rounded to an integer: 1234.5 is `1,235`.
 pub fn format_instructions(per_char: f64) -> String {
     group_digits(per_char.round() as u64)
 }

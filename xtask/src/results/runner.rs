@@ -273,11 +273,11 @@ mod tests {
     fn convention_counts_are_read_from_score_json() {
         let json: Value = serde_json::from_str(
             r#"{"f1": 0.95, "span_f1": 0.95, "span_f1_without_conflicts": 0.96,
-                "conventions": {"disagreements": 2864, "conflicts": 627, "conflict_gold_words": 1097}}"#,
+                "conventions": {"disagreements": 3000, "conflicts": 600, "conflict_gold_words": 1000}}"#,
         )
         .unwrap();
         let result = convention_result(&json, "score".to_owned(), "$D/t").unwrap();
-        assert_eq!((result.disagreements, result.conflicts, result.conflict_gold_words), (2864, 627, 1097));
+        assert_eq!((result.disagreements, result.conflicts, result.conflict_gold_words), (3000, 600, 1000));
         assert_eq!(result.f1_with_conflicts_read_the_gold_way, 0.96);
         let broken: Value = serde_json::from_str(r#"{"f1": 0.95, "conventions": {}}"#).unwrap();
         let error = convention_result(&broken, "score".to_owned(), "$D/t").unwrap_err().to_string();

@@ -35,10 +35,10 @@ fn results() -> ResultsFile {
         generated: "2026-12-04 16:00 UTC".to_owned(),
         data_dir: "$D".to_owned(),
         models: vec![
-            model("pku", "pku", 0.955_81, 25_398_485, "aa"),
-            model("ctb6", "ctb6", 0.962_249, 25_361_016, "bb"),
-            model("pku-160k", "pku", 0.9467, 163_630, "cc"),
-            model("default", "pku", 0.945_949, 204_554, "dd"),
+            model("pku", "pku", 0.951_23, 30_000_000, "aa"),
+            model("ctb6", "ctb6", 0.963_456, 29_000_000, "bb"),
+            model("pku-160k", "pku", 0.942_345, 160_000, "cc"),
+            model("default", "pku", 0.938_765, 200_000, "dd"),
         ],
     }
 }
@@ -50,16 +50,16 @@ const FIRMWARE_JSON: &str = r#"{
   "command": "cargo xtask firmware measure",
   "measurements": [
     { "board": "lm3s6965evb", "core": "Cortex-M3", "model": "models/default.crfm", "model_sha256": "dd",
-      "model_bytes": 204554, "tags": 4, "word_list": false, "input": "$D/icwb2/pku_test.utf8",
-      "input_bytes": 518000, "characters": 172733, "lines": 1944, "instructions_per_char": 1447.5,
-      "peak_stack_bytes": 5120, "static_ram_bytes": 3072, "ram_in_use_bytes": 8192, "code_bytes": 47292,
-      "flash_used_bytes": 251846, "flash_bytes": 262144, "forced_cuts": 0, "identical_to_host": true,
-      "f1": 0.945949, "oov_recall": 0.788, "commit": "def", "dirty": false, "generated": "2026-12-04 16:00 UTC" },
+      "model_bytes": 200000, "tags": 4, "word_list": false, "input": "$D/icwb2/pku_test.utf8",
+      "input_bytes": 300000, "characters": 100000, "lines": 1000, "instructions_per_char": 1234.5,
+      "peak_stack_bytes": 4000, "static_ram_bytes": 3000, "ram_in_use_bytes": 7000, "code_bytes": 40000,
+      "flash_used_bytes": 240000, "flash_bytes": 262144, "forced_cuts": 0, "identical_to_host": true,
+      "f1": 0.938765, "oov_recall": 0.7, "commit": "def", "dirty": false, "generated": "2026-12-04 16:00 UTC" },
     { "board": "mps2-an386", "core": "Cortex-M4", "model": "target/pku-160k.crfm", "model_sha256": "cc",
-      "model_bytes": 163630, "tags": 4, "word_list": true, "input": "$D/icwb2/pku_test.utf8",
-      "input_bytes": 518000, "characters": 172733, "lines": 1944, "instructions_per_char": 2000.0,
-      "peak_stack_bytes": 5120, "static_ram_bytes": 3072, "ram_in_use_bytes": 8192, "code_bytes": 47000,
-      "flash_used_bytes": 210630, "flash_bytes": 4194304, "forced_cuts": 0, "identical_to_host": true,
+      "model_bytes": 160000, "tags": 4, "word_list": true, "input": "$D/icwb2/pku_test.utf8",
+      "input_bytes": 300000, "characters": 100000, "lines": 1000, "instructions_per_char": 2000.0,
+      "peak_stack_bytes": 4000, "static_ram_bytes": 3000, "ram_in_use_bytes": 7000, "code_bytes": 41000,
+      "flash_used_bytes": 201000, "flash_bytes": 4194304, "forced_cuts": 0, "identical_to_host": true,
       "f1": null, "oov_recall": null, "commit": "def", "dirty": true, "generated": "2026-12-04 16:00 UTC" }
   ]
 }"#;
@@ -74,13 +74,13 @@ fn sources() -> Sources {
 
 #[test]
 fn figures_are_formatted_as_the_readme_writes_them() {
-    assert_eq!(percent(0.955_761_9), "95.58");
+    assert_eq!(percent(0.912_345_6), "91.23");
     assert_eq!(percent(0.9), "90.00");
-    assert_eq!(format_bytes(204_554), "204,554");
+    assert_eq!(format_bytes(123_456), "123,456");
     assert_eq!(format_bytes(999), "999");
-    assert_eq!(format_bytes(25_398_485), "24.2 MiB");
-    assert_eq!(format_instructions(1447.5), "1,448");
-    assert_eq!(format_instructions(2451.2), "2,451");
+    assert_eq!(format_bytes(30_000_000), "28.6 MiB");
+    assert_eq!(format_instructions(1234.5), "1,235");
+    assert_eq!(format_instructions(3210.4), "3,210");
 }
 
 #[test]
@@ -92,10 +92,10 @@ fn the_headline_takes_instructions_and_board_from_the_cortex_m3_entry_with_the_m
         [
             "| model | PKU test F1 | CTB6 test F1 | model bytes | Cortex-M3 instructions/char | runs on |",
             "|---|---|---|---|---|---|",
-            "| unlimited | 95.58 | 96.22 | 24.2 MiB | — | host |",
+            "| unlimited | 95.12 | 96.35 | 28.6 MiB | — | host |",
             // Measured on the Cortex-M4 board only: no Cortex-M3 figure.
-            "| 160 KiB, with a word list | 94.67 | — | 163,630 | — | — |",
-            "| the firmware's default (200 KiB, no word list) | 94.59 | — | 204,554 | 1,448 | lm3s6965evb (Cortex-M3) |",
+            "| 160 KiB, with a word list | 94.23 | — | 160,000 | — | — |",
+            "| the firmware's default (200 KiB, no word list) | 93.88 | — | 200,000 | 1,235 | lm3s6965evb (Cortex-M3) |",
         ]
     );
 }
@@ -105,7 +105,7 @@ fn without_firmware_json_the_firmware_columns_are_dashes_and_the_doc_names_the_c
     let sources = Sources { firmware: None, ..sources() };
     let table = headline_table(&sources);
     assert!(
-        table.contains("| the firmware's default (200 KiB, no word list) | 94.59 | — | 204,554 | — | — |"),
+        table.contains("| the firmware's default (200 KiB, no word list) | 93.88 | — | 200,000 | — | — |"),
         "{table}"
     );
     let markdown = results_markdown(&sources);
@@ -125,18 +125,18 @@ fn without_any_measurement_every_figure_is_a_dash() {
 fn results_markdown_lists_models_commands_and_firmware_runs() {
     let markdown = results_markdown(&sources());
     assert!(
-        markdown.contains("| `default` | the default model | PKU | 94.59 | 94.59 | 94.59 | 50.00 | 204,554 | 12 s |"),
+        markdown.contains("| `default` | the default model | PKU | 93.88 | 93.88 | 93.88 | 50.00 | 200,000 | 12 s |"),
         "{markdown}"
     );
     assert!(markdown.contains("cargo run --release -p trainer -- train --out target/results/pku-160k.crfm\n"));
     assert!(
         markdown.contains(
-            "| lm3s6965evb (Cortex-M3) | `models/default.crfm` (= `default`) | 204,554 | 4 | no | 172,733 | 1,448 | \
-             5,120 | 3,072 | 47,292 | 251,846 of 262,144 | yes | 94.59 | def |"
+            "| lm3s6965evb (Cortex-M3) | `models/default.crfm` (= `default`) | 200,000 | 4 | no | 100,000 | 1,235 | \
+             4,000 | 3,000 | 40,000 | 240,000 of 262,144 | yes | 93.88 | def |"
         ),
         "{markdown}"
     );
-    assert!(markdown.contains("| 2,000 | 5,120 | 3,072 | 47,000 | 210,630 of 4,194,304 | yes | — | def (dirty) |"));
+    assert!(markdown.contains("| 2,000 | 4,000 | 3,000 | 41,000 | 201,000 of 4,194,304 | yes | — | def (dirty) |"));
 }
 
 #[test]
