@@ -12,6 +12,7 @@ pub mod frontier;
 pub mod measure;
 pub mod process;
 pub mod qemu;
+pub mod results;
 pub mod toolchain;
 pub mod util;
 

@@ -47,6 +47,9 @@ enum Task {
     /// test, and write frontier.md, .json and .svg: F1 against model bytes,
     /// and which models fit which board's flash.
     Frontier(FrontierArgs),
+    /// Train and score the models the README quotes, write docs/results.json,
+    /// and render docs/results.md and the README's headline table.
+    Results(xtask::results::ResultsArgs),
 }
 
 #[derive(Subcommand)]
@@ -176,6 +179,7 @@ fn main() -> ExitCode {
         Task::Firmware(FirmwareTask::Run(args)) => firmware_run(&args),
         Task::Firmware(FirmwareTask::Measure(args)) => firmware_measure(&args),
         Task::Frontier(args) => measure_frontier(&args),
+        Task::Results(args) => xtask::results::command(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -401,6 +405,9 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
     record.command = command_line();
     record.save(&record_path)?;
     println!("measure: wrote {}", record_path.display());
+    if args.out.is_none() {
+        xtask::results::render_all(&workspace_root())?;
+    }
     if !failures.is_empty() {
         bail!("the measurement failed:\n{}", failures.join("\n"));
     }
@@ -438,10 +445,21 @@ fn print_measurement(board: Board, run: &SegmenterRun, input_bytes: usize) {
 }
 
 fn measure_frontier(args: &FrontierArgs) -> Result<()> {
+    let out_dir = args.out_dir.clone().unwrap_or_else(|| frontier::default_out_dir(args.quick));
+    // The docs/ frontier feeds docs/results.md and the README's headline table.
+    let render_results = out_dir == frontier::default_out_dir(false);
     if args.rerender {
-        frontier::rerender(&args.out_dir.clone().unwrap_or_else(|| frontier::default_out_dir(args.quick)))?;
-        return Ok(());
+        frontier::rerender(&out_dir)?;
+    } else {
+        measure_frontier_anew(args, out_dir)?;
     }
+    if render_results {
+        xtask::results::render_all(&workspace_root())?;
+    }
+    Ok(())
+}
+
+fn measure_frontier_anew(args: &FrontierArgs, out_dir: PathBuf) -> Result<()> {
     let code_bytes = match args.code_bytes {
         Some(bytes) => bytes,
         None => {
@@ -458,7 +476,7 @@ fn measure_frontier(args: &FrontierArgs) -> Result<()> {
         data_dir: args.data.clone().unwrap_or_else(measure::data_dir),
         budgets: args.budgets.clone(),
         corpora: args.corpus.corpora(),
-        out_dir: args.out_dir.clone().unwrap_or_else(|| frontier::default_out_dir(args.quick)),
+        out_dir,
         code_bytes,
         quick: args.quick,
         command_line: command_line(),

@@ -51,6 +51,13 @@ pub struct GitState {
 impl GitState {
     /// Reads the workspace's state from git.
     pub fn of_workspace() -> Self {
+        Self::of_workspace_ignoring(&[])
+    }
+
+    /// The same, but changes to the `ignored` files (paths relative to the
+    /// workspace root) do not make it dirty: a command's own outputs, which
+    /// cannot change what it measures.
+    pub fn of_workspace_ignoring(ignored: &[&str]) -> Self {
         let git = |args: &[&str]| {
             // Read-only: no index refresh, which would take the index lock
             // that someone else's git command may be holding.
@@ -61,7 +68,9 @@ impl GitState {
         let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
             return Self { commit: None, dirty: false };
         };
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|changes| !changes.is_empty());
+        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|changes| {
+            changes.lines().any(|line| !ignored.contains(&line.get(3..).unwrap_or_default().trim()))
+        });
         Self { commit: Some(commit), dirty }
     }
 

@@ -1,0 +1,301 @@
+//! `cargo xtask results`: one source for every figure the README quotes.
+//!
+//! It trains the models the README's commands train ([`models::MODELS`]),
+//! scores each with `trainer eval` (and `trainer score --conventions`),
+//! writes `docs/results.json`, then renders `docs/results.md` and the
+//! README's headline table from that file, `docs/firmware.json` (`cargo
+//! xtask firmware measure`) and `docs/frontier.json` (`cargo xtask
+//! frontier`). A test renders again from the committed JSON files and fails
+//! when the documents differ, so no figure is typed by hand.
+
+pub mod models;
+pub mod render;
+mod runner;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+pub use runner::{run, ResultsOptions};
+
+use crate::{measure, workspace_root};
+
+/// Where the measurements of `cargo xtask results` go (from the repository root).
+pub const RESULTS_JSON: &str = "docs/results.json";
+/// The rendered results document.
+pub const RESULTS_MARKDOWN: &str = "docs/results.md";
+/// What `cargo xtask firmware measure` writes.
+pub const FIRMWARE_JSON: &str = "docs/firmware.json";
+/// What `cargo xtask frontier` writes.
+pub const FRONTIER_JSON: &str = "docs/frontier.json";
+/// The README holding the headline block.
+pub const README: &str = "README.md";
+
+/// The options of `cargo xtask results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// Re-measure only these models (comma separated), keeping the others'
+    /// entries in docs/results.json. Names: pku, ctb6, ctb6-ensemble-refit,
+    /// pku-160k, default.
+    #[arg(long, value_name = "NAME", value_delimiter = ',', conflicts_with = "render")]
+    pub only: Vec<String>,
+    /// The corpora (default: CRF_DATA_DIR, else ../shared/data next to the
+    /// workspace).
+    #[arg(long, value_name = "DIR", conflicts_with = "render")]
+    pub data: Option<PathBuf>,
+    /// Train nothing: render docs/results.md and the README's headline table
+    /// from docs/results.json, docs/firmware.json and docs/frontier.json.
+    #[arg(long)]
+    pub render: bool,
+}
+
+/// Runs `cargo xtask results` as the arguments say.
+pub fn command(args: &ResultsArgs) -> Result<()> {
+    if args.render {
+        return render_all(&workspace_root());
+    }
+    run(&ResultsOptions {
+        data_dir: args.data.clone().unwrap_or_else(measure::data_dir),
+        only: args.only.clone(),
+        // As typed, minus the binary's path: `cargo xtask results --only pku`.
+        command_line: format!("cargo xtask {}", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),
+    })
+}
+
+/// `docs/results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsFile {
+    /// The command that wrote it last.
+    pub command: String,
+    /// The commit of that run (short hash).
+    pub commit: String,
+    /// Whether that run's tree had uncommitted changes.
+    pub dirty: bool,
+    /// When that run started, `2026-12-04 16:00 UTC`.
+    pub generated: String,
+    /// The data directory as the commands show it (`$D`).
+    pub data_dir: String,
+    /// One entry per model, in the order of [`models::MODELS`].
+    pub models: Vec<ModelResult>,
+}
+
+/// One trained and scored model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelResult {
+    /// Its name in [`models::MODELS`].
+    pub name: String,
+    /// One line saying what it is.
+    pub description: String,
+    /// The test set: `pku` or `ctb6`.
+    pub corpus: String,
+    /// The training command as a user types it.
+    pub train_command: String,
+    /// The scoring command as a user types it.
+    pub eval_command: String,
+    /// Test F1 of the quantized model, a fraction.
+    pub f1: f64,
+    /// Test precision, a fraction.
+    pub precision: f64,
+    /// Test recall, a fraction.
+    pub recall: f64,
+    /// Recall of the test words missing from the word list, a fraction.
+    pub oov_recall: Option<f64>,
+    /// The model file's size.
+    pub model_bytes: u64,
+    /// The model file's SHA-256, lowercase hex.
+    pub model_sha256: String,
+    /// Wall-clock seconds of `trainer train` (they vary with load).
+    pub training_seconds: f64,
+    /// For a model that stands for a committed file: whether it is
+    /// byte-identical to it.
+    pub reproduces_committed_model: Option<bool>,
+    /// The convention conflicts between the test output and the gold.
+    pub conventions: Option<ConventionResult>,
+    /// The commit the model was measured at (short hash).
+    pub commit: String,
+    /// Whether that tree had uncommitted changes.
+    pub dirty: bool,
+    /// When it was measured.
+    pub generated: String,
+}
+
+/// What `trainer score --conventions TRAINING --json` reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConventionResult {
+    /// The command as a user types it.
+    pub score_command: String,
+    /// The training text compared against (`$D/...`).
+    pub training: String,
+    /// F1 of the test output, a fraction.
+    pub f1: f64,
+    /// Maximal spans where the output and the gold disagree.
+    pub disagreements: u64,
+    /// Disagreements the training text reads the output's way at least
+    /// three times and the gold's way never.
+    pub conflicts: u64,
+    /// The gold words inside those conflicts.
+    pub conflict_gold_words: u64,
+    /// F1 with every conflict read the gold way, a fraction.
+    pub f1_with_conflicts_read_the_gold_way: f64,
+}
+
+/// `docs/firmware.json`, as far as the results read it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FirmwareFile {
+    /// The command that wrote it.
+    pub command: String,
+    /// One entry per board and model.
+    pub measurements: Vec<FirmwareMeasurement>,
+}
+
+/// One firmware run under QEMU, as `cargo xtask firmware measure` records it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FirmwareMeasurement {
+    /// The board (`lm3s6965evb`, `mps2-an386`).
+    pub board: String,
+    /// Its core (`Cortex-M3`).
+    pub core: String,
+    /// The model file as given.
+    pub model: String,
+    /// The model file's SHA-256, lowercase hex.
+    pub model_sha256: String,
+    /// The model file's size.
+    pub model_bytes: u64,
+    /// The model's tag count.
+    pub tags: u32,
+    /// Whether the model has a word list.
+    pub word_list: bool,
+    /// The input streamed through the firmware.
+    pub input: String,
+    /// Its characters.
+    pub characters: u64,
+    /// Instructions executed per input character.
+    pub instructions_per_char: f64,
+    /// The deepest the stack grew.
+    pub peak_stack_bytes: u64,
+    /// Statically allocated RAM.
+    pub static_ram_bytes: u64,
+    /// Flash taken by the code, without the model.
+    pub code_bytes: u64,
+    /// Flash taken by code and model.
+    pub flash_used_bytes: u64,
+    /// The board's flash.
+    pub flash_bytes: u64,
+    /// Whether the firmware's output equals the host's segmentation.
+    pub identical_to_host: bool,
+    /// F1 against the input's gold file, if it has one.
+    pub f1: Option<f64>,
+    /// The commit it was measured at.
+    pub commit: String,
+    /// Whether that tree had uncommitted changes.
+    pub dirty: bool,
+    /// When it was measured.
+    pub generated: String,
+}
+
+/// `docs/frontier.json`, as far as the results read it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FrontierFile {
+    /// The command that wrote it.
+    pub command: String,
+    /// The commit it was written at.
+    pub commit: String,
+    /// When.
+    pub generated: String,
+    /// Every trained and scored model.
+    pub runs: Vec<FrontierRun>,
+}
+
+/// One model of the frontier.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FrontierRun {
+    /// `pku` or `ctb6`.
+    pub corpus: String,
+    /// The byte budget; `None`: unlimited.
+    pub budget_bytes: Option<u64>,
+    /// The tag count.
+    pub tags: u32,
+    /// Test F1 of the quantized model, a fraction.
+    pub f1: f64,
+    /// The model file's size.
+    pub model_bytes: u64,
+    /// Per board, whether firmware code plus model fit its flash.
+    pub fits: std::collections::BTreeMap<String, bool>,
+}
+
+/// The three measurement files, each `None` when absent.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// `docs/results.json`.
+    pub results: Option<ResultsFile>,
+    /// `docs/firmware.json`.
+    pub firmware: Option<FirmwareFile>,
+    /// `docs/frontier.json`.
+    pub frontier: Option<FrontierFile>,
+}
+
+/// Reads `root/relative` as JSON of type `T`; `None` if the file is absent.
+pub fn read_json<T: serde::de::DeserializeOwned>(root: &Path, relative: &str) -> Result<Option<T>> {
+    let path = root.join(relative);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    };
+    serde_json::from_str(&text).map(Some).with_context(|| format!("{}: not the expected JSON", path.display()))
+}
+
+impl Sources {
+    /// Reads the measurement files under the repository root `root`.
+    pub fn read(root: &Path) -> Result<Self> {
+        Ok(Self {
+            results: read_json(root, RESULTS_JSON)?,
+            firmware: read_json(root, FIRMWARE_JSON)?,
+            frontier: read_json(root, FRONTIER_JSON)?,
+        })
+    }
+}
+
+/// The documents rendered from the measurement files.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The whole of `docs/results.md`.
+    pub results_markdown: String,
+    /// The whole of `README.md`, its headline block replaced.
+    pub readme: String,
+}
+
+/// Renders docs/results.md and the README (under `root`) from the
+/// measurement files, without writing anything.
+pub fn render_documents(root: &Path) -> Result<Rendered> {
+    let sources = Sources::read(root)?;
+    let readme_path = root.join(README);
+    let readme = fs::read_to_string(&readme_path).with_context(|| format!("reading {}", readme_path.display()))?;
+    Ok(Rendered {
+        results_markdown: render::results_markdown(&sources),
+        readme: render::replace_headline(&readme, &render::headline_table(&sources))
+            .with_context(|| readme_path.display().to_string())?,
+    })
+}
+
+/// Renders docs/results.md and the README's headline block under the
+/// repository root `root` from docs/results.json, docs/firmware.json and
+/// docs/frontier.json, and writes them. Every command that writes one of
+/// those files calls this when it finishes.
+pub fn render_all(root: &Path) -> Result<()> {
+    let rendered = render_documents(root)?;
+    for (relative, text) in [(RESULTS_MARKDOWN, &rendered.results_markdown), (README, &rendered.readme)] {
+        let path = root.join(relative);
+        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("results: rendered {RESULTS_MARKDOWN} and the headline table of {README}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
