@@ -52,7 +52,7 @@ pub struct ModelBody<'a> {
 impl ModelBody<'_> {
     /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
     /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`], or the newer version its
-    /// templates need ([`crate::internal::features::Template::format_version`]: 4 for covering words or a lexicon
+    /// templates need ([`Template::format_version`]: 4 for covering words or a lexicon
     /// feature with a character).
     pub fn version(&self) -> u16 {
         match self.emission {
@@ -100,7 +100,7 @@ pub enum EmissionSpec<'a> {
     /// vectors (version 2): a quarter of the bytes per row of `I8` weights with four tags.
     #[serde(borrow)]
     CodebookNgram(CodebookNgramSpec<'a>),
-    /// Either table plus a word list that its lexicon templates ([`crate::internal::features::Template::Lexicon`])
+    /// Either table plus a word list that its lexicon templates ([`Template::Lexicon`])
     /// look words up in (version 3).
     #[serde(borrow)]
     LexiconNgram(LexiconNgramSpec<'a>),
@@ -138,20 +138,20 @@ pub enum NgramTable<'a> {
 
 /// N-gram emission model with a word list: scored exactly as its table alone, where the feature of a
 /// lexicon template is the length of the longest listed word in its span
-/// (see [`crate::internal::features::Template::Lexicon`]).
+/// (see [`Template::Lexicon`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LexiconNgramSpec<'a> {
     /// The weight table and templates (lexicon templates allowed).
     #[serde(borrow)]
     pub table: NgramTable<'a>,
-    /// `[W]` little-endian `u32` word hashes ([`crate::internal::lexicon::word_hash`] of each word's normalised
+    /// `[W]` little-endian `u32` word hashes (`lexicon::word_hash` of each word's normalised
     /// characters), strictly ascending.
     #[serde(borrow)]
     pub words: &'a [u8],
     /// The index has `2^index_bits` buckets, `0..=MAX_INDEX_BITS`.
     pub index_bits: u8,
     /// `[2^index_bits + 1]` little-endian `u32`: entry `k` is the number of words whose hash's top
-    /// `index_bits` bits are below `k` ([`crate::internal::lexicon::bucket_of`]).
+    /// `index_bits` bits are below `k` (`lexicon::bucket_of`).
     #[serde(borrow)]
     pub index: &'a [u8],
 }
@@ -161,19 +161,19 @@ pub const CODEBOOK_ENTRIES: usize = 256;
 
 /// Codebook n-gram emission model: the score of tag `l` at a character is the sum over templates `k`
 /// of `codebook[codes[row(hash_k, rows)]][l]` (and with `H = 2` also of the row of
-/// [`crate::internal::features::second_hash`]`(hash_k)`), shifted by `weight_shift`, with `hash_k` the template's
-/// hash at the context and `row(hash, rows) = (hash * rows) >> 32` ([`crate::internal::features::row`]).
+/// `features::second_hash``(hash_k)`), shifted by `weight_shift`, with `hash_k` the template's
+/// hash at the context and `row(hash, rows) = (hash * rows) >> 32` (`features::row`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodebookNgramSpec<'a> {
     /// Character normalisation before feature extraction (`text::NORMALIZE_*` flags).
     pub normalization: u8,
-    /// Feature templates, [`crate::internal::features::TEMPLATE_BYTES`] bytes each (see [`crate::internal::features::Template`]).
+    /// Feature templates, [`TEMPLATE_BYTES`] bytes each (see [`Template`]).
     #[serde(borrow)]
     pub templates: &'a [u8],
     /// Number of rows `R` of the hashed table, `1..=2^MAX_BUCKET_BITS` (any number, not only powers of two).
     pub rows: u32,
     /// Rows read per feature `H`, `1..=MAX_HASHES_PER_FEATURE` (and `H * templates <= MAX_TEMPLATES`): the
-    /// row of the feature's hash, and with `H = 2` also that of [`crate::internal::features::second_hash`], summed.
+    /// row of the feature's hash, and with `H = 2` also that of `features::second_hash`, summed.
     pub hashes_per_feature: u8,
     /// `[R]` bytes: the codebook entry of each row.
     #[serde(borrow)]
@@ -193,7 +193,7 @@ pub struct CodebookNgramSpec<'a> {
 pub struct HashedNgramSpec<'a> {
     /// Character normalisation before feature extraction (`text::NORMALIZE_*` flags).
     pub normalization: u8,
-    /// Feature templates, [`crate::internal::features::TEMPLATE_BYTES`] bytes each (see [`crate::internal::features::Template`]).
+    /// Feature templates, [`TEMPLATE_BYTES`] bytes each (see [`Template`]).
     #[serde(borrow)]
     pub templates: &'a [u8],
     /// The table has `2^bucket_bits` rows.

@@ -25,7 +25,7 @@
 //! `t` and reachable from `b` in exactly `k` steps, so its score is at least `0 - k(E+S)`; every path to
 //! column `t` passes through some state of column `t-k`, whose score is at most 0, so the best score at
 //! `t` is at most `k(E+S)`. The spread is therefore at most `2k(E+S)`. For `t < k` the same argument from
-//! the first column (or from the restart state of a forced cut in [`crate::stream`]) gives at most
+//! the first column (or from the restart state of a forced cut in the streaming labeler) gives at most
 //! `2(t+1)(E+S) <= 2k(E+S)`. Before renormalisation a value is a live score plus one transition plus one
 //! emission, within `±(2^29 + 2^21)`, well inside `±2^30`; adding the end score keeps it there. So no
 //! addition can overflow `i32`. The tests decode 100,000 positions of extreme scores for every `L` up

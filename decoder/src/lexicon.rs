@@ -27,8 +27,8 @@ pub enum WordSpan {
     /// Listed words with the current character strictly inside (neither first nor last).
     Inside,
     /// Listed words containing the current character anywhere: the feature is the longest one's length
-    /// and the current character's place in it (see the features module's `lexicon_value`), the tag a dictionary lookup
-    /// would suggest. Useful conjoined with the character (`Template::LexiconChar`).
+    /// and the current character's place in it (see the features module's `lexicon_value`), the tag a
+    /// dictionary lookup would suggest. Useful conjoined with the character (`Template::LexiconChar`).
     Covering,
 }
 
