@@ -1,7 +1,7 @@
 //! Emission models: from the characters around a position to one integer score per tag.
 //!
-//! [`Emission`] is the one interface: the lattice, the streaming labeler and the whole-line labeler
-//! score positions only through a [`Scorer`] over it, so a second kind of model (the neural encoder of
+//! [`Emission`] is the one interface: the whole-line labeler scores positions through a [`Scorer`] over
+//! it, the streaming labeler through [`Emission::scores`] with its own window, so a second kind of model (the neural encoder of
 //! issue #18) is one more variant here, without a second code path in the lattice, the trainer or the
 //! firmware.
 
@@ -37,9 +37,10 @@ impl<'a> Emission<'a> {
     }
 
     /// Writes the score of each tag `0..L` at the window's centre into `out[..L]` (score units; each at
-    /// most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are.
+    /// most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are. `ctx`
+    /// must have been built and advanced with this model's normalisation and word list.
     #[inline]
-    fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
+    pub(crate) fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
         match self {
             Self::Hashed(m) => m.scores(ctx, out),
         }

@@ -127,7 +127,13 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// A scorer for the positions of a sequence, at its start: the one way decoding reads emission scores.
+    /// The emission model, for the streaming labeler (which keeps its feature window beside it).
+    pub(crate) fn emission(&self) -> &Emission<'a> {
+        &self.emission
+    }
+
+    /// A scorer for the positions of a sequence, at its start: how whole-sequence decoding reads emission
+    /// scores.
     pub(crate) fn scorer(&self) -> Scorer<'a> {
         Scorer::new(self.emission)
     }

@@ -48,11 +48,12 @@
 //! `cargo bench -p decoder --bench decode` measures streaming and whole-line labelling (4-tag BMES, the
 //! default templates, 2^18 buckets of i8 weights, the PKU test set).
 
-use crate::emission::Scorer;
+use crate::emission::Emission;
+use crate::features::{Context, AFTER_END};
 use crate::lattice::{backpointer_bits, read_row, row_bytes, unpack, write_row, Column, TransitionScores};
 use crate::limits::{MAX_OFFSET, MAX_TAGS};
 use crate::model::Model;
-use crate::text::{is_separator, Unit, Utf8Decoder};
+use crate::text::{is_separator, normalize, Unit, Utf8Decoder};
 
 /// One unit of input with its label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +124,14 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
 
     // The current run. Positions are wrapping `u32` counters over the whole stream; differences between
     // any two live positions are at most `WINDOW + MAX_OFFSET`.
-    /// The model's emission scorer, its feature window centred on column `stepped` once it is computed.
-    scorer: Scorer<'m>,
+    // The model's emission model and the feature window beside it, rather than inside an
+    // `emission::Scorer`: nested, they cost the firmware stack (extra copies while the labeler is built)
+    // and instructions per character. The window is private and only ever advanced with this model's
+    // normalisation and word list, as in the scorer.
+    emission: Emission<'m>,
+    normalization: u8,
+    /// The feature window, centred on column `stepped` once it is computed.
+    ctx: Context,
     /// Position of the run's first unit.
     run_start: u32,
     /// Units received.
@@ -181,7 +188,9 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             pending_len: 0,
             cr_pending: false,
             line_open: false,
-            scorer: model.scorer(),
+            emission: *model.emission(),
+            normalization: model.emission().normalization(),
+            ctx: Context::empty(),
             run_start: 0,
             arrived: 0,
             stepped: 0,
@@ -344,7 +353,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         self.raw[slot] = raw;
         self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID };
         self.arrived = self.arrived.wrapping_add(1);
-        self.scorer.shift_in(ch);
+        self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
         if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
             self.step(emit);
         }
@@ -355,7 +364,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
     fn step(&mut self, emit: &mut impl FnMut(Event)) {
         let position = self.stepped;
         // Kept between steps rather than zeroed each time: `scores` writes `[..L]`, the rest is never read.
-        self.scorer.scores(&mut self.e);
+        self.emission.scores(&self.ctx, &mut self.e);
         // `seen`: the set of states at the anchor that the live survivors pass through.
         let seen = if position == self.run_start {
             self.scores.first(&mut self.col, &self.e);
@@ -475,7 +484,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         let mut centre = self.arrived.wrapping_sub(1 + MAX_OFFSET as u32);
         while self.stepped != self.arrived {
             while centre != self.stepped {
-                self.scorer.shift_in_end();
+                self.ctx.shift_in_with(AFTER_END, self.emission.words());
                 centre = centre.wrapping_add(1);
             }
             self.step(emit);
@@ -485,7 +494,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         if (last.wrapping_sub(self.committed) as i32) >= 0 {
             self.commit(last, state, emit);
         }
-        self.scorer.reset();
+        self.ctx = Context::empty();
         self.run_start = self.arrived;
         self.stepped = self.arrived;
         self.committed = self.arrived;
