@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use decoder::format::{NgramTable, WeightType, CODEBOOK_ENTRIES};
+use decoder::internal::format::{NgramTable, WeightType, CODEBOOK_ENTRIES};
+use decoder::internal::ModelInternals;
 use decoder::Model;
 
 use crate::conventions;
@@ -529,7 +530,7 @@ fn choose_templates(
     rows: u32,
     lexicon: bool,
     hashes: u8,
-) -> Result<Vec<decoder::features::Template>> {
+) -> Result<Vec<decoder::internal::features::Template>> {
     let mut lexicon_templates = if lexicon { crate::features::lexicon_templates(rows) } else { &[] };
     let extra = lexicon_templates.len();
     let mut templates = match &args.template_list {
@@ -560,7 +561,8 @@ fn lexicon_limit(args: &TrainArgs, tag_names: &[String]) -> Option<Option<usize>
     if args.no_lexicon || WordTags::of(tag_names).is_none() {
         return None;
     }
-    let by_budget = args.max_model_bytes.map(|b| b * LEXICON_BUDGET_PERCENT / 100 / decoder::lexicon::WORD_HASH_BYTES);
+    let by_budget =
+        args.max_model_bytes.map(|b| b * LEXICON_BUDGET_PERCENT / 100 / decoder::internal::lexicon::WORD_HASH_BYTES);
     Some(args.lexicon_words.or(by_budget))
 }
 
@@ -773,7 +775,11 @@ pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
             &extra_words,
             limit,
         );
-        say(format!("word list: {} words of 2 to {} characters", words.len(), decoder::lexicon::MAX_WORD_CHARS));
+        say(format!(
+            "word list: {} words of 2 to {} characters",
+            words.len(),
+            decoder::internal::lexicon::MAX_WORD_CHARS
+        ));
         if let Some(budget) = budget {
             // Fewer words than the limit leave bytes to the table.
             let rows = largest_table(&tag_names, budget, codebook, weight_type, Some(words.len()))
@@ -1365,7 +1371,7 @@ pub fn transition_table(
     transitions: &[f32],
     start: &[f32],
     end: &[f32],
-    constraints: Option<&decoder::tags::Constraints>,
+    constraints: Option<&decoder::internal::tags::Constraints>,
 ) -> String {
     let l = tag_names.len();
     let cell = |value: f32, allowed: bool| {
@@ -1406,7 +1412,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &bytes)?;
     let body = model.body();
-    let emission = model.emission();
+    let Some(emission) = model.ngram() else { bail!("{}: not an n-gram model", args.model.display()) };
     let (normalization, weight_shift) = match body.emission.table() {
         NgramTable::Hashed(s) => (s.normalization, s.weight_shift),
         NgramTable::Codebook(s) => (s.normalization, s.weight_shift),
@@ -1431,7 +1437,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
             out,
             "  word list: {} words of 2 to {} characters = {} bytes, index of 2^{index_bits} buckets = {} bytes",
             emission.lexicon().len(),
-            decoder::lexicon::MAX_WORD_CHARS,
+            decoder::internal::lexicon::MAX_WORD_CHARS,
             words.len(),
             index.len()
         );
@@ -1454,7 +1460,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
                 "  codes: [{}] u8 = {} bytes; codebook: [{}][{l}] {}, weight shift {weight_shift} (one step = 2^{step} real)",
                 emission.rows(),
                 codes.len(),
-                decoder::format::CODEBOOK_ENTRIES,
+                decoder::internal::format::CODEBOOK_ENTRIES,
                 weight_type_name(weight_type),
             );
         }

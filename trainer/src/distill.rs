@@ -7,7 +7,7 @@
 //! 94.55 (seeds 1-3: +0.15 to +0.17). The teacher itself does not gain from its own labels.
 
 use anyhow::{bail, Context as _, Result};
-use decoder::segment::ChunkRoles;
+use decoder::internal::segment::ChunkRoles;
 use decoder::Model;
 
 use crate::corpus::{self, Sentence, WordTags};

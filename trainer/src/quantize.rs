@@ -6,10 +6,11 @@
 //! a per-model power-of-two step `2^(weight_shift - score_frac_bits)`: the stored value `q` means
 //! `q << weight_shift` score units. Symmetric rounding to nearest, saturating at ±127 / ±32767.
 
-use decoder::format::{
+use decoder::internal::format::{
     self, CodebookNgramSpec, EmissionSpec, HashedNgramSpec, LexiconNgramSpec, ModelBody, NgramTable, TransitionSpec,
     WeightType, CODEBOOK_ENTRIES,
 };
+use decoder::internal::ModelInternals;
 
 use crate::features::FeatureSpec;
 
@@ -194,7 +195,7 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
     let allowed_transitions: Vec<u8> = (0..l * l).map(|i| bit(constraints.next[i / l], i % l)).collect();
     let allowed_start: Vec<u8> = (0..l).map(|i| bit(constraints.start, i)).collect();
     let allowed_end: Vec<u8> = (0..l).map(|i| bit(constraints.end, i)).collect();
-    let custom = (scheme == decoder::tags::TagScheme::Custom).then_some(format::CustomConstraints {
+    let custom = (scheme == decoder::TagScheme::Custom).then_some(format::CustomConstraints {
         allowed_transitions: &allowed_transitions,
         allowed_start: &allowed_start,
         allowed_end: &allowed_end,
@@ -283,16 +284,16 @@ pub fn file_size(
     let codes = codebook.then(|| vec![0u8; rows]);
     let weight_rows = if codebook { CODEBOOK_ENTRIES } else { rows };
     let weights = vec![0u8; weight_rows * l * weight_type.bytes()];
-    let templates = vec![1u8; template_count * decoder::features::TEMPLATE_BYTES];
+    let templates = vec![1u8; template_count * decoder::internal::features::TEMPLATE_BYTES];
     let crf = vec![0u8; 2 * l * l];
     let edge = vec![0u8; 2 * l];
     let tag_names = model_tags.join(" ");
     let metadata = " ".repeat(metadata_len);
     let params = QuantParams { weight_type, score_frac_bits: 0, weight_shift: 0 };
     let word_bytes = words.map(|n| {
-        let bits = decoder::lexicon::index_bits_for(n);
-        let index = vec![0u8; ((1usize << bits) + 1) * decoder::lexicon::WORD_HASH_BYTES];
-        (vec![0u8; n * decoder::lexicon::WORD_HASH_BYTES], bits, index)
+        let bits = decoder::internal::lexicon::index_bits_for(n);
+        let index = vec![0u8; ((1usize << bits) + 1) * decoder::internal::lexicon::WORD_HASH_BYTES];
+        (vec![0u8; n * decoder::internal::lexicon::WORD_HASH_BYTES], bits, index)
     });
     let words = word_bytes.as_ref().map(|(hashes, bits, index)| (hashes.as_slice(), *bits, index.as_slice()));
     let Ok(emission) = emission_spec(features, codes.as_deref(), params, &templates, &weights, words) else {
@@ -311,7 +312,8 @@ pub fn file_size(
 
 /// The real-valued model a model file stands for (integer scores times their step).
 pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
-    let emission = model.emission();
+    // The trainer writes n-gram models only; `inspect` checks a file's kind before it gets here.
+    let emission = model.ngram().expect("an n-gram model");
     let l = model.num_tags();
     let frac = i32::from(model.score_frac_bits());
     let spec = model.body().emission;
@@ -412,7 +414,7 @@ mod tests {
         let bytes = export(&model, params, "cb").unwrap();
         assert_eq!(bytes[4], 2, "codebook models are format version 2");
         let loaded = decoder::Model::from_bytes(&bytes).expect("valid model");
-        assert_eq!(loaded.emission().codes(), Some(&codes[..]));
+        assert_eq!(loaded.ngram().unwrap().codes(), Some(&codes[..]));
         let back = dequantize(&loaded);
         assert_eq!(back.codes.as_deref(), Some(&codes[..]));
         assert_eq!(back.features, model.features);
