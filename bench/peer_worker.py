@@ -56,7 +56,7 @@ def char_class(ch):
 
 
 def char_features(chars):
-    """decoder::features::DEFAULT_TEMPLATES as CRFsuite attributes: bias, C-2..C2, the bigrams
+    """decoder::internal::features::DEFAULT_TEMPLATES as CRFsuite attributes: bias, C-2..C2, the bigrams
     (-2,-1) (-1,0) (0,1) (1,2) (-1,1), the class at 0 and the classes over -1..1."""
     folded = [fold_width(c) for c in chars]
     classes = [char_class(c) for c in folded]

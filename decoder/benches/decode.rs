@@ -8,9 +8,8 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use decoder::lattice::{backpointer_bytes, label_chars_with, TransitionScores};
-use decoder::segment::DEFAULT_SEPARATOR;
-use decoder::stream::Event;
+use decoder::Event;
+use decoder::{LineLabeler, DEFAULT_SEPARATOR};
 use decoder::{Model, Segmenter, StreamLabeler, DEFAULT_WINDOW};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -47,7 +46,7 @@ fn input() -> String {
 fn bench(c: &mut Criterion) {
     let text = input();
     let bits: u8 = std::env::var("BENCH_BUCKET_BITS").ok().and_then(|v| v.parse().ok()).unwrap_or(18);
-    let spec = common::random_bmes(1, &decoder::features::DEFAULT_TEMPLATES, bits, 127, 4);
+    let spec = common::random_bmes(1, &decoder::internal::features::DEFAULT_TEMPLATES, bits, 127, 4);
     let bytes = spec.encode();
     let model = Model::from_bytes(&bytes).unwrap();
     let chars = text.chars().filter(|c| !c.is_whitespace()).count() as u64;
@@ -60,14 +59,14 @@ fn bench(c: &mut Criterion) {
     let runs: Vec<Vec<char>> =
         text.split(char::is_whitespace).filter(|r| !r.is_empty()).map(|r| r.chars().collect()).collect();
     let longest = runs.iter().map(Vec::len).max().unwrap_or(0);
-    let scores = TransitionScores::from_model(&model);
-    let mut bp = vec![0u8; backpointer_bytes(4, longest)];
+    let labeler = LineLabeler::new(&model);
+    let mut bp = vec![0u8; labeler.backpointer_bytes(longest)];
     let mut tags = vec![0u8; longest];
     group.bench_function("whole-line label_chars", |b| {
         b.iter(|| {
             let mut sum = 0u64;
             for run in &runs {
-                label_chars_with(&scores, &model, run, &mut bp, &mut tags).unwrap();
+                labeler.label(run, &mut bp, &mut tags).unwrap();
                 sum += u64::from(tags[0]);
             }
             black_box(sum)

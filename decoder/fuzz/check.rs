@@ -12,8 +12,9 @@
 //! byte; with no forced cut, or a derived tag scheme, every labeled run obeys the constraints.
 #![allow(dead_code)]
 
-use decoder::lattice::{backpointer_bytes, label_chars};
-use decoder::stream::{Event, LineEnding};
+use decoder::internal::lattice::{backpointer_bytes, label_chars};
+use decoder::internal::ModelInternals;
+use decoder::{Event, LineEnding};
 use decoder::{Model, StreamLabeler};
 
 pub fn run(data: &[u8]) {
@@ -28,7 +29,7 @@ pub fn run(data: &[u8]) {
     } else {
         if flags & 1 != 0 && owned.len() >= 4 {
             let n = owned.len() - 4;
-            let crc = decoder::crc::crc32(&owned[..n]);
+            let crc = decoder::internal::crc::crc32(&owned[..n]);
             owned[n..].copy_from_slice(&crc.to_le_bytes());
         }
         &owned
@@ -71,7 +72,7 @@ fn check_stream<const W: usize>(model: &Model<'_>, input: &[u8], split: usize) {
     let mut rebuilt = Vec::new();
     let mut run_tags = Vec::new();
     let check_run = |run_tags: &mut Vec<u8>| {
-        if cuts == 0 || model.scheme() != decoder::tags::TagScheme::Custom {
+        if cuts == 0 || model.scheme() != decoder::TagScheme::Custom {
             assert!(model.constraints().allows_sequence(run_tags), "{run_tags:?}");
         }
         run_tags.clear();
@@ -102,7 +103,7 @@ fn check_stream<const W: usize>(model: &Model<'_>, input: &[u8], split: usize) {
     assert_eq!(rebuilt, input);
 
     let mut out = Vec::new();
-    decoder::segment::segment::<W>(model, input, b"  ", |b| out.extend_from_slice(b));
+    decoder::internal::segment::segment::<W>(model, input, b"  ", |b| out.extend_from_slice(b));
 }
 
 /// A small valid BMES model (default templates, 2^6 buckets, fixed pseudo-random weights; format version 1).
@@ -117,8 +118,8 @@ pub fn builtin_codebook_model() -> Vec<u8> {
 }
 
 fn builtin(codebook: bool) -> Vec<u8> {
-    use decoder::features::DEFAULT_TEMPLATES;
-    use decoder::format::*;
+    use decoder::internal::features::DEFAULT_TEMPLATES;
+    use decoder::internal::format::*;
     let mut state = 0x1234_5678_u32;
     let mut next = || {
         state ^= state << 13;

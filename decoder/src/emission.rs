@@ -1,36 +1,122 @@
 //! Emission models: from the characters around a position to one integer score per tag.
 //!
-//! The lattice only sees [`EmissionModel`], so a second kind of model (say, a small integer CNN) plugs in
-//! without touching Viterbi.
+//! [`Emission`] is the one interface: the whole-line labeler scores positions through a [`Scorer`] over
+//! it, the streaming labeler through [`Emission::scores`] with its own window, so a second kind of model (the neural encoder of
+//! issue #18) is one more variant here, without a second code path in the lattice, the trainer or the
+//! firmware.
 
-use crate::features::{feature_hashes, row, second_hash, CompiledTemplates, Context, Template};
+use crate::features::{CompiledTemplates, Context, Template, AFTER_END};
 use crate::format::WeightType;
+use crate::hash::{feature_hashes, row, second_hash};
 use crate::lexicon::Lexicon;
-use crate::{MAX_TAGS, MAX_TEMPLATES};
+use crate::limits::{MAX_TAGS, MAX_TEMPLATES};
+use crate::text::normalize;
 
-/// Per-position tag scores from a window of normalised characters.
-pub trait EmissionModel {
-    /// Number of tags `L`.
-    fn num_tags(&self) -> usize;
+/// The emission model a [`crate::Model`] carries, one variant per kind.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Emission<'a> {
+    /// Hashed character n-grams (direct weights or a codebook, with or without a word list).
+    Hashed(HashedNgram<'a>),
+}
+
+impl<'a> Emission<'a> {
     /// Normalisation flags (`text::NORMALIZE_*`) the model's features expect.
-    fn normalization(&self) -> u8;
-    /// How many characters after the current one the scores depend on (at most `features::MAX_OFFSET`).
-    fn lookahead(&self) -> usize;
-    /// Writes the score of each tag `0..L` at the window's centre into `out[..L]` (score units; each
-    /// at most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are. A
-    /// model with a word list reads which spans are words from `ctx`, so build it with that list
-    /// (`Context::at_with`, `Context::shift_in_with`), as the decoder's own labelers do.
-    fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]);
+    #[inline]
+    pub(crate) fn normalization(&self) -> u8 {
+        match self {
+            Self::Hashed(m) => m.normalization,
+        }
+    }
+
+    /// The word list the model's features read (empty for a model without one).
+    #[inline]
+    pub(crate) fn words(&self) -> &Lexicon<'a> {
+        match self {
+            Self::Hashed(m) => &m.lexicon,
+        }
+    }
+
+    /// Writes the score of each tag `0..L` at the window's centre into `out[..L]` (score units; each at
+    /// most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are. `ctx`
+    /// must have been built and advanced with this model's normalisation and word list.
+    #[inline]
+    pub(crate) fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
+        match self {
+            Self::Hashed(m) => m.scores(ctx, out),
+        }
+    }
+}
+
+/// Scores the positions of one sequence with one model: owns the model's emission and the feature
+/// window, and advances the window only with that model's normalisation and word list, so the window can
+/// never be out of step with the model that scores it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scorer<'a> {
+    emission: Emission<'a>,
+    ctx: Context,
+}
+
+impl<'a> Scorer<'a> {
+    /// A scorer at the start of a sequence.
+    pub(crate) const fn new(emission: Emission<'a>) -> Self {
+        Self { emission, ctx: Context::empty() }
+    }
+
+    /// Back to the start of a (new) sequence.
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        self.ctx = Context::empty();
+    }
+
+    /// Moves the window one character on: `ch` (raw; normalised here) enters at the far end, `MAX_OFFSET`
+    /// characters ahead of the position scored next.
+    #[inline(always)]
+    pub(crate) fn shift_in(&mut self, ch: char) {
+        self.shift_in_code(normalize(ch, self.emission.normalization()) as u32);
+    }
+
+    /// Moves the window one position past the end of the sequence.
+    #[inline(always)]
+    pub(crate) fn shift_in_end(&mut self) {
+        self.shift_in_code(AFTER_END);
+    }
+
+    #[inline(always)]
+    fn shift_in_code(&mut self, code: u32) {
+        let Self { emission, ctx } = self;
+        ctx.shift_in_with(code, emission.words());
+    }
+
+    /// The scores of the position at the window's centre (see [`Emission::scores`]).
+    #[inline(always)]
+    pub(crate) fn scores(&self, out: &mut [i32; MAX_TAGS]) {
+        self.emission.scores(&self.ctx, out);
+    }
+
+    /// Positions the window on `position` of `chars` (raw characters; the sequence is exactly `chars`).
+    pub(crate) fn seek(&mut self, chars: &[char], position: usize) {
+        let flags = self.emission.normalization();
+        let normalized = |i: usize| chars.get(i).map(|&c| normalize(c, flags));
+        self.ctx = Context::at_fn(position, normalized, self.emission.words());
+    }
+
+    /// The rows of the hashed table each template reads at the window's centre: `visit(template index,
+    /// row)`, once per row a feature reads (its hash's first). Nothing for a model of another kind.
+    pub(crate) fn table_rows(&self, visit: impl FnMut(usize, usize)) {
+        match &self.emission {
+            Emission::Hashed(m) => m.table_rows(&self.ctx, visit),
+        }
+    }
 }
 
 /// The hashed character n-gram model, borrowing its tables from the model bytes. Each template's feature
-/// hash selects a row; the row holds the weights itself ([`crate::format::EmissionSpec::HashedNgram`])
-/// or one code into a shared codebook of weight rows ([`crate::format::EmissionSpec::CodebookNgram`]).
+/// hash selects a row; the row holds the weights itself (`EmissionSpec::HashedNgram` of the format) or
+/// one code into a shared codebook of weight rows (`EmissionSpec::CodebookNgram`).
 #[derive(Debug, Clone, Copy)]
 pub struct HashedNgram<'a> {
     pub(crate) templates: [Template; MAX_TEMPLATES],
     pub(crate) template_count: usize,
-    /// The same templates grouped by kind, for [`EmissionModel::scores`].
+    /// The same templates grouped by kind, for [`HashedNgram::scores`].
     pub(crate) compiled: CompiledTemplates,
     /// Rows `R` of the hashed table (a power of two for direct weights).
     pub(crate) rows: u32,
@@ -48,7 +134,7 @@ pub struct HashedNgram<'a> {
     /// The word list of the lexicon templates (empty for a model without one).
     pub(crate) lexicon: Lexicon<'a>,
     /// For i8 weights and 4 tags: the bias templates' rows already summed the way
-    /// [`EmissionModel::scores`] sums rows (`[even lanes, odd lanes]`); see [`Self::prepare`].
+    /// [`HashedNgram::scores`] sums rows (`[even lanes, odd lanes]`); see [`Self::prepare`].
     pub(crate) bias_i8x4: [u32; 2],
 }
 
@@ -109,7 +195,7 @@ impl HashedNgram<'_> {
 
     /// The rows of the hashed table each template selects at `ctx`: `visit(template index, row)`, once per
     /// row a feature reads (its hash's first).
-    pub fn table_rows(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
+    pub(crate) fn table_rows(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
         for (index, template) in self.templates().iter().enumerate() {
             for hash in feature_hashes(template.hash(index, ctx), self.hashes) {
                 visit(index, row(hash, self.rows));
@@ -140,19 +226,18 @@ impl HashedNgram<'_> {
     }
 }
 
-impl EmissionModel for HashedNgram<'_> {
-    fn num_tags(&self) -> usize {
-        self.num_tags
-    }
-
-    fn normalization(&self) -> u8 {
+impl HashedNgram<'_> {
+    /// Normalisation flags (`text::NORMALIZE_*`) the model's features expect.
+    pub fn normalization(&self) -> u8 {
         self.normalization
     }
 
-    fn lookahead(&self) -> usize {
+    /// How many characters after the current one the scores depend on (at most `MAX_OFFSET`).
+    pub fn lookahead(&self) -> usize {
         self.lookahead
     }
 
+    /// See [`Emission::scores`].
     #[inline]
     fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
         // One loop for both table kinds: the branch on `codes` in `weight_row` costs two instructions a

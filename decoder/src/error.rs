@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_TAGS, MAX_TEMPLATES, OLDEST_FORMAT_VERSION};
+
 /// Why a byte slice is not a model this decoder can run.
 ///
 /// Each variant is a distinct, documented failure; loading checks them in the order listed (magic, version,
@@ -15,7 +17,7 @@ pub enum ModelError {
         /// Length of the slice in bytes.
         len: usize,
     },
-    /// The first four bytes are not [`crate::MAGIC`]: this is not a model file.
+    /// The first four bytes are not the model-file magic `CRFm`: this is not a model file.
     BadMagic {
         /// The four bytes found.
         found: [u8; 4],
@@ -25,7 +27,7 @@ pub enum ModelError {
         /// The version found in the file.
         found: u16,
         /// The newest version this decoder reads ([`crate::FORMAT_VERSION`]; it reads every version from
-        /// [`crate::format::OLDEST_FORMAT_VERSION`] on).
+        /// `OLDEST_FORMAT_VERSION` on).
         supported: u16,
     },
     /// The CRC-32 stored in the last four bytes does not match the contents: the file is corrupt.
@@ -139,7 +141,7 @@ impl fmt::Display for ModelError {
                 write!(
                     f,
                     "model format version {found} is not supported (this decoder reads versions {}..={supported})",
-                    crate::format::OLDEST_FORMAT_VERSION
+                    OLDEST_FORMAT_VERSION
                 )
             }
             Self::BadChecksum { stored, computed } => {
@@ -148,7 +150,7 @@ impl fmt::Display for ModelError {
             Self::Malformed => f.write_str("model body is truncated or malformed"),
             Self::TrailingBytes { count } => write!(f, "model body has {count} unread bytes before the checksum"),
             Self::BadTagCount { count } => {
-                write!(f, "model declares {count} tags (1..={} supported)", crate::MAX_TAGS)
+                write!(f, "model declares {count} tags (1..={} supported)", MAX_TAGS)
             }
             Self::BadTagName => f.write_str("model has an empty, repeated or invalid tag name"),
             Self::TensorSize { tensor, expected, found } => {
@@ -162,21 +164,20 @@ impl fmt::Display for ModelError {
                 f.write_str("allowed-transition graph is not strongly connected and aperiodic")
             }
             Self::BadTemplateCount { count } => {
-                write!(f, "model declares {count} feature templates (1..={} supported)", crate::MAX_TEMPLATES)
+                write!(f, "model declares {count} feature templates (1..={} supported)", MAX_TEMPLATES)
             }
             Self::BadTemplate { index } => write!(f, "feature template {index} is invalid"),
             Self::BadBucketBits { bits } => {
-                write!(f, "hash table of 2^{bits} buckets is outside 2^1..=2^{}", crate::MAX_BUCKET_BITS)
+                write!(f, "hash table of 2^{bits} buckets is outside 2^1..=2^{}", MAX_BUCKET_BITS)
             }
             Self::BadRowCount { rows } => {
-                write!(f, "hash table of {rows} rows is outside 1..=2^{}", crate::MAX_BUCKET_BITS)
+                write!(f, "hash table of {rows} rows is outside 1..=2^{}", MAX_BUCKET_BITS)
             }
             Self::BadHashCount { hashes } => write!(
                 f,
                 "{hashes} rows per feature is outside 1..={}, or too many with the templates (at most {} rows a \
                  position)",
-                crate::format::MAX_HASHES_PER_FEATURE,
-                crate::MAX_TEMPLATES
+                MAX_HASHES_PER_FEATURE, MAX_TEMPLATES
             ),
             Self::BadWeightShift { shift } => write!(f, "weight shift {shift} is too large for the weight type"),
             Self::UnknownNormalization { flags } => write!(f, "unknown normalisation flags {flags:#04x}"),
@@ -202,7 +203,7 @@ pub enum LatticeError {
         /// Number of tags `L`.
         num_tags: usize,
     },
-    /// The caller-supplied back-pointer buffer is too small (see [`crate::lattice::backpointer_bytes`]).
+    /// The caller-supplied back-pointer buffer is too small (see [`crate::LineLabeler::backpointer_bytes`]).
     BackpointersTooSmall {
         /// Bytes needed.
         needed: usize,
@@ -225,7 +226,7 @@ pub enum LatticeError {
         /// Length found in elements.
         found: usize,
     },
-    /// The constraints fail the checks of [`crate::tags::Constraints::validate`].
+    /// The constraints passed in code fail the checks a model's constraints pass at load.
     Constraints(ModelError),
 }
 

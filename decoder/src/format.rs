@@ -14,14 +14,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::crc::crc32;
+use crate::error::ModelError;
+use crate::features::{Template, TEMPLATE_BYTES};
+pub use crate::limits::{FORMAT_VERSION, MAX_HASHES_PER_FEATURE, OLDEST_FORMAT_VERSION};
+
 /// The first four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"CRFm";
-/// The newest format version this crate reads and writes. It reads every version from
-/// [`OLDEST_FORMAT_VERSION`] on, and writes each file with the oldest version that can express it
-/// ([`ModelBody::version`]), so a model of a kind version 1 knows stays readable by version-1 decoders.
-pub const FORMAT_VERSION: u16 = 4;
-/// The oldest format version this crate reads.
-pub const OLDEST_FORMAT_VERSION: u16 = 1;
 /// Bytes of the trailing CRC-32.
 pub const CHECKSUM_BYTES: usize = 4;
 
@@ -53,7 +52,7 @@ pub struct ModelBody<'a> {
 impl ModelBody<'_> {
     /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
     /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`], or the newer version its
-    /// templates need ([`crate::features::Template::format_version`]: 4 for covering words or a lexicon
+    /// templates need ([`Template::format_version`]: 4 for covering words or a lexicon
     /// feature with a character).
     pub fn version(&self) -> u16 {
         match self.emission {
@@ -66,9 +65,9 @@ impl ModelBody<'_> {
                 };
                 // Templates that do not decode are refused at load whatever the version.
                 let needed = templates
-                    .chunks_exact(crate::features::TEMPLATE_BYTES)
-                    .filter_map(|c| crate::features::Template::decode([c[0], c[1], c[2], c[3]]))
-                    .map(crate::features::Template::format_version)
+                    .chunks_exact(TEMPLATE_BYTES)
+                    .filter_map(|c| Template::decode([c[0], c[1], c[2], c[3]]))
+                    .map(Template::format_version)
                     .max();
                 needed.unwrap_or(3).max(3)
             }
@@ -101,7 +100,7 @@ pub enum EmissionSpec<'a> {
     /// vectors (version 2): a quarter of the bytes per row of `I8` weights with four tags.
     #[serde(borrow)]
     CodebookNgram(CodebookNgramSpec<'a>),
-    /// Either table plus a word list that its lexicon templates ([`crate::features::Template::Lexicon`])
+    /// Either table plus a word list that its lexicon templates ([`Template::Lexicon`])
     /// look words up in (version 3).
     #[serde(borrow)]
     LexiconNgram(LexiconNgramSpec<'a>),
@@ -139,20 +138,20 @@ pub enum NgramTable<'a> {
 
 /// N-gram emission model with a word list: scored exactly as its table alone, where the feature of a
 /// lexicon template is the length of the longest listed word in its span
-/// ([`crate::lexicon::lexicon_value`]).
+/// (see [`Template::Lexicon`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LexiconNgramSpec<'a> {
     /// The weight table and templates (lexicon templates allowed).
     #[serde(borrow)]
     pub table: NgramTable<'a>,
-    /// `[W]` little-endian `u32` word hashes ([`crate::lexicon::word_hash`] of each word's normalised
+    /// `[W]` little-endian `u32` word hashes (`lexicon::word_hash` of each word's normalised
     /// characters), strictly ascending.
     #[serde(borrow)]
     pub words: &'a [u8],
-    /// The index has `2^index_bits` buckets, `0..=crate::lexicon::MAX_INDEX_BITS`.
+    /// The index has `2^index_bits` buckets, `0..=MAX_INDEX_BITS`.
     pub index_bits: u8,
     /// `[2^index_bits + 1]` little-endian `u32`: entry `k` is the number of words whose hash's top
-    /// `index_bits` bits are below `k` ([`crate::lexicon::bucket_of`]).
+    /// `index_bits` bits are below `k` (`lexicon::bucket_of`).
     #[serde(borrow)]
     pub index: &'a [u8],
 }
@@ -160,24 +159,21 @@ pub struct LexiconNgramSpec<'a> {
 /// Entries of the codebook of [`CodebookNgramSpec`]: every byte value is a code.
 pub const CODEBOOK_ENTRIES: usize = 256;
 
-/// Most rows a codebook model reads per feature.
-pub const MAX_HASHES_PER_FEATURE: u8 = 2;
-
 /// Codebook n-gram emission model: the score of tag `l` at a character is the sum over templates `k`
 /// of `codebook[codes[row(hash_k, rows)]][l]` (and with `H = 2` also of the row of
-/// [`crate::features::second_hash`]`(hash_k)`), shifted by `weight_shift`, with `hash_k` the template's
-/// hash at the context and `row(hash, rows) = (hash * rows) >> 32` ([`crate::features::row`]).
+/// `features::second_hash``(hash_k)`), shifted by `weight_shift`, with `hash_k` the template's
+/// hash at the context and `row(hash, rows) = (hash * rows) >> 32` (`features::row`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodebookNgramSpec<'a> {
     /// Character normalisation before feature extraction (`text::NORMALIZE_*` flags).
     pub normalization: u8,
-    /// Feature templates, [`crate::features::TEMPLATE_BYTES`] bytes each (see [`crate::features::Template`]).
+    /// Feature templates, [`TEMPLATE_BYTES`] bytes each (see [`Template`]).
     #[serde(borrow)]
     pub templates: &'a [u8],
     /// Number of rows `R` of the hashed table, `1..=2^MAX_BUCKET_BITS` (any number, not only powers of two).
     pub rows: u32,
     /// Rows read per feature `H`, `1..=MAX_HASHES_PER_FEATURE` (and `H * templates <= MAX_TEMPLATES`): the
-    /// row of the feature's hash, and with `H = 2` also that of [`crate::features::second_hash`], summed.
+    /// row of the feature's hash, and with `H = 2` also that of `features::second_hash`, summed.
     pub hashes_per_feature: u8,
     /// `[R]` bytes: the codebook entry of each row.
     #[serde(borrow)]
@@ -197,7 +193,7 @@ pub struct CodebookNgramSpec<'a> {
 pub struct HashedNgramSpec<'a> {
     /// Character normalisation before feature extraction (`text::NORMALIZE_*` flags).
     pub normalization: u8,
-    /// Feature templates, [`crate::features::TEMPLATE_BYTES`] bytes each (see [`crate::features::Template`]).
+    /// Feature templates, [`TEMPLATE_BYTES`] bytes each (see [`Template`]).
     #[serde(borrow)]
     pub templates: &'a [u8],
     /// The table has `2^bucket_bits` rows.
@@ -250,7 +246,7 @@ pub fn encode(body: &ModelBody<'_>) -> Result<alloc::vec::Vec<u8>, postcard::Err
     let mut out = alloc::vec::Vec::from(MAGIC);
     out.extend_from_slice(&postcard::to_allocvec(&body.version())?);
     out.extend_from_slice(&postcard::to_allocvec(body)?);
-    let crc = crate::crc::crc32(&out);
+    let crc = crc32(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
@@ -263,8 +259,7 @@ pub fn i16_bytes(values: &[i16]) -> alloc::vec::Vec<u8> {
 
 /// Checks magic, version and checksum, and decodes the body (structure only; [`crate::Model::from_bytes`]
 /// then checks consistency).
-pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, crate::ModelError> {
-    use crate::ModelError;
+pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, ModelError> {
     // magic + 1-byte version + empty-ish body + checksum
     if bytes.len() < MAGIC.len() + 1 + CHECKSUM_BYTES {
         return Err(ModelError::TooShort { len: bytes.len() });
@@ -281,7 +276,7 @@ pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, crate::ModelError> {
     }
     let (covered, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
     let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
-    let computed = crate::crc::crc32(covered);
+    let computed = crc32(covered);
     if stored != computed {
         return Err(ModelError::BadChecksum { stored, computed });
     }

@@ -25,7 +25,7 @@
 //! `t` and reachable from `b` in exactly `k` steps, so its score is at least `0 - k(E+S)`; every path to
 //! column `t` passes through some state of column `t-k`, whose score is at most 0, so the best score at
 //! `t` is at most `k(E+S)`. The spread is therefore at most `2k(E+S)`. For `t < k` the same argument from
-//! the first column (or from the restart state of a forced cut in [`crate::stream`]) gives at most
+//! the first column (or from the restart state of a forced cut in the streaming labeler) gives at most
 //! `2(t+1)(E+S) <= 2k(E+S)`. Before renormalisation a value is a live score plus one transition plus one
 //! emission, within `±(2^29 + 2^21)`, well inside `±2^30`; adding the end score keeps it there. So no
 //! addition can overflow `i32`. The tests decode 100,000 positions of extreme scores for every `L` up
@@ -47,12 +47,11 @@
 //! caller-supplied buffer and a fixed stack of about 2 KiB ([`TransitionScores`] is about 1.5 KiB: the
 //! `[16][16]` `i32` transition table plus masks and predecessor lists; a column is 68 bytes).
 
-use crate::emission::EmissionModel;
+use crate::emission::Scorer;
 use crate::error::{LatticeError, Tensor};
-use crate::features::{Context, AFTER_END, MAX_OFFSET};
+use crate::limits::{MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
+use crate::model::Model;
 use crate::tags::{all_tags, Constraints};
-use crate::text::normalize;
-use crate::{Model, MAX_TAGS, MAX_TEMPLATES};
 
 /// Largest magnitude of one position's emission score: `MAX_TEMPLATES * 2^15 = 2^20` score units.
 pub const MAX_EMISSION: i32 = (MAX_TEMPLATES as i32) << 15;
@@ -512,47 +511,87 @@ pub fn viterbi(
     )
 }
 
-/// Whole-sequence labelling of one sequence of raw characters with a model: normalisation
-/// (`model.emission().normalization()`), features with `BEFORE_START`/`AFTER_END` padding, emissions and
-/// Viterbi. The whole slice is one sequence (whitespace is not treated specially here; the streaming
-/// labeler splits runs at separators and labels each run exactly like this).
+/// Whole-line labelling with one model into caller buffers: the best allowed tag sequence of a whole
+/// sequence of characters, by exact Viterbi (no window, no forced cut). It holds the model's transition
+/// scores widened for decoding (about 1.5 KiB) and its emission model, so build it once per model and
+/// label many lines with it; scores and emissions always come from the same model.
 ///
-/// `backpointers` needs [`backpointer_bytes`]`(L, chars.len())` bytes, `tags` at least `chars.len()`
-/// entries. Returns the best path score (score units).
+/// ```
+/// let bytes = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.crfm"));
+/// let model = decoder::Model::from_bytes(bytes)?;
+/// let labeler = decoder::LineLabeler::new(&model);
+///
+/// let chars: Vec<char> = "我们在学习中文".chars().collect();
+/// let mut backpointers = vec![0u8; labeler.backpointer_bytes(chars.len())];
+/// let mut tags = vec![0u8; chars.len()];
+/// labeler.label(&chars, &mut backpointers, &mut tags)?;
+/// let names: Vec<&str> = tags.iter().map(|&t| model.tag_name(usize::from(t)).unwrap()).collect();
+/// assert_eq!(names.concat(), "BESBEBE"); // 我们 在 学习 中文
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct LineLabeler<'m> {
+    scores: TransitionScores,
+    scorer: Scorer<'m>,
+}
+
+impl<'m> LineLabeler<'m> {
+    /// A labeler for `model`.
+    pub fn new(model: &Model<'m>) -> Self {
+        Self { scores: TransitionScores::from_model(model), scorer: model.scorer() }
+    }
+
+    /// Number of tags `L` of the model.
+    pub fn num_tags(&self) -> usize {
+        self.scores.num_tags()
+    }
+
+    /// Bytes of back-pointer buffer [`LineLabeler::label`] needs for `len` characters:
+    /// `(len - 1) * row_bytes(L)`, one byte per character for up to 4 tags.
+    pub fn backpointer_bytes(&self, len: usize) -> usize {
+        backpointer_bytes(self.num_tags(), len)
+    }
+
+    /// Labels `chars` as one sequence of raw characters: normalisation, features (positions outside
+    /// `chars` read as outside the sequence), emissions and Viterbi; `tags[..chars.len()]` receives the
+    /// tag indices. White space is not treated specially here: the streaming labelers split runs at
+    /// separators and label each run exactly like this.
+    ///
+    /// `backpointers` needs [`LineLabeler::backpointer_bytes`]`(chars.len())` bytes, `tags` at least
+    /// `chars.len()` entries, or a [`LatticeError`] says which is short. Returns the best path's score
+    /// (score units of the model).
+    pub fn label(&self, chars: &[char], backpointers: &mut [u8], tags: &mut [u8]) -> Result<i64, LatticeError> {
+        let mut scorer = self.scorer;
+        scorer.reset();
+        let mut ahead = chars.iter().copied();
+        for _ in 0..MAX_OFFSET {
+            match ahead.next() {
+                Some(c) => scorer.shift_in(c),
+                None => scorer.shift_in_end(),
+            }
+        }
+        let emissions = core::iter::from_fn(|| {
+            match ahead.next() {
+                Some(c) => scorer.shift_in(c),
+                None => scorer.shift_in_end(),
+            }
+            let mut e = [0i32; MAX_TAGS];
+            scorer.scores(&mut e);
+            Some(e)
+        });
+        decode(&self.scores, chars.len(), backpointers, tags, emissions)
+    }
+}
+
+/// [`LineLabeler::label`] with a labeler built for this one call (tests and tools; build a
+/// [`LineLabeler`] once to label many sequences).
 pub fn label_chars(
     model: &Model<'_>,
     chars: &[char],
     backpointers: &mut [u8],
     tags: &mut [u8],
 ) -> Result<i64, LatticeError> {
-    label_chars_with(&TransitionScores::from_model(model), model, chars, backpointers, tags)
-}
-
-/// [`label_chars`] with the transition scores already built (saves rebuilding them per sentence).
-pub fn label_chars_with(
-    scores: &TransitionScores,
-    model: &Model<'_>,
-    chars: &[char],
-    backpointers: &mut [u8],
-    tags: &mut [u8],
-) -> Result<i64, LatticeError> {
-    let emission = model.emission();
-    let flags = emission.normalization();
-    let code = |i: usize| chars.get(i).map_or(AFTER_END, |&c| normalize(c, flags) as u32);
-    let words = emission.lexicon();
-    let mut ctx = Context::empty();
-    for i in 0..MAX_OFFSET {
-        ctx.shift_in_with(code(i), words);
-    }
-    let mut position = 0usize;
-    let emissions = core::iter::from_fn(|| {
-        ctx.shift_in_with(code(position + MAX_OFFSET), words);
-        position += 1;
-        let mut e = [0i32; MAX_TAGS];
-        emission.scores(&ctx, &mut e);
-        Some(e)
-    });
-    decode(scores, chars.len(), backpointers, tags, emissions)
+    LineLabeler::new(model).label(chars, backpointers, tags)
 }
 
 /// The shared whole-sequence driver: `len` columns from `emissions`, traceback into `tags`.

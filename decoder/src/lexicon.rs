@@ -1,5 +1,5 @@
 //! Word-list features: a model may carry the words of its training text (as 32-bit hashes), and lexicon
-//! templates ([`crate::features::Template::Lexicon`]) turn the longest listed word starting at, ending at
+//! templates (`Template::Lexicon` in the features module) turn the longest listed word starting at, ending at
 //! or spanning the current character into a feature.
 //!
 //! Why: character n-grams see at most three characters at once, so a long word is only ever seen in
@@ -7,7 +7,8 @@
 //! word. (The trainer lists, for each training sentence, only the words seen in the rest of the training
 //! text, so the model learns how far to trust the list on text it has not seen.)
 
-use crate::features::{finalize, mix, Context, BEFORE_START, MAX_OFFSET, WINDOW};
+use crate::hash::{finalize, mix};
+use crate::limits::MAX_OFFSET;
 
 /// Longest word a lexicon template looks up, in characters: the window reaches [`MAX_OFFSET`] characters
 /// either side, so a word starting or ending at the current character has at most `MAX_OFFSET + 1`.
@@ -26,8 +27,8 @@ pub enum WordSpan {
     /// Listed words with the current character strictly inside (neither first nor last).
     Inside,
     /// Listed words containing the current character anywhere: the feature is the longest one's length
-    /// and the current character's place in it (see [`lexicon_value`]), the tag a dictionary lookup
-    /// would suggest. Useful conjoined with the character ([`crate::features::Template::LexiconChar`]).
+    /// and the current character's place in it (see the features module's `lexicon_value`), the tag a
+    /// dictionary lookup would suggest. Useful conjoined with the character (`Template::LexiconChar`).
     Covering,
 }
 
@@ -50,6 +51,24 @@ impl WordSpan {
             2 => Some(Self::Inside),
             3 => Some(Self::Covering),
             _ => None,
+        }
+    }
+
+    /// The oldest model format version that has the span (3; 4 for [`WordSpan::Covering`]).
+    pub const fn format_version(self) -> u16 {
+        match self {
+            Self::Starting | Self::Ending | Self::Inside => 3,
+            Self::Covering => 4,
+        }
+    }
+
+    /// The span's name, as the features module's `Display` of a lexicon template writes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Ending => "ending",
+            Self::Inside => "inside",
+            Self::Covering => "covering",
         }
     }
 
@@ -95,7 +114,7 @@ impl WordSet for NoWords {
 
 /// The hash a word list stores for the word of these (normalised) character codes. The codes are mixed
 /// in from the last one back, so the words ending at one character share their hashing
-/// ([`Context::shift_in_with`] hashes the four spans ending at the new character in one pass).
+/// (the feature window hashes the four spans ending at the new character in one pass).
 #[inline]
 pub fn word_hash<I>(codes: I) -> u32
 where
@@ -105,78 +124,8 @@ where
     finalize(codes.into_iter().rev().fold(WORD_SEED, mix))
 }
 
-/// The bits of the spans of `len` = 2..=[`MAX_WORD_CHARS`] slots ending at slot `last` of `codes` that
-/// are words of `words` (bit `len - 2`), hashing from `last` back: spans reaching outside the sequence
-/// (a `BEFORE_START` or `AFTER_END` slot) are never words.
-#[inline]
-pub(crate) fn listed_ending_at(codes: &[u32; WINDOW], last: usize, words: &impl WordSet) -> u64 {
-    let mut bits = 0u64;
-    let mut h = WORD_SEED;
-    for len in 1..=MAX_WORD_CHARS.min(last + 1) {
-        let code = codes.get(last + 1 - len).copied().unwrap_or(BEFORE_START);
-        if code >= BEFORE_START {
-            break;
-        }
-        h = mix(h, code);
-        if len >= 2 && words.contains(finalize(h)) {
-            bits |= 1 << (len - 2);
-        }
-    }
-    bits
-}
-
 /// Distinct from every template seed (those are multiples of an odd constant by small numbers).
-const WORD_SEED: u32 = 0x5BD1_E995;
-
-/// The feature value of a lexicon template reading `span` around the current character of `ctx`, from the
-/// word bits the context was built with ([`Context::at_with`], [`Context::shift_in_with`]): the length
-/// (2..=[`MAX_WORD_CHARS`]) of the longest listed word in the span, or 0 for none. For
-/// [`WordSpan::Covering`], `8 * length + place` of the longest listed word containing the character
-/// (`place` 0 when the character is its first; of equally long words, the one ending furthest right).
-#[inline]
-pub fn lexicon_value(span: WordSpan, ctx: &Context) -> u32 {
-    let centre = MAX_OFFSET;
-    let mut longest = 0;
-    match span {
-        WordSpan::Starting => {
-            for len in 2..=MAX_WORD_CHARS {
-                if ctx.listed(centre + len - 1, len) {
-                    longest = len;
-                }
-            }
-        }
-        WordSpan::Ending => {
-            for len in 2..=MAX_WORD_CHARS {
-                if ctx.listed(centre, len) {
-                    longest = len;
-                }
-            }
-        }
-        WordSpan::Inside => {
-            for len in 3..=MAX_WORD_CHARS {
-                // Last slot from `centre + 1` to `centre + len - 2` (the current character second).
-                for last in centre + 1..=centre + len - 2 {
-                    if ctx.listed(last, len) {
-                        longest = len;
-                    }
-                }
-            }
-        }
-        WordSpan::Covering => {
-            let mut value = 0;
-            for len in 2..=MAX_WORD_CHARS {
-                // Last slot from `centre` (the character last) to `centre + len - 1` (first).
-                for last in centre..(centre + len).min(WINDOW) {
-                    if ctx.listed(last, len) {
-                        value = 8 * len + (len - 1 - (last - centre));
-                    }
-                }
-            }
-            return value as u32;
-        }
-    }
-    longest as u32
-}
+pub(crate) const WORD_SEED: u32 = 0x5BD1_E995;
 
 /// Words per bucket of the index a writer should aim for: the lookup scans one bucket.
 pub const WORDS_PER_BUCKET: usize = 8;
@@ -316,77 +265,6 @@ mod tests {
 
     extern crate std;
     use std::vec::Vec;
-
-    /// A word set of the given words.
-    struct Words(Vec<u32>);
-
-    impl Words {
-        fn of(words: &[&str]) -> Self {
-            Self(words.iter().map(|w| word_hash(w.chars().map(|c| c as u32))).collect())
-        }
-    }
-
-    impl WordSet for Words {
-        fn contains(&self, hash: u32) -> bool {
-            self.0.contains(&hash)
-        }
-    }
-
-    fn at(text: &str, position: usize, words: &impl WordSet) -> Context {
-        let chars: Vec<char> = text.chars().collect();
-        Context::at_with(&chars, position, words)
-    }
-
-    #[test]
-    fn lexicon_values_starting_ending_and_around_the_character() {
-        let words = Words::of(&["中华", "中华人民", "人民", "共和国", "人民共和国", "华人民共"]);
-        let text = "中华人民共和国";
-        // At 人 (position 2): starting 人民, 人民共和国 (5); ending 华人? no; inside 华人民共 (4 chars,
-        // 人 second) and 中华人民 (人 third).
-        let ctx = at(text, 2, &words);
-        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 5);
-        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 0);
-        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 4);
-        // At 民 (3): ending 人民 (2) and 中华人民 (4); starting none; inside 华人民共 and 人民共和国.
-        let ctx = at(text, 3, &words);
-        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 4);
-        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 0);
-        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 5);
-        // At 国 (last): ending 共和国 (3) and 人民共和国 (5); nothing starts or spans past the end.
-        let ctx = at(text, 6, &words);
-        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 5);
-        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 0);
-        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 0);
-        assert_eq!(lexicon_value(WordSpan::Starting, &at(text, 6, &NoWords)), 0);
-        // Covering: 8 * length + place of the longest word containing the character.
-        let covering = |i| lexicon_value(WordSpan::Covering, &at(text, i, &words));
-        assert_eq!(covering(6), 8 * 5 + 4, "国, last of 人民共和国");
-        assert_eq!(covering(3), 8 * 5 + 1, "民, second of 人民共和国");
-        assert_eq!(covering(0), 8 * 4, "中, first of 中华人民 (longer than 中华)");
-        // 华 is second of 中华人民 and first of 华人民共, as long: the one ending furthest right counts.
-        assert_eq!(covering(1), 8 * 4);
-        assert_eq!(lexicon_value(WordSpan::Covering, &at(text, 3, &NoWords)), 0);
-        assert_eq!(lexicon_value(WordSpan::Ending, &at(text, 6, &NoWords)), 0);
-    }
-
-    #[test]
-    fn spans_outside_the_sequence_are_never_words() {
-        // A set that claims every hash: only spans inside the sequence may count.
-        struct Everything;
-        impl WordSet for Everything {
-            fn contains(&self, _: u32) -> bool {
-                true
-            }
-        }
-        let ctx = at("一二三", 0, &Everything);
-        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 3);
-        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 0);
-        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 0);
-        let ctx = at("一二三四五六七八九", 4, &Everything);
-        assert_eq!(lexicon_value(WordSpan::Starting, &ctx), 5);
-        assert_eq!(lexicon_value(WordSpan::Ending, &ctx), 5);
-        assert_eq!(lexicon_value(WordSpan::Inside, &ctx), 5);
-    }
 
     #[test]
     fn the_lexicon_finds_exactly_its_hashes_and_rejects_bad_lists() {

@@ -1,15 +1,4 @@
-//! A `no_std`, allocation-free, fixed-point CRF decoder for sequence labeling on microcontrollers.
-//!
-//! - [`Model::from_bytes`] borrows a model file (see [`format`] and `decoder/FORMAT.md`) from a byte slice
-//!   (flash on a device), after checking magic, version, CRC-32 and every size.
-//! - [`emission`] turns the characters around a position into one integer score per tag; [`lexicon`] is the
-//!   word list some models carry, read by their lexicon templates.
-//! - [`lattice`] runs Viterbi in `i32` with hard masking: a forbidden transition, start or end tag is never
-//!   considered, whatever the scores.
-//! - [`stream`] labels unbounded input in bounded memory, and [`segment`] turns it into segmented text.
-//!
-//! No `unsafe`, no allocation, no floating point in the decode path. Nothing here picks a logger or a
-//! panic handler.
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -17,30 +6,34 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
-pub mod crc;
-pub mod emission;
+// The layers, lowest first: a module reads only modules above it in this list, so no module imports
+// one that imports it (`tests/layers.rs` checks this).
+mod crc;
+mod emission;
 mod error;
-pub mod features;
-pub mod format;
-pub mod lattice;
-pub mod lexicon;
+mod features;
+mod format;
+mod hash;
+mod lattice;
+mod lexicon;
+mod limits;
 mod model;
-pub mod segment;
-pub mod stream;
-pub mod tags;
-pub mod text;
+mod segment;
+mod stream;
+mod tags;
+mod text;
+
+pub mod internal;
 
 pub use error::{LatticeError, ModelError, Tensor};
-pub use format::{FORMAT_VERSION, MAGIC};
-pub use lattice::{label_chars, viterbi, TransitionScores};
+pub use lattice::LineLabeler;
+pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
 pub use model::Model;
-pub use segment::{Segmenter, DEFAULT_WINDOW};
+pub use segment::{Segmenter, DEFAULT_SEPARATOR, DEFAULT_WINDOW};
 pub use stream::{Event, Labeled, LineEnding, StreamLabeler};
+pub use tags::TagScheme;
 
-/// Most tags a model may have (tag sets are `u16` bitmasks).
-pub const MAX_TAGS: usize = 16;
-/// Most feature templates a hashed n-gram model may have. With every weight within the i16 range this
-/// keeps one position's emission score within `MAX_TEMPLATES * 2^15 = 2^20`.
-pub const MAX_TEMPLATES: usize = 32;
-/// Largest hash table: `2^24` rows.
-pub const MAX_BUCKET_BITS: u8 = 24;
+/// The workspace README's Rust example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;

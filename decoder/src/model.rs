@@ -1,18 +1,32 @@
 //! A validated, zero-copy view of a model file.
 
-use crate::emission::HashedNgram;
+use crate::emission::{Emission, HashedNgram, Scorer};
 use crate::error::{ModelError, Tensor};
-use crate::features::{CompiledTemplates, Template, MAX_OFFSET, TEMPLATE_BYTES};
-use crate::format::{self, EmissionSpec, ModelBody, NgramTable, WeightType, CODEBOOK_ENTRIES, MAX_HASHES_PER_FEATURE};
+use crate::features::{CompiledTemplates, Template, TEMPLATE_BYTES};
+use crate::format::{self, EmissionSpec, ModelBody, NgramTable, WeightType, CODEBOOK_ENTRIES};
 use crate::lexicon::Lexicon;
+use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
-use crate::{MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
 
 /// A model borrowed from its bytes (flash on a device): every tensor stays in the slice.
 ///
 /// Construction validates everything decoding can index, so decoding any input with any `Model` never
-/// panics or reads out of bounds.
+/// panics or reads out of bounds. Label with it through [`crate::Segmenter`], [`crate::StreamLabeler`]
+/// or [`crate::LineLabeler`].
+///
+/// ```
+/// let bytes = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.crfm"));
+/// let model = decoder::Model::from_bytes(bytes)?;
+/// assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
+/// assert_eq!(model.scheme(), decoder::TagScheme::Bmes);
+///
+/// // A damaged file is refused with the reason, never decoded.
+/// let mut damaged = bytes.to_vec();
+/// damaged[20] ^= 1;
+/// assert!(matches!(decoder::Model::from_bytes(&damaged), Err(decoder::ModelError::BadChecksum { .. })));
+/// # Ok::<(), decoder::ModelError>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Model<'a> {
     body: ModelBody<'a>,
@@ -20,7 +34,7 @@ pub struct Model<'a> {
     scheme: TagScheme,
     constraints: Constraints,
     primitive_exponent: usize,
-    emission: HashedNgram<'a>,
+    emission: Emission<'a>,
 }
 
 impl<'a> Model<'a> {
@@ -51,7 +65,7 @@ impl<'a> Model<'a> {
         check_len(Tensor::Start, body.transitions.start, 2 * num_tags)?;
         check_len(Tensor::End, body.transitions.end, 2 * num_tags)?;
 
-        let emission = emission_model(&body.emission, num_tags)?;
+        let emission = Emission::Hashed(emission_model(&body.emission, num_tags)?);
         Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission })
     }
 
@@ -75,52 +89,97 @@ impl<'a> Model<'a> {
         self.scheme
     }
 
-    /// The hard constraints decoding obeys.
-    pub fn constraints(&self) -> &Constraints {
-        &self.constraints
-    }
-
-    /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
-    pub fn primitive_exponent(&self) -> usize {
-        self.primitive_exponent
-    }
-
-    /// Fractional bits of every score.
-    pub fn score_frac_bits(&self) -> u8 {
-        self.body.score_frac_bits
-    }
-
-    /// The emission model.
-    pub fn emission(&self) -> &HashedNgram<'a> {
-        &self.emission
-    }
-
-    /// The free-text metadata the trainer stored.
+    /// The free-text metadata the trainer stored (trainer version, corpus, scores).
     pub fn metadata(&self) -> &'a str {
         self.body.metadata
     }
 
-    /// The raw decoded body (for tools that print or re-export it).
-    pub fn body(&self) -> &ModelBody<'a> {
+    /// The model format version this model needs: the oldest that can express it, which is the version
+    /// the trainer writes it with.
+    pub fn format_version(&self) -> u16 {
+        self.body.version()
+    }
+
+    /// Number of words in the model's word list (0 for a model without one).
+    pub fn word_count(&self) -> usize {
+        self.emission.words().len()
+    }
+
+    /// The hard constraints decoding obeys.
+    pub(crate) fn constraints(&self) -> &Constraints {
+        &self.constraints
+    }
+
+    /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
+    pub(crate) fn primitive_exponent(&self) -> usize {
+        self.primitive_exponent
+    }
+
+    /// The decoded body, as the file stores it.
+    pub(crate) fn body(&self) -> &ModelBody<'a> {
         &self.body
+    }
+
+    /// The hashed n-gram emission model, if the model has one.
+    pub(crate) fn ngram(&self) -> Option<&HashedNgram<'a>> {
+        match &self.emission {
+            Emission::Hashed(m) => Some(m),
+        }
+    }
+
+    /// The emission model, for the streaming labeler (which keeps its feature window beside it).
+    pub(crate) fn emission(&self) -> &Emission<'a> {
+        &self.emission
+    }
+
+    /// A scorer for the positions of a sequence, at its start: how whole-sequence decoding reads emission
+    /// scores.
+    pub(crate) fn scorer(&self) -> Scorer<'a> {
+        Scorer::new(self.emission)
     }
 
     /// Transition score from tag `from` to tag `to` (0 for tags out of range).
     #[inline]
-    pub fn transition(&self, from: usize, to: usize) -> i32 {
+    pub(crate) fn transition(&self, from: usize, to: usize) -> i32 {
         read_i16(self.body.transitions.transitions, from * self.num_tags + to)
     }
 
     /// Score of starting with `tag` (0 for tags out of range).
     #[inline]
-    pub fn start_score(&self, tag: usize) -> i32 {
+    pub(crate) fn start_score(&self, tag: usize) -> i32 {
         read_i16(self.body.transitions.start, tag)
     }
 
     /// Score of ending with `tag` (0 for tags out of range).
     #[inline]
-    pub fn end_score(&self, tag: usize) -> i32 {
+    pub(crate) fn end_score(&self, tag: usize) -> i32 {
         read_i16(self.body.transitions.end, tag)
+    }
+}
+
+/// The model's figures for a device log: format version, tags, scheme and the emission model's shape, as
+/// `key=value` pairs (`format=3 tags="B M E S" scheme=Bmes templates=8 rows=... codebook=false
+/// rows_per_feature=1` for an n-gram model).
+#[cfg(feature = "defmt")]
+impl defmt::Format for Model<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(
+            f,
+            "format={=u16} tags=\"{=str}\" scheme={}",
+            self.format_version(),
+            self.body.tag_names,
+            self.scheme
+        );
+        match &self.emission {
+            Emission::Hashed(m) => defmt::write!(
+                f,
+                " templates={=usize} rows={=usize} codebook={=bool} rows_per_feature={=usize}",
+                m.templates().len(),
+                m.rows(),
+                m.codes().is_some(),
+                m.hashes_per_feature()
+            ),
+        }
     }
 }
 

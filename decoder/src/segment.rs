@@ -14,9 +14,14 @@
 //! The trainer's `segment` command and the firmware both use [`Segmenter`] with [`DEFAULT_WINDOW`], so
 //! their output is byte-identical.
 
+#[cfg(feature = "alloc")]
+use crate::lattice::LineLabeler;
+use crate::limits::MAX_TAGS;
+use crate::model::Model;
 use crate::stream::{Event, StreamLabeler};
 use crate::tags::parse_tag;
-use crate::Model;
+#[cfg(feature = "alloc")]
+use crate::text::is_separator;
 
 /// The window every shipped tool uses (characters; see [`StreamLabeler`]).
 pub const DEFAULT_WINDOW: usize = 256;
@@ -42,7 +47,7 @@ impl ChunkRoles {
     /// The roles of tags named `names` (tag `i` is the `i`-th name; names past `MAX_TAGS` are ignored).
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         let mut roles = Self { opens: 0, closes: 0 };
-        for (i, name) in names.into_iter().enumerate().take(crate::MAX_TAGS) {
+        for (i, name) in names.into_iter().enumerate().take(MAX_TAGS) {
             let (opens, closes) = match parse_tag(name) {
                 Some((role, _)) => (role.opens_chunk(), role.closes_chunk()),
                 None => (true, true),
@@ -163,6 +168,7 @@ impl WordWriter<'_> {
 ///
 /// Name the window explicitly (`Segmenter::<DEFAULT_WINDOW>::new(&model)`) or through the type
 /// (`let s: Segmenter = Segmenter::new(&model);`): a default type parameter does not drive inference.
+/// See the crate docs for an example.
 #[derive(Debug, Clone)]
 pub struct Segmenter<'m, const WINDOW: usize = DEFAULT_WINDOW> {
     labeler: StreamLabeler<'m, WINDOW>,
@@ -222,6 +228,25 @@ impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
     pub fn peak_pending(&self) -> usize {
         self.labeler.peak_pending()
     }
+
+    /// Segments the whole of `input` (then ends it, as [`Segmenter::finish`]); returns the number of
+    /// forced cuts.
+    pub fn segment_all(mut self, input: &[u8], mut out: impl FnMut(&[u8])) -> u64 {
+        self.push(input, &mut out);
+        self.finish(&mut out);
+        self.forced_cuts()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<'m> Segmenter<'m, DEFAULT_WINDOW> {
+    /// Host convenience (feature `alloc`): a whole input segmented with [`DEFAULT_WINDOW`] and
+    /// [`DEFAULT_SEPARATOR`], as the firmware segments it, into a vector.
+    pub fn segment_to_vec(model: &Model<'m>, input: &[u8]) -> alloc::vec::Vec<u8> {
+        let mut out = alloc::vec::Vec::with_capacity(input.len() + input.len() / 2);
+        Self::new(model).segment_all(input, |b| out.extend_from_slice(b));
+        out
+    }
 }
 
 /// Segments a whole input with a [`Segmenter`] of window `WINDOW`; returns the number of forced cuts.
@@ -231,42 +256,31 @@ pub fn segment<const WINDOW: usize>(
     separator: &[u8],
     mut out: impl FnMut(&[u8]),
 ) -> u64 {
-    let mut segmenter = Segmenter::<WINDOW>::with_separator(model, separator);
-    segmenter.push(input, &mut out);
-    segmenter.finish(&mut out);
-    segmenter.forced_cuts()
+    Segmenter::<WINDOW>::with_separator(model, separator).segment_all(input, &mut out)
 }
 
-/// Host convenience: [`segment`] with [`DEFAULT_WINDOW`] and [`DEFAULT_SEPARATOR`] into a vector.
-#[cfg(feature = "alloc")]
-pub fn segment_to_vec(model: &Model<'_>, input: &[u8]) -> alloc::vec::Vec<u8> {
-    let mut out = alloc::vec::Vec::with_capacity(input.len() + input.len() / 2);
-    segment::<DEFAULT_WINDOW>(model, input, DEFAULT_SEPARATOR, |b| out.extend_from_slice(b));
-    out
-}
-
-/// Host convenience: the words of one line by **whole-sequence** Viterbi ([`crate::lattice::label_chars`]
-/// on each run between separators), with the same word rules as [`Segmenter`]. Equal to the streaming
+/// Host convenience: the words of one line by **whole-sequence** Viterbi ([`LineLabeler::label`] on
+/// each run between separators), with the same word rules as [`Segmenter`]. Equal to the streaming
 /// output whenever it reports no forced cut. A `\n` in `line` is treated like any separator.
 #[cfg(feature = "alloc")]
 pub fn segment_line(model: &Model<'_>, line: &str) -> alloc::vec::Vec<alloc::string::String> {
     use alloc::string::String;
     use alloc::vec::Vec;
-    let scores = crate::lattice::TransitionScores::from_model(model);
+    let labeler = LineLabeler::new(model);
     let roles = ChunkRoles::of(model);
     let mut words: Vec<String> = Vec::new();
     let mut chars: Vec<char> = Vec::new();
     let mut tags: Vec<u8> = Vec::new();
     let mut backpointers: Vec<u8> = Vec::new();
-    for run in line.split(crate::text::is_separator).filter(|r| !r.is_empty()) {
+    for run in line.split(is_separator).filter(|r| !r.is_empty()) {
         chars.clear();
         chars.extend(run.chars());
         tags.clear();
         tags.resize(chars.len(), 0);
         backpointers.clear();
-        backpointers.resize(crate::lattice::backpointer_bytes(model.num_tags(), chars.len()), 0);
+        backpointers.resize(labeler.backpointer_bytes(chars.len()), 0);
         // Buffers are sized as required, so this cannot fail.
-        let _ = crate::lattice::label_chars_with(&scores, model, &chars, &mut backpointers, &mut tags);
+        let _ = labeler.label(&chars, &mut backpointers, &mut tags);
         let mut word = String::new();
         for (i, (&c, &tag)) in chars.iter().zip(&tags).enumerate() {
             if i > 0 && roles.boundary(tags[i - 1], tag) {

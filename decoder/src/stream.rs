@@ -7,11 +7,11 @@
 //!   original bytes); one byte at a time, so the result never depends on how the input is split.
 //! - Input is a sequence of lines; a line ends at `\n`, and a `\r` directly before `\n` is part of the line
 //!   ending (CRLF). Lines are independent.
-//! - Separators ([`text::is_separator`](crate::text::is_separator): Unicode white space, e.g. ASCII space,
+//! - Separators (Unicode `White_Space`, e.g. ASCII space,
 //!   tab, U+3000, a lone `\r`) are forced boundaries and are never labeled.
 //! - Each maximal run of other units within a line is one sequence for Viterbi, with start and end
 //!   constraints, and features that see only the run's characters (`BEFORE_START`/`AFTER_END` padding
-//!   outside it): exactly what [`lattice::label_chars`](crate::lattice::label_chars) computes for that run.
+//!   outside it): exactly what [`LineLabeler::label`](crate::LineLabeler::label) computes for that run.
 //!
 //! # Commit rule
 //!
@@ -31,30 +31,29 @@
 //!   from that single state and counts the cut ([`StreamLabeler::forced_cuts`]). Only runs containing a
 //!   forced cut may be labeled differently from whole-sequence Viterbi.
 //!
-//! The labeler reads [`MAX_OFFSET`] characters ahead of the column it scores (the model itself needs
-//! `model.emission().lookahead() <= MAX_OFFSET`); runs are flushed at once when they end.
+//! The labeler reads `MAX_OFFSET` characters ahead of the column it scores (no template reads further);
+//! runs are flushed at once when they end.
 //!
 //! # Memory
 //!
 //! `WINDOW` (a power of two in `16..=32768`) fixes all memory: per pending unit 4 bytes of input, 1 byte of
 //! length/tag and `row_bytes(L)` bytes of back-pointers (6 bytes per character for BMES), i.e.
-//! `6 * WINDOW` bytes of ring buffers (1.5 KiB for [`DEFAULT_WINDOW`](crate::segment::DEFAULT_WINDOW) =
-//! 256), plus about 2.3 KiB of fixed state (the transition scores widened to `i32` are 1 KiB of it, the
-//! emission model's template tables 0.4 KiB, the feature window 49 bytes, the column's emission scores 64
-//! bytes): `size_of::<StreamLabeler<256>>()` is 3792 bytes on x86-64 (printed by the tests). No allocation, no recursion; a call uses a few hundred
-//! bytes of stack.
+//! `6 * WINDOW` bytes of ring buffers (1.5 KiB for [`DEFAULT_WINDOW`](crate::DEFAULT_WINDOW) = 256), plus
+//! fixed state: the transition scores widened to `i32` (1 KiB), the emission model's template tables,
+//! the feature window and the column's emission scores (the tests print `size_of::<StreamLabeler<256>>()`).
+//! No allocation, no recursion; a call uses a few hundred bytes of stack.
 //!
 //! # Speed
 //!
-//! `cargo bench -p decoder --bench decode` (4-tag BMES, the default templates, 2^18 buckets of i8 weights,
-//! PKU test set): about 17 million characters per second streaming and 21 million whole-line on one core
-//! of the development machine (AMD EPYC, shared and noisy; take these as rough figures).
+//! `cargo bench -p decoder --bench decode` measures streaming and whole-line labelling (4-tag BMES, the
+//! default templates, 2^18 buckets of i8 weights, the PKU test set).
 
-use crate::emission::{EmissionModel, HashedNgram};
-use crate::features::{Context, AFTER_END, MAX_OFFSET};
+use crate::emission::Emission;
+use crate::features::{Context, AFTER_END};
 use crate::lattice::{backpointer_bits, read_row, row_bytes, unpack, write_row, Column, TransitionScores};
+use crate::limits::{MAX_OFFSET, MAX_TAGS};
+use crate::model::Model;
 use crate::text::{is_separator, normalize, Unit, Utf8Decoder};
-use crate::{Model, MAX_TAGS};
 
 /// One unit of input with its label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,11 +103,9 @@ const META_INVALID: u8 = 8;
 /// `WINDOW` must be a power of two in `16..=32768` (checked at compile time).
 #[derive(Debug, Clone)]
 pub struct StreamLabeler<'m, const WINDOW: usize> {
-    emission: HashedNgram<'m>,
     scores: TransitionScores,
     /// Number of tags `L` (`<= MAX_TAGS`).
     num_tags: usize,
-    normalization: u8,
     /// Tags a forced cut may choose (can still end legally).
     completable: u16,
     bits: u32,
@@ -127,6 +124,13 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
 
     // The current run. Positions are wrapping `u32` counters over the whole stream; differences between
     // any two live positions are at most `WINDOW + MAX_OFFSET`.
+    // The model's emission model and the feature window beside it, rather than inside an
+    // `emission::Scorer`: nested, they cost the firmware stack (extra copies while the labeler is built)
+    // and instructions per character. The window is private and only ever advanced with this model's
+    // normalisation and word list, as in the scorer.
+    emission: Emission<'m>,
+    normalization: u8,
+    /// The feature window, centred on column `stepped` once it is computed.
     ctx: Context,
     /// Position of the run's first unit.
     run_start: u32,
@@ -173,11 +177,9 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         let l = model.num_tags();
         let stride = row_bytes(l);
         Self {
-            emission: *model.emission(),
             completable: model.constraints().completable(model.primitive_exponent()),
             scores,
             num_tags: l.min(MAX_TAGS),
-            normalization: model.emission().normalization(),
             bits: backpointer_bits(l),
             stride,
             rows: WINDOW / stride,
@@ -186,6 +188,8 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             pending_len: 0,
             cr_pending: false,
             line_open: false,
+            emission: *model.emission(),
+            normalization: model.emission().normalization(),
             ctx: Context::empty(),
             run_start: 0,
             arrived: 0,
@@ -349,7 +353,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         self.raw[slot] = raw;
         self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID };
         self.arrived = self.arrived.wrapping_add(1);
-        self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, &self.emission.lexicon);
+        self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
         if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
             self.step(emit);
         }
@@ -480,7 +484,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         let mut centre = self.arrived.wrapping_sub(1 + MAX_OFFSET as u32);
         while self.stepped != self.arrived {
             while centre != self.stepped {
-                self.ctx.shift_in_with(AFTER_END, &self.emission.lexicon);
+                self.ctx.shift_in_with(AFTER_END, self.emission.words());
                 centre = centre.wrapping_add(1);
             }
             self.step(emit);

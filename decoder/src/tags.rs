@@ -2,7 +2,8 @@
 //! may end a sequence. Derived automatically from tag names (BMES, BIO, BIOES, typed or not), or given
 //! explicitly in the model.
 
-use crate::{ModelError, MAX_TAGS};
+use crate::error::ModelError;
+use crate::limits::MAX_TAGS;
 
 /// The scheme recognised from the tag names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

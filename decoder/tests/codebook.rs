@@ -4,12 +4,14 @@
 mod common;
 
 use common::{random_small, reference_events, reference_viterbi, stream_events, Rng, Spec};
-use decoder::emission::EmissionModel;
-use decoder::features::{row, Context, Template};
-use decoder::format::{WeightType, CODEBOOK_ENTRIES};
-use decoder::lattice::{backpointer_bytes, label_chars, MAX_EMISSION};
-use decoder::segment::{segment, DEFAULT_SEPARATOR};
-use decoder::text::normalize;
+use decoder::internal::features::{row, template_hashes, Template};
+use decoder::internal::format::{WeightType, CODEBOOK_ENTRIES};
+use decoder::internal::lattice::{backpointer_bytes, label_chars, MAX_EMISSION};
+use decoder::internal::lexicon::NoWords;
+use decoder::internal::segment::segment;
+use decoder::internal::text::normalize;
+use decoder::internal::ModelInternals;
+use decoder::DEFAULT_SEPARATOR;
 use decoder::{Model, MAX_TAGS, MAX_TEMPLATES};
 use proptest::prelude::*;
 
@@ -94,10 +96,10 @@ fn reference_emissions_hashes(spec: &Spec, codes: &[u8], hashes: u8, chars: &[ch
     let mut emissions = Vec::new();
     let mut table_rows = Vec::new();
     for position in 0..chars.len() {
-        let ctx = Context::at(&normalized, position);
+        let mut template_hash = Vec::new();
+        template_hashes(&spec.templates, &normalized, position, &NoWords, |hash| template_hash.push(hash));
         let mut sum = vec![0i64; l];
-        for (k, template) in spec.templates.iter().enumerate() {
-            let hash = template.hash(k, &ctx);
+        for hash in template_hash {
             for h in [hash, hash.rotate_left(16)].into_iter().take(usize::from(hashes)) {
                 let r = row(h, rows);
                 assert!(r < codes.len());
@@ -118,16 +120,13 @@ fn reference_emissions_hashes(spec: &Spec, codes: &[u8], hashes: u8, chars: &[ch
 
 /// The decoder's emission scores and table rows at every position of `chars`.
 fn model_emissions(model: &Model<'_>, chars: &[char]) -> (Vec<i32>, Vec<usize>) {
-    let emission = model.emission();
-    let normalized: Vec<char> = chars.iter().map(|&c| normalize(c, emission.normalization())).collect();
     let mut emissions = Vec::new();
     let mut table_rows = Vec::new();
     for position in 0..chars.len() {
-        let ctx = Context::at(&normalized, position);
         let mut out = [0i32; MAX_TAGS];
-        emission.scores(&ctx, &mut out);
+        model.emission_scores(chars, position, &mut out);
         emissions.extend_from_slice(&out[..model.num_tags()]);
-        emission.table_rows(&ctx, |_, r| table_rows.push(r));
+        model.table_rows(chars, position, |_, r| table_rows.push(r));
     }
     (emissions, table_rows)
 }
@@ -155,13 +154,13 @@ fn assert_same_as_expanded(spec: &Spec, codes: &[u8], rng: &mut Rng, len: usize)
     assert_eq!(cb_bytes[4], 2);
     assert_eq!(direct_bytes[4], 1);
     let (cb, dm) = (Model::from_bytes(&cb_bytes).unwrap(), Model::from_bytes(&direct_bytes).unwrap());
-    assert_eq!(cb.emission().rows(), dm.emission().rows());
-    assert_eq!(cb.emission().bucket_bits(), None);
-    assert_eq!(dm.emission().bucket_bits(), Some(spec.bucket_bits));
-    assert_eq!(cb.emission().codes(), Some(codes));
-    assert_eq!(cb.emission().weight_bytes(), codes.len() + CODEBOOK_ENTRIES * l * spec.weight_type.bytes());
-    assert_eq!(dm.emission().weight_bytes(), codes.len() * l * spec.weight_type.bytes());
-    assert_eq!(cb.emission().lookahead(), dm.emission().lookahead());
+    assert_eq!(cb.ngram().unwrap().rows(), dm.ngram().unwrap().rows());
+    assert_eq!(cb.ngram().unwrap().bucket_bits(), None);
+    assert_eq!(dm.ngram().unwrap().bucket_bits(), Some(spec.bucket_bits));
+    assert_eq!(cb.ngram().unwrap().codes(), Some(codes));
+    assert_eq!(cb.ngram().unwrap().weight_bytes(), codes.len() + CODEBOOK_ENTRIES * l * spec.weight_type.bytes());
+    assert_eq!(dm.ngram().unwrap().weight_bytes(), codes.len() * l * spec.weight_type.bytes());
+    assert_eq!(cb.ngram().unwrap().lookahead(), dm.ngram().unwrap().lookahead());
 
     let chars = random_chars(rng, len);
     assert_eq!(model_emissions(&cb, &chars), model_emissions(&dm, &chars));
@@ -215,8 +214,8 @@ proptest! {
 fn check_against_reference(spec: &Spec, codes: &[u8], hashes: u8, chars: &[char]) -> Vec<usize> {
     let bytes = spec.encode_codebook_hashes(codes, hashes);
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(model.emission().rows(), codes.len());
-    assert_eq!(model.emission().hashes_per_feature(), usize::from(hashes));
+    assert_eq!(model.ngram().unwrap().rows(), codes.len());
+    assert_eq!(model.ngram().unwrap().hashes_per_feature(), usize::from(hashes));
     let (emissions, table_rows) = reference_emissions_hashes(spec, codes, hashes, chars);
     assert_eq!(model_emissions(&model, chars), (emissions.clone(), table_rows.clone()));
     let (score, tags) = label(&model, chars);
@@ -244,7 +243,7 @@ fn thousand_rows_match_reference() {
         Template::ClassSpan(0, 0),
     ];
     let mut spec = common::random_bmes(1000, &templates, 2, 100, 4);
-    spec.normalization = decoder::text::NORMALIZE_KNOWN;
+    spec.normalization = decoder::internal::text::NORMALIZE_KNOWN;
     spec.weights = random_codebook(&mut rng, 4, WeightType::I8, 127);
     let codes: Vec<u8> = (0..1000).map(|_| rng.below(256) as u8).collect();
     let mut seen = vec![false; 1000];

@@ -1,14 +1,15 @@
 //! Freezes the model file format byte for byte, and checks every way loading can fail.
 
-use decoder::emission::EmissionModel;
-use decoder::features::{Context, Template};
-use decoder::format::{
+use decoder::internal::crc::crc32;
+use decoder::internal::features::{template_hashes, Template};
+use decoder::internal::format::{
     self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, LexiconNgramSpec, ModelBody, NgramTable,
     TransitionSpec, WeightType, CODEBOOK_ENTRIES, FORMAT_VERSION, OLDEST_FORMAT_VERSION,
 };
-use decoder::lexicon::{word_hash, WordSet, WordSpan};
-use decoder::tags::TagScheme;
-use decoder::{crc::crc32, Model, ModelError, Tensor};
+use decoder::internal::lexicon::{word_hash, WordSet, WordSpan};
+use decoder::internal::ModelInternals;
+use decoder::TagScheme;
+use decoder::{Model, ModelError, Tensor};
 
 /// `tiny()` encoded. Computed independently (Python: struct + zlib.crc32); changing any byte of this is a
 /// format change and needs a new `FORMAT_VERSION`. Version-1 bodies are still written as version 1, byte
@@ -164,7 +165,11 @@ fn tiny_v2() -> Owned {
 fn word_list(words: &[&str], bits: u8) -> (Vec<u8>, u8, Vec<u8>) {
     let mut hashes: Vec<u32> = words.iter().map(|w| word_hash(w.chars().map(|c| c as u32))).collect();
     hashes.sort_unstable();
-    (hashes.iter().flat_map(|h| h.to_le_bytes()).collect(), bits, decoder::lexicon::index_bytes(&hashes, bits))
+    (
+        hashes.iter().flat_map(|h| h.to_le_bytes()).collect(),
+        bits,
+        decoder::internal::lexicon::index_bytes(&hashes, bits),
+    )
 }
 
 /// A version-3 lexicon model: `tiny()` plus a `Lexicon(Starting)` template and the words 中文, 文字, 中文字.
@@ -281,12 +286,12 @@ fn literal_bytes_decode() {
     assert_eq!(model.start_score(2), -3);
     assert_eq!(model.end_score(0), 32767);
     assert_eq!(model.end_score(1), -32768);
-    assert_eq!(model.emission().bucket_bits(), Some(1));
-    assert_eq!(model.emission().rows(), 2);
-    assert_eq!(model.emission().codes(), None);
-    assert_eq!(model.emission().weight_bytes(), 8);
-    assert_eq!(model.emission().weight_type(), WeightType::I8);
-    assert_eq!(model.emission().templates(), &[Template::Bias, Template::Char(0)]);
+    assert_eq!(model.ngram().unwrap().bucket_bits(), Some(1));
+    assert_eq!(model.ngram().unwrap().rows(), 2);
+    assert_eq!(model.ngram().unwrap().codes(), None);
+    assert_eq!(model.ngram().unwrap().weight_bytes(), 8);
+    assert_eq!(model.ngram().unwrap().weight_type(), WeightType::I8);
+    assert_eq!(model.ngram().unwrap().templates(), &[Template::Bias, Template::Char(0)]);
     assert_eq!(model.score_frac_bits(), 8);
     assert_eq!(model.metadata(), "t");
     assert_eq!(model.primitive_exponent(), 2);
@@ -303,7 +308,7 @@ fn literal_codebook_bytes_decode() {
     assert_eq!(model.scheme(), TagScheme::Bmes);
     assert_eq!(model.transition(3, 3), 700);
     assert_eq!(model.end_score(1), -32768);
-    let emission = model.emission();
+    let emission = model.ngram().unwrap();
     assert_eq!(emission.rows(), 3);
     assert_eq!(emission.codes(), Some(&[0u8, 1, 255][..]));
     assert_eq!(emission.bucket_bits(), None);
@@ -311,7 +316,7 @@ fn literal_codebook_bytes_decode() {
     assert_eq!(emission.weight_type(), WeightType::I8);
     // The codes and the codebook.
     assert_eq!(emission.weight_bytes(), 3 + CODEBOOK_ENTRIES * 4);
-    assert_eq!(emission.num_tags(), 4);
+    assert_eq!(model.num_tags(), 4);
     assert_eq!(emission.lookahead(), 0);
     assert_eq!(model.metadata(), "t");
 }
@@ -323,19 +328,17 @@ fn literal_codebook_bytes_decode() {
 fn codebook_scores_are_frozen() {
     let bytes = tiny_v2_bytes();
     let model = Model::from_bytes(&bytes).unwrap();
-    let emission = model.emission();
     // Two rows per feature: the hash's and the rotated hash's (computed in Python).
     for (ch, rows, expected) in [
         ('g', [1, 0, 0, 0], [64, 128, 192, 256]),
         ('中', [1, 0, 1, 1], [192, 256, 320, 384]),
         ('a', [1, 0, 2, 1], [64, 128, 192, 256]),
     ] {
-        let ctx = Context::at(&[ch], 0);
         let mut visited = Vec::new();
-        emission.table_rows(&ctx, |template, row| visited.push((template, row)));
+        model.table_rows(&[ch], 0, |template, row| visited.push((template, row)));
         assert_eq!(visited, [(0, rows[0]), (0, rows[1]), (1, rows[2]), (1, rows[3])], "{ch}");
         let mut out = [i32::MIN; decoder::MAX_TAGS];
-        emission.scores(&ctx, &mut out);
+        model.emission_scores(&[ch], 0, &mut out);
         assert_eq!(out[..4], expected, "{ch}");
         // Entries at and above L are left alone.
         assert!(out[4..].iter().all(|&s| s == i32::MIN));
@@ -355,8 +358,9 @@ fn lexicon_encoding_is_frozen() {
 #[test]
 fn lexicon_scores_are_frozen() {
     let model = Model::from_bytes(&TINY_V3).unwrap();
-    let emission = model.emission();
+    let emission = model.ngram().unwrap();
     assert_eq!(emission.lexicon().len(), 3);
+    assert_eq!(model.word_count(), 3);
     assert!(emission.lexicon().contains(word_hash("文字".chars().map(|c| c as u32))));
     assert!(!emission.lexicon().contains(word_hash("中".chars().map(|c| c as u32))));
     assert_eq!(emission.templates()[2], Template::Lexicon(WordSpan::Starting));
@@ -365,13 +369,12 @@ fn lexicon_scores_are_frozen() {
     for (position, rows, expected) in
         [(0, [1, 1, 0], [-16, -32, -48, -64]), (1, [1, 1, 1], [-48, -96, -144, -192]), (2, [1, 0, 0], [16, 32, 48, 64])]
     {
-        // The context carries which spans are listed words: it is built with the model's list.
-        let ctx = Context::at_with(&chars, position, emission.lexicon());
+        // Positions are scored with the model's own word list.
         let mut visited = Vec::new();
-        emission.table_rows(&ctx, |template, row| visited.push((template, row)));
+        model.table_rows(&chars, position, |template, row| visited.push((template, row)));
         assert_eq!(visited, [(0, rows[0]), (1, rows[1]), (2, rows[2])], "position {position}");
         let mut out = [0i32; decoder::MAX_TAGS];
-        emission.scores(&ctx, &mut out);
+        model.emission_scores(&chars, position, &mut out);
         assert_eq!(out[..4], expected, "position {position}");
     }
 }
@@ -393,8 +396,8 @@ fn covering_word_scores_are_frozen() {
     assert_eq!(bytes.len(), TINY_V3.len() + 4);
     assert_eq!(bytes[..4], TINY_V3[..4]);
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(model.body().version(), 4);
-    let emission = model.emission();
+    assert_eq!(model.format_version(), 4);
+    let emission = model.ngram().unwrap();
     assert_eq!(emission.templates()[3], template);
     // Labelled version 3, the same body is refused: version 3 has no such template.
     let mut as_v3 = bytes.clone();
@@ -415,13 +418,14 @@ fn covering_word_scores_are_frozen() {
         (1, 0xd210_b5cb, [1, 1, 1, 1], [-64, -128, -192, -256]),
         (2, 0x5539_cefe, [1, 0, 0, 0], [32, 64, 96, 128]),
     ] {
-        let ctx = Context::at_with(&chars, position, emission.lexicon());
-        assert_eq!(template.hash(3, &ctx), hash, "position {position}");
+        let mut hashes = Vec::new();
+        template_hashes(emission.templates(), &chars, position, emission.lexicon(), |h| hashes.push(h));
+        assert_eq!(hashes[3], hash, "position {position}");
         let mut visited = Vec::new();
-        emission.table_rows(&ctx, |template, row| visited.push((template, row)));
+        model.table_rows(&chars, position, |template, row| visited.push((template, row)));
         assert_eq!(visited, [(0, rows[0]), (1, rows[1]), (2, rows[2]), (3, rows[3])], "position {position}");
         let mut out = [0i32; decoder::MAX_TAGS];
-        emission.scores(&ctx, &mut out);
+        model.emission_scores(&chars, position, &mut out);
         assert_eq!(out[..4], expected, "position {position}");
     }
     // Without a word list the template is refused, like every lexicon template.
@@ -461,8 +465,8 @@ fn lexicon_templates_need_a_word_list_and_the_list_must_be_sorted() {
     m.words = Some(word_list(&["中文"], 2));
     let bytes = m.encode();
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!((model.body().version(), model.emission().lexicon().len()), (3, 1));
-    assert_eq!(model.emission().codes(), Some(&[0u8, 1, 255][..]));
+    assert_eq!((model.format_version(), model.ngram().unwrap().lexicon().len()), (3, 1));
+    assert_eq!(model.ngram().unwrap().codes(), Some(&[0u8, 1, 255][..]));
     // A version-2 file cannot hold a lexicon model.
     let mut bytes = TINY_V3.to_vec();
     bytes[4] = 2;
@@ -478,7 +482,7 @@ fn version_two_reads_a_direct_table() {
     fix_crc(&mut bytes);
     assert_eq!(format::decode(&bytes).unwrap(), tiny().body());
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(model.emission().bucket_bits(), Some(1));
+    assert_eq!(model.ngram().unwrap().bucket_bits(), Some(1));
 }
 
 #[test]
@@ -719,9 +723,9 @@ fn row_count_limits_load() {
     m.codebook = Some((1, vec![255]));
     let bytes = m.encode();
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(model.emission().rows(), 1);
+    assert_eq!(model.ngram().unwrap().rows(), 1);
     let mut out = [0; decoder::MAX_TAGS];
-    model.emission().scores(&Context::at(&['x'], 0), &mut out);
+    model.emission_scores(&['x'], 0, &mut out);
     // Two templates, two rows per feature: entry 255 (`[-4, -3, -2, -1]`) four times, shifted by 4.
     assert_eq!(out[..4], [-256, -192, -128, -64]);
     // The largest table, 2^24 rows; the last row is reachable.
@@ -730,10 +734,10 @@ fn row_count_limits_load() {
     m.codebook = Some((1 << 24, codes));
     let bytes = m.encode();
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(model.emission().rows(), 1 << 24);
-    assert_eq!(model.emission().codes().map(<[u8]>::len), Some(1 << 24));
-    assert_eq!(model.emission().weight_bytes(), (1 << 24) + 1024);
-    assert_eq!(decoder::features::row(u32::MAX, 1 << 24), (1 << 24) - 1);
+    assert_eq!(model.ngram().unwrap().rows(), 1 << 24);
+    assert_eq!(model.ngram().unwrap().codes().map(<[u8]>::len), Some(1 << 24));
+    assert_eq!(model.ngram().unwrap().weight_bytes(), (1 << 24) + 1024);
+    assert_eq!(decoder::internal::features::row(u32::MAX, 1 << 24), (1 << 24) - 1);
 }
 
 #[test]

@@ -4,8 +4,8 @@
 mod common;
 
 use common::Rng;
-use decoder::lattice::{backpointer_bytes, viterbi, TransitionScores, MAX_EMISSION};
-use decoder::tags::{derive_constraints, Constraints};
+use decoder::internal::lattice::{backpointer_bytes, viterbi, TransitionScores, MAX_EMISSION};
+use decoder::internal::tags::{derive_constraints, Constraints};
 use decoder::{LatticeError, MAX_TAGS};
 use proptest::prelude::*;
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use decoder::segment::segment_line;
+use decoder::internal::segment::segment_line;
 use decoder::{Model, Segmenter, DEFAULT_WINDOW};
 use std::path::PathBuf;
 
@@ -31,11 +31,11 @@ fn streaming_equals_whole_sentence_on_pku() {
         ("i8 weights +-127, shift 4, seed 2", common::default_bmes(2)),
         (
             "i8 weights +-3, shift 0 (many ties)",
-            common::random_bmes(3, &decoder::features::DEFAULT_TEMPLATES, 18, 3, 0),
+            common::random_bmes(3, &decoder::internal::features::DEFAULT_TEMPLATES, 18, 3, 0),
         ),
         (
             "i8 weights +-1, shift 0 (ties everywhere)",
-            common::random_bmes(4, &decoder::features::DEFAULT_TEMPLATES, 18, 1, 0),
+            common::random_bmes(4, &decoder::internal::features::DEFAULT_TEMPLATES, 18, 1, 0),
         ),
     ];
     for (name, spec) in models {

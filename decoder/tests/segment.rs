@@ -3,10 +3,11 @@
 mod common;
 
 use common::{random_small, reference_events, split_at, Rng, Spec};
-use decoder::features::DEFAULT_TEMPLATES;
-use decoder::format::WeightType;
-use decoder::segment::{segment, segment_line, segment_to_vec, ChunkRoles, DEFAULT_SEPARATOR};
-use decoder::stream::Event;
+use decoder::internal::features::DEFAULT_TEMPLATES;
+use decoder::internal::format::WeightType;
+use decoder::internal::segment::{segment, segment_line, ChunkRoles};
+use decoder::Event;
+use decoder::DEFAULT_SEPARATOR;
 use decoder::{Model, Segmenter, DEFAULT_WINDOW};
 use proptest::prelude::*;
 
@@ -65,7 +66,7 @@ fn output_format() {
     let pairs = Model::from_bytes(&pairs).unwrap();
     assert_eq!(run(&pairs, "中文分词ＡＢ\n".as_bytes()), "中文  分词  ＡＢ\n".as_bytes());
     assert_eq!(segment_line(&pairs, "中文分词 ＡＢ"), ["中文", "分词", "ＡＢ"]);
-    assert_eq!(segment_to_vec(&pairs, "中文分词".as_bytes()), "中文  分词\n".as_bytes());
+    assert_eq!(Segmenter::segment_to_vec(&pairs, "中文分词".as_bytes()), "中文  分词\n".as_bytes());
 }
 
 #[test]

@@ -3,9 +3,10 @@
 mod common;
 
 use common::{random_small, reference_events, split_at, stream_events, Rng, Spec};
-use decoder::features::Template;
-use decoder::format::WeightType;
-use decoder::stream::{Event, LineEnding};
+use decoder::internal::features::Template;
+use decoder::internal::format::WeightType;
+use decoder::internal::ModelInternals;
+use decoder::{Event, LineEnding};
 use decoder::{Model, StreamLabeler};
 use proptest::prelude::*;
 
@@ -105,7 +106,7 @@ proptest! {
 
 #[test]
 fn line_endings_and_separators() {
-    let spec = common::random_bmes(1, &decoder::features::DEFAULT_TEMPLATES, 6, 20, 4);
+    let spec = common::random_bmes(1, &decoder::internal::features::DEFAULT_TEMPLATES, 6, 20, 4);
     let bytes = spec.encode();
     let model = Model::from_bytes(&bytes).unwrap();
     for input in [
@@ -136,7 +137,7 @@ fn line_endings_and_separators() {
 
 #[test]
 fn labeler_is_reusable_after_finish_and_reports_its_size() {
-    let spec = common::random_bmes(2, &decoder::features::DEFAULT_TEMPLATES, 6, 20, 4);
+    let spec = common::random_bmes(2, &decoder::internal::features::DEFAULT_TEMPLATES, 6, 20, 4);
     let bytes = spec.encode();
     let model = Model::from_bytes(&bytes).unwrap();
     let mut labeler = StreamLabeler::<256>::new(&model);
@@ -241,7 +242,7 @@ fn smallest_window_with_sixteen_tags() {
         names: (0..l).map(|i| format!("T{i}")).collect::<Vec<_>>().join(" "),
         custom: None,
         normalization: 0,
-        templates: decoder::features::DEFAULT_TEMPLATES.to_vec(),
+        templates: decoder::internal::features::DEFAULT_TEMPLATES.to_vec(),
         bucket_bits: 4,
         weight_type: WeightType::I8,
         weight_shift: 8,

@@ -53,19 +53,8 @@ pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitC
             return ExitCode::Failure;
         }
     };
-    defmt::info!(
-        "model: file={=str} bytes={=usize} format={=u16} tags=\"{=str}\" scheme={} templates={=usize} rows={=usize} \
-         codebook={=bool} rows_per_feature={=usize}",
-        model_image::FILE_NAME,
-        model_image::MODEL_LEN,
-        model.body().version(),
-        model.body().tag_names,
-        model.scheme(),
-        model.emission().templates().len(),
-        model.emission().rows(),
-        model.emission().codes().is_some(),
-        model.emission().hashes_per_feature()
-    );
+    // The model writes its own figures (format, tags, scheme, emission shape) as `key=value` pairs.
+    defmt::info!("model: file={=str} bytes={=usize} {}", model_image::FILE_NAME, model_image::MODEL_LEN, model);
 
     let mut segmenter = Segmenter::<DEFAULT_WINDOW>::new(&model);
     let flash = FlashUse::now();

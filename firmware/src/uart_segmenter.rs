@@ -9,7 +9,7 @@
 //! - The host sends UTF-8 text, one sentence per line (`\n` or `\r\n`), in
 //!   any pieces and at any rate; the firmware answers with the same lines
 //!   segmented, words separated by two spaces, each ending in `\n`, exactly
-//!   as `decoder::segment::Segmenter<DEFAULT_WINDOW>` does on the host
+//!   as `decoder::Segmenter<DEFAULT_WINDOW>` does on the host
 //!   (invalid UTF-8 is passed through, empty lines stay empty lines).
 //! - The byte EOT (0x04, Ctrl-D) ends the input: the firmware flushes the
 //!   last line (adding its `\n` if it had none), logs its figures and exits 0.

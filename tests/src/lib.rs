@@ -45,14 +45,14 @@ pub fn report_line(line: &str) {
 }
 
 /// The host's segmentation of `input` with the model file `model`:
-/// `decoder::segment::segment_to_vec`, i.e. a `Segmenter` with
+/// `decoder::Segmenter::segment_to_vec`, i.e. a `Segmenter` with
 /// `DEFAULT_WINDOW` and the default separator, the code path of
 /// `trainer segment` and of the firmware.
 pub fn host_segmentation(model: &Path, input: &[u8]) -> Vec<u8> {
     let bytes = std::fs::read(model).unwrap_or_else(|error| panic!("reading {}: {error}", model.display()));
     let model = decoder::Model::from_bytes(&bytes)
         .unwrap_or_else(|error| panic!("{} is not a valid model: {error}", model.display()));
-    decoder::segment::segment_to_vec(&model, input)
+    decoder::Segmenter::segment_to_vec(&model, input)
 }
 
 /// Where two byte strings first differ, with some context of each, for a

@@ -1,7 +1,7 @@
 //! The firmware's word segmenter under QEMU against the host's.
 //!
 //! Text streamed over UART0 (then EOT) must come back byte-identical to the
-//! host's segmentation with the same model (`decoder::segment::segment_to_vec`,
+//! host's segmentation with the same model (`decoder::Segmenter::segment_to_vec`,
 //! the code path of `trainer segment`): the whole PKU test input when the
 //! corpora are present (`CRF_DATA_DIR`, default `../shared/data`), the
 //! committed sample otherwise, and malformed input. A corrupted model must
@@ -159,17 +159,17 @@ fn a_word_list_model_segments_like_the_host_on_lm3s6965evb_cortex_m3() {
     let scratch = std::env::temp_dir().join(format!("crf-lexicon-model-{}", std::process::id()));
     fs::create_dir_all(&scratch).unwrap();
     let model = scratch.join("lexicon.crfm");
-    let args = trainer::cli::TrainArgs {
+    let options = trainer::pipeline::TrainOptions {
         out: model.clone(),
-        quiet: true,
         max_model_bytes: Some(65_536),
-        no_reference: true,
-        ..trainer::cli::TrainArgs::default()
+        reference_model: false,
+        ..trainer::pipeline::TrainOptions::default()
     };
-    let summary = trainer::cli::run_train(&args).expect("training the word-list model");
+    let summary =
+        trainer::pipeline::train(&options, &mut trainer::pipeline::Silent).expect("training the word-list model");
     let loaded = decoder::Model::from_bytes(&summary.bytes).unwrap();
-    assert_eq!(loaded.body().version(), 3);
-    assert!(loaded.emission().lexicon().len() > 100, "{} words", loaded.emission().lexicon().len());
+    assert_eq!(loaded.format_version(), 3);
+    assert!(loaded.word_count() > 100, "{} words", loaded.word_count());
 
     let toolchain = toolchain();
     let board = Board::Lm3s6965evb;

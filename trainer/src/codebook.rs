@@ -8,7 +8,7 @@
 
 use crate::train::SplitMix64;
 
-use decoder::format::CODEBOOK_ENTRIES;
+use decoder::internal::format::CODEBOOK_ENTRIES;
 
 use crate::model::FloatModel;
 

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use decoder::segment::ChunkRoles;
-use decoder::tags::{derive_constraints, Constraints, TagScheme};
-use decoder::text::is_separator;
+use decoder::internal::segment::ChunkRoles;
+use decoder::internal::tags::{derive_constraints, Constraints, TagScheme};
+use decoder::internal::text::is_separator;
 
 /// The tag names of word segmentation, in the order the exported model stores them.
 pub const BMES_TAGS: [&str; 4] = ["B", "M", "E", "S"];

@@ -7,7 +7,7 @@
 //! every seed tried. The teacher itself does not gain from its own labels.
 
 use anyhow::{bail, Context as _, Result};
-use decoder::segment::ChunkRoles;
+use decoder::internal::segment::ChunkRoles;
 use decoder::Model;
 
 use crate::corpus::{self, Sentence, WordTags};

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::corpus::{tags_to_words, Sentence, WordTags};
 use crate::model::FloatModel;
 use crate::scorer::{score_words, Dictionary, ScoreCounts};
-use decoder::segment::ChunkRoles;
+use decoder::internal::segment::ChunkRoles;
 
 /// How well predicted tags match the gold ones.
 #[derive(Debug, Clone, Copy, PartialEq)]

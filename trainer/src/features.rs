@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use decoder::features::{feature_hashes, row, Context, Template, DEFAULT_TEMPLATES};
-use decoder::lexicon::{NoWords, WordSet, WordSpan};
-use decoder::text::{normalize, NORMALIZE_WIDTH};
+use decoder::internal::features::{feature_hashes, row, template_hashes, Template, DEFAULT_TEMPLATES};
+use decoder::internal::lexicon::{NoWords, WordSet, WordSpan};
+use decoder::internal::text::{normalize, NORMALIZE_WIDTH};
 use rayon::prelude::*;
 
 use crate::corpus::Sentence;
@@ -18,10 +18,10 @@ pub struct FeatureSpec {
     pub templates: Vec<Template>,
     /// Rows of the hashed weight table (a power of two for the direct-weight model kind).
     pub rows: u32,
-    /// Rows each feature reads and sums (1, or 2 with `decoder::features::second_hash`); 2 only in
+    /// Rows each feature reads and sums (1, or 2 with `decoder::internal::features::second_hash`); 2 only in
     /// codebook models.
     pub hashes_per_feature: u8,
-    /// `decoder::text::NORMALIZE_*` flags applied to characters before hashing.
+    /// `decoder::internal::text::NORMALIZE_*` flags applied to characters before hashing.
     pub normalization: u8,
     /// The word list the lexicon templates read (`None`: a model without one, whose lexicon templates,
     /// if any, would read no words).
@@ -70,7 +70,7 @@ pub enum TemplateSet {
     /// 8 templates for small tables, where fewer features collide less: unigrams -1..1, bigrams (-1,0)
     /// and (0,1), the classes at 0 and -1..1, and a bias.
     Compact,
-    /// `decoder::features::DEFAULT_TEMPLATES` (13): character unigrams at -2..2, the bigrams (-2,-1),
+    /// `decoder::internal::features::DEFAULT_TEMPLATES` (13): character unigrams at -2..2, the bigrams (-2,-1),
     /// (-1,0), (0,1), (1,2) and (-1,1), the class of the current character and of the window -1..1, and
     /// a bias.
     Basic,
@@ -118,8 +118,8 @@ impl TemplateSet {
 pub fn parse_templates(list: &str) -> Result<Vec<Template>, String> {
     let offset = |text: &str| -> Result<i8, String> {
         let value: i8 = text.parse().map_err(|_| format!("bad offset {text:?}"))?;
-        if value.unsigned_abs() as usize > decoder::features::MAX_OFFSET {
-            return Err(format!("offset {value} is outside -{0}..={0}", decoder::features::MAX_OFFSET));
+        if value.unsigned_abs() as usize > decoder::internal::features::MAX_OFFSET {
+            return Err(format!("offset {value} is outside -{0}..={0}", decoder::internal::features::MAX_OFFSET));
         }
         Ok(value)
     };
@@ -212,10 +212,9 @@ impl FeatureSpec {
         let normalized = self.normalized(chars);
         let mut hashes = Vec::with_capacity(chars.len() * self.rows_per_position());
         for position in 0..normalized.len() {
-            let ctx = Context::at_with(&normalized, position, words);
-            for (index, template) in self.templates.iter().enumerate() {
-                hashes.extend(feature_hashes(template.hash(index, &ctx), self.hashes_per_feature));
-            }
+            template_hashes(&self.templates, &normalized, position, words, |hash| {
+                hashes.extend(feature_hashes(hash, self.hashes_per_feature));
+            });
         }
         hashes
     }
@@ -360,7 +359,7 @@ mod tests {
         assert_eq!(lexicon_templates(COMPACT_MAX_ROWS + 1), &LEXICON_TEMPLATES);
         assert!(lexicon_templates(1 << 22).contains(&covering));
     }
-    use decoder::text::NORMALIZE_WIDTH;
+    use decoder::internal::text::NORMALIZE_WIDTH;
 
     #[test]
     fn width_folding_gives_identical_features() {

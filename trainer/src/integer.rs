@@ -1,8 +1,7 @@
 //! The exported model's integer decode path, exactly as the device runs it: everything here goes
 //! through `decoder` (its emission scores, hard-masked integer Viterbi and streaming segmenter).
 
-use decoder::lattice::{backpointer_bytes, label_chars_with, TransitionScores};
-use decoder::Model;
+use decoder::{LineLabeler, Model};
 use rayon::prelude::*;
 
 use crate::corpus::Sentence;
@@ -11,18 +10,18 @@ use crate::scorer::Dictionary;
 
 /// Tags one sequence of raw characters (treated as one run, separators included) with the decoder's
 /// whole-sequence integer Viterbi.
-pub fn label_chars(model: &Model<'_>, scores: &TransitionScores, chars: &[char]) -> Vec<u8> {
+pub fn label_chars(labeler: &LineLabeler<'_>, chars: &[char]) -> Vec<u8> {
     let mut tags = vec![0u8; chars.len()];
-    let mut backpointers = vec![0u8; backpointer_bytes(model.num_tags(), chars.len())];
+    let mut backpointers = vec![0u8; labeler.backpointer_bytes(chars.len())];
     // The buffers have the sizes the decoder asks for, so this cannot fail.
-    label_chars_with(scores, model, chars, &mut backpointers, &mut tags).expect("buffers sized by backpointer_bytes");
+    labeler.label(chars, &mut backpointers, &mut tags).expect("buffers sized by backpointer_bytes");
     tags
 }
 
 /// Tags sentences with the exported model through the integer path, in parallel.
 pub fn predict(model: &Model<'_>, sentences: &[Sentence]) -> Vec<Vec<u8>> {
-    let scores = TransitionScores::from_model(model);
-    sentences.par_iter().map(|s| label_chars(model, &scores, &s.chars)).collect()
+    let labeler = LineLabeler::new(model);
+    sentences.par_iter().map(|s| label_chars(&labeler, &s.chars)).collect()
 }
 
 /// Scores an exported model on labelled sentences.
@@ -37,10 +36,10 @@ pub fn evaluate(model: &Model<'_>, sentences: &[Sentence], dictionary: Option<&D
 /// Viterbi decision).
 pub fn segment_stream(model: &Model<'_>, input: &[u8]) -> (Vec<u8>, u64) {
     let mut out = Vec::with_capacity(input.len() + input.len() / 2);
-    let cuts = decoder::segment::segment::<{ decoder::DEFAULT_WINDOW }>(
+    let cuts = decoder::internal::segment::segment::<{ decoder::DEFAULT_WINDOW }>(
         model,
         input,
-        decoder::segment::DEFAULT_SEPARATOR,
+        decoder::DEFAULT_SEPARATOR,
         |bytes| out.extend_from_slice(bytes),
     );
     (out, cuts)

@@ -20,9 +20,9 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use decoder::lexicon::{word_hash, WordSet, MAX_WORD_CHARS, WORD_HASH_BYTES};
-use decoder::segment::ChunkRoles;
-use decoder::text::normalize;
+use decoder::internal::lexicon::{word_hash, WordSet, MAX_WORD_CHARS, WORD_HASH_BYTES};
+use decoder::internal::segment::ChunkRoles;
+use decoder::internal::text::normalize;
 
 use crate::corpus::{self, Sentence};
 
@@ -126,10 +126,10 @@ impl TrainingLexicon {
     }
 
     /// The word list as the model file stores it: hashes ([`Self::to_bytes`]), index bits and index
-    /// (`decoder::lexicon::Lexicon`).
+    /// (`decoder::internal::lexicon::Lexicon`).
     pub fn to_file(&self) -> (Vec<u8>, u8, Vec<u8>) {
-        let bits = decoder::lexicon::index_bits_for(self.hashes.len());
-        (self.to_bytes(), bits, decoder::lexicon::index_bytes(&self.hashes, bits))
+        let bits = decoder::internal::lexicon::index_bits_for(self.hashes.len());
+        (self.to_bytes(), bits, decoder::internal::lexicon::index_bytes(&self.hashes, bits))
     }
 
     /// The words the training sentence `chars` may see: those occurring in some other fold.
@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(bytes.len(), 2 * WORD_HASH_BYTES);
         let (hashes, bits, index) = lexicon.to_file();
         assert_eq!(hashes, bytes);
-        assert!(decoder::lexicon::Lexicon::from_bytes(&hashes, bits, &index).is_some(), "as the decoder requires");
+        assert!(
+            decoder::internal::lexicon::Lexicon::from_bytes(&hashes, bits, &index).is_some(),
+            "as the decoder requires"
+        );
         let back = TrainingLexicon::from_hashes(&bytes);
         assert!(back.contains(hash("中国")) && !back.contains(hash("上海")));
         assert_eq!(back.to_bytes(), bytes);
@@ -256,7 +259,8 @@ mod tests {
         let names = WordTags::Bmes.names();
         // 中国 is also a training word; the one-character and six-character words are ignored.
         let extra: Vec<String> = ["上海", "中国", "我", "ＡＢ", "一二三四五六"].map(String::from).into();
-        let lexicon = TrainingLexicon::from_sentences(&corpus, &names, decoder::text::NORMALIZE_WIDTH, &extra, None);
+        let lexicon =
+            TrainingLexicon::from_sentences(&corpus, &names, decoder::internal::text::NORMALIZE_WIDTH, &extra, None);
         assert_eq!(lexicon.len(), 5, "中国 人民 北京 上海 AB");
         assert!(lexicon.contains(hash("AB")), "normalised as the decoder reads text");
         for sentence in &corpus {

@@ -25,7 +25,7 @@
 //! - [`train`]: the training loop;
 //! - [`distill`]: a teacher model labels unlabeled text for a smaller model's training data;
 //! - [`codebook`]: k-means of the table's rows into a codebook;
-//! - [`quantize`]: integer scales and export through `decoder::format::encode`;
+//! - [`quantize`]: integer scales and export through `decoder::internal::format::encode`;
 //! - [`integer`]: the exported model's integer decode path (the decoder's);
 //! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring; [`conventions`]: where a test
 //!   set's gold segmentation follows conventions its training text never does;

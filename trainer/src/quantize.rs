@@ -6,10 +6,11 @@
 //! a per-model power-of-two step `2^(weight_shift - score_frac_bits)`: the stored value `q` means
 //! `q << weight_shift` score units. Symmetric rounding to nearest, saturating at ±127 / ±32767.
 
-use decoder::format::{
+use decoder::internal::format::{
     self, CodebookNgramSpec, EmissionSpec, HashedNgramSpec, LexiconNgramSpec, ModelBody, NgramTable, TransitionSpec,
     WeightType, CODEBOOK_ENTRIES,
 };
+use decoder::internal::ModelInternals;
 
 use crate::features::FeatureSpec;
 
@@ -194,7 +195,7 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
     let allowed_transitions: Vec<u8> = (0..l * l).map(|i| bit(constraints.next[i / l], i % l)).collect();
     let allowed_start: Vec<u8> = (0..l).map(|i| bit(constraints.start, i)).collect();
     let allowed_end: Vec<u8> = (0..l).map(|i| bit(constraints.end, i)).collect();
-    let custom = (scheme == decoder::tags::TagScheme::Custom).then_some(format::CustomConstraints {
+    let custom = (scheme == decoder::TagScheme::Custom).then_some(format::CustomConstraints {
         allowed_transitions: &allowed_transitions,
         allowed_start: &allowed_start,
         allowed_end: &allowed_end,
@@ -283,16 +284,16 @@ pub fn file_size(
     let codes = codebook.then(|| vec![0u8; rows]);
     let weight_rows = if codebook { CODEBOOK_ENTRIES } else { rows };
     let weights = vec![0u8; weight_rows * l * weight_type.bytes()];
-    let templates = vec![1u8; template_count * decoder::features::TEMPLATE_BYTES];
+    let templates = vec![1u8; template_count * decoder::internal::features::TEMPLATE_BYTES];
     let crf = vec![0u8; 2 * l * l];
     let edge = vec![0u8; 2 * l];
     let tag_names = model_tags.join(" ");
     let metadata = " ".repeat(metadata_len);
     let params = QuantParams { weight_type, score_frac_bits: 0, weight_shift: 0 };
     let word_bytes = words.map(|n| {
-        let bits = decoder::lexicon::index_bits_for(n);
-        let index = vec![0u8; ((1usize << bits) + 1) * decoder::lexicon::WORD_HASH_BYTES];
-        (vec![0u8; n * decoder::lexicon::WORD_HASH_BYTES], bits, index)
+        let bits = decoder::internal::lexicon::index_bits_for(n);
+        let index = vec![0u8; ((1usize << bits) + 1) * decoder::internal::lexicon::WORD_HASH_BYTES];
+        (vec![0u8; n * decoder::internal::lexicon::WORD_HASH_BYTES], bits, index)
     });
     let words = word_bytes.as_ref().map(|(hashes, bits, index)| (hashes.as_slice(), *bits, index.as_slice()));
     let Ok(emission) = emission_spec(features, codes.as_deref(), params, &templates, &weights, words) else {
@@ -309,9 +310,10 @@ pub fn file_size(
     format::encode(&body).map_or(usize::MAX, |bytes| bytes.len())
 }
 
-/// The real-valued model a model file stands for (integer scores times their step).
-pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
-    let emission = model.emission();
+/// The real-valued model a model file stands for (integer scores times their step); an error for a
+/// model whose emission is not a hashed n-gram table.
+pub fn dequantize(model: &decoder::Model<'_>) -> anyhow::Result<FloatModel> {
+    let Some(emission) = model.ngram() else { anyhow::bail!("not an n-gram model: it has no table to dequantize") };
     let l = model.num_tags();
     let frac = i32::from(model.score_frac_bits());
     let spec = model.body().emission;
@@ -330,7 +332,7 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
     let unit = 2f64.powi(-frac);
     let real = |v: i32| (f64::from(v) * unit) as f32;
     let transitions = (0..l * l).map(|i| real(model.transition(i / l, i % l))).collect();
-    FloatModel {
+    Ok(FloatModel {
         tag_names: model.tag_names().map(str::to_string).collect(),
         features: FeatureSpec {
             templates: emission.templates().to_vec(),
@@ -344,7 +346,7 @@ pub fn dequantize(model: &decoder::Model<'_>) -> FloatModel {
         transitions,
         start: (0..l).map(|j| real(model.start_score(j))).collect(),
         end: (0..l).map(|j| real(model.end_score(j))).collect(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -375,7 +377,7 @@ mod tests {
                 let bytes = export(&model, params, "test").unwrap();
                 let loaded = decoder::Model::from_bytes(&bytes).expect("valid model");
                 assert_eq!(loaded.metadata(), "test");
-                let back = dequantize(&loaded);
+                let back = dequantize(&loaded).unwrap();
                 assert_eq!(back.features, model.features);
                 let step = params.emission_step() as f32;
                 let limit = if weight_type == WeightType::I8 { 127.0 } else { 32767.0 } * step;
@@ -412,8 +414,8 @@ mod tests {
         let bytes = export(&model, params, "cb").unwrap();
         assert_eq!(bytes[4], 2, "codebook models are format version 2");
         let loaded = decoder::Model::from_bytes(&bytes).expect("valid model");
-        assert_eq!(loaded.emission().codes(), Some(&codes[..]));
-        let back = dequantize(&loaded);
+        assert_eq!(loaded.ngram().unwrap().codes(), Some(&codes[..]));
+        let back = dequantize(&loaded).unwrap();
         assert_eq!(back.codes.as_deref(), Some(&codes[..]));
         assert_eq!(back.features, model.features);
         let step = params.emission_step() as f32;

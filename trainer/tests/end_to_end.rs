@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use decoder::internal::ModelInternals;
 use trainer::pipeline::{Silent, TrainOptions, TrainSummary};
 
 fn sample_args(out: &std::path::Path) -> TrainOptions {
@@ -28,7 +29,7 @@ fn train_write_load_and_segment() {
     assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M-2", "M-3", "M", "E", "S"]);
     // A training sentence comes back segmented as written (one output line per input line).
     let input = "我们明天上午九点在学校门口集合。\r\n\n".as_bytes();
-    let output = decoder::segment::segment_to_vec(&model, input);
+    let output = decoder::Segmenter::segment_to_vec(&model, input);
     assert_eq!(String::from_utf8(output).unwrap(), "我们  明天  上午  九点  在  学校  门口  集合  。\n\n");
 
     // The training vocabulary is kept next to the model for OOV scoring.
@@ -50,16 +51,16 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     assert!(summary.bytes.len() <= budget && summary.bytes.len() > budget - 400, "{} bytes", summary.bytes.len());
     let model = decoder::Model::from_bytes(&summary.bytes).expect("the decoder accepts the model");
     // A codebook table with a word list (version 3); without the list (version 2) the table gets its bytes.
-    assert_eq!(model.body().version(), 3);
-    assert!(!model.emission().lexicon().is_empty());
-    let rows = model.emission().rows();
+    assert_eq!(model.format_version(), 3);
+    assert!(!model.ngram().unwrap().lexicon().is_empty());
+    let rows = model.ngram().unwrap().rows();
     let no_list =
         TrainOptions { lexicon: false, ..TrainOptions { out: dir.path().join("no-list.crfm"), ..args.clone() } };
     let no_list = run_train(&no_list).expect("training without a word list");
     assert!(no_list.bytes.len() <= budget && no_list.bytes.len() > budget - 400, "{} bytes", no_list.bytes.len());
     let no_list = decoder::Model::from_bytes(&no_list.bytes).unwrap();
-    assert_eq!((no_list.body().version(), no_list.emission().lexicon().len()), (2, 0));
-    assert!(no_list.emission().rows() > rows, "{} vs {rows}", no_list.emission().rows());
+    assert_eq!((no_list.format_version(), no_list.ngram().unwrap().lexicon().len()), (2, 0));
+    assert!(no_list.ngram().unwrap().rows() > rows, "{} vs {rows}", no_list.ngram().unwrap().rows());
     // Past 2^20 rows the auto set is the standard one and the word list has 4 templates; with 2 rows per
     // feature that reads over the decoder's 32 rows a position: the basic set (no trigram) is used, and
     // the optional covering-word template is dropped (the basic set and all 4 would read 34).
@@ -69,16 +70,16 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     };
     let large = run_train(&large).expect("a large budget with a word list").bytes;
     let large = decoder::Model::from_bytes(&large).unwrap();
-    let templates = large.emission().templates();
-    assert!(large.emission().rows() > 1 << 20, "{} rows", large.emission().rows());
-    assert_eq!(templates.len(), decoder::features::DEFAULT_TEMPLATES.len() + 3, "{templates:?}");
+    let templates = large.ngram().unwrap().templates();
+    assert!(large.ngram().unwrap().rows() > 1 << 20, "{} rows", large.ngram().unwrap().rows());
+    assert_eq!(templates.len(), decoder::internal::features::DEFAULT_TEMPLATES.len() + 3, "{templates:?}");
     assert!(templates.ends_with(&trainer::features::LEXICON_TEMPLATES[..3]), "{templates:?}");
-    assert!(templates.starts_with(&decoder::features::DEFAULT_TEMPLATES));
-    assert_eq!(large.emission().hashes_per_feature() * templates.len(), decoder::MAX_TEMPLATES);
-    assert_eq!(model.emission().codes().map(<[u8]>::len), Some(rows));
+    assert!(templates.starts_with(&decoder::internal::features::DEFAULT_TEMPLATES));
+    assert_eq!(large.ngram().unwrap().hashes_per_feature() * templates.len(), decoder::MAX_TEMPLATES);
+    assert_eq!(model.ngram().unwrap().codes().map(<[u8]>::len), Some(rows));
     assert!(!rows.is_power_of_two(), "the budget, not a power of two, sets the rows ({rows})");
     assert_eq!(model.tag_names().collect::<Vec<_>>(), ["B", "M", "E", "S"]);
-    assert_eq!(model.emission().hashes_per_feature(), 2, "codebook models read two rows per feature by default");
+    assert_eq!(model.ngram().unwrap().hashes_per_feature(), 2, "codebook models read two rows per feature by default");
     assert!(summary.quantized_dev.value() > 0.6, "dev {}", summary.quantized_dev);
     // Direct i8 weights in the same budget get a quarter of the rows (or fewer: a power of two).
     let direct = TrainOptions {
@@ -87,8 +88,8 @@ fn a_byte_budget_gives_a_codebook_model_within_it() {
     };
     let direct = run_train(&direct).expect("direct weights within a budget");
     let direct = decoder::Model::from_bytes(&direct.bytes).unwrap();
-    assert!(direct.emission().codes().is_none());
-    assert!(direct.emission().rows() * 4 <= rows, "{} vs {rows}", direct.emission().rows());
+    assert!(direct.ngram().unwrap().codes().is_none());
+    assert!(direct.ngram().unwrap().rows() * 4 <= rows, "{} vs {rows}", direct.ngram().unwrap().rows());
 }
 
 /// A word-list model gives the same tags through the float model, the decoder's whole-sentence integer
@@ -99,8 +100,8 @@ fn a_word_list_model_decodes_alike_on_every_path() {
     let args = sample_args(&dir.path().join("sample.crfm"));
     let summary = run_train(&args).unwrap();
     let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
-    assert_eq!(model.body().version(), 3);
-    assert!(model.emission().lexicon().len() > 100, "{} words", model.emission().lexicon().len());
+    assert_eq!(model.format_version(), 3);
+    assert!(model.ngram().unwrap().lexicon().len() > 100, "{} words", model.ngram().unwrap().lexicon().len());
     assert!(model.metadata().contains("word list"), "{}", model.metadata());
     let corpus = trainer::corpus::parse_corpus(
         trainer::pipeline::SAMPLE_CORPUS,
@@ -116,9 +117,9 @@ fn a_word_list_model_decodes_alike_on_every_path() {
     let agree = float.iter().zip(&integer).filter(|(a, b)| a == b).count();
     assert!(agree * 100 >= sentences.len() * 98, "float and integer agree on {agree} of {}", sentences.len());
     let names: Vec<String> = model.tag_names().map(str::to_string).collect();
-    let roles = decoder::segment::ChunkRoles::from_names(names.iter().map(String::as_str));
+    let roles = decoder::internal::segment::ChunkRoles::from_names(names.iter().map(String::as_str));
     let text: String = sentences.iter().map(|s| s.chars.iter().collect::<String>() + "\n").collect();
-    let streamed = String::from_utf8(decoder::segment::segment_to_vec(&model, text.as_bytes())).unwrap();
+    let streamed = String::from_utf8(decoder::Segmenter::segment_to_vec(&model, text.as_bytes())).unwrap();
     let whole: String = sentences
         .iter()
         .zip(&integer)
@@ -135,16 +136,19 @@ fn a_word_list_model_decodes_alike_on_every_path() {
 
 #[test]
 fn extra_words_join_the_word_list_and_need_one() {
-    use decoder::lexicon::{word_hash, WordSet, WordSpan};
+    use decoder::internal::lexicon::{word_hash, WordSet, WordSpan};
     let dir = tempfile::tempdir().unwrap();
     let hash = |word: &str| word_hash(word.chars().map(|c| c as u32));
     let plain = run_train(&sample_args(&dir.path().join("plain.crfm"))).unwrap();
     let plain = decoder::Model::from_bytes(&plain.bytes).unwrap();
     // A small (microcontroller-sized) table: the three lexicon templates without the character.
-    let templates = plain.emission().templates();
-    assert!(templates.contains(&decoder::features::Template::Lexicon(WordSpan::Inside)), "{templates:?}");
-    assert!(!templates.contains(&decoder::features::Template::LexiconChar(WordSpan::Covering, 0)), "{templates:?}");
-    assert!(!plain.emission().lexicon().contains(hash("量子计算")));
+    let templates = plain.ngram().unwrap().templates();
+    assert!(templates.contains(&decoder::internal::features::Template::Lexicon(WordSpan::Inside)), "{templates:?}");
+    assert!(
+        !templates.contains(&decoder::internal::features::Template::LexiconChar(WordSpan::Covering, 0)),
+        "{templates:?}"
+    );
+    assert!(!plain.ngram().unwrap().lexicon().contains(hash("量子计算")));
 
     // Two new words (one twice), a sample word, and words too short and too long to count.
     let extra = dir.path().join("extra.utf8");
@@ -152,9 +156,9 @@ fn extra_words_join_the_word_list_and_need_one() {
     let args = TrainOptions { lexicon_extra: vec![extra.clone()], ..sample_args(&dir.path().join("extra.crfm")) };
     let summary = run_train(&args).unwrap();
     let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
-    let words = model.emission().lexicon();
+    let words = model.ngram().unwrap().lexicon();
     assert!(words.contains(hash("量子计算")) && words.contains(hash("龙卷风")) && words.contains(hash("学校")));
-    assert_eq!(words.len(), plain.emission().lexicon().len() + 2);
+    assert_eq!(words.len(), plain.ngram().unwrap().lexicon().len() + 2);
 
     let refused = run_train(&TrainOptions { lexicon: false, ..args.clone() }).unwrap_err();
     assert!(format!("{refused:#}").contains("--lexicon-extra"), "{refused:#}");
@@ -188,7 +192,7 @@ fn an_ensemble_exports_the_mean_of_its_members() {
 
 #[test]
 fn a_refit_trains_on_the_dev_data_too() {
-    use decoder::lexicon::{word_hash, WordSet};
+    use decoder::internal::lexicon::{word_hash, WordSet};
     let dir = tempfile::tempdir().unwrap();
     let hash = |word: &str| word_hash(word.chars().map(|c| c as u32));
     let dev = dir.path().join("dev.seg");
@@ -203,9 +207,10 @@ fn a_refit_trains_on_the_dev_data_too() {
         decoder::Model::from_bytes(&refit_summary.bytes).unwrap(),
     );
     // The dev words join the word list and the vocabulary that defines OOV words.
-    assert!(!held_out.emission().lexicon().contains(hash("量子计算")));
+    assert!(!held_out.ngram().unwrap().lexicon().contains(hash("量子计算")));
     assert!(
-        model.emission().lexicon().contains(hash("量子计算")) && model.emission().lexicon().contains(hash("龙卷风"))
+        model.ngram().unwrap().lexicon().contains(hash("量子计算"))
+            && model.ngram().unwrap().lexicon().contains(hash("龙卷风"))
     );
     let words = std::fs::read_to_string(dir.path().join("refit.crfm.words")).unwrap();
     assert!(words.lines().any(|w| w == "量子计算") && words.lines().any(|w| w == "图书馆"));
@@ -330,7 +335,7 @@ fn conll_corpora_train_a_tagger() {
     assert_eq!(summary.float_model.tag_names, ["O", "B-NUM", "I-NUM"]);
     assert!(summary.quantized_dev.value() > 0.95, "accuracy {}", summary.quantized_dev);
     let model = decoder::Model::from_bytes(&summary.bytes).unwrap();
-    assert_eq!(model.scheme(), decoder::tags::TagScheme::Bio);
+    assert_eq!(model.scheme(), decoder::TagScheme::Bio);
 }
 
 /// Characters on which two segmentations of the same text agree (per character: same word start).
@@ -354,7 +359,7 @@ fn distillation_teaches_a_budget_model_the_teachers_segmentation() {
     std::fs::write(&unlabeled, trainer::pipeline::SAMPLE_CORPUS).unwrap();
     let raw: String = String::from_utf8_lossy(trainer::pipeline::SAMPLE_CORPUS).replace([' ', '\r'], "");
     let teacher_model = decoder::Model::from_bytes(&teacher.bytes).unwrap();
-    let teacher_says = String::from_utf8(decoder::segment::segment_to_vec(&teacher_model, raw.as_bytes())).unwrap();
+    let teacher_says = String::from_utf8(decoder::Segmenter::segment_to_vec(&teacher_model, raw.as_bytes())).unwrap();
 
     let budget =
         TrainOptions { max_model_bytes: Some(6_000), reference_model: false, ..sample_args(&dir.path().join("x")) };
@@ -368,7 +373,7 @@ fn distillation_teaches_a_budget_model_the_teachers_segmentation() {
     .expect("distillation from a teacher file");
     let segment = |bytes: &[u8]| {
         let model = decoder::Model::from_bytes(bytes).unwrap();
-        String::from_utf8(decoder::segment::segment_to_vec(&model, raw.as_bytes())).unwrap()
+        String::from_utf8(decoder::Segmenter::segment_to_vec(&model, raw.as_bytes())).unwrap()
     };
     let model = decoder::Model::from_bytes(&distilled.bytes).unwrap();
     assert!(model.metadata().contains("distilled through unlabeled.txt"), "{}", model.metadata());
@@ -550,4 +555,31 @@ fn training_progress_arrives_as_events() {
     );
     assert_eq!(recorder.report.as_deref(), Some(summary.report.as_str()));
     assert!(summary.report.contains("integer layout:") && summary.report.contains("transition scores"));
+}
+
+/// The README's `console` example: the input it echoes into `trainer segment` with the committed
+/// default model gives exactly the output it shows.
+#[test]
+fn the_readme_segmentation_example_is_what_segment_prints() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme.split("```console\n").nth(1).expect("README has a console example");
+    let mut lines = block.lines();
+    let command = lines.next().unwrap();
+    let shown = lines.next().unwrap();
+    let input = command.split('\'').nth(1).expect("the example echoes a quoted sentence");
+    let model = command.rsplit("--model ").next().unwrap().trim();
+    assert!(command.contains("segment") && model.ends_with(".crfm"), "{command}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["segment", "--model"])
+        .arg(root.join(model))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{input}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), format!("{shown}\n"));
 }

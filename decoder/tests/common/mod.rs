@@ -2,14 +2,14 @@
 //! reference (whole-sequence) labelling of streamed input.
 #![allow(dead_code)]
 
-use decoder::features::{Template, DEFAULT_TEMPLATES};
-use decoder::format::{
+use decoder::internal::features::{Template, DEFAULT_TEMPLATES};
+use decoder::internal::format::{
     self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType,
 };
-use decoder::lattice::{backpointer_bytes, label_chars};
-use decoder::stream::{Event, Labeled, LineEnding};
-use decoder::tags::Constraints;
+use decoder::internal::lattice::{backpointer_bytes, label_chars};
+use decoder::internal::tags::Constraints;
 use decoder::Model;
+use decoder::{Event, Labeled, LineEnding};
 
 /// splitmix64: small, deterministic, good enough for test data.
 #[derive(Clone)]
@@ -117,7 +117,7 @@ pub fn random_bmes(seed: u64, templates: &[Template], bucket_bits: u8, range: i6
     Spec {
         names: "B M E S".into(),
         custom: None,
-        normalization: decoder::text::NORMALIZE_WIDTH,
+        normalization: decoder::internal::text::NORMALIZE_WIDTH,
         templates: templates.to_vec(),
         bucket_bits,
         weight_type: WeightType::I8,
@@ -149,7 +149,7 @@ pub fn random_small(rng: &mut Rng) -> Spec {
                 let t: Vec<u8> = (0..l * l).map(|_| u8::from(rng.below(3) != 0)).collect();
                 let s: Vec<u8> = (0..l).map(|_| u8::from(rng.below(2) != 0)).collect();
                 let e: Vec<u8> = (0..l).map(|_| u8::from(rng.below(2) != 0)).collect();
-                let mut c = decoder::tags::Constraints::unconstrained(l);
+                let mut c = decoder::internal::tags::Constraints::unconstrained(l);
                 for from in 0..l {
                     c.next[from] = (0..l).filter(|&to| t[from * l + to] == 1).fold(0, |m, to| m | 1 << to);
                 }

@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use decoder::format::NgramTable;
+use decoder::internal::format::NgramTable;
+use decoder::internal::ModelInternals;
 
 use super::out_raw;
 use crate::pipeline::report::{transition_table, weight_type_name};
@@ -25,7 +26,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &bytes)?;
     let body = model.body();
-    let emission = model.emission();
+    let Some(emission) = model.ngram() else { bail!("{}: not an n-gram model", args.model.display()) };
     let (normalization, weight_shift) = match body.emission.table() {
         NgramTable::Hashed(s) => (s.normalization, s.weight_shift),
         NgramTable::Codebook(s) => (s.normalization, s.weight_shift),
@@ -50,7 +51,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
             out,
             "  word list: {} words of 2 to {} characters = {} bytes, index of 2^{index_bits} buckets = {} bytes",
             emission.lexicon().len(),
-            decoder::lexicon::MAX_WORD_CHARS,
+            decoder::internal::lexicon::MAX_WORD_CHARS,
             words.len(),
             index.len()
         );
@@ -73,12 +74,12 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
                 "  codes: [{}] u8 = {} bytes; codebook: [{}][{l}] {}, weight shift {weight_shift} (one step = 2^{step} real)",
                 emission.rows(),
                 codes.len(),
-                decoder::format::CODEBOOK_ENTRIES,
+                decoder::internal::format::CODEBOOK_ENTRIES,
                 weight_type_name(weight_type),
             );
         }
     }
-    let float = quantize::dequantize(&model);
+    let float = quantize::dequantize(&model).with_context(|| args.model.display().to_string())?;
     let nonzero = float.weights.iter().filter(|&&w| w != 0.0).count();
     let max = float.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
     let _ = writeln!(

@@ -2,7 +2,7 @@
 //! list's share of the budget, the template set for a table size, and the rows each feature reads.
 
 use anyhow::{bail, Result};
-use decoder::format::{WeightType, CODEBOOK_ENTRIES};
+use decoder::internal::format::{WeightType, CODEBOOK_ENTRIES};
 
 use super::report::weight_type_name;
 use super::TrainOptions;
@@ -41,7 +41,7 @@ pub(super) fn choose_templates(
     rows: u32,
     lexicon: bool,
     hashes: u8,
-) -> Result<Vec<decoder::features::Template>> {
+) -> Result<Vec<decoder::internal::features::Template>> {
     let mut lexicon_templates = if lexicon { crate::features::lexicon_templates(rows) } else { &[] };
     let extra = lexicon_templates.len();
     let mut templates = match &options.template_list {
@@ -69,7 +69,7 @@ pub(super) fn lexicon_limit(options: &TrainOptions, tag_names: &[String]) -> Opt
         return None;
     }
     let by_budget =
-        options.max_model_bytes.map(|b| b * LEXICON_BUDGET_PERCENT / 100 / decoder::lexicon::WORD_HASH_BYTES);
+        options.max_model_bytes.map(|b| b * LEXICON_BUDGET_PERCENT / 100 / decoder::internal::lexicon::WORD_HASH_BYTES);
     Some(options.lexicon_words.or(by_budget))
 }
 

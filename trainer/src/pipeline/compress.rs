@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use decoder::format::CODEBOOK_ENTRIES;
+use decoder::internal::format::CODEBOOK_ENTRIES;
 
 use super::progress::{say, Progress, ProgressEvent, Stage};
 use crate::corpus::Sentence;

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
-use decoder::format::WeightType;
+use decoder::internal::format::WeightType;
 
 pub use data::{load_model, read_model_file, words_path_for, SAMPLE_CORPUS};
 pub use progress::{Progress, ProgressEvent, Silent, Stage};

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
-use decoder::format::WeightType;
+use decoder::internal::format::WeightType;
 use decoder::Model;
 
 use super::budget::METADATA_BUDGET;

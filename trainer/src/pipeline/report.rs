@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use decoder::format::WeightType;
+use decoder::internal::format::WeightType;
 use decoder::Model;
 
 use super::progress::{Progress, ProgressEvent, Stage};
@@ -159,7 +159,7 @@ pub fn transition_table(
     transitions: &[f32],
     start: &[f32],
     end: &[f32],
-    constraints: Option<&decoder::tags::Constraints>,
+    constraints: Option<&decoder::internal::tags::Constraints>,
 ) -> String {
     let l = tag_names.len();
     let cell = |value: f32, allowed: bool| {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
-use decoder::format::WeightType;
+use decoder::internal::format::WeightType;
 
 use super::progress::{say, Progress, ProgressEvent, Stage};
 use super::{budget, TrainOptions};
@@ -54,7 +54,10 @@ pub(super) fn build(
     // From the whole training text, distilled lines included (dev stays unseen).
     let words =
         TrainingLexicon::from_sentences(&train_corpus.sentences, tag_names, spec.normalization, extra_words, limit);
-    say(progress, format!("word list: {} words of 2 to {} characters", words.len(), decoder::lexicon::MAX_WORD_CHARS));
+    say(
+        progress,
+        format!("word list: {} words of 2 to {} characters", words.len(), decoder::internal::lexicon::MAX_WORD_CHARS),
+    );
     if let Some(sizing) = sizing {
         let budget = sizing.budget;
         // Fewer words than the limit leave bytes to the table.

@@ -217,7 +217,11 @@ fn convention_result(json: &Value, score_command: String, training: &str) -> Res
 fn stamp() -> Stamp {
     let git = GitState::of_workspace_ignoring(&[RESULTS_JSON, RESULTS_MARKDOWN, README]);
     let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
-    Stamp { commit: git.commit.unwrap_or_else(|| "unknown".to_owned()), dirty: git.dirty, generated: utc_timestamp(seconds) }
+    Stamp {
+        commit: git.commit.unwrap_or_else(|| "unknown".to_owned()),
+        dirty: git.dirty,
+        generated: utc_timestamp(seconds),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,19 @@
+//! The fixed limits every model and every decoder of this crate share. A leaf module: everything else may
+//! read it, it reads nothing.
+
+/// Most tags a model may have (tag sets are `u16` bitmasks).
+pub const MAX_TAGS: usize = 16;
+/// Most feature templates a hashed n-gram model may have. With every weight within the i16 range this
+/// keeps one position's emission score within `MAX_TEMPLATES * 2^15 = 2^20`.
+pub const MAX_TEMPLATES: usize = 32;
+/// Largest hash table: `2^24` rows.
+pub const MAX_BUCKET_BITS: u8 = 24;
+/// Largest absolute character offset a feature template may read.
+pub const MAX_OFFSET: usize = 4;
+/// Most rows a codebook model reads per feature.
+pub const MAX_HASHES_PER_FEATURE: u8 = 2;
+/// The newest model format version this crate reads and writes (it reads every version from
+/// [`OLDEST_FORMAT_VERSION`] on).
+pub const FORMAT_VERSION: u16 = 4;
+/// The oldest model format version this crate reads.
+pub const OLDEST_FORMAT_VERSION: u16 = 1;
