@@ -17,7 +17,7 @@
 //!
 //! Modules, in the order data flows through them:
 //! - [`corpus`]: reading segmented and CoNLL corpora;
-//! - [`features`]: hashed n-gram features, computed through `decoder::features`; [`lexicon`]: the
+//! - [`features`]: hashed n-gram features, computed through `decoder::internal::features`; [`lexicon`]: the
 //!   jackknifed word list of the lexicon templates;
 //! - [`model`]: the float parameters and float Viterbi;
 //! - [`crf`]: forward-backward, the CRF and softmax losses and their gradients;
