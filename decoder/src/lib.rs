@@ -8,20 +8,34 @@ extern crate alloc;
 
 // The layers, lowest first: a module reads only modules above it in this list, so no module imports
 // one that imports it (`tests/layers.rs` checks this).
+// CRC-32 of the file.
 mod crc;
-mod emission;
-mod error;
-mod features;
-mod format;
+// the feature hash.
 mod hash;
-mod lattice;
-mod lexicon;
+// the decoder's fixed limits.
 mod limits;
-mod model;
-mod segment;
-mod stream;
-mod tags;
+// normalisation and character classes.
 mod text;
+// the error enums.
+mod error;
+// tag schemes and the hard masks.
+mod tags;
+// the word list.
+mod lexicon;
+// templates and their hashes.
+mod features;
+// the wire format.
+mod format;
+// emission scores.
+mod emission;
+// the loaded model.
+mod model;
+// hard-masked Viterbi.
+mod lattice;
+// the streaming labeler.
+mod stream;
+// the segmenter.
+mod segment;
 
 pub mod internal;
 

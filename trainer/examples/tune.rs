@@ -41,7 +41,7 @@ struct Tune {
 /// The studies.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Study {
-    /// The CRF learning-rate study (docs/experiments.md): CRF with the CRF layer's learning rate at
+    /// The CRF learning-rate study (docs/background.md): CRF with the CRF layer's learning rate at
     /// several multiples of the emission rate (--multipliers), and the softmax baseline. Prints F1 and
     /// the learned transition matrix of each. --crf-lr and --loss are set by the study. Models go next
     /// to --out as experiment-lr-N.crfm.

@@ -35,7 +35,7 @@ pub struct FeatureSpec {
 /// The last one helped the unlimited CTB6 model (more than without the character, or conjoined with the
 /// neighbouring characters too), not PKU's, and barely the microcontroller-sized ones, for markedly
 /// more Cortex-M3 instructions a character: so only tables of more than [`COMPACT_MAX_ROWS`] rows (host
-/// models) get it ([`lexicon_templates`]). The measurements are in docs/experiments.md.
+/// models) get it ([`lexicon_templates`]). trainer/README.md, *Word list*, gives the measurements.
 pub const LEXICON_TEMPLATES: [Template; 4] = [
     Template::Lexicon(WordSpan::Starting),
     Template::Lexicon(WordSpan::Ending),

@@ -100,7 +100,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Inspect(args)) => run_inspect(&args),
         Some(Command::Experiment { .. }) => bail!(
             "`trainer experiment` was removed: the CRF learning-rate study (`experiment lr`) is now \
-             `cargo run --release -p trainer --example tune -- --study lr <train options>` (see docs/experiments.md)"
+             `cargo run --release -p trainer --example tune -- --study lr <train options>` (see docs/background.md)"
         ),
     }
 }
