@@ -88,8 +88,8 @@ impl FrontierReport {
     }
 }
 
-/// A fraction as a percentage with two decimals: `95.04`.
-pub(crate) fn percent(fraction: f64) -> String {
+/// A fraction as a percentage with two decimals: 0.98765 is `98.77`.
+pub fn percent(fraction: f64) -> String {
     format!("{:.2}", 100.0 * fraction)
 }
 

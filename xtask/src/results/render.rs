@@ -7,6 +7,8 @@ use std::fmt::Write;
 
 use anyhow::{bail, Result};
 
+pub use crate::{frontier::report::percent, util::group_digits};
+
 use super::{FirmwareMeasurement, FrontierRun, ModelResult, Sources, FIRMWARE_JSON, FRONTIER_JSON, RESULTS_JSON};
 
 /// The line that opens the README's generated block.
@@ -22,24 +24,6 @@ const NONE: &str = "—";
 
 const MIB: u64 = 1 << 20;
 const KIB: u64 = 1 << 10;
-
-/// A fraction as a percentage with two decimals: 0.98765 is `98.77`.
-pub fn percent(fraction: f64) -> String {
-    format!("{:.2}", 100.0 * fraction)
-}
-
-/// An integer with thousands separators: `1,234,567`.
-pub fn group_digits(value: u64) -> String {
-    let digits = value.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
 
 /// A model size: exact with separators below 1 MiB (`123,456`), else in
 /// MiB with one decimal (`28.6 MiB`).
