@@ -3,6 +3,7 @@
 
 mod eval;
 mod inspect;
+mod progress;
 mod segment;
 mod train;
 
@@ -11,10 +12,11 @@ use clap::{Parser, Subcommand};
 
 pub use eval::{run_eval, run_score, EvalArgs, ScoreArgs};
 pub use inspect::{run_inspect, InspectArgs};
+pub use progress::ConsoleProgress;
 pub use segment::{run_segment, SegmentArgs};
 pub use train::{
-    run_train, train_and_print, ConsoleProgress, FormatArg, RemovedOptions, TemplatesArg, TrainArgs, TrainCommand,
-    WeightTypeArg, WordTagsArg,
+    run_train, train_and_print, FormatArg, RemovedOptions, TemplatesArg, TrainArgs, TrainCommand, WeightTypeArg,
+    WordTagsArg,
 };
 
 /// `println!` that returns an error (for `?`) instead of panicking when standard output is closed
