@@ -6,7 +6,7 @@
 use std::fs;
 
 use xtask::{
-    results::{render_documents, README, RESULTS_MARKDOWN},
+    results::{render_documents, FRONTIER_MARKDOWN, README, RESULTS_MARKDOWN},
     workspace_root,
 };
 
@@ -30,7 +30,10 @@ fn first_difference(committed: &str, rendered: &str) -> String {
 fn committed_documents_equal_their_rendering_from_the_measurement_files() {
     let root = workspace_root();
     let rendered = render_documents(&root).expect("rendering from the committed JSON files");
-    for (relative, expected) in [(RESULTS_MARKDOWN, &rendered.results_markdown), (README, &rendered.readme)] {
+    let frontier = rendered.frontier_markdown.as_ref().map(|markdown| (FRONTIER_MARKDOWN, markdown));
+    for (relative, expected) in
+        [(RESULTS_MARKDOWN, &rendered.results_markdown), (README, &rendered.readme)].into_iter().chain(frontier)
+    {
         let committed = fs::read_to_string(root.join(relative)).expect(relative);
         assert!(
             committed == *expected,

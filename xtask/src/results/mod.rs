@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use runner::{run, ResultsOptions};
 
-use crate::{measure, workspace_root};
+use crate::{frontier, measure, workspace_root};
 
 /// Where the measurements of `cargo xtask results` go (from the repository root).
 pub const RESULTS_JSON: &str = "docs/results.json";
@@ -35,6 +35,8 @@ pub const FIRMWARE_JSON: &str = "docs/firmware.json";
 pub const FRONTIER_JSON: &str = "docs/frontier.json";
 /// The README holding the headline block.
 pub const README: &str = "README.md";
+/// The frontier's Markdown, whose decode-cost sentence comes from docs/firmware.json.
+pub const FRONTIER_MARKDOWN: &str = "docs/frontier.md";
 
 /// The options of `cargo xtask results`.
 #[derive(Debug, Args)]
@@ -268,6 +270,8 @@ pub struct Rendered {
     pub results_markdown: String,
     /// The whole of `README.md`, its headline block replaced.
     pub readme: String,
+    /// The whole of `docs/frontier.md`, if `docs/frontier.json` exists.
+    pub frontier_markdown: Option<String>,
 }
 
 /// Renders docs/results.md and the README (under `root`) from the
@@ -280,7 +284,24 @@ pub fn render_documents(root: &Path) -> Result<Rendered> {
         results_markdown: render::results_markdown(&sources),
         readme: render::replace_headline(&readme, &render::headline_table(&sources))
             .with_context(|| readme_path.display().to_string())?,
+        frontier_markdown: frontier_markdown(root)?,
     })
+}
+
+/// docs/frontier.md as `cargo xtask frontier --rerender` writes it from docs/frontier.json and the
+/// decode costs of docs/firmware.json; `None` without docs/frontier.json.
+fn frontier_markdown(root: &Path) -> Result<Option<String>> {
+    let path = root.join(FRONTIER_JSON);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let measurements = measure::record::MeasurementFile::load(&root.join(FIRMWARE_JSON))?.measurements;
+    let report = frontier::rerender::report_from_json(&value, frontier::DecodeCosts::select(&measurements))
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(frontier::render_markdown(&report)))
 }
 
 /// Renders docs/results.md and the README's headline block under the
@@ -292,6 +313,10 @@ pub fn render_all(root: &Path) -> Result<()> {
     for (relative, text) in [(RESULTS_MARKDOWN, &rendered.results_markdown), (README, &rendered.readme)] {
         let path = root.join(relative);
         fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if rendered.frontier_markdown.is_some() {
+        // Its JSON and plot too: they quote the same decode costs.
+        frontier::rerender(&root.join("docs"))?;
     }
     println!("results: rendered {RESULTS_MARKDOWN} and the headline table of {README}");
     Ok(())
