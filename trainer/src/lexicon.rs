@@ -1,4 +1,4 @@
-//! The word list of a lexicon model (see `decoder::lexicon`), built from the training text.
+//! The word list of a lexicon model (see `decoder::internal::lexicon`), built from the training text.
 //!
 //! Trained naively, a list of the training words would be a perfect oracle on the training text (every
 //! word of it is listed) and the model would trust it blindly; on new text, a fifth of whose words it

@@ -1,5 +1,5 @@
 //! Quantization and export: the float model becomes integer scores in the one model format
-//! (`decoder::format`), written only through `format::encode`.
+//! (`decoder::internal::format`), written only through `format::encode`.
 //!
 //! All scores share one unit, `2^-score_frac_bits` (the decoder adds emission and transition scores
 //! directly). Transitions, start and end scores are i16 in that unit. Emission weights are i8 or i16 with

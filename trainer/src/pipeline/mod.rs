@@ -212,6 +212,12 @@ impl Default for TrainOptions {
 impl TrainOptions {
     /// Fails on values out of range.
     pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            bail!("--epochs must be at least 1");
+        }
+        if self.batch_size == 0 {
+            bail!("--batch-size must be at least 1");
+        }
         if !(1..=64).contains(&self.ensemble) {
             bail!("--ensemble must be 1 to 64, got {}", self.ensemble);
         }
@@ -528,6 +534,8 @@ mod tests {
     #[test]
     fn out_of_range_values_are_refused_by_name() {
         let error = |options: TrainOptions| options.validate().unwrap_err().to_string();
+        assert!(error(TrainOptions { epochs: 0, ..TrainOptions::default() }).contains("--epochs"));
+        assert!(error(TrainOptions { batch_size: 0, ..TrainOptions::default() }).contains("--batch-size"));
         assert!(error(TrainOptions { ensemble: 0, ..TrainOptions::default() }).contains("--ensemble"));
         assert!(error(TrainOptions { ensemble: 65, ..TrainOptions::default() }).contains("--ensemble"));
         assert!(error(TrainOptions { bucket_bits: Some(25), ..TrainOptions::default() }).contains("--bucket-bits"));

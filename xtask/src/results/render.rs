@@ -300,7 +300,9 @@ fn frontier_section(out: &mut String, sources: &Sources) {
         out,
         "Written by `{}` at commit {} on {} ({FRONTIER_JSON}; [frontier.md](frontier.md) has the exact \
          commands, [frontier.svg](frontier.svg) the plot). Test F1 of the quantized models per byte budget, \
-         each distilled from the unlimited model:\n",
+         each distilled from the unlimited model. These are the frontier's own runs, at its commit: where a \
+         budget matches a model above, the two F1 figures can differ by a run's noise or by what changed \
+         in between.\n",
         frontier.command, frontier.commit, frontier.generated
     );
     let mut budgets: Vec<Option<u64>> = Vec::new();
