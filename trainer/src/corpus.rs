@@ -194,14 +194,14 @@ impl Corpus {
 }
 
 /// A line of a text file: its 1-based number and its content without the line end.
-struct Line<'a> {
-    number: usize,
-    text: &'a str,
+pub(crate) struct Line<'a> {
+    pub(crate) number: usize,
+    pub(crate) text: &'a str,
 }
 
 /// Splits UTF-8 text into lines, dropping a leading byte-order mark and `\n` / `\r\n` line ends.
 /// Invalid UTF-8 is reported with the line it is on.
-fn lines<'a>(bytes: &'a [u8], source_name: &str) -> Result<Vec<Line<'a>>, CorpusError> {
+pub(crate) fn lines<'a>(bytes: &'a [u8], source_name: &str) -> Result<Vec<Line<'a>>, CorpusError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut out = Vec::new();
     let mut rest = bytes;
@@ -224,13 +224,13 @@ fn lines<'a>(bytes: &'a [u8], source_name: &str) -> Result<Vec<Line<'a>>, Corpus
     Ok(out)
 }
 
-fn malformed(source_name: &str, line: usize, reason: impl fmt::Display) -> CorpusError {
+pub(crate) fn malformed(source_name: &str, line: usize, reason: impl fmt::Display) -> CorpusError {
     CorpusError::Malformed { source_name: source_name.to_string(), line, reason: reason.to_string() }
 }
 
 /// Control characters other than whitespace have no business in a corpus; they usually mean a binary
 /// or wrongly decoded file.
-fn check_no_controls(text: &str, source_name: &str, line: usize) -> Result<(), CorpusError> {
+pub(crate) fn check_no_controls(text: &str, source_name: &str, line: usize) -> Result<(), CorpusError> {
     match text.chars().find(|&c| c.is_control() && !is_separator(c)) {
         Some(c) => Err(malformed(source_name, line, format_args!("control character U+{:04X}", c as u32))),
         None => Ok(()),

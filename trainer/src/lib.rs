@@ -16,7 +16,7 @@
 //! ```
 //!
 //! Modules, in the order data flows through them:
-//! - [`corpus`]: reading segmented and CoNLL corpora;
+//! - [`corpus`]: reading segmented and CoNLL corpora; [`conll`]: CoNLL column files (NER, chunking);
 //! - [`features`]: hashed n-gram features, computed through `decoder::internal::features`; [`lexicon`]: the
 //!   jackknifed word list of the lexicon templates;
 //! - [`model`]: the float parameters and float Viterbi;
@@ -28,13 +28,16 @@
 //! - [`quantize`]: integer scales and export through `decoder::internal::format::encode`;
 //! - [`integer`]: the exported model's integer decode path (the decoder's);
 //! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring; [`conventions`]: where a test
-//!   set's gold segmentation follows conventions its training text never does;
+//!   set's gold segmentation follows conventions its training text never does; [`conlleval`]: entity
+//!   (chunk) scoring as the CoNLL `conlleval` script does it;
 //! - [`pipeline`]: a whole training run, one stage per file (budget sizing, teacher and distillation,
 //!   word list, ensemble and refit, compression, quantization, report);
 //! - [`cli`]: the command-line commands (the only module that knows `clap`).
 
 pub mod cli;
 pub mod codebook;
+pub mod conll;
+pub mod conlleval;
 pub mod conventions;
 pub mod corpus;
 pub mod crf;
