@@ -23,14 +23,18 @@ use serde::{Deserialize, Serialize};
 
 pub use runner::{run, ResultsOptions};
 
-use crate::{frontier, measure, workspace_root};
+use crate::{
+    frontier, measure,
+    measure::record::{Measurement, MeasurementFile},
+    workspace_root,
+};
 
 /// Where the measurements of `cargo xtask results` go (from the repository root).
 pub const RESULTS_JSON: &str = "docs/results.json";
 /// The rendered results document.
 pub const RESULTS_MARKDOWN: &str = "docs/results.md";
 /// What `cargo xtask firmware measure` writes.
-pub const FIRMWARE_JSON: &str = "docs/firmware.json";
+pub use crate::measure::record::MEASUREMENTS_FILE as FIRMWARE_JSON;
 /// What `cargo xtask frontier` writes.
 pub const FRONTIER_JSON: &str = "docs/frontier.json";
 /// The README holding the headline block.
@@ -146,60 +150,6 @@ pub struct ConventionResult {
     pub f1_with_conflicts_read_the_gold_way: f64,
 }
 
-/// `docs/firmware.json`, as far as the results read it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FirmwareFile {
-    /// The command that wrote it.
-    pub command: String,
-    /// One entry per board and model.
-    pub measurements: Vec<FirmwareMeasurement>,
-}
-
-/// One firmware run under QEMU, as `cargo xtask firmware measure` records it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FirmwareMeasurement {
-    /// The board (`lm3s6965evb`, `mps2-an386`).
-    pub board: String,
-    /// Its core (`Cortex-M3`).
-    pub core: String,
-    /// The model file as given.
-    pub model: String,
-    /// The model file's SHA-256, lowercase hex.
-    pub model_sha256: String,
-    /// The model file's size.
-    pub model_bytes: u64,
-    /// The model's tag count.
-    pub tags: u32,
-    /// Whether the model has a word list.
-    pub word_list: bool,
-    /// The input streamed through the firmware.
-    pub input: String,
-    /// Its characters.
-    pub characters: u64,
-    /// Instructions executed per input character.
-    pub instructions_per_char: f64,
-    /// The deepest the stack grew.
-    pub peak_stack_bytes: u64,
-    /// Statically allocated RAM.
-    pub static_ram_bytes: u64,
-    /// Flash taken by the code, without the model.
-    pub code_bytes: u64,
-    /// Flash taken by code and model.
-    pub flash_used_bytes: u64,
-    /// The board's flash.
-    pub flash_bytes: u64,
-    /// Whether the firmware's output equals the host's segmentation.
-    pub identical_to_host: bool,
-    /// F1 against the input's gold file, if it has one.
-    pub f1: Option<f64>,
-    /// The commit it was measured at.
-    pub commit: String,
-    /// Whether that tree had uncommitted changes.
-    pub dirty: bool,
-    /// When it was measured.
-    pub generated: String,
-}
-
 /// `docs/frontier.json`, as far as the results read it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct FrontierFile {
@@ -236,7 +186,7 @@ pub struct Sources {
     /// `docs/results.json`.
     pub results: Option<ResultsFile>,
     /// `docs/firmware.json`.
-    pub firmware: Option<FirmwareFile>,
+    pub firmware: Option<MeasurementFile>,
     /// `docs/frontier.json`.
     pub frontier: Option<FrontierFile>,
 }
@@ -298,7 +248,7 @@ fn frontier_markdown(root: &Path) -> Result<Option<String>> {
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let measurements = measure::record::MeasurementFile::load(&root.join(FIRMWARE_JSON))?.measurements;
+    let measurements = MeasurementFile::load(&root.join(FIRMWARE_JSON))?.measurements;
     let report = frontier::rerender::report_from_json(&value, frontier::DecodeCosts::select(&measurements))
         .with_context(|| format!("reading {}", path.display()))?;
     Ok(Some(frontier::render_markdown(&report)))

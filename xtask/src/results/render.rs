@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 
 pub use crate::{frontier::report::percent, util::group_digits};
 
-use super::{FirmwareMeasurement, FrontierRun, ModelResult, Sources, FIRMWARE_JSON, FRONTIER_JSON, RESULTS_JSON};
+use super::{FrontierRun, Measurement, ModelResult, Sources, FIRMWARE_JSON, FRONTIER_JSON, RESULTS_JSON};
 
 /// The line that opens the README's generated block.
 pub const HEADLINE_START: &str = "<!-- results:headline -->";
@@ -64,7 +64,7 @@ fn model<'a>(sources: &'a Sources, name: &str) -> Option<&'a ModelResult> {
 }
 
 /// The firmware measurement on the headline board of the model with this hash.
-fn firmware_run<'a>(sources: &'a Sources, sha256: &str) -> Option<&'a FirmwareMeasurement> {
+fn firmware_run<'a>(sources: &'a Sources, sha256: &str) -> Option<&'a Measurement> {
     let firmware = sources.firmware.as_ref()?;
     firmware.measurements.iter().find(|run| run.board == HEADLINE_BOARD && run.model_sha256 == sha256)
 }

@@ -2,7 +2,7 @@
 
 use super::{
     render::{format_bytes, format_instructions, headline_table, percent, replace_headline, results_markdown},
-    FirmwareFile, ModelResult, ResultsFile, Sources,
+    MeasurementFile, ModelResult, ResultsFile, Sources,
 };
 
 fn model(name: &str, corpus: &str, f1: f64, model_bytes: u64, sha256: &str) -> ModelResult {
@@ -67,7 +67,7 @@ const FIRMWARE_JSON: &str = r#"{
 fn sources() -> Sources {
     Sources {
         results: Some(results()),
-        firmware: Some(serde_json::from_str::<FirmwareFile>(FIRMWARE_JSON).unwrap()),
+        firmware: Some(serde_json::from_str::<MeasurementFile>(FIRMWARE_JSON).unwrap()),
         frontier: None,
     }
 }
