@@ -454,7 +454,8 @@ fn measure_frontier(args: &FrontierArgs) -> Result<()> {
         measure_frontier_anew(args, out_dir)?;
     }
     if render_results {
-        xtask::results::render_all(&workspace_root())?;
+        // The frontier's own outputs are written already.
+        xtask::results::render_results(&workspace_root())?;
     }
     Ok(())
 }

@@ -257,19 +257,25 @@ fn frontier_markdown(root: &Path) -> Result<Option<String>> {
 /// Renders docs/results.md and the README's headline block under the
 /// repository root `root` from docs/results.json, docs/firmware.json and
 /// docs/frontier.json, and writes them. Every command that writes one of
-/// those files calls this when it finishes.
-pub fn render_all(root: &Path) -> Result<()> {
+/// those files calls this (or [`render_all`]) when it finishes.
+pub fn render_results(root: &Path) -> Result<()> {
     let rendered = render_documents(root)?;
     for (relative, text) in [(RESULTS_MARKDOWN, &rendered.results_markdown), (README, &rendered.readme)] {
         let path = root.join(relative);
         fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    if rendered.frontier_markdown.is_some() {
-        // Its JSON and plot too: they quote the same decode costs.
-        frontier::rerender(&root.join("docs"))?;
-    }
     println!("results: rendered {RESULTS_MARKDOWN} and the headline table of {README}");
     Ok(())
+}
+
+/// [`render_results`], and docs/frontier.* again from docs/frontier.json
+/// (they quote the decode costs of docs/firmware.json): what a command that
+/// wrote results.json or firmware.json calls when it finishes.
+pub fn render_all(root: &Path) -> Result<()> {
+    if root.join(FRONTIER_JSON).is_file() {
+        frontier::rerender(&root.join("docs"))?;
+    }
+    render_results(root)
 }
 
 #[cfg(test)]
