@@ -310,11 +310,6 @@ impl FeaturizedCorpus {
         self.dropped_features
     }
 
-    /// Number of distinct table rows the training features use.
-    pub fn rows_used(&self, buckets: usize) -> usize {
-        self.row_usage(buckets).iter().filter(|&&reads| reads > 0).count()
-    }
-
     /// How often each table row is read: `[buckets]`.
     pub fn row_usage(&self, buckets: usize) -> Vec<u32> {
         let mut usage = vec![0u32; buckets];

@@ -170,7 +170,9 @@ pub fn train(
     let tag_names = train.tag_names.clone();
     let l = tag_names.len();
     let featurized = FeaturizedCorpus::new(&features, &train.sentences, config.min_feature_count);
-    report_feature_use(&featurized, &features, config, progress);
+    // Read once: the report below counts the rows in use, and the outcome carries it (codebook weights).
+    let row_usage = featurized.row_usage(features.buckets());
+    report_feature_use(&featurized, &row_usage, config, progress);
     let mut model = init.unwrap_or_else(|| FloatModel::zeros(tag_names, features.clone()));
     assert_eq!(model.features, features, "the initial model must use the same features");
     assert!(model.codes.is_none(), "training updates direct weights, not a codebook");
@@ -258,7 +260,6 @@ pub fn train(
         }
     }
     let (best, model) = best.expect("at least one epoch");
-    let row_usage = featurized.row_usage(features.buckets());
     TrainOutcome { model, epochs, best, skipped_sentences, row_usage }
 }
 
@@ -338,7 +339,7 @@ impl EpochPass<'_> {
 /// Says how many features were left out and how many table rows the training features use.
 fn report_feature_use(
     featurized: &FeaturizedCorpus,
-    features: &FeatureSpec,
+    row_usage: &[u32],
     config: &TrainConfig,
     progress: &mut dyn Progress,
 ) {
@@ -349,13 +350,13 @@ fn report_feature_use(
             format!("left out {dropped} distinct features seen fewer than {} times", config.min_feature_count),
         );
     }
-    let used = featurized.rows_used(features.buckets());
+    let used = row_usage.iter().filter(|&&reads| reads > 0).count();
     say(
         progress,
         format!(
             "training features use {used} of {} table rows ({:.0}%)",
-            features.buckets(),
-            100.0 * used as f64 / features.buckets() as f64
+            row_usage.len(),
+            100.0 * used as f64 / row_usage.len() as f64
         ),
     );
 }

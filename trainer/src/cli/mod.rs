@@ -15,8 +15,7 @@ pub use inspect::{run_inspect, InspectArgs};
 pub use progress::ConsoleProgress;
 pub use segment::{run_segment, SegmentArgs};
 pub use train::{
-    run_train, train_and_print, FormatArg, RemovedOptions, TemplatesArg, TrainArgs, TrainCommand, WeightTypeArg,
-    WordTagsArg,
+    train_and_print, FormatArg, RemovedOptions, TemplatesArg, TrainArgs, TrainCommand, WeightTypeArg, WordTagsArg,
 };
 
 /// `println!` that returns an error (for `?`) instead of panicking when standard output is closed

@@ -5,17 +5,16 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::pipeline::{Progress, ProgressEvent};
 
 /// Shows the pipeline's progress on standard error: a bar per epoch, a line per message and epoch, and
-/// the final report; nothing when quiet.
-#[derive(Debug)]
+/// the final report (`--quiet` uses [`crate::pipeline::Silent`] instead).
+#[derive(Debug, Default)]
 pub struct ConsoleProgress {
-    quiet: bool,
     bar: Option<ProgressBar>,
 }
 
 impl ConsoleProgress {
-    /// A console progress display (silent if `quiet`).
-    pub fn new(quiet: bool) -> Self {
-        Self { quiet, bar: None }
+    /// A console progress display.
+    pub fn new() -> Self {
+        Self { bar: None }
     }
 
     fn clear_bar(&mut self) {
@@ -27,9 +26,6 @@ impl ConsoleProgress {
 
 impl Progress for ConsoleProgress {
     fn event(&mut self, event: ProgressEvent) {
-        if self.quiet {
-            return;
-        }
         match event {
             ProgressEvent::StageStarted(_) => {}
             ProgressEvent::Message(text) => {

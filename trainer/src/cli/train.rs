@@ -332,16 +332,12 @@ pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
     train_and_print(&command.args.options(), command.args.quiet).map(|_| ())
 }
 
-/// The `train` command with these arguments (worker threads as already set up).
-pub fn run_train(args: &TrainArgs) -> Result<TrainSummary> {
-    train_and_print(&args.options(), args.quiet)
-}
-
 /// Trains as `options` say, showing progress on standard error unless `quiet`, and prints the test
 /// scores (if any) and the written model to standard output.
 pub fn train_and_print(options: &TrainOptions, quiet: bool) -> Result<TrainSummary> {
-    let mut progress = ConsoleProgress::new(quiet);
-    let summary = pipeline::train(options, &mut progress)?;
+    let (mut console, mut silent) = (ConsoleProgress::new(), pipeline::Silent);
+    let progress: &mut dyn pipeline::Progress = if quiet { &mut silent } else { &mut console };
+    let summary = pipeline::train(options, progress)?;
     if let (Some(test_path), Some(float), Some(quantized)) =
         (&options.test, &summary.float_test, &summary.quantized_test)
     {
