@@ -360,7 +360,7 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
     let model = args.model.clone().unwrap_or_else(firmware::default_model);
     let trainer = Trainer::build()?;
     let gold = Gold::for_input(&input_path, args.gold.clone(), args.words.clone());
-    let subject = Subject::prepare(&trainer, &model, &input_path, gold)?;
+    let subject = Subject::prepare(&trainer, &model, &input_path, &input, gold)?;
     let provenance =
         Provenance { git: GitState::of_workspace(), generated: util::now_utc()?, command_line: command_line() };
     let record_path = args.out.clone().unwrap_or_else(record::measurements_path);

@@ -56,6 +56,11 @@ pub fn default_out_dir(quick: bool) -> PathBuf {
 /// Reads the output of `trainer eval --json`.
 pub fn parse_scores(json: &str) -> Result<Scores> {
     let value: serde_json::Value = serde_json::from_str(json).context("`trainer eval --json` printed no JSON")?;
+    scores_from_json(&value)
+}
+
+/// The scores in the parsed output of `trainer eval --json`.
+pub fn scores_from_json(value: &serde_json::Value) -> Result<Scores> {
     let number = |key: &str| {
         value.get(key).and_then(serde_json::Value::as_f64).with_context(|| format!("the scores lack a number `{key}`"))
     };

@@ -79,8 +79,8 @@ pub struct Subject {
     pub info: ModelInfo,
     /// The input text file.
     pub input: PathBuf,
-    /// Its contents.
-    pub input_text: Vec<u8>,
+    /// Its lines.
+    pub input_lines: u64,
     /// `trainer segment` of the input with the model.
     pub host_output: Vec<u8>,
     /// The gold segmentation to score against, if there is one.
@@ -88,10 +88,16 @@ pub struct Subject {
 }
 
 impl Subject {
-    /// Reads the model and input, and segments the input on the host.
-    pub fn prepare(trainer: &Trainer, model: &Path, input: &Path, gold: Option<Gold>) -> Result<Self> {
+    /// Reads the model, counts the lines of `input_text` (the contents of `input`), and segments the
+    /// input on the host.
+    pub fn prepare(
+        trainer: &Trainer,
+        model: &Path,
+        input: &Path,
+        input_text: &[u8],
+        gold: Option<Gold>,
+    ) -> Result<Self> {
         let model_bytes = fs::metadata(model).with_context(|| format!("reading {}", model.display()))?.len();
-        let input_text = fs::read(input).with_context(|| format!("reading {}", input.display()))?;
         Ok(Self {
             model: model.to_path_buf(),
             model_sha256: sha256_of(model)?,
@@ -99,7 +105,7 @@ impl Subject {
             info: trainer.inspect(model)?,
             input: input.to_path_buf(),
             host_output: trainer.segment(model, input)?,
-            input_text,
+            input_lines: line_count(input_text),
             gold,
         })
     }
@@ -141,7 +147,7 @@ impl Subject {
             input: shown_path(&input, &data_dir),
             input_bytes: figures.bytes_in,
             characters: figures.characters,
-            lines: line_count(&self.input_text),
+            lines: self.input_lines,
             instructions_per_char: figures.instructions_per_char,
             peak_stack_bytes: figures.peak_stack,
             static_ram_bytes: figures.static_ram,

@@ -15,6 +15,7 @@ use super::{
     read_json, render_all, ConventionResult, ModelResult, ResultsFile, README, RESULTS_JSON, RESULTS_MARKDOWN,
 };
 use crate::{
+    frontier::runner::scores_from_json,
     measure::host::sha256_of,
     process,
     util::{utc_timestamp, GitState},
@@ -144,7 +145,7 @@ impl Trainer<'_> {
         }
         eval_args.extend_from_slice(&["--output", &output, "--json"]);
         let (mut eval, eval_command) = self.command(&eval_args);
-        let scores = self.json_of(&mut eval)?;
+        let scores = scores_from_json(&self.json_of(&mut eval)?).with_context(|| format!("`{eval_command}`"))?;
 
         let conventions = if spec.conventions {
             let training = spec.corpus.training_text();
@@ -162,16 +163,15 @@ impl Trainer<'_> {
             Some(committed) => Some(sha256_of(&self.root.join(committed))? == model_sha256),
             None => None,
         };
-        let eval_field = |key: &str| number(&scores, key).with_context(|| format!("`{eval_command}`"));
         Ok(ModelResult {
             name: spec.name.to_owned(),
             description: spec.description.to_owned(),
             corpus: spec.corpus.name().to_owned(),
             train_command,
-            f1: eval_field("f1")?,
-            precision: eval_field("precision")?,
-            recall: eval_field("recall")?,
-            oov_recall: scores.get("oov_recall").and_then(Value::as_f64),
+            f1: scores.f1,
+            precision: scores.precision,
+            recall: scores.recall,
+            oov_recall: scores.oov_recall,
             eval_command,
             model_bytes: fs::metadata(&model_path).with_context(|| format!("reading {model}"))?.len(),
             model_sha256,
