@@ -105,6 +105,35 @@ pub fn group_digits(value: u64) -> String {
     grouped
 }
 
+/// Field readers for the JSON files the measuring commands write: each names the key it missed.
+pub mod json {
+    use anyhow::{bail, Context, Result};
+    use serde_json::Value;
+
+    /// The string at `key` of a JSON object.
+    pub fn string(value: &Value, key: &str) -> Result<String> {
+        value.get(key).and_then(Value::as_str).map(str::to_owned).with_context(|| format!("no string `{key}`"))
+    }
+
+    /// The unsigned integer at `key`.
+    pub fn integer(value: &Value, key: &str) -> Result<u64> {
+        value.get(key).and_then(Value::as_u64).with_context(|| format!("no integer `{key}`"))
+    }
+
+    /// The number at `key`.
+    pub fn number(value: &Value, key: &str) -> Result<f64> {
+        value.get(key).and_then(Value::as_f64).with_context(|| format!("no number `{key}`"))
+    }
+
+    /// The array at `key`.
+    pub fn array<'a>(value: &'a Value, key: &str) -> Result<&'a Vec<Value>> {
+        match value.get(key) {
+            Some(Value::Array(items)) => Ok(items),
+            _ => bail!("no array `{key}`"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,12 +6,13 @@
 
 use std::{fs, path::Path};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::{
     firmware::Board,
     measure::record::{measurements_path, MeasurementFile},
+    util::json::{array, integer, number, string},
 };
 
 use super::{
@@ -96,25 +97,6 @@ fn run_from_json(run: &Value) -> Result<FrontierRun> {
         train_command: string(run, "train_command")?,
         eval_command: string(run, "eval_command")?,
     })
-}
-
-fn string(value: &Value, key: &str) -> Result<String> {
-    value.get(key).and_then(Value::as_str).map(str::to_owned).with_context(|| format!("no string `{key}`"))
-}
-
-fn integer(value: &Value, key: &str) -> Result<u64> {
-    value.get(key).and_then(Value::as_u64).with_context(|| format!("no integer `{key}`"))
-}
-
-fn number(value: &Value, key: &str) -> Result<f64> {
-    value.get(key).and_then(Value::as_f64).with_context(|| format!("no number `{key}`"))
-}
-
-fn array<'a>(value: &'a Value, key: &str) -> Result<&'a Vec<Value>> {
-    match value.get(key) {
-        Some(Value::Array(items)) => Ok(items),
-        _ => bail!("no array `{key}`"),
-    }
 }
 
 #[cfg(test)]

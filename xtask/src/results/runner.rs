@@ -18,7 +18,7 @@ use crate::{
     frontier::runner::scores_from_json,
     measure::host::sha256_of,
     process,
-    util::{utc_timestamp, GitState},
+    util::{json::number, utc_timestamp, GitState},
     workspace_root,
 };
 
@@ -183,11 +183,6 @@ impl Trainer<'_> {
             generated: stamp.generated.clone(),
         })
     }
-}
-
-/// The JSON number at `key`.
-fn number(json: &Value, key: &str) -> Result<f64> {
-    json.get(key).and_then(Value::as_f64).with_context(|| format!("no number `{key}` in its JSON"))
 }
 
 /// Reads `trainer score --conventions --json`: `f1`, `span_f1_without_conflicts`
