@@ -2,15 +2,17 @@
 //! QEMU integration tests: finding (and if need be installing) the embedded
 //! toolchain, building the firmware for a board, running it under QEMU
 //! with a timeout, recording what the firmware measures in
-//! `docs/firmware.json`, and measuring the accuracy-size frontier of the
-//! models.
+//! `docs/firmware.json`, measuring the accuracy-size frontier of the
+//! models, and building and testing the Python package.
 
 #![deny(missing_docs)]
 
+pub mod capi;
 pub mod firmware;
 pub mod frontier;
 pub mod measure;
 pub mod process;
+pub mod python;
 pub mod qemu;
 pub mod results;
 pub mod toolchain;

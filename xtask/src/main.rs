@@ -11,6 +11,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use xtask::{
+    capi,
     firmware::{self, Board, CargoOutput, FirmwareBuild},
     frontier::{self, Budget, CorpusSelection, FrontierOptions},
     measure::{
@@ -20,8 +21,10 @@ use xtask::{
         session::{Gold, Provenance, Subject},
         SegmenterRun,
     },
-    process, qemu,
-    toolchain::{Toolchain, THUMB_TARGETS},
+    process,
+    python::{self, SystemPython},
+    qemu,
+    toolchain::{ArmGcc, Toolchain, THUMB_TARGETS},
     util::{self, GitState},
     workspace_root,
 };
@@ -35,7 +38,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install (as root) or verify the embedded toolchain, QEMU and defmt-print.
+    /// Install (as root) or verify the embedded toolchain, QEMU, defmt-print
+    /// Python (with venv, for the Python package) and the C cross compiler
+    /// (arm-none-eabi-gcc, newlib).
     Setup,
     /// Run every check in order, stopping at the first failure.
     Test,
@@ -50,6 +55,27 @@ enum Task {
     /// Train and score the models the README quotes, write docs/results.json,
     /// and render docs/results.md and the README's headline table.
     Results(xtask::results::ResultsArgs),
+    /// Build and install the Python package (module crf_mcu) into
+    /// target/python-venv, then segment one input with it and with `trainer
+    /// segment` and print the time ratios (python/bench/bench_segment.py).
+    BenchPython(BenchPythonArgs),
+    /// The Python package's checks of `cargo xtask test` alone: rustfmt,
+    /// clippy, the wheel installed into target/python-venv, pytest.
+    TestPython,
+}
+
+#[derive(Args)]
+struct BenchPythonArgs {
+    /// The text to segment (default: the PKU test input under CRF_DATA_DIR,
+    /// else the committed sample tests/data/sample.utf8).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// The model (default: models/default.crfm).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Runs of each way; the best counts.
+    #[arg(long, default_value_t = 10)]
+    runs: u32,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +92,26 @@ enum FirmwareTask {
     /// score it, and record it all in docs/firmware.json (one entry per board
     /// and model).
     Measure(MeasureArgs),
+    /// Build the C API's example firmware (capi/examples/firmware-c, on the
+    /// lm3s6965evb) and the Rust firmware, stream the same text through both
+    /// under `qemu -icount shift=0`, check that both answer byte for byte
+    /// like `trainer segment`, and print their flash, RAM and instructions
+    /// per character side by side.
+    CCompare(CCompareArgs),
+}
+
+#[derive(Args)]
+struct CCompareArgs {
+    /// The model file to embed in both (default: models/default.crfm).
+    #[arg(long, env = firmware::MODEL_VARIABLE)]
+    model: Option<PathBuf>,
+    /// The text to segment (default: the whole PKU test input under
+    /// CRF_DATA_DIR, else the committed sample tests/data/sample.utf8).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Kill QEMU (and fail) after this many seconds, per firmware.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
 }
 
 #[derive(Args)]
@@ -178,8 +224,11 @@ fn main() -> ExitCode {
         Task::Firmware(FirmwareTask::Build(args)) => firmware_build(&args),
         Task::Firmware(FirmwareTask::Run(args)) => firmware_run(&args),
         Task::Firmware(FirmwareTask::Measure(args)) => firmware_measure(&args),
+        Task::Firmware(FirmwareTask::CCompare(args)) => firmware_c_compare(&args),
         Task::Frontier(args) => measure_frontier(&args),
         Task::Results(args) => xtask::results::command(&args),
+        Task::BenchPython(args) => bench_python(&args),
+        Task::TestPython => test_python(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -192,6 +241,8 @@ fn main() -> ExitCode {
 
 fn setup() -> Result<()> {
     Toolchain::setup()?;
+    SystemPython::setup()?;
+    ArmGcc::setup()?;
     println!("setup: everything is in place");
     Ok(())
 }
@@ -225,11 +276,16 @@ fn test_everything() -> Result<()> {
     let mut steps = Steps::new();
     let root = workspace_root();
     let toolchain = steps.run("setup: toolchain, QEMU, defmt-print", Toolchain::setup)?;
+    let system_python = steps.run("setup: python3 with venv", SystemPython::setup)?;
+    let arm_gcc = steps.run("setup: arm-none-eabi-gcc and newlib (the C API's example firmware)", ArmGcc::setup)?;
 
     steps.run("cargo fmt --all --check (workspace)", || {
         process::run(process::cargo().current_dir(&root).args(["fmt", "--all", "--check"]))
     })?;
     steps.run("cargo fmt --all --check (firmware)", || process::run(&mut firmware::fmt_check_command()))?;
+    steps.run("cargo fmt --check (python package)", || {
+        process::run(system_python.package_cargo("fmt").arg("--check"))
+    })?;
     steps.run("cargo clippy --workspace --all-targets -- -D warnings", || {
         process::run(process::cargo().current_dir(&root).args([
             "clippy",
@@ -240,9 +296,17 @@ fn test_everything() -> Result<()> {
             "warnings",
         ]))
     })?;
+    steps.run("cargo clippy -D warnings (python package)", || {
+        process::run(system_python.package_cargo("clippy").args(["--all-targets", "--", "-D", "warnings"]))
+    })?;
     // `ci-test`: release speed with overflow checks on (see the root Cargo.toml).
     steps.run("cargo test --workspace --profile ci-test (host tests, QEMU tests)", || {
         process::run(process::cargo().current_dir(&root).args(["test", "--workspace", "--profile", "ci-test"]))
+    })?;
+    steps.run("python package: wheel installed into target/python-venv, pytest", || {
+        let venv = system_python.venv()?;
+        venv.install_package()?;
+        venv.pytest(&python::ci_test_trainer()?)
     })?;
     for target in THUMB_TARGETS {
         steps.run(&format!("cargo check -p decoder --target {target}"), || {
@@ -251,6 +315,13 @@ fn test_everything() -> Result<()> {
             // must not invalidate the host builds' artifacts.
             command.current_dir(&root).args(["-p", "decoder", "--target-dir"]).arg(root.join("target/thumb"));
             process::run(&mut command)
+        })?;
+    }
+    for target in THUMB_TARGETS {
+        steps.run(&format!("C API static library (capi/) for {target}, and its clippy -D warnings"), || {
+            let library = capi::build_library(&toolchain, target, CargoOutput::Show)?;
+            println!("{}", library.display());
+            capi::clippy_library(&toolchain, target)
         })?;
     }
     // The QEMU images of both boards, and the real-hardware logger (RTT).
@@ -270,20 +341,46 @@ fn test_everything() -> Result<()> {
     steps.run(&format!("firmware build ({})", hardware_image.image_name()), || {
         build_and_measure(&toolchain, &hardware_image, CargoOutput::Show)
     })?;
-    steps.run("firmware segments the sample text under QEMU (figures per board)", || {
+    let rust_outputs = steps.run("firmware segments the sample text under QEMU (figures per board)", || {
         let input_path = measure::sample_input();
         let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
         let mut failures = Vec::new();
+        let mut outputs = Vec::new();
         for (board, elf) in &images {
             let run = measure::run_segmenter(&toolchain, *board, elf, &input, CHECK_RUN_TIMEOUT)?;
             print_measurement(*board, &run, input.len());
             if !run.outcome.success() {
                 failures.push(format!("{board}: {}", run.outcome.report()));
             }
+            outputs.push((*board, run.outcome.uart_output));
         }
         if !failures.is_empty() {
             bail!("firmware failed under QEMU:\n{}", failures.join("\n"));
         }
+        Ok(outputs)
+    })?;
+    steps.run("C firmware (capi/examples/firmware-c) segments the sample under QEMU like the Rust firmware", || {
+        let elf = capi::build_library_and_firmware(&toolchain, &arm_gcc, None, CargoOutput::Show)?;
+        println!("{}: {}", elf.display(), firmware::memory_use(&elf)?);
+        let input = fs::read(measure::sample_input())?;
+        let run = capi::run_segmenter(&toolchain, &elf, &input, CHECK_RUN_TIMEOUT)?;
+        print_measurement(capi::C_FIRMWARE_BOARD, &run, input.len());
+        if !run.outcome.success() || run.figures.is_none() {
+            bail!("the C firmware failed under QEMU:\n{}", run.outcome.report());
+        }
+        let rust_output = rust_outputs
+            .iter()
+            .find(|(board, _)| *board == capi::C_FIRMWARE_BOARD)
+            .map(|(_, output)| output)
+            .context("no Rust firmware run on the C firmware's board")?;
+        if &run.outcome.uart_output != rust_output {
+            bail!(
+                "the C firmware's UART0 output ({} bytes) differs from the Rust firmware's ({} bytes)",
+                run.outcome.uart_output.len(),
+                rust_output.len()
+            );
+        }
+        println!("C firmware: {} output bytes, identical to the Rust firmware's", rust_output.len());
         Ok(())
     })?;
     println!("\nall {} steps passed in {:.1}s", steps.count, steps.started.elapsed().as_secs_f64());
@@ -412,6 +509,111 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
         bail!("the measurement failed:\n{}", failures.join("\n"));
     }
     Ok(())
+}
+
+fn test_python() -> Result<()> {
+    let system_python = SystemPython::setup()?;
+    process::run(system_python.package_cargo("fmt").arg("--check"))?;
+    process::run(system_python.package_cargo("clippy").args(["--all-targets", "--", "-D", "warnings"]))?;
+    let venv = system_python.venv()?;
+    venv.install_package()?;
+    venv.pytest(&python::ci_test_trainer()?)
+}
+
+fn bench_python(args: &BenchPythonArgs) -> Result<()> {
+    let venv = SystemPython::setup()?.venv()?;
+    venv.install_package()?;
+    let trainer = Trainer::build()?;
+    let input = match &args.input {
+        Some(path) => path.clone(),
+        None => measure::pku_test_input().unwrap_or_else(|| {
+            println!(
+                "bench-python: no PKU test input under {}; using the committed sample",
+                measure::data_dir().display()
+            );
+            measure::sample_input()
+        }),
+    };
+    let model = args.model.clone().unwrap_or_else(firmware::default_model);
+    venv.bench(trainer.binary(), &model, &input, args.runs)
+}
+
+fn firmware_c_compare(args: &CCompareArgs) -> Result<()> {
+    let toolchain = Toolchain::setup()?;
+    let arm_gcc = ArmGcc::setup()?;
+    let input_path = match &args.input {
+        Some(path) => path.clone(),
+        None => measure::pku_test_input().unwrap_or_else(|| {
+            println!(
+                "c-compare: no PKU test input under {}; using the committed sample",
+                measure::data_dir().display()
+            );
+            measure::sample_input()
+        }),
+    };
+    let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
+    let model = args.model.clone().unwrap_or_else(firmware::default_model);
+    println!("c-compare: input {} ({} bytes), model {}", input_path.display(), input.len(), model.display());
+    let host_output = Trainer::build()?.segment(&model, &input_path)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let board = capi::C_FIRMWARE_BOARD;
+
+    let rust_elf = build_and_measure(&toolchain, &FirmwareBuild::new(board).with_model(&model), CargoOutput::Show)?;
+    let c_elf = capi::build_library_and_firmware(&toolchain, &arm_gcc, Some(&model), CargoOutput::Show)?;
+    let c_memory = firmware::memory_use(&c_elf)?;
+    println!("{}: {c_memory}", c_elf.display());
+
+    let rust_run = measure::run_segmenter(&toolchain, board, &rust_elf, &input, timeout)?;
+    let c_run = capi::run_segmenter(&toolchain, &c_elf, &input, timeout)?;
+    for (name, run) in [("Rust firmware", &rust_run), ("C firmware", &c_run)] {
+        println!("{name}:");
+        print_measurement(board, run, input.len());
+    }
+    let mut failures = Vec::new();
+    for (name, run) in [("Rust firmware", &rust_run), ("C firmware", &c_run)] {
+        if !run.outcome.success() || run.figures.is_none() {
+            failures.push(format!("{name}: {}", run.outcome.report()));
+        } else if run.outcome.uart_output != host_output {
+            failures.push(format!("{name}: its UART0 output differs from `trainer segment` of the same input"));
+        }
+    }
+    if let (Some(rust), Some(c)) = (rust_run.figures, c_run.figures) {
+        let row = |what: &str, rust: String, c: String| println!("| {what} | {rust} | {c} |");
+        println!("\nc-compare on {board} ({}), {} characters:\n", board.core(), c.characters);
+        println!("| | Rust firmware | C firmware (C API) |");
+        println!("|---|---|---|");
+        row("flash, bytes", rust.flash.to_string(), c.flash.to_string());
+        row("flash without the model, bytes", rust.flash_code.to_string(), c.flash_code.to_string());
+        row("model, bytes", rust.flash_model.to_string(), c.flash_model.to_string());
+        row("static RAM, bytes", rust.static_ram.to_string(), c.static_ram.to_string());
+        row("peak stack, bytes", rust.peak_stack.to_string(), c.peak_stack.to_string());
+        row("RAM in use (static + peak stack), bytes", rust.ram_in_use.to_string(), c.ram_in_use.to_string());
+        row(
+            "instructions per character",
+            format!("{:.1}", rust.instructions_per_char),
+            format!("{:.1}", c.instructions_per_char),
+        );
+        row("output bytes", rust.bytes_out.to_string(), c.bytes_out.to_string());
+        row("forced cuts", rust.forced_cuts.to_string(), c.forced_cuts.to_string());
+        row(
+            "QEMU wall time, s",
+            format!("{:.1}", rust_run.outcome.elapsed.as_secs_f64()),
+            format!("{:.1}", c_run.outcome.elapsed.as_secs_f64()),
+        );
+        println!();
+    }
+    let panic_symbols = capi::panic_symbols(&c_elf)?;
+    println!(
+        "C firmware: {} symbols of the panic machinery kept by the link ({})",
+        panic_symbols.len(),
+        if panic_symbols.is_empty() { "none".to_owned() } else { panic_symbols.join(", ") }
+    );
+    if failures.is_empty() {
+        println!("c-compare: the C and the Rust firmware both answer byte for byte like `trainer segment`");
+        Ok(())
+    } else {
+        bail!("c-compare failed:\n{}", failures.join("\n"))
+    }
 }
 
 /// The command as typed, minus the binary's path: `cargo xtask firmware measure`.

@@ -74,7 +74,8 @@ pub struct RunOutcome {
     pub exit: QemuExit,
     /// Everything the image wrote to UART0.
     pub uart_output: Vec<u8>,
-    /// The image's defmt log, decoded by defmt-print (one line per message).
+    /// The image's defmt log, decoded by defmt-print (one line per message);
+    /// for [`run_with_plain_log`], the text the image wrote.
     pub defmt_log: String,
     /// QEMU's own messages (stderr).
     pub qemu_stderr: String,
@@ -138,6 +139,31 @@ fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, i
 /// Runs `elf` on `board` under QEMU until it exits or `options.timeout`
 /// passes, and decodes its defmt log.
 pub fn run(toolchain: &Toolchain, board: Board, elf: &Path, options: &RunOptions) -> Result<RunOutcome> {
+    run_image(toolchain, board, elf, options, LogFormat::Defmt)
+}
+
+/// Like [`run`], for an image whose semihosting log is plain text (the C
+/// API's example firmware): the log is kept as it is, in `defmt_log`.
+pub fn run_with_plain_log(toolchain: &Toolchain, board: Board, elf: &Path, options: &RunOptions) -> Result<RunOutcome> {
+    run_image(toolchain, board, elf, options, LogFormat::Plain)
+}
+
+/// What an image writes to the semihosting log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    /// defmt frames, decoded with defmt-print.
+    Defmt,
+    /// Text.
+    Plain,
+}
+
+fn run_image(
+    toolchain: &Toolchain,
+    board: Board,
+    elf: &Path,
+    options: &RunOptions,
+    log_format: LogFormat,
+) -> Result<RunOutcome> {
     let scratch = ScratchDir::new()?;
     let uart0_socket = scratch.path().join("uart0.sock");
     // A leftover from a process that had our pid would make QEMU's bind fail.
@@ -160,7 +186,10 @@ pub fn run(toolchain: &Toolchain, board: Board, elf: &Path, options: &RunOptions
         Ending::TimedOut(timeout) => QemuExit::TimedOut(timeout),
         Ending::Exited(status) => status.code().map_or(QemuExit::Signal, QemuExit::Code),
     };
-    let defmt_log = decode_defmt(toolchain, elf, &finished.stdout)?;
+    let defmt_log = match log_format {
+        LogFormat::Defmt => decode_defmt(toolchain, elf, &finished.stdout)?,
+        LogFormat::Plain => String::from_utf8_lossy(&finished.stdout).into_owned(),
+    };
     Ok(RunOutcome {
         exit,
         uart_output,

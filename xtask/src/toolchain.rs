@@ -38,6 +38,11 @@ const QEMU_PACKAGE: &str = "qemu-system-arm";
 const QEMU_MACHINES: [&str; 2] = ["lm3s6965evb", "mps2-an386"];
 /// defmt-print 1.x decodes the frames of defmt 1.x, which the firmware uses.
 const DEFMT_PRINT_VERSION: &str = "^1";
+/// Debian packages of the C cross compiler that builds the C API's example firmware: GCC for bare-metal
+/// Arm, and newlib (its C library: `memcpy` & co., `libgcc`'s companions).
+const ARM_GCC_PACKAGES: [&str; 2] = ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi"];
+/// The cross compiler's name.
+const ARM_GCC: &str = "arm-none-eabi-gcc";
 
 /// How thumb code gets compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +71,7 @@ pub struct Toolchain {
 
 /// Whether missing pieces may be installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Missing {
+pub(crate) enum Missing {
     Install,
     Fail,
 }
@@ -120,6 +125,49 @@ impl Toolchain {
             command.env("RUSTC", rustc).env("RUSTC_BOOTSTRAP", "1").arg("-Zbuild-std=core");
         }
     }
+}
+
+/// The C cross compiler for Cortex-M (Debian's `gcc-arm-none-eabi` with newlib), which builds the C API's
+/// example firmware (capi/examples/firmware-c).
+#[derive(Debug, Clone)]
+pub struct ArmGcc {
+    /// `arm-none-eabi-gcc`.
+    pub gcc: PathBuf,
+}
+
+impl ArmGcc {
+    /// Finds the compiler and newlib, installing the Debian packages (as root) if missing.
+    pub fn setup() -> Result<Self> {
+        Self::find(Missing::Install)
+    }
+
+    /// Finds the compiler and newlib; the error tells the user to run `cargo xtask setup`.
+    pub fn detect() -> Result<Self> {
+        Self::find(Missing::Fail)
+    }
+
+    fn find(missing: Missing) -> Result<Self> {
+        if let Some(found) = usable_arm_gcc() {
+            eprintln!("arm-none-eabi-gcc: using {} ({})", found.gcc.display(), arm_gcc_version(&found.gcc));
+            return Ok(found);
+        }
+        eprintln!("arm-none-eabi-gcc: no {ARM_GCC} with newlib found");
+        apt_install(&ARM_GCC_PACKAGES, missing, "")?;
+        usable_arm_gcc().ok_or_else(|| anyhow::anyhow!("{ARM_GCC} or newlib still missing after installing them"))
+    }
+}
+
+/// The cross compiler, if it is on PATH and finds newlib's C library.
+fn usable_arm_gcc() -> Option<ArmGcc> {
+    let gcc = find_on_path(ARM_GCC)?;
+    // Without newlib, gcc prints the bare name back instead of a path.
+    let libc = stdout_of(Command::new(&gcc).args(["-mthumb", "-mcpu=cortex-m3", "-print-file-name=libc_nano.a"]))?;
+    Path::new(&libc).is_absolute().then_some(ArmGcc { gcc })
+}
+
+/// "12.2.1", from `arm-none-eabi-gcc -dumpfullversion`.
+fn arm_gcc_version(gcc: &Path) -> String {
+    stdout_of(Command::new(gcc).arg("-dumpfullversion")).unwrap_or_else(|| "version unknown".to_owned())
 }
 
 /// Decides how thumb code is built, installing Debian's compiler if needed.
@@ -248,7 +296,7 @@ fn usable_defmt_print() -> Option<(PathBuf, String)> {
 /// Installs Debian `packages` when running as root; otherwise (or when
 /// `missing` forbids installing) fails with the exact command to run.
 /// `alternative`, if not empty, is another way out, added to the message.
-fn apt_install(packages: &[&str], missing: Missing, alternative: &str) -> Result<()> {
+pub(crate) fn apt_install(packages: &[&str], missing: Missing, alternative: &str) -> Result<()> {
     let install_command = format!("apt-get update && apt-get install -y {}", packages.join(" "));
     let alternative = if alternative.is_empty() { String::new() } else { format!(" ({alternative})") };
     if missing == Missing::Fail {

@@ -53,6 +53,11 @@ impl Trainer {
         Ok(Self { binary: workspace_root().join("target").join("release").join("trainer") })
     }
 
+    /// The binary.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
     fn command(&self, subcommand: &str) -> Command {
         let mut command = Command::new(&self.binary);
         command.current_dir(workspace_root()).arg(subcommand);

@@ -1,0 +1,217 @@
+//! `crf_mcu.Model`: a model file loaded once (CRC and sizes checked at load), segmenting and labeling
+//! with the decoder's streaming labeler, exactly as `trainer segment` and the firmware do.
+
+use std::path::{Path, PathBuf};
+
+use decoder::{Event, Segmenter, StreamLabeler, DEFAULT_WINDOW};
+use pyo3::exceptions::PyNotImplementedError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyList, PyString, PyTuple};
+use self_cell::self_cell;
+
+use crate::errors::to_py_err;
+
+/// `decoder::Model` under a name with one lifetime parameter, as `self_cell!` wants it.
+type DecoderModel<'bytes> = decoder::Model<'bytes>;
+
+self_cell!(
+    /// The model file's bytes and the decoder's view of them (which borrows them), built once.
+    struct LoadedModel {
+        owner: Vec<u8>,
+        #[covariant]
+        dependent: DecoderModel,
+    }
+);
+
+/// Texts at least this long (in UTF-8 bytes) are segmented with the GIL released: below it, releasing
+/// and taking it back again costs more than other threads gain.
+const RELEASE_GIL_BYTES: usize = 4096;
+
+/// Separates the words in the segmenter's output: a line break, which no word contains (line breaks are
+/// line endings, and other white space separates words), so every line break in the output is a word
+/// boundary, exactly where `trainer segment` writes its two spaces or ends a line.
+const WORD_BREAK: &[u8] = b"\n";
+
+/// A segmentation (or other character-tagging) model, loaded from a model file that `trainer train`
+/// or `crf_mcu.train` wrote.
+#[pyclass(module = "crf_mcu", frozen)]
+pub struct Model {
+    loaded: LoadedModel,
+    /// Where the model was read from (`None` for `Model.from_bytes`).
+    path: Option<PathBuf>,
+    /// The tag names, in model order.
+    tags: Vec<String>,
+}
+
+impl Model {
+    /// Checks `bytes` as a model file named `name` in errors.
+    pub(crate) fn from_vec(bytes: Vec<u8>, name: &Path, path: Option<PathBuf>) -> PyResult<Self> {
+        let loaded =
+            LoadedModel::try_new(bytes, |bytes| trainer::pipeline::load_model(name, bytes)).map_err(to_py_err)?;
+        let tags = loaded.borrow_dependent().tag_names().map(str::to_owned).collect();
+        Ok(Self { loaded, path, tags })
+    }
+
+    /// Where the user dictionary joins the model (`Model.load(path, user_dict=...)` and
+    /// `load_userdict`). The decoder's dictionary (`decoder::Dictionary`) is being added separately;
+    /// until it lands, asking for one is an error rather than a silent no-op. Wiring it: read the file
+    /// with the trainer's reader (its errors name the line; `to_py_err` makes them `ValueError`s), keep
+    /// it in a field behind a lock (the class is frozen and shared between threads, e.g.
+    /// `RwLock<Option<...>>`), and give it to the segmenter and labeler in `segment_to_string` and
+    /// `label`.
+    fn attach_user_dict(&self, path: &Path) -> PyResult<()> {
+        Err(PyNotImplementedError::new_err(format!(
+            "user dictionaries are not supported by this build of crf_mcu yet (asked for {})",
+            path.display()
+        )))
+    }
+
+    fn model(&self) -> &decoder::Model<'_> {
+        self.loaded.borrow_dependent()
+    }
+
+    /// Runs `work` with the GIL released when `text` is long enough to be worth it.
+    fn maybe_detached<T: Send>(py: Python<'_>, text: &str, work: impl FnOnce() -> T + Send) -> T {
+        if text.len() >= RELEASE_GIL_BYTES {
+            py.detach(work)
+        } else {
+            work()
+        }
+    }
+
+    /// `text` segmented with `separator` between words, and `\n` ending every line.
+    fn segment_to_string(&self, py: Python<'_>, text: &str, separator: &[u8]) -> String {
+        Self::maybe_detached(py, text, || {
+            let mut out = Vec::with_capacity(text.len() + text.len() / 2);
+            Segmenter::<DEFAULT_WINDOW>::with_separator(self.model(), separator)
+                .segment_all(text.as_bytes(), |bytes| out.extend_from_slice(bytes));
+            // The segmenter writes each unit's input bytes whole and adds only the separator and line
+            // breaks: valid UTF-8 in, valid UTF-8 out. Lossy conversion keeps this panic-free all the same.
+            String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })
+    }
+
+    fn segment_list<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
+        let lines = self.segment_to_string(py, text, WORD_BREAK);
+        // Python's own `str.split` makes the word objects: from one str of fixed-width characters, it
+        // copies each word's slice, which costs less than decoding each word's UTF-8 apart.
+        let words = PyString::new(py, &lines).call_method1(intern!(py, "split"), (intern!(py, "\n"),))?;
+        let words = words.cast_into::<PyList>()?;
+        // The output ends with a line break (when not empty), so the last piece is always empty; an empty
+        // input line gives an empty piece too, and then every empty piece goes.
+        if lines.starts_with('\n') || lines.contains("\n\n") {
+            let nonempty = words.iter().filter(|word| word.len().is_ok_and(|len| len > 0)).collect::<Vec<_>>();
+            return PyList::new(py, nonempty);
+        }
+        if let Some(last) = words.len().checked_sub(1) {
+            words.del_item(last)?;
+        }
+        Ok(words)
+    }
+}
+
+#[pymethods]
+impl Model {
+    /// Loads and checks the model file at `path` (`str` or `os.PathLike`).
+    #[staticmethod]
+    #[pyo3(signature = (path, user_dict = None))]
+    fn load(path: PathBuf, user_dict: Option<PathBuf>) -> PyResult<Self> {
+        let bytes = trainer::pipeline::read_model_file(&path).map_err(to_py_err)?;
+        let model = Self::from_vec(bytes, &path, Some(path.clone()))?;
+        if let Some(user_dict) = user_dict {
+            model.attach_user_dict(&user_dict)?;
+        }
+        Ok(model)
+    }
+
+    /// Loads and checks a model file's contents (e.g. from a package's resources).
+    #[staticmethod]
+    fn from_bytes(data: &[u8]) -> PyResult<Self> {
+        Self::from_vec(data.to_vec(), Path::new("<bytes>"), None)
+    }
+
+    /// Adds the words of a user dictionary file (one word a line, like jieba's `load_userdict`).
+    fn load_userdict(&self, path: PathBuf) -> PyResult<()> {
+        self.attach_user_dict(&path)
+    }
+
+    /// The words of `text`, in order; white space (line breaks included) separates words and is dropped.
+    fn segment<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyList>> {
+        self.segment_list(py, &text)
+    }
+
+    /// `segment`, under jieba's name for the list-returning call.
+    fn lcut<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyList>> {
+        self.segment_list(py, &text)
+    }
+
+    /// `text` segmented as `trainer segment` writes it: each line's words with `separator` between them
+    /// (default two spaces, as in the SIGHAN files), `\n` after every line (white space dropped).
+    #[pyo3(signature = (text, separator = "  "))]
+    fn segment_text(&self, py: Python<'_>, text: PyBackedStr, separator: &str) -> String {
+        self.segment_to_string(py, &text, separator.as_bytes())
+    }
+
+    /// The words of `text` as an iterator (jieba's `cut`).
+    fn cut<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyAny>> {
+        self.segment_list(py, &text)?.try_iter().map(Bound::into_any)
+    }
+
+    /// Each character of `text` with its tag, as `(character, tag)` pairs; white space is not labeled
+    /// and not listed.
+    fn label<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyList>> {
+        let labeled: Vec<(char, u8)> = Self::maybe_detached(py, &text, || {
+            let mut labeled = Vec::with_capacity(text.len() / 3 + 1);
+            let mut labeler = StreamLabeler::<DEFAULT_WINDOW>::new(self.model());
+            let mut on_event = |event| {
+                if let Event::Unit(decoder::Labeled { ch, tag: Some(tag), .. }) = event {
+                    labeled.push((ch, tag));
+                }
+            };
+            labeler.push(text.as_bytes(), &mut on_event);
+            labeler.finish(&mut on_event);
+            labeled
+        });
+        // One string object per tag name, shared by every pair.
+        let names: Vec<Bound<'py, PyString>> = self.tags.iter().map(|name| PyString::new(py, name)).collect();
+        let unknown = PyString::new(py, "?");
+        let pairs = labeled.into_iter().map(|(ch, tag)| {
+            let name = names.get(usize::from(tag)).unwrap_or(&unknown);
+            let mut utf8 = [0u8; 4];
+            PyTuple::new(py, [PyString::new(py, ch.encode_utf8(&mut utf8)).into_any(), name.clone().into_any()])
+        });
+        let tuples = pairs.collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, tuples)
+    }
+
+    /// The tag names, in the model's order (e.g. `["B", "M", "E", "S"]`).
+    #[getter]
+    fn tags(&self) -> Vec<String> {
+        self.tags.clone()
+    }
+
+    /// The file the model was loaded from (`None` for `Model.from_bytes`).
+    #[getter]
+    fn path(&self) -> Option<PathBuf> {
+        self.path.clone()
+    }
+
+    /// The free-text metadata the trainer stored in the model file.
+    #[getter]
+    fn metadata(&self) -> &str {
+        self.model().metadata()
+    }
+
+    /// The model file's size in bytes.
+    #[getter]
+    fn size(&self) -> usize {
+        self.loaded.borrow_owner().len()
+    }
+
+    fn __repr__(&self) -> String {
+        let source = self.path.as_ref().map_or_else(|| "<bytes>".to_owned(), |path| path.display().to_string());
+        format!("crf_mcu.Model({source:?}, tags={:?}, {} bytes)", self.tags, self.size())
+    }
+}

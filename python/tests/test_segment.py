@@ -1,0 +1,151 @@
+"""Segmenting and labeling: the same words as `trainer segment`, and errors that name the argument."""
+
+import threading
+
+import pytest
+
+import crf_mcu
+from conftest import DEFAULT_MODEL, SAMPLE_CORPUS, SAMPLE_INPUT, data_file
+
+
+@pytest.fixture(scope="module")
+def model() -> crf_mcu.Model:
+    return crf_mcu.Model.load(DEFAULT_MODEL)
+
+
+def input_lines(text: str) -> list:
+    """The input's lines as the segmenter sees them: `\\n` ends a line (a CR before it is part of the
+    line ending, and white space to the segmenter either way)."""
+    lines = text.split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def assert_same_as_trainer(model: crf_mcu.Model, trainer, path) -> None:
+    text = path.read_bytes().decode("utf-8")
+    expected = trainer("segment", "--model", str(DEFAULT_MODEL), str(path)).decode("utf-8")
+    expected_lines = input_lines(expected)
+    lines = input_lines(text)
+    assert len(lines) == len(expected_lines)
+    # Line by line (a call per line, as jieba users call it)...
+    for number, (line, expected_line) in enumerate(zip(lines, expected_lines), start=1):
+        assert "  ".join(model.segment(line)) == expected_line, f"{path}:{number}"
+    # ...and the whole text in one call, as words and as the same text.
+    assert model.segment(text) == expected.split()
+    assert model.segment_text(text) == expected
+    assert model.segment_text(text, separator="|") == expected.replace("  ", "|")
+
+
+def test_segment_equals_trainer_segment_on_the_samples(model, trainer):
+    for path in (SAMPLE_INPUT, SAMPLE_CORPUS):
+        assert_same_as_trainer(model, trainer, path)
+
+
+def test_segment_equals_trainer_segment_on_pku_test(model, trainer):
+    assert_same_as_trainer(model, trainer, data_file("icwb2/pku_test.utf8"))
+
+
+def test_segment_example():
+    model = crf_mcu.Model.load(str(DEFAULT_MODEL))
+    assert model.segment("中华人民共和国成立于1949年10月1日。") == [
+        "中华人民共和国", "成立", "于", "1949年", "10月", "1日", "。",
+    ]
+
+
+def test_white_space_separates_words_and_is_dropped(model):
+    assert model.segment("") == []
+    assert model.segment(" \t\r\n\u3000") == []
+    # Words never span white space, whatever the model would say without it.
+    assert model.segment("北京\n大学") == model.segment("北京 大学") == ["北京", "大学"]
+    # Empty and blank lines anywhere give no words.
+    assert model.segment("\n北京\n\n \r\n大学\n\n") == ["北京", "大学"]
+
+
+def test_cut_is_an_iterator_and_lcut_a_list_of_the_same_words(model):
+    text = SAMPLE_INPUT.read_text(encoding="utf-8")
+    words = model.cut(text)
+    assert iter(words) is words and not isinstance(words, list)
+    assert list(words) == model.lcut(text) == model.segment(text)
+
+
+def test_label_tags_every_character_and_agrees_with_segment(model):
+    text = SAMPLE_INPUT.read_text(encoding="utf-8")
+    labeled = model.label(text)
+    assert "".join(ch for ch, _ in labeled) == "".join(text.split())
+    assert {tag for _, tag in labeled} <= set(model.tags)
+    # B/S open a word and E/S close one: the words the tags spell are the segmenter's.
+    words, word = [], ""
+    for ch, tag in labeled:
+        if tag in ("B", "S") and word:
+            words.append(word)
+            word = ""
+        word += ch
+    words.append(word)
+    assert words == model.segment(text)
+
+
+def test_model_properties(model):
+    assert model.tags == ["B", "M", "E", "S"]
+    assert model.path == DEFAULT_MODEL
+    assert model.size == DEFAULT_MODEL.stat().st_size
+    assert crf_mcu.Model.from_bytes(DEFAULT_MODEL.read_bytes()).segment("研究生命起源") == ["研究", "生命", "起源"]
+
+
+def test_threads_share_a_model(model):
+    # Long enough that the GIL is released while segmenting.
+    text = SAMPLE_INPUT.read_text(encoding="utf-8") * 20
+    expected = model.segment(text)
+    results = [None] * 4
+
+    def work(i):
+        results[i] = model.segment(text)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(results))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * len(results)
+
+
+@pytest.mark.parametrize("method", ["segment", "cut", "lcut", "label"])
+@pytest.mark.parametrize("value", [3, None, b"\xe5\x8c\x97", ["北京"]])
+def test_non_string_text_is_a_type_error_naming_the_argument(model, method, value):
+    with pytest.raises(TypeError, match="argument 'text'"):
+        getattr(model, method)(value)
+
+
+def test_missing_model_file_is_an_os_error_naming_the_file(tmp_path):
+    missing = tmp_path / "missing.crfm"
+    with pytest.raises(FileNotFoundError, match="missing.crfm"):
+        crf_mcu.Model.load(missing)
+
+
+def test_invalid_model_file_is_a_value_error_naming_the_file(tmp_path):
+    not_a_model = tmp_path / "notes.txt"
+    not_a_model.write_text("not a model", encoding="utf-8")
+    with pytest.raises(ValueError, match="notes.txt: not a valid model"):
+        crf_mcu.Model.load(not_a_model)
+    # One flipped byte in the middle: the CRC catches it.
+    damaged = bytearray(DEFAULT_MODEL.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x40
+    damaged_path = tmp_path / "damaged.crfm"
+    damaged_path.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="damaged.crfm: not a valid model"):
+        crf_mcu.Model.load(damaged_path)
+    with pytest.raises(ValueError, match="not a valid model"):
+        crf_mcu.Model.from_bytes(bytes(damaged[:100]))
+
+
+def test_non_path_model_argument_is_a_type_error_naming_it():
+    with pytest.raises(TypeError, match="argument 'path'"):
+        crf_mcu.Model.load(42)
+
+
+def test_user_dictionary_is_refused_until_the_decoder_has_one(model, tmp_path):
+    # The slot for decoder::Dictionary: until it is wired in, asking for one must not pass silently.
+    words = tmp_path / "words.txt"
+    words.write_text("北京大学\n", encoding="utf-8")
+    with pytest.raises(NotImplementedError, match="words.txt"):
+        model.load_userdict(words)
+    with pytest.raises(NotImplementedError, match="words.txt"):
+        crf_mcu.Model.load(DEFAULT_MODEL, user_dict=words)
