@@ -12,11 +12,18 @@ use crate::lexicon::Lexicon;
 use crate::limits::{MAX_TAGS, MAX_TEMPLATES};
 use crate::text::normalize;
 
+/// The word list of a model kind without one.
+#[cfg(feature = "neural")]
+const NO_WORDS: Lexicon<'static> = Lexicon::empty();
+
 /// The emission model a [`crate::Model`] carries, one variant per kind.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Emission<'a> {
     /// Hashed character n-grams (direct weights or a codebook, with or without a word list).
     Hashed(HashedNgram<'a>),
+    /// The integer neural encoder.
+    #[cfg(feature = "neural")]
+    Neural(crate::neural::Neural<'a>),
 }
 
 impl<'a> Emission<'a> {
@@ -25,6 +32,8 @@ impl<'a> Emission<'a> {
     pub(crate) fn normalization(&self) -> u8 {
         match self {
             Self::Hashed(m) => m.normalization,
+            #[cfg(feature = "neural")]
+            Self::Neural(m) => m.normalization,
         }
     }
 
@@ -33,6 +42,8 @@ impl<'a> Emission<'a> {
     pub(crate) fn words(&self) -> &Lexicon<'a> {
         match self {
             Self::Hashed(m) => &m.lexicon,
+            #[cfg(feature = "neural")]
+            Self::Neural(_) => &NO_WORDS,
         }
     }
 
@@ -43,6 +54,8 @@ impl<'a> Emission<'a> {
     pub(crate) fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
         match self {
             Self::Hashed(m) => m.scores(ctx, out),
+            #[cfg(feature = "neural")]
+            Self::Neural(m) => m.scores(ctx, out),
         }
     }
 }
@@ -105,6 +118,8 @@ impl<'a> Scorer<'a> {
     pub(crate) fn table_rows(&self, visit: impl FnMut(usize, usize)) {
         match &self.emission {
             Emission::Hashed(m) => m.table_rows(&self.ctx, visit),
+            #[cfg(feature = "neural")]
+            Emission::Neural(_) => {}
         }
     }
 }

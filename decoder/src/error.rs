@@ -107,6 +107,126 @@ pub enum ModelError {
     },
     /// The word list is not a strictly ascending list of 32-bit hashes, or its index does not match it.
     BadWordList,
+    /// A part of a neural encoder is inconsistent with the others or outside the decoder's limits.
+    #[cfg(feature = "neural")]
+    BadNeural {
+        /// The part.
+        part: NeuralPart,
+        /// What is wrong with it.
+        problem: NeuralProblem,
+    },
+}
+
+/// A part of a neural encoder, for [`ModelError::BadNeural`].
+#[cfg(feature = "neural")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum NeuralPart {
+    /// The vocabulary, the embeddings and their n-gram templates.
+    Embedding,
+    /// The convolution of this index (from 0).
+    Conv(u8),
+    /// The dense output layer.
+    Dense,
+}
+
+/// What is wrong with a part of a neural encoder, for [`ModelError::BadNeural`].
+#[cfg(feature = "neural")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum NeuralProblem {
+    /// A tensor's byte length disagrees with the shapes of the layers around it.
+    TensorSize {
+        /// Which tensor.
+        tensor: Tensor,
+        /// Expected length in bytes.
+        expected: usize,
+        /// Length found in bytes.
+        found: usize,
+    },
+    /// A channel count (embedding width or layer output) is outside `1..=MAX_CHANNELS`.
+    Channels {
+        /// The count found.
+        found: usize,
+    },
+    /// A kernel width is even, 0 or above `MAX_KERNEL`, or the dilation is 0.
+    Kernel {
+        /// The width found.
+        width: u8,
+        /// The dilation found.
+        dilation: u8,
+    },
+    /// The encoder reads further than `MAX_OFFSET` characters on a side.
+    Reach {
+        /// Characters read before the scored one.
+        left: usize,
+        /// Characters read after it.
+        right: usize,
+    },
+    /// A convolution follows an absent one.
+    LayerAfterGap,
+    /// The vocabulary is not a strictly ascending list of u32 code points.
+    Vocabulary,
+    /// An n-gram template has a length outside `1..=MAX_NGRAM_LENGTH`, reads outside the window, or there
+    /// are more than `MAX_NGRAM_TEMPLATES`.
+    NgramTemplate {
+        /// Index of the template.
+        index: usize,
+    },
+    /// The n-gram table's bucket count is out of range.
+    Buckets {
+        /// The count found.
+        found: u32,
+    },
+    /// A requantization multiplier is negative or its shift outside `MIN_SHIFT..=MAX_SHIFT`.
+    Requantization {
+        /// The output channel.
+        channel: usize,
+    },
+}
+
+#[cfg(feature = "neural")]
+impl fmt::Display for NeuralPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Embedding => f.write_str("embeddings"),
+            Self::Conv(index) => write!(f, "convolution {index}"),
+            Self::Dense => f.write_str("dense layer"),
+        }
+    }
+}
+
+#[cfg(feature = "neural")]
+impl fmt::Display for NeuralProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::neural_format::{MAX_CHANNELS, MAX_CONV_LAYERS, MAX_KERNEL, MAX_NGRAM_LENGTH, MAX_NGRAM_TEMPLATES};
+        match *self {
+            Self::TensorSize { tensor, expected, found } => {
+                write!(f, "tensor {tensor:?} has {found} bytes, its shapes need {expected}")
+            }
+            Self::Channels { found } => write!(f, "{found} channels (1..={MAX_CHANNELS} supported)"),
+            Self::Kernel { width, dilation } => {
+                write!(f, "kernel width {width} dilation {dilation} (odd widths 1..={MAX_KERNEL}, dilation >= 1)")
+            }
+            Self::Reach { left, right } => write!(
+                f,
+                "reads {left} characters before and {right} after the scored one (at most {} each side)",
+                crate::limits::MAX_OFFSET
+            ),
+            Self::LayerAfterGap => write!(f, "present after an absent layer (at most {MAX_CONV_LAYERS}, in order)"),
+            Self::Vocabulary => f.write_str("vocabulary is not strictly ascending u32 code points"),
+            Self::NgramTemplate { index } => write!(
+                f,
+                "n-gram template {index} is invalid (lengths 1..={MAX_NGRAM_LENGTH}, at most \
+                 {MAX_NGRAM_TEMPLATES} templates)"
+            ),
+            Self::Buckets { found } => write!(f, "{found} n-gram buckets (1..=2^24)"),
+            Self::Requantization { channel } => {
+                write!(f, "requantization of channel {channel}: negative multiplier or shift out of range")
+            }
+        }
+    }
 }
 
 /// Names a tensor of the model file, for [`ModelError::TensorSize`].
@@ -130,6 +250,24 @@ pub enum Tensor {
     AllowedStart,
     /// Custom allowed end tags, `[L]`.
     AllowedEnd,
+    /// A neural model's character embeddings, `[V + 1][D]`.
+    #[cfg(feature = "neural")]
+    CharEmbeddings,
+    /// A neural model's n-gram embeddings, `[B][D]`.
+    #[cfg(feature = "neural")]
+    NgramEmbeddings,
+    /// A neural layer's weights (`[C_out][K][C_in]`, or `[L][C]` for the dense layer).
+    #[cfg(feature = "neural")]
+    LayerWeights,
+    /// A neural layer's i32 biases, `[C_out]`.
+    #[cfg(feature = "neural")]
+    LayerBias,
+    /// A neural layer's i32 requantization multipliers, `[C_out]`.
+    #[cfg(feature = "neural")]
+    LayerMultipliers,
+    /// A neural layer's i8 requantization shifts, `[C_out]`.
+    #[cfg(feature = "neural")]
+    LayerShifts,
 }
 
 impl fmt::Display for ModelError {
@@ -184,6 +322,8 @@ impl fmt::Display for ModelError {
             Self::BadWordList => {
                 f.write_str("word list not strictly ascending 32-bit hashes, or its index does not match it")
             }
+            #[cfg(feature = "neural")]
+            Self::BadNeural { part, problem } => write!(f, "neural encoder, {part}: {problem}"),
         }
     }
 }

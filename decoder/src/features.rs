@@ -134,6 +134,13 @@ impl Context {
         }
     }
 
+    /// The window's codes, offset `-MAX_OFFSET` first.
+    #[cfg(feature = "neural")]
+    #[inline]
+    pub(crate) fn codes(&self) -> &[u32; WINDOW] {
+        &self.codes
+    }
+
     #[inline]
     fn code(&self, offset: i8) -> u32 {
         self.codes[slot(offset)]

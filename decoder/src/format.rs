@@ -18,6 +18,8 @@ use crate::crc::crc32;
 use crate::error::ModelError;
 use crate::features::{Template, TEMPLATE_BYTES};
 pub use crate::limits::{FORMAT_VERSION, MAX_HASHES_PER_FEATURE, OLDEST_FORMAT_VERSION};
+#[cfg(feature = "neural")]
+pub use crate::neural_format::*;
 
 /// The first four bytes of every model file.
 pub const MAGIC: [u8; 4] = *b"CRFm";
@@ -58,6 +60,8 @@ impl ModelBody<'_> {
         match self.emission {
             EmissionSpec::HashedNgram(_) => 1,
             EmissionSpec::CodebookNgram(_) => 2,
+            #[cfg(feature = "neural")]
+            EmissionSpec::Neural(_) => crate::neural_format::NEURAL_FORMAT_VERSION,
             EmissionSpec::LexiconNgram(spec) => {
                 let templates = match spec.table {
                     NgramTable::Hashed(t) => t.templates,
@@ -91,6 +95,8 @@ pub struct CustomConstraints<'a> {
 
 /// The kinds of emission model. New kinds are added as new variants (a new format version), without
 /// touching the lattice.
+// No allocator to box the neural variant in: the spec is a borrowed view, built once at load.
+#[cfg_attr(feature = "neural", allow(clippy::large_enum_variant))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EmissionSpec<'a> {
     /// Hashed character n-gram features with one weight row per hash bucket (version 1).
@@ -104,15 +110,23 @@ pub enum EmissionSpec<'a> {
     /// look words up in (version 3).
     #[serde(borrow)]
     LexiconNgram(LexiconNgramSpec<'a>),
+    /// A small integer neural encoder: character and hashed n-gram embeddings, 1-D convolutions with
+    /// ReLU, and a dense layer to one score per tag (version 5, decoder feature `neural`).
+    #[cfg(feature = "neural")]
+    #[serde(borrow)]
+    Neural(crate::neural_format::NeuralSpec<'a>),
 }
 
 impl<'a> EmissionSpec<'a> {
-    /// The n-gram table, whichever the kind: the spec itself, or a lexicon model's table.
-    pub const fn table(&self) -> NgramTable<'a> {
+    /// The n-gram table, whichever the kind: the spec itself, or a lexicon model's table (`None` for a
+    /// neural model).
+    pub const fn table(&self) -> Option<NgramTable<'a>> {
         match *self {
-            Self::HashedNgram(s) => NgramTable::Hashed(s),
-            Self::CodebookNgram(s) => NgramTable::Codebook(s),
-            Self::LexiconNgram(s) => s.table,
+            Self::HashedNgram(s) => Some(NgramTable::Hashed(s)),
+            Self::CodebookNgram(s) => Some(NgramTable::Codebook(s)),
+            Self::LexiconNgram(s) => Some(s.table),
+            #[cfg(feature = "neural")]
+            Self::Neural(_) => None,
         }
     }
 

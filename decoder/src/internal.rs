@@ -37,6 +37,13 @@ pub mod emission {
     pub use crate::emission::HashedNgram;
 }
 
+/// The neural emission model: its integer inference's building blocks, shared with the trainer's
+/// exporter and float reference.
+#[cfg(feature = "neural")]
+pub mod neural {
+    pub use crate::neural::{conv_reach, multiply_by_quantized_multiplier, ngram_bucket, vocabulary_row, Neural};
+}
+
 /// Viterbi with hard masking on caller-supplied scores, and its buffer sizes and score bounds.
 pub mod lattice {
     pub use crate::lattice::{
@@ -80,6 +87,9 @@ pub trait ModelInternals<'a> {
     fn body(&self) -> &ModelBody<'a>;
     /// The hashed n-gram emission model; `None` for a model of another emission kind (none yet).
     fn ngram(&self) -> Option<&HashedNgram<'a>>;
+    /// The neural emission model; `None` for a model of another emission kind.
+    #[cfg(feature = "neural")]
+    fn neural(&self) -> Option<&crate::neural::Neural<'a>>;
     /// The hard constraints decoding obeys.
     fn constraints(&self) -> &Constraints;
     /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
@@ -107,6 +117,11 @@ impl<'a> ModelInternals<'a> for Model<'a> {
 
     fn ngram(&self) -> Option<&HashedNgram<'a>> {
         Model::ngram(self)
+    }
+
+    #[cfg(feature = "neural")]
+    fn neural(&self) -> Option<&crate::neural::Neural<'a>> {
+        Model::neural(self)
     }
 
     fn constraints(&self) -> &Constraints {

@@ -16,6 +16,9 @@ mod hash;
 mod limits;
 // normalisation and character classes.
 mod text;
+// the neural encoder's part of the wire format.
+#[cfg(feature = "neural")]
+mod neural_format;
 // the error enums.
 mod error;
 // tag schemes and the hard masks.
@@ -26,6 +29,9 @@ mod lexicon;
 mod features;
 // the wire format.
 mod format;
+// integer inference of the neural encoder.
+#[cfg(feature = "neural")]
+mod neural;
 // emission scores.
 mod emission;
 // the loaded model.
@@ -40,6 +46,8 @@ mod segment;
 pub mod internal;
 
 pub use error::{LatticeError, ModelError, Tensor};
+#[cfg(feature = "neural")]
+pub use error::{NeuralPart, NeuralProblem};
 pub use lattice::LineLabeler;
 pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
 pub use model::Model;

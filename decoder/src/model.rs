@@ -65,7 +65,11 @@ impl<'a> Model<'a> {
         check_len(Tensor::Start, body.transitions.start, 2 * num_tags)?;
         check_len(Tensor::End, body.transitions.end, 2 * num_tags)?;
 
-        let emission = Emission::Hashed(emission_model(&body.emission, num_tags)?);
+        let emission = match body.emission {
+            #[cfg(feature = "neural")]
+            EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
+            _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
+        };
         Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission })
     }
 
@@ -124,6 +128,17 @@ impl<'a> Model<'a> {
     pub(crate) fn ngram(&self) -> Option<&HashedNgram<'a>> {
         match &self.emission {
             Emission::Hashed(m) => Some(m),
+            #[cfg(feature = "neural")]
+            Emission::Neural(_) => None,
+        }
+    }
+
+    /// The neural emission model, if the model has one.
+    #[cfg(feature = "neural")]
+    pub(crate) fn neural(&self) -> Option<&crate::neural::Neural<'a>> {
+        match &self.emission {
+            Emission::Neural(m) => Some(m),
+            Emission::Hashed(_) => None,
         }
     }
 
@@ -179,6 +194,15 @@ impl defmt::Format for Model<'_> {
                 m.codes().is_some(),
                 m.hashes_per_feature()
             ),
+            #[cfg(feature = "neural")]
+            Emission::Neural(m) => defmt::write!(
+                f,
+                " neural vocabulary={=usize} dim={=usize} convs={=usize} reach={=usize}",
+                m.vocabulary_size(),
+                m.embedding_dim(),
+                m.conv_layers().count(),
+                m.conv_reach()
+            ),
         }
     }
 }
@@ -200,7 +224,8 @@ struct CommonSpec<'a> {
 /// Validates an emission spec (normalisation, templates, table size, weight shift, tensor lengths, in
 /// that order) and builds its decoder.
 fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<HashedNgram<'a>, ModelError> {
-    let (table, words) = (spec.table(), spec.words());
+    // A neural spec never reaches here (`Model::from_bytes` builds it apart).
+    let (Some(table), words) = (spec.table(), spec.words()) else { return Err(ModelError::Malformed) };
     let common = match table {
         NgramTable::Hashed(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
         NgramTable::Codebook(s) => CommonSpec { normalization: s.normalization, templates: s.templates },

@@ -20,6 +20,7 @@
 //! - [`features`]: hashed n-gram features, computed through `decoder::internal::features`; [`lexicon`]: the
 //!   jackknifed word list of the lexicon templates;
 //! - [`model`]: the float parameters and float Viterbi;
+//! - [`neural`]: the neural emission model's float weights, reference forward pass and int8 export;
 //! - [`crf`]: forward-backward, the CRF and softmax losses and their gradients;
 //! - [`optimizer`]: Adagrad with lazy sparse updates, L1/L2 and averaging;
 //! - [`train`]: the training loop;
@@ -47,6 +48,7 @@ pub mod features;
 pub mod integer;
 pub mod lexicon;
 pub mod model;
+pub mod neural;
 pub mod optimizer;
 pub mod pipeline;
 pub mod quantize;

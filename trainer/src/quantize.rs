@@ -319,8 +319,9 @@ pub fn dequantize(model: &decoder::Model<'_>) -> anyhow::Result<FloatModel> {
     let spec = model.body().emission;
     let words = spec.words().map(|(hashes, _, _)| hashes);
     let (normalization, weight_type, weight_shift, stored) = match spec.table() {
-        NgramTable::Hashed(s) => (s.normalization, s.weight_type, s.weight_shift, s.weights),
-        NgramTable::Codebook(s) => (s.normalization, s.weight_type, s.weight_shift, s.codebook),
+        Some(NgramTable::Hashed(s)) => (s.normalization, s.weight_type, s.weight_shift, s.weights),
+        Some(NgramTable::Codebook(s)) => (s.normalization, s.weight_type, s.weight_shift, s.codebook),
+        None => anyhow::bail!("not an n-gram model: it has no table to dequantize"),
     };
     let step = 2f64.powi(i32::from(weight_shift) - frac);
     let weights: Vec<f32> = match weight_type {

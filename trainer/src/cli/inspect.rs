@@ -26,10 +26,15 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &bytes)?;
     let body = model.body();
+    if let Some(neural) = model.neural() {
+        print!("{}", crate::neural::describe::describe(&args.model, bytes.len(), &model, neural));
+        return Ok(());
+    }
     let Some(emission) = model.ngram() else { bail!("{}: not an n-gram model", args.model.display()) };
     let (normalization, weight_shift) = match body.emission.table() {
-        NgramTable::Hashed(s) => (s.normalization, s.weight_shift),
-        NgramTable::Codebook(s) => (s.normalization, s.weight_shift),
+        Some(NgramTable::Hashed(s)) => (s.normalization, s.weight_shift),
+        Some(NgramTable::Codebook(s)) => (s.normalization, s.weight_shift),
+        None => bail!("{}: not an n-gram model", args.model.display()),
     };
     let l = model.num_tags();
     let mut out = String::new();

@@ -1,0 +1,444 @@
+//! Integer inference of the neural emission model (`EmissionSpec::Neural`): validation at load, and the
+//! scores of one position computed from the feature window alone.
+//!
+//! The encoder's receptive field is finite (its reach, at most `MAX_OFFSET` characters each side, is
+//! checked at load), so a position's scores are a function of the same window of `2 * MAX_OFFSET + 1`
+//! characters the n-gram models read: the streaming labeler and whole-line decoding compute them from
+//! identical windows, and so agree exactly. The price is recomputation: layer `l` is evaluated at
+//! `2 * reach_l + 1` positions of the window for every scored position (no state is carried between
+//! positions).
+//!
+//! Scratch lives on the stack: two activation buffers of `WINDOW * MAX_CHANNELS` bytes (2 x 2,304 B) and
+//! one `[i32; MAX_CHANNELS]` accumulator row (1 KiB), about 5.7 KiB in [`Neural::scores`].
+
+use crate::error::{ModelError, NeuralPart, NeuralProblem, Tensor};
+use crate::features::{Context, BEFORE_START, WINDOW};
+use crate::format::{
+    ConvLayer, DenseLayer, NeuralSpec, Requantization, MAX_CHANNELS, MAX_CONV_LAYERS, MAX_KERNEL, MAX_NGRAM_LENGTH,
+    MAX_NGRAM_TEMPLATES, MAX_SHIFT, MIN_SHIFT,
+};
+use crate::hash::{finalize, mix, row};
+use crate::limits::{MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
+use crate::text::NORMALIZE_KNOWN;
+
+/// Largest emission score magnitude: the lattice's bound (`MAX_TEMPLATES * 2^15`), to which every
+/// neural score is clamped.
+const SCORE_LIMIT: i32 = (MAX_TEMPLATES as i32) << 15;
+/// Most n-gram buckets.
+const MAX_BUCKETS: u32 = 1 << 24;
+/// Seed of the n-gram hashes (distinct from the n-gram templates' and the word list's).
+const NGRAM_SEED: u32 = 0x4E_4E_31;
+/// The window slot of the scored position.
+const CENTRE: usize = MAX_OFFSET;
+
+/// TFLite's `MultiplyByQuantizedMultiplier`: `x * multiplier / 2^31 * 2^shift`, rounded as TFLite
+/// and CMSIS-NN round (a rounding doubling high multiply, then a rounding right shift; a left shift
+/// saturates). Computed in i64 so that no input can overflow.
+#[inline]
+pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i8) -> i32 {
+    let left = shift.clamp(0, MAX_SHIFT) as u32;
+    let right = (-i32::from(shift)).clamp(0, -i32::from(MIN_SHIFT)) as u32;
+    let x = (i64::from(x) << left).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+    rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), right)
+}
+
+/// `round(a * b / 2^31)`, ties away from zero, saturating the one overflow (`i32::MIN * i32::MIN`).
+#[inline]
+fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = i64::from(a) * i64::from(b);
+    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+    // Division truncates toward zero, as in C.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// `x / 2^exponent` rounded to nearest, ties away from zero (`exponent <= 31`).
+#[inline]
+fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
+    let x = i64::from(x);
+    let mask = (1i64 << exponent) - 1;
+    let threshold = (mask >> 1) + i64::from(x < 0);
+    ((x >> exponent) + i64::from((x & mask) > threshold)) as i32
+}
+
+/// The embedding-table row of character code `code`: `1 + i` for `vocabulary[i]`, 0 for any other.
+pub fn vocabulary_row(vocabulary: &[u8], code: u32) -> usize {
+    let count = vocabulary.len() / 4;
+    let (mut lo, mut hi) = (0usize, count);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let entry = read_u32(vocabulary, mid);
+        if entry == code {
+            return mid + 1;
+        }
+        if entry < code {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    0
+}
+
+/// The bucket of the n-gram of template `index` made of `codes` (raw window codes, including
+/// `BEFORE_START`/`AFTER_END`), in a table of `buckets` rows.
+pub fn ngram_bucket(index: usize, codes: &[u32], buckets: u32) -> usize {
+    let h = codes.iter().fold(mix(NGRAM_SEED, index as u32), |h, &c| mix(h, c));
+    row(finalize(h), buckets)
+}
+
+/// Half the span of a convolution: how many positions it reads on each side.
+pub const fn conv_reach(kernel: u8, dilation: u8) -> usize {
+    (dilation as usize) * ((kernel as usize).saturating_sub(1) / 2)
+}
+
+/// A validated convolution.
+#[derive(Debug, Clone, Copy)]
+struct Conv<'a> {
+    in_channels: usize,
+    out_channels: usize,
+    kernel: usize,
+    dilation: usize,
+    spec: ConvLayer<'a>,
+}
+
+/// The neural emission model, borrowing its tensors from the model bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Neural<'a> {
+    pub(crate) normalization: u8,
+    vocabulary: &'a [u8],
+    dim: usize,
+    char_embeddings: &'a [u8],
+    ngrams: [(i8, u8); MAX_NGRAM_TEMPLATES],
+    ngram_count: usize,
+    buckets: u32,
+    ngram_embeddings: &'a [u8],
+    input: Requantization,
+    convs: [Option<Conv<'a>>; MAX_CONV_LAYERS],
+    /// Positions each side the convolutions read, in total.
+    conv_reach: usize,
+    dense: DenseLayer<'a>,
+    dense_in: usize,
+    num_tags: usize,
+}
+
+fn fault(part: NeuralPart, problem: NeuralProblem) -> ModelError {
+    ModelError::BadNeural { part, problem }
+}
+
+fn check_len(part: NeuralPart, tensor: Tensor, bytes: &[u8], expected: usize) -> Result<(), ModelError> {
+    if bytes.len() == expected {
+        Ok(())
+    } else {
+        Err(fault(part, NeuralProblem::TensorSize { tensor, expected, found: bytes.len() }))
+    }
+}
+
+fn check_channels(part: NeuralPart, channels: usize) -> Result<(), ModelError> {
+    if (1..=MAX_CHANNELS).contains(&channels) {
+        Ok(())
+    } else {
+        Err(fault(part, NeuralProblem::Channels { found: channels }))
+    }
+}
+
+fn check_requantization(part: NeuralPart, multipliers: &[u8], shifts: &[u8]) -> Result<(), ModelError> {
+    for (channel, (m, &s)) in multipliers.chunks_exact(4).zip(shifts).enumerate() {
+        let m = i32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+        if m < 0 || !(MIN_SHIFT..=MAX_SHIFT).contains(&(s as i8)) {
+            return Err(fault(part, NeuralProblem::Requantization { channel }));
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Neural<'a> {
+    /// Validates every size and value the inference indexes or shifts by, and builds the model.
+    pub(crate) fn from_spec(spec: &NeuralSpec<'a>, num_tags: usize) -> Result<Self, ModelError> {
+        use NeuralPart::{Dense, Embedding};
+        if spec.normalization & !NORMALIZE_KNOWN != 0 {
+            return Err(ModelError::UnknownNormalization { flags: spec.normalization });
+        }
+        if spec.vocabulary.len() % 4 != 0 {
+            return Err(fault(Embedding, NeuralProblem::Vocabulary));
+        }
+        let vocabulary_size = spec.vocabulary.len() / 4;
+        if (1..vocabulary_size).any(|i| read_u32(spec.vocabulary, i - 1) >= read_u32(spec.vocabulary, i)) {
+            return Err(fault(Embedding, NeuralProblem::Vocabulary));
+        }
+        let dim = usize::from(spec.embedding_dim);
+        check_channels(Embedding, dim)?;
+        check_len(Embedding, Tensor::CharEmbeddings, spec.char_embeddings, (vocabulary_size + 1) * dim)?;
+
+        let ngram_count = spec.ngram_templates.len() / 2;
+        if spec.ngram_templates.len() % 2 != 0 || ngram_count > MAX_NGRAM_TEMPLATES {
+            return Err(fault(Embedding, NeuralProblem::NgramTemplate { index: ngram_count }));
+        }
+        let mut ngrams = [(0i8, 0u8); MAX_NGRAM_TEMPLATES];
+        let (mut ngram_left, mut ngram_right) = (0usize, 0usize);
+        for (index, t) in spec.ngram_templates.chunks_exact(2).enumerate() {
+            let (first, length) = (t[0] as i8, t[1]);
+            let last = i32::from(first) + i32::from(length) - 1;
+            let reach = MAX_OFFSET as i32;
+            if !(1..=MAX_NGRAM_LENGTH).contains(&length) || i32::from(first) < -reach || last > reach {
+                return Err(fault(Embedding, NeuralProblem::NgramTemplate { index }));
+            }
+            ngram_left = ngram_left.max((-i32::from(first)).max(0) as usize);
+            ngram_right = ngram_right.max(last.max(0) as usize);
+            ngrams[index] = (first, length);
+        }
+        let buckets_ok = if ngram_count == 0 {
+            spec.ngram_buckets <= MAX_BUCKETS
+        } else {
+            (1..=MAX_BUCKETS).contains(&spec.ngram_buckets)
+        };
+        if !buckets_ok {
+            return Err(fault(Embedding, NeuralProblem::Buckets { found: spec.ngram_buckets }));
+        }
+        check_len(Embedding, Tensor::NgramEmbeddings, spec.ngram_embeddings, spec.ngram_buckets as usize * dim)?;
+        if spec.input.multiplier < 0 || !(MIN_SHIFT..=MAX_SHIFT).contains(&spec.input.shift) {
+            return Err(fault(Embedding, NeuralProblem::Requantization { channel: 0 }));
+        }
+
+        let mut convs = [None; MAX_CONV_LAYERS];
+        let mut channels = dim;
+        let mut reach = 0usize;
+        let mut ended = false;
+        for (index, layer) in spec.convs.iter().enumerate() {
+            let part = NeuralPart::Conv(index as u8);
+            let Some(layer) = layer else {
+                ended = true;
+                continue;
+            };
+            if ended {
+                return Err(fault(part, NeuralProblem::LayerAfterGap));
+            }
+            let out_channels = usize::from(layer.out_channels);
+            check_channels(part, out_channels)?;
+            if layer.kernel % 2 == 0 || layer.kernel > MAX_KERNEL || layer.dilation == 0 {
+                return Err(fault(part, NeuralProblem::Kernel { width: layer.kernel, dilation: layer.dilation }));
+            }
+            let kernel = usize::from(layer.kernel);
+            check_len(part, Tensor::LayerWeights, layer.weights, out_channels * kernel * channels)?;
+            check_len(part, Tensor::LayerBias, layer.bias, 4 * out_channels)?;
+            check_len(part, Tensor::LayerMultipliers, layer.multipliers, 4 * out_channels)?;
+            check_len(part, Tensor::LayerShifts, layer.shifts, out_channels)?;
+            check_requantization(part, layer.multipliers, layer.shifts)?;
+            reach += conv_reach(layer.kernel, layer.dilation);
+            if reach > MAX_OFFSET {
+                return Err(fault(part, NeuralProblem::Reach { left: reach, right: reach }));
+            }
+            convs[index] = Some(Conv {
+                in_channels: channels,
+                out_channels,
+                kernel,
+                dilation: usize::from(layer.dilation),
+                spec: *layer,
+            });
+            channels = out_channels;
+        }
+        let (left, right) = (reach + ngram_left, reach + ngram_right);
+        if left > MAX_OFFSET || right > MAX_OFFSET {
+            return Err(fault(Embedding, NeuralProblem::Reach { left, right }));
+        }
+
+        let dense = spec.dense;
+        check_len(Dense, Tensor::LayerWeights, dense.weights, num_tags * channels)?;
+        check_len(Dense, Tensor::LayerBias, dense.bias, 4 * num_tags)?;
+        check_len(Dense, Tensor::LayerMultipliers, dense.multipliers, 4 * num_tags)?;
+        check_len(Dense, Tensor::LayerShifts, dense.shifts, num_tags)?;
+        check_requantization(Dense, dense.multipliers, dense.shifts)?;
+
+        Ok(Self {
+            normalization: spec.normalization,
+            vocabulary: spec.vocabulary,
+            dim,
+            char_embeddings: spec.char_embeddings,
+            ngrams,
+            ngram_count,
+            buckets: spec.ngram_buckets,
+            ngram_embeddings: spec.ngram_embeddings,
+            input: spec.input,
+            convs,
+            conv_reach: reach,
+            dense,
+            dense_in: channels,
+            num_tags,
+        })
+    }
+
+    /// Number of characters in the vocabulary.
+    pub fn vocabulary_size(&self) -> usize {
+        self.vocabulary.len() / 4
+    }
+
+    /// Embedding width.
+    pub fn embedding_dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of n-gram buckets.
+    pub fn ngram_buckets(&self) -> u32 {
+        self.buckets
+    }
+
+    /// Number of n-gram templates.
+    pub fn ngram_templates(&self) -> usize {
+        self.ngram_count
+    }
+
+    /// `(out_channels, kernel, dilation)` of each convolution, in order.
+    pub fn conv_layers(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        self.convs.iter().flatten().map(|c| (c.out_channels, c.kernel, c.dilation))
+    }
+
+    /// Positions each side the convolutions read (the n-grams may read further).
+    pub fn conv_reach(&self) -> usize {
+        self.conv_reach
+    }
+
+    /// Bytes of all the weight tensors.
+    pub fn weight_bytes(&self) -> usize {
+        let convs: usize = self.convs.iter().flatten().map(|c| c.spec.weights.len()).sum();
+        self.char_embeddings.len() + self.ngram_embeddings.len() + convs + self.dense.weights.len()
+    }
+
+    /// Writes the score of each tag at the window's centre into `out[..L]` (score units, within
+    /// `±MAX_TEMPLATES * 2^15`).
+    pub(crate) fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
+        let codes = ctx.codes();
+        let mut current = [[0i8; MAX_CHANNELS]; WINDOW];
+        let mut next = [[0i8; MAX_CHANNELS]; WINDOW];
+        let mut reach = self.conv_reach;
+        for slot in CENTRE - reach..=CENTRE + reach {
+            if codes[slot] < BEFORE_START {
+                self.embed(codes, slot, &mut current[slot]);
+            }
+        }
+        for conv in self.convs.iter().flatten() {
+            reach -= conv_reach(conv.kernel as u8, conv.dilation as u8);
+            for slot in CENTRE - reach..=CENTRE + reach {
+                next[slot] = [0; MAX_CHANNELS];
+                if codes[slot] < BEFORE_START {
+                    conv.apply(&current, slot, &mut next[slot]);
+                }
+            }
+            core::mem::swap(&mut current, &mut next);
+        }
+        let x = &current[CENTRE][..self.dense_in];
+        for (tag, o) in out.iter_mut().enumerate().take(self.num_tags) {
+            let w = self.dense.weights.get(tag * self.dense_in..(tag + 1) * self.dense_in).unwrap_or(&[]);
+            let acc = read_i32(self.dense.bias, tag).saturating_add(dot(w, x));
+            let (m, s) = (read_i32(self.dense.multipliers, tag), read_i8(self.dense.shifts, tag));
+            *o = multiply_by_quantized_multiplier(acc, m, s).clamp(-SCORE_LIMIT, SCORE_LIMIT);
+        }
+    }
+
+    /// The first activation at `slot`: its character's embedding plus its n-grams', requantized.
+    fn embed(&self, codes: &[u32; WINDOW], slot: usize, out: &mut [i8; MAX_CHANNELS]) {
+        let d = self.dim;
+        let mut acc = [0i32; MAX_CHANNELS];
+        let row = vocabulary_row(self.vocabulary, codes[slot]);
+        add_row(&mut acc[..d], self.char_embeddings.get(row * d..(row + 1) * d));
+        for (index, &(first, length)) in self.ngrams[..self.ngram_count].iter().enumerate() {
+            let start = slot as isize + isize::from(first);
+            // In range by the reach check at load; `get` keeps it panic-free.
+            let Some(gram) = codes.get(start.max(0) as usize..start.max(0) as usize + usize::from(length)) else {
+                continue;
+            };
+            let row = ngram_bucket(index, gram, self.buckets);
+            add_row(&mut acc[..d], self.ngram_embeddings.get(row * d..(row + 1) * d));
+        }
+        for (o, &a) in out.iter_mut().zip(&acc[..d]) {
+            *o = multiply_by_quantized_multiplier(a, self.input.multiplier, self.input.shift).clamp(-128, 127) as i8;
+        }
+    }
+}
+
+impl Conv<'_> {
+    /// Output channels at `slot` from the previous layer's activations (ReLU, int8).
+    fn apply(&self, input: &[[i8; MAX_CHANNELS]; WINDOW], slot: usize, out: &mut [i8; MAX_CHANNELS]) {
+        let (k, c_in) = (self.kernel, self.in_channels);
+        let half = conv_reach(k as u8, self.dilation as u8);
+        for (o, y) in out.iter_mut().enumerate().take(self.out_channels) {
+            let mut acc = read_i32(self.spec.bias, o);
+            for j in 0..k {
+                // Within the window: the reach was checked at load.
+                let src = (slot + j * self.dilation).wrapping_sub(half);
+                let (Some(x), Some(w)) =
+                    (input.get(src), self.spec.weights.get((o * k + j) * c_in..(o * k + j + 1) * c_in))
+                else {
+                    continue;
+                };
+                acc = acc.saturating_add(dot(w, &x[..c_in]));
+            }
+            let (m, s) = (read_i32(self.spec.multipliers, o), read_i8(self.spec.shifts, o));
+            *y = multiply_by_quantized_multiplier(acc, m, s).clamp(0, 127) as i8;
+        }
+    }
+}
+
+/// `sum w[i] * x[i]` of i8 weights (raw bytes) and i8 activations; at most `MAX_CHANNELS * 2^14`.
+#[inline]
+fn dot(w: &[u8], x: &[i8]) -> i32 {
+    w.iter().zip(x).map(|(&w, &x)| i32::from(w as i8) * i32::from(x)).sum()
+}
+
+#[inline]
+fn add_row(acc: &mut [i32], row: Option<&[u8]>) {
+    if let Some(row) = row {
+        for (a, &w) in acc.iter_mut().zip(row) {
+            *a += i32::from(w as i8);
+        }
+    }
+}
+
+#[inline]
+fn read_u32(bytes: &[u8], index: usize) -> u32 {
+    match bytes.get(4 * index..4 * index + 4) {
+        Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        None => 0,
+    }
+}
+
+#[inline]
+fn read_i32(bytes: &[u8], index: usize) -> i32 {
+    read_u32(bytes, index) as i32
+}
+
+#[inline]
+fn read_i8(bytes: &[u8], index: usize) -> i8 {
+    bytes.get(index).map_or(0, |&b| b as i8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requantization_rounds_like_tflite() {
+        // 0.5 * 2^-1: 10 -> 2.5 -> 3 (ties away from zero), -10 -> -3.
+        let half = 1 << 30;
+        assert_eq!(multiply_by_quantized_multiplier(10, half, -1), 3);
+        assert_eq!(multiply_by_quantized_multiplier(-10, half, -1), -3);
+        // TFLite rounds twice: 9 * 0.5 = 4.5 -> 5 in the high multiply, then 5 / 2 -> 3.
+        assert_eq!(multiply_by_quantized_multiplier(9, half, -1), 3);
+        assert_eq!(multiply_by_quantized_multiplier(7, half, -1), 2);
+        // A left shift: 0.5 * 2^3 = 4.
+        assert_eq!(multiply_by_quantized_multiplier(7, half, 3), 28);
+        // Extremes neither panic nor wrap.
+        assert_eq!(multiply_by_quantized_multiplier(i32::MAX, i32::MAX, MAX_SHIFT), i32::MAX - 1);
+        assert_eq!(multiply_by_quantized_multiplier(i32::MIN, i32::MAX, MIN_SHIFT), -1);
+        assert_eq!(multiply_by_quantized_multiplier(i32::MIN, 0, 0), 0);
+    }
+
+    #[test]
+    fn vocabulary_rows() {
+        let vocabulary: [u8; 12] = [10, 0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0];
+        let rows: [usize; 5] = [5, 10, 20, 30, 31].map(|c| vocabulary_row(&vocabulary, c));
+        assert_eq!(rows, [0, 1, 2, 3, 0]);
+        assert_eq!(vocabulary_row(&[], 10), 0);
+    }
+}

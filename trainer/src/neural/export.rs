@@ -1,0 +1,233 @@
+//! Quantization of a neural emission model to the decoder's int8 format, and the model file.
+//!
+//! The scheme of TensorFlow Lite Micro and CMSIS-NN: int8 weights with one scale per output channel
+//! (`max |w| / 127`), int8 activations with one scale per layer (`max |activation| / 127` over the
+//! calibration text, so calibration text never saturates), i32 biases in accumulator units, and every
+//! rescale a Q31 multiplier with a power-of-two shift ([`quantize_multiplier`]). Scores come out in the
+//! CRF's score units `2^-score_frac_bits`, so the lattice adds them to the transitions directly.
+//!
+//! Error bound (what `trainer/tests/neural.rs` checks): each int8 rounding is at most half a step of its
+//! tensor, about 0.4% of its range; through a few layers these add to a few percent of the largest score.
+//! The test asserts `|integer - float| <= 0.04 * max |float score| + 2 score units` per score.
+
+use anyhow::{bail, ensure, Result};
+use decoder::internal::format::{
+    self, ConvLayer, ConvStack, DenseLayer, EmissionSpec, ModelBody, NeuralSpec, Requantization, TransitionSpec,
+    MAX_CONV_LAYERS,
+};
+
+use super::forward::activations;
+use super::weights::NeuralWeights;
+
+/// Largest emission score magnitude the lattice accepts (`decoder::internal::lattice::MAX_EMISSION`).
+const SCORE_LIMIT: f64 = decoder::internal::lattice::MAX_EMISSION as f64;
+
+/// The CRF layer's float scores and tag names, exported beside the encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrfScores {
+    /// Tag names (the scheme and its hard masks follow from them, e.g. `B M E S`).
+    pub tag_names: Vec<String>,
+    /// `[L][L]`, `[from * L + to]`.
+    pub transitions: Vec<f32>,
+    /// `[L]`.
+    pub start: Vec<f32>,
+    /// `[L]`.
+    pub end: Vec<f32>,
+}
+
+/// A real multiplier as TFLite's `QuantizeMultiplier` stores it: `(q, shift)` with
+/// `real = q / 2^31 * 2^shift`, `q` in `[2^30, 2^31)` (or 0 for 0 and for values below `2^-32`).
+pub fn quantize_multiplier(real: f64) -> Result<(i32, i8)> {
+    ensure!(real.is_finite() && real >= 0.0, "requantization multiplier {real} is not a finite non-negative number");
+    if real == 0.0 {
+        return Ok((0, 0));
+    }
+    let mut exponent = real.log2().floor() as i32 + 1;
+    let mut mantissa = real / 2f64.powi(exponent);
+    // log2 may be off by one at the edges of [0.5, 1).
+    while mantissa >= 1.0 {
+        mantissa /= 2.0;
+        exponent += 1;
+    }
+    while mantissa < 0.5 {
+        mantissa *= 2.0;
+        exponent -= 1;
+    }
+    let mut q = (mantissa * 2f64.powi(31)).round() as i64;
+    if q == 1 << 31 {
+        q /= 2;
+        exponent += 1;
+    }
+    if exponent < i32::from(format::MIN_SHIFT) {
+        return Ok((0, 0));
+    }
+    ensure!(exponent <= i32::from(format::MAX_SHIFT), "requantization multiplier {real} is too large");
+    Ok((q as i32, exponent as i8))
+}
+
+/// Quantizes `weights` with the CRF layer `crf` into a complete model file. `calibration` (lines of raw
+/// text) sets the activation scales; it should look like the text the model will label.
+pub fn export_neural(
+    weights: &NeuralWeights,
+    crf: &CrfScores,
+    calibration: &[Vec<char>],
+    metadata: &str,
+) -> Result<Vec<u8>> {
+    if let Some(error) = weights.shape_error() {
+        bail!("neural weights: {error}");
+    }
+    ensure!(weights.convs.len() <= MAX_CONV_LAYERS, "{} convolutions (at most {MAX_CONV_LAYERS})", weights.convs.len());
+    let l = weights.num_tags();
+    ensure!(crf.tag_names.len() == l, "{} tag names for {l} scores", crf.tag_names.len());
+
+    // Activation ranges over the calibration text: one per layer, and the largest score.
+    let layers = weights.convs.len();
+    let mut ranges = vec![0f32; layers + 1];
+    let mut score_max = 0f32;
+    for line in calibration {
+        let a = activations(weights, line);
+        ranges[0] = ranges[0].max(max_abs(&a.input));
+        for (range, conv) in ranges[1..].iter_mut().zip(&a.convs) {
+            *range = range.max(max_abs(conv));
+        }
+        score_max = score_max.max(max_abs(&a.scores));
+    }
+    let scale_of = |max: f32| if max > 0.0 { f64::from(max) / 127.0 } else { 1.0 / 127.0 };
+    let activation_scale: Vec<f64> = ranges.iter().map(|&m| scale_of(m)).collect();
+
+    // Score units: as fine as the transitions' i16 and the lattice's emission bound allow.
+    let crf_max = crf.transitions.iter().chain(&crf.start).chain(&crf.end).fold(0f32, |m, v| m.max(v.abs()));
+    let mut frac_bits = 15u8;
+    while frac_bits > 0
+        && (f64::from(crf_max) * 2f64.powi(i32::from(frac_bits)) > 32767.0
+            || 2.0 * f64::from(score_max) * 2f64.powi(i32::from(frac_bits)) > SCORE_LIMIT)
+    {
+        frac_bits -= 1;
+    }
+    let score_unit = 2f64.powi(-i32::from(frac_bits));
+
+    // Embeddings: one scale for both tables (they are summed).
+    let embedding_max = max_abs(&weights.char_embeddings).max(max_abs(&weights.ngram_embeddings));
+    let embedding_scale = scale_of(embedding_max);
+    let char_embeddings = quantize_i8(&weights.char_embeddings, embedding_scale);
+    let ngram_embeddings = quantize_i8(&weights.ngram_embeddings, embedding_scale);
+    let (multiplier, shift) = quantize_multiplier(embedding_scale / activation_scale[0])?;
+    let input = Requantization { multiplier, shift };
+
+    let mut conv_tensors = Vec::new();
+    for (i, conv) in weights.convs.iter().enumerate() {
+        let per_channel = conv.weights.len() / conv.out_channels;
+        let tensors =
+            LayerTensors::new(&conv.weights, &conv.bias, per_channel, activation_scale[i], activation_scale[i + 1])?;
+        conv_tensors.push(tensors);
+    }
+    let c = weights.in_channels(layers);
+    let dense =
+        LayerTensors::new(&weights.dense.weights, &weights.dense.bias, c, activation_scale[layers], score_unit)?;
+
+    let vocabulary: Vec<u8> = weights.vocabulary.iter().flat_map(|&ch| (ch as u32).to_le_bytes()).collect();
+    let ngram_templates: Vec<u8> =
+        weights.ngram_templates.iter().flat_map(|&(first, length)| [first as u8, length]).collect();
+    let mut convs: ConvStack<'_> = [None; MAX_CONV_LAYERS];
+    for ((slot, tensors), conv) in convs.iter_mut().zip(&conv_tensors).zip(&weights.convs) {
+        *slot = Some(ConvLayer {
+            out_channels: u16::try_from(conv.out_channels)?,
+            kernel: u8::try_from(conv.kernel)?,
+            dilation: u8::try_from(conv.dilation)?,
+            weights: &tensors.weights,
+            bias: &tensors.bias,
+            multipliers: &tensors.multipliers,
+            shifts: &tensors.shifts,
+        });
+    }
+    let spec = NeuralSpec {
+        normalization: weights.normalization,
+        vocabulary: &vocabulary,
+        embedding_dim: u16::try_from(weights.dim)?,
+        char_embeddings: &char_embeddings,
+        ngram_templates: &ngram_templates,
+        ngram_buckets: weights.ngram_buckets,
+        ngram_embeddings: &ngram_embeddings,
+        input,
+        convs,
+        dense: DenseLayer {
+            weights: &dense.weights,
+            bias: &dense.bias,
+            multipliers: &dense.multipliers,
+            shifts: &dense.shifts,
+        },
+    };
+    let score = |values: &[f32]| -> Vec<i16> {
+        values.iter().map(|&v| (f64::from(v) / score_unit).round().clamp(-32767.0, 32767.0) as i16).collect()
+    };
+    let (transitions, start, end) = (
+        format::i16_bytes(&score(&crf.transitions)),
+        format::i16_bytes(&score(&crf.start)),
+        format::i16_bytes(&score(&crf.end)),
+    );
+    let tag_names = crf.tag_names.join(" ");
+    let body = ModelBody {
+        tag_names: &tag_names,
+        constraints: None,
+        score_frac_bits: frac_bits,
+        emission: EmissionSpec::Neural(spec),
+        transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
+        metadata,
+    };
+    let bytes = format::encode(&body).map_err(|e| anyhow::anyhow!("encoding the model: {e}"))?;
+    // What the decoder refuses is a bug here: say so now, not on the device.
+    decoder::Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("the exported neural model does not load: {e}"))?;
+    Ok(bytes)
+}
+
+/// One layer's stored tensors: int8 weights with a scale per output row, i32 biases and requantization.
+struct LayerTensors {
+    weights: Vec<u8>,
+    bias: Vec<u8>,
+    multipliers: Vec<u8>,
+    shifts: Vec<u8>,
+}
+
+impl LayerTensors {
+    /// `weights` has one row of `per_row` values per output; inputs come in steps of `in_scale`, outputs
+    /// go out in steps of `out_scale`.
+    fn new(weights: &[f32], bias: &[f32], per_row: usize, in_scale: f64, out_scale: f64) -> Result<Self> {
+        let mut t = Self { weights: Vec::new(), bias: Vec::new(), multipliers: Vec::new(), shifts: Vec::new() };
+        for (row, &b) in weights.chunks_exact(per_row).zip(bias) {
+            let row_scale = if max_abs(row) > 0.0 { f64::from(max_abs(row)) / 127.0 } else { 1.0 };
+            t.weights.extend(quantize_i8(row, row_scale));
+            let accumulator_scale = in_scale * row_scale;
+            let q_bias = (f64::from(b) / accumulator_scale).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX));
+            t.bias.extend((q_bias as i32).to_le_bytes());
+            let (m, s) = quantize_multiplier(accumulator_scale / out_scale)?;
+            t.multipliers.extend(m.to_le_bytes());
+            t.shifts.push(s as u8);
+        }
+        Ok(t)
+    }
+}
+
+fn quantize_i8(values: &[f32], scale: f64) -> Vec<u8> {
+    values.iter().map(|&v| (f64::from(v) / scale).round().clamp(-127.0, 127.0) as i8 as u8).collect()
+}
+
+fn max_abs(values: &[f32]) -> f32 {
+    values.iter().fold(0f32, |m, v| m.max(v.abs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipliers_round_trip() {
+        for real in [1e-6, 0.001, 0.3, 0.5, 0.75, 1.0, 3.5, 1000.0] {
+            let (q, shift) = quantize_multiplier(real).unwrap();
+            assert!((1 << 30..=i32::MAX).contains(&q), "{real}: {q}");
+            let back = f64::from(q) / 2f64.powi(31) * 2f64.powi(i32::from(shift));
+            assert!((back - real).abs() <= real * 1e-9, "{real} -> {back}");
+        }
+        assert_eq!(quantize_multiplier(0.0).unwrap(), (0, 0));
+        assert!(quantize_multiplier(-1.0).is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! The neural emission model's host side (issue #18): float weights, the float reference forward pass,
+//! random weights for tests, and quantization to the decoder's integer format. Training is elsewhere.
+//!
+//! - [`weights`]: the float parameters, with every shape;
+//! - [`forward`]: the float reference forward pass (emission scores per position);
+//! - [`random`]: random weights of a given shape;
+//! - [`export`]: int8 quantization (per-channel scales, fixed-point requantization) and the model file;
+//! - [`describe`]: what `trainer inspect` prints about a neural model.
+
+pub mod describe;
+pub mod export;
+pub mod forward;
+pub mod random;
+pub mod weights;
