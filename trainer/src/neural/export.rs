@@ -8,7 +8,8 @@
 //!
 //! Error bound (what `trainer/tests/neural.rs` checks): each int8 rounding is at most half a step of its
 //! tensor, about 0.4% of its range; through a few layers these add to a few percent of the largest score.
-//! The test asserts `|integer - float| <= 0.04 * max |float score| + 2 score units` per score.
+//! The test asserts `|integer - float| <= 0.04 * max |float score| + 2 score units` per score, the
+//! maximum over the calibration text (which sets every step).
 
 use anyhow::{bail, ensure, Result};
 use decoder::internal::format::{

@@ -5,10 +5,12 @@
 //! - [`forward`]: the float reference forward pass (emission scores per position);
 //! - [`random`]: random weights of a given shape;
 //! - [`export`]: int8 quantization (per-channel scales, fixed-point requantization) and the model file;
+//! - [`sample`]: the small random model the firmware test runs;
 //! - [`describe`]: what `trainer inspect` prints about a neural model.
 
 pub mod describe;
 pub mod export;
 pub mod forward;
 pub mod random;
+pub mod sample;
 pub mod weights;
