@@ -134,11 +134,24 @@ impl FirmwareBuild {
         if !self.features.iter().any(|feature| feature.starts_with("logger-")) {
             features.push(QEMU_LOGGER_FEATURE.to_owned());
         }
+        if self.model.as_deref().is_some_and(model_is_neural) && !self.features.iter().any(|f| f == NEURAL_FEATURE) {
+            features.push(NEURAL_FEATURE.to_owned());
+        }
         features.join(",")
     }
 }
 
 /// The model the firmware embeds when `CRF_MODEL` is not set.
+/// The firmware feature that compiles the decoder's neural emission model in.
+pub const NEURAL_FEATURE: &str = "neural";
+
+/// Is `model` a neural model (format version 5 or later, `decoder::internal::format::NEURAL_FORMAT_VERSION`)?
+/// Only those need the firmware's `neural` feature; an unreadable file is left for the firmware to refuse.
+pub fn model_is_neural(model: &Path) -> bool {
+    // Magic, then the version as a postcard varint (one byte below 128).
+    fs::read(model).is_ok_and(|bytes| bytes.starts_with(b"CRFm") && bytes.get(4).is_some_and(|&v| (5..128).contains(&v)))
+}
+
 pub fn default_model() -> PathBuf {
     crate::workspace_root().join("models").join("default.crfm")
 }

@@ -30,7 +30,7 @@ pub fn random_sample_model(text: &str, max_vocabulary: usize, seed: u64) -> Resu
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let vocabulary = by_count.into_iter().take(max_vocabulary).map(|(c, _)| c).collect();
     let weights = random_weights(&sample_shape(vocabulary), seed);
-    let mut rng = SplitMix::new(seed ^ 0xC0FF_EE);
+    let mut rng = SplitMix::new(seed ^ 0x00C0_FFEE);
     let crf = CrfScores {
         tag_names: ["B", "M", "E", "S"].map(str::to_owned).to_vec(),
         transitions: rng.values(16, 1.0),
