@@ -141,7 +141,6 @@ impl FirmwareBuild {
     }
 }
 
-/// The model the firmware embeds when `CRF_MODEL` is not set.
 /// The firmware feature that compiles the decoder's neural emission model in.
 pub const NEURAL_FEATURE: &str = "neural";
 
@@ -149,9 +148,11 @@ pub const NEURAL_FEATURE: &str = "neural";
 /// Only those need the firmware's `neural` feature; an unreadable file is left for the firmware to refuse.
 pub fn model_is_neural(model: &Path) -> bool {
     // Magic, then the version as a postcard varint (one byte below 128).
-    fs::read(model).is_ok_and(|bytes| bytes.starts_with(b"CRFm") && bytes.get(4).is_some_and(|&v| (5..128).contains(&v)))
+    fs::read(model)
+        .is_ok_and(|bytes| bytes.starts_with(b"CRFm") && bytes.get(4).is_some_and(|&v| (5..128).contains(&v)))
 }
 
+/// The model the firmware embeds when `CRF_MODEL` is not set.
 pub fn default_model() -> PathBuf {
     crate::workspace_root().join("models").join("default.crfm")
 }
