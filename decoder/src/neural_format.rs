@@ -1,5 +1,5 @@
-//! The neural encoder's section of the model format (`EmissionSpec::Neural`, version 5). Part of
-//! [`crate::format`], in its own file because it is the one part behind the `neural` feature.
+//! The neural encoder's section of the model format (`EmissionSpec::Neural`, version 5). Part of the
+//! model format (re-exported by `format`), in its own file because it is the one part behind the `neural` feature.
 //!
 //! Quantization follows the int8 scheme of TensorFlow Lite Micro and CMSIS-NN: int8 weights with one scale
 //! per output channel, int8 activations (zero point 0), int32 accumulation, and requantization of each

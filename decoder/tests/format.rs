@@ -256,9 +256,9 @@ fn fix_crc(bytes: &mut [u8]) {
 
 #[test]
 fn encoding_is_frozen() {
-    // This decoder reads versions 1 to 4; each file is written with the oldest version that can express
+    // This decoder reads versions 1 to 5; each file is written with the oldest version that can express
     // it, so a direct-table (version 1) model is still exactly the version-1 bytes.
-    assert_eq!(FORMAT_VERSION, 4);
+    assert_eq!(FORMAT_VERSION, 5);
     assert_eq!(OLDEST_FORMAT_VERSION, 1);
     assert_eq!(tiny().body().version(), 1);
     assert_eq!(tiny().encode(), TINY);
@@ -517,20 +517,20 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     for (mut bytes, version) in
-        [(TINY.to_vec(), 5u8), (tiny_v2_bytes(), 5), (TINY_V3.to_vec(), 5), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
+        [(TINY.to_vec(), 6u8), (tiny_v2_bytes(), 6), (TINY_V3.to_vec(), 6), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
     {
         bytes[4] = version;
         // Checked before the checksum: a newer file is reported as such, not as corrupt.
         assert_eq!(
             Model::from_bytes(&bytes).unwrap_err(),
-            ModelError::UnsupportedVersion { found: version.into(), supported: 4 }
+            ModelError::UnsupportedVersion { found: version.into(), supported: FORMAT_VERSION }
         );
     }
     // A two-byte varint version (300 = 0xac 0x02): also reported, not misread.
     let mut bytes = TINY[..4].to_vec();
     bytes.extend_from_slice(&[0xac, 0x02]);
     bytes.extend_from_slice(&TINY[5..]);
-    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: 4 });
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: FORMAT_VERSION });
 }
 
 #[test]
