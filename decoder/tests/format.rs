@@ -530,7 +530,10 @@ fn unsupported_version() {
     let mut bytes = TINY[..4].to_vec();
     bytes.extend_from_slice(&[0xac, 0x02]);
     bytes.extend_from_slice(&TINY[5..]);
-    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::UnsupportedVersion { found: 300, supported: FORMAT_VERSION });
+    assert_eq!(
+        Model::from_bytes(&bytes).unwrap_err(),
+        ModelError::UnsupportedVersion { found: 300, supported: FORMAT_VERSION }
+    );
 }
 
 #[test]
