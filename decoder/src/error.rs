@@ -259,15 +259,9 @@ pub enum Tensor {
     /// A neural layer's weights (`[C_out][K][C_in]`, or `[L][C]` for the dense layer).
     #[cfg(feature = "neural")]
     LayerWeights,
-    /// A neural layer's i32 biases, `[C_out]`.
+    /// A neural layer's per-channel bias and requantization, `[C_out][9]`.
     #[cfg(feature = "neural")]
-    LayerBias,
-    /// A neural layer's i32 requantization multipliers, `[C_out]`.
-    #[cfg(feature = "neural")]
-    LayerMultipliers,
-    /// A neural layer's i8 requantization shifts, `[C_out]`.
-    #[cfg(feature = "neural")]
-    LayerShifts,
+    LayerChannels,
 }
 
 impl fmt::Display for ModelError {

@@ -14,7 +14,7 @@
 use crate::error::{ModelError, NeuralPart, NeuralProblem, Tensor};
 use crate::features::{Context, BEFORE_START, WINDOW};
 use crate::format::{
-    ConvLayer, DenseLayer, NeuralSpec, Requantization, MAX_CHANNELS, MAX_CONV_LAYERS, MAX_KERNEL, MAX_NGRAM_LENGTH,
+    ConvLayer, NeuralSpec, Requantization, CHANNEL_PARAMETER_BYTES, MAX_CHANNELS, MAX_KERNEL, MAX_NGRAM_LENGTH,
     MAX_NGRAM_TEMPLATES, MAX_SHIFT, MIN_SHIFT,
 };
 use crate::hash::{finalize, mix, row};
@@ -94,34 +94,21 @@ pub const fn conv_reach(kernel: u8, dilation: u8) -> usize {
     (dilation as usize) * ((kernel as usize).saturating_sub(1) / 2)
 }
 
-/// A validated convolution.
-#[derive(Debug, Clone, Copy)]
-struct Conv<'a> {
-    in_channels: usize,
-    out_channels: usize,
-    kernel: usize,
-    dilation: usize,
-    spec: ConvLayer<'a>,
-}
-
-/// The neural emission model, borrowing its tensors from the model bytes.
+/// The neural emission model: its spec, validated, and the figures derived from it. Only the spec's
+/// slices are kept (no copies of its layers), so that a [`crate::Model`] stays small.
 #[derive(Debug, Clone, Copy)]
 pub struct Neural<'a> {
+    spec: NeuralSpec<'a>,
     pub(crate) normalization: u8,
-    vocabulary: &'a [u8],
-    dim: usize,
-    char_embeddings: &'a [u8],
-    ngrams: [(i8, u8); MAX_NGRAM_TEMPLATES],
-    ngram_count: usize,
-    buckets: u32,
-    ngram_embeddings: &'a [u8],
-    input: Requantization,
-    convs: [Option<Conv<'a>>; MAX_CONV_LAYERS],
+    /// Embedding width `D`.
+    dim: u16,
+    /// Convolutions present (the first `conv_count` of `spec.convs`).
+    conv_count: u8,
     /// Positions each side the convolutions read, in total.
-    conv_reach: usize,
-    dense: DenseLayer<'a>,
-    dense_in: usize,
-    num_tags: usize,
+    conv_reach: u8,
+    /// Width of the dense layer's input.
+    dense_in: u16,
+    num_tags: u8,
 }
 
 fn fault(part: NeuralPart, problem: NeuralProblem) -> ModelError {
@@ -144,14 +131,28 @@ fn check_channels(part: NeuralPart, channels: usize) -> Result<(), ModelError> {
     }
 }
 
-fn check_requantization(part: NeuralPart, multipliers: &[u8], shifts: &[u8]) -> Result<(), ModelError> {
-    for (channel, (m, &s)) in multipliers.chunks_exact(4).zip(shifts).enumerate() {
-        let m = i32::from_le_bytes([m[0], m[1], m[2], m[3]]);
-        if m < 0 || !(MIN_SHIFT..=MAX_SHIFT).contains(&(s as i8)) {
+/// Checks a layer's `[outputs][CHANNEL_PARAMETER_BYTES]` parameters: length, multipliers and shifts.
+fn check_channel_parameters(part: NeuralPart, channels: &[u8], outputs: usize) -> Result<(), ModelError> {
+    check_len(part, Tensor::LayerChannels, channels, outputs * CHANNEL_PARAMETER_BYTES)?;
+    for channel in 0..outputs {
+        let (_, multiplier, shift) = channel_parameters(channels, channel);
+        if multiplier < 0 || !(MIN_SHIFT..=MAX_SHIFT).contains(&shift) {
             return Err(fault(part, NeuralProblem::Requantization { channel }));
         }
     }
     Ok(())
+}
+
+/// Bias, multiplier and shift of output `channel` (zeros past the end: lengths are checked at load).
+#[inline]
+fn channel_parameters(channels: &[u8], channel: usize) -> (i32, i32, i8) {
+    let at = channel * CHANNEL_PARAMETER_BYTES;
+    match channels.get(at..at + CHANNEL_PARAMETER_BYTES) {
+        Some(p) => {
+            (i32::from_le_bytes([p[0], p[1], p[2], p[3]]), i32::from_le_bytes([p[4], p[5], p[6], p[7]]), p[8] as i8)
+        }
+        None => (0, 0, 0),
+    }
 }
 
 impl<'a> Neural<'a> {
@@ -176,7 +177,6 @@ impl<'a> Neural<'a> {
         if spec.ngram_templates.len() % 2 != 0 || ngram_count > MAX_NGRAM_TEMPLATES {
             return Err(fault(Embedding, NeuralProblem::NgramTemplate { index: ngram_count }));
         }
-        let mut ngrams = [(0i8, 0u8); MAX_NGRAM_TEMPLATES];
         let (mut ngram_left, mut ngram_right) = (0usize, 0usize);
         for (index, t) in spec.ngram_templates.chunks_exact(2).enumerate() {
             let (first, length) = (t[0] as i8, t[1]);
@@ -187,7 +187,6 @@ impl<'a> Neural<'a> {
             }
             ngram_left = ngram_left.max((-i32::from(first)).max(0) as usize);
             ngram_right = ngram_right.max(last.max(0) as usize);
-            ngrams[index] = (first, length);
         }
         let buckets_ok = if ngram_count == 0 {
             spec.ngram_buckets <= MAX_BUCKETS
@@ -202,17 +201,13 @@ impl<'a> Neural<'a> {
             return Err(fault(Embedding, NeuralProblem::Requantization { channel: 0 }));
         }
 
-        let mut convs = [None; MAX_CONV_LAYERS];
         let mut channels = dim;
         let mut reach = 0usize;
-        let mut ended = false;
+        let mut conv_count = 0;
         for (index, layer) in spec.convs.iter().enumerate() {
             let part = NeuralPart::Conv(index as u8);
-            let Some(layer) = layer else {
-                ended = true;
-                continue;
-            };
-            if ended {
+            let Some(layer) = layer else { continue };
+            if conv_count != index {
                 return Err(fault(part, NeuralProblem::LayerAfterGap));
             }
             let out_channels = usize::from(layer.out_channels);
@@ -222,21 +217,12 @@ impl<'a> Neural<'a> {
             }
             let kernel = usize::from(layer.kernel);
             check_len(part, Tensor::LayerWeights, layer.weights, out_channels * kernel * channels)?;
-            check_len(part, Tensor::LayerBias, layer.bias, 4 * out_channels)?;
-            check_len(part, Tensor::LayerMultipliers, layer.multipliers, 4 * out_channels)?;
-            check_len(part, Tensor::LayerShifts, layer.shifts, out_channels)?;
-            check_requantization(part, layer.multipliers, layer.shifts)?;
+            check_channel_parameters(part, layer.channels, out_channels)?;
             reach += conv_reach(layer.kernel, layer.dilation);
             if reach > MAX_OFFSET {
                 return Err(fault(part, NeuralProblem::Reach { left: reach, right: reach }));
             }
-            convs[index] = Some(Conv {
-                in_channels: channels,
-                out_channels,
-                kernel,
-                dilation: usize::from(layer.dilation),
-                spec: *layer,
-            });
+            conv_count += 1;
             channels = out_channels;
         }
         let (left, right) = (reach + ngram_left, reach + ngram_right);
@@ -244,65 +230,60 @@ impl<'a> Neural<'a> {
             return Err(fault(Embedding, NeuralProblem::Reach { left, right }));
         }
 
-        let dense = spec.dense;
-        check_len(Dense, Tensor::LayerWeights, dense.weights, num_tags * channels)?;
-        check_len(Dense, Tensor::LayerBias, dense.bias, 4 * num_tags)?;
-        check_len(Dense, Tensor::LayerMultipliers, dense.multipliers, 4 * num_tags)?;
-        check_len(Dense, Tensor::LayerShifts, dense.shifts, num_tags)?;
-        check_requantization(Dense, dense.multipliers, dense.shifts)?;
+        check_len(Dense, Tensor::LayerWeights, spec.dense.weights, num_tags * channels)?;
+        check_channel_parameters(Dense, spec.dense.channels, num_tags)?;
 
+        // Every figure below is bounded by the checks above (channels <= 256, reach <= 4, tags <= 16).
         Ok(Self {
+            spec: *spec,
             normalization: spec.normalization,
-            vocabulary: spec.vocabulary,
-            dim,
-            char_embeddings: spec.char_embeddings,
-            ngrams,
-            ngram_count,
-            buckets: spec.ngram_buckets,
-            ngram_embeddings: spec.ngram_embeddings,
-            input: spec.input,
-            convs,
-            conv_reach: reach,
-            dense,
-            dense_in: channels,
-            num_tags,
+            dim: dim as u16,
+            conv_count: conv_count as u8,
+            conv_reach: reach as u8,
+            dense_in: channels as u16,
+            num_tags: num_tags as u8,
         })
     }
 
     /// Number of characters in the vocabulary.
     pub fn vocabulary_size(&self) -> usize {
-        self.vocabulary.len() / 4
+        self.spec.vocabulary.len() / 4
     }
 
     /// Embedding width.
     pub fn embedding_dim(&self) -> usize {
-        self.dim
+        usize::from(self.dim)
     }
 
     /// Number of n-gram buckets.
     pub fn ngram_buckets(&self) -> u32 {
-        self.buckets
+        self.spec.ngram_buckets
     }
 
     /// Number of n-gram templates.
     pub fn ngram_templates(&self) -> usize {
-        self.ngram_count
+        self.spec.ngram_templates.len() / 2
+    }
+
+    /// The convolutions, in order.
+    fn convs(&self) -> impl Iterator<Item = &ConvLayer<'a>> + '_ {
+        self.spec.convs.iter().take(usize::from(self.conv_count)).flatten()
     }
 
     /// `(out_channels, kernel, dilation)` of each convolution, in order.
     pub fn conv_layers(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-        self.convs.iter().flatten().map(|c| (c.out_channels, c.kernel, c.dilation))
+        self.convs().map(|c| (usize::from(c.out_channels), usize::from(c.kernel), usize::from(c.dilation)))
     }
 
     /// Positions each side the convolutions read (the n-grams may read further).
     pub fn conv_reach(&self) -> usize {
-        self.conv_reach
+        usize::from(self.conv_reach)
     }
 
     /// Bytes of all the weight tensors.
     pub fn weight_bytes(&self) -> usize {
-        let convs: usize = self.convs.iter().flatten().map(|c| c.spec.weights.len()).sum();
-        self.char_embeddings.len() + self.ngram_embeddings.len() + convs + self.dense.weights.len()
+        let convs: usize = self.convs().map(|c| c.weights.len()).sum();
+        self.spec.char_embeddings.len() + self.spec.ngram_embeddings.len() + convs + self.spec.dense.weights.len()
     }
 
     /// Writes the score of each tag at the window's centre into `out[..L]` (score units, within
@@ -311,72 +292,81 @@ impl<'a> Neural<'a> {
         let codes = ctx.codes();
         let mut current = [[0i8; MAX_CHANNELS]; WINDOW];
         let mut next = [[0i8; MAX_CHANNELS]; WINDOW];
-        let mut reach = self.conv_reach;
+        let mut reach = self.conv_reach();
         for slot in CENTRE - reach..=CENTRE + reach {
             if codes[slot] < BEFORE_START {
                 self.embed(codes, slot, &mut current[slot]);
             }
         }
-        for conv in self.convs.iter().flatten() {
-            reach -= conv_reach(conv.kernel as u8, conv.dilation as u8);
+        let mut in_channels = self.embedding_dim();
+        for conv in self.convs() {
+            reach -= conv_reach(conv.kernel, conv.dilation);
             for slot in CENTRE - reach..=CENTRE + reach {
                 next[slot] = [0; MAX_CHANNELS];
                 if codes[slot] < BEFORE_START {
-                    conv.apply(&current, slot, &mut next[slot]);
+                    apply_conv(conv, in_channels, &current, slot, &mut next[slot]);
                 }
             }
             core::mem::swap(&mut current, &mut next);
+            in_channels = usize::from(conv.out_channels);
         }
-        let x = &current[CENTRE][..self.dense_in];
-        for (tag, o) in out.iter_mut().enumerate().take(self.num_tags) {
-            let w = self.dense.weights.get(tag * self.dense_in..(tag + 1) * self.dense_in).unwrap_or(&[]);
-            let acc = read_i32(self.dense.bias, tag).saturating_add(dot(w, x));
-            let (m, s) = (read_i32(self.dense.multipliers, tag), read_i8(self.dense.shifts, tag));
-            *o = multiply_by_quantized_multiplier(acc, m, s).clamp(-SCORE_LIMIT, SCORE_LIMIT);
+        let c = usize::from(self.dense_in);
+        let x = &current[CENTRE][..c.min(MAX_CHANNELS)];
+        let dense = &self.spec.dense;
+        for (tag, o) in out.iter_mut().enumerate().take(usize::from(self.num_tags)) {
+            let w = dense.weights.get(tag * c..(tag + 1) * c).unwrap_or(&[]);
+            let (bias, multiplier, shift) = channel_parameters(dense.channels, tag);
+            let acc = bias.saturating_add(dot(w, x));
+            *o = multiply_by_quantized_multiplier(acc, multiplier, shift).clamp(-SCORE_LIMIT, SCORE_LIMIT);
         }
     }
 
     /// The first activation at `slot`: its character's embedding plus its n-grams', requantized.
     fn embed(&self, codes: &[u32; WINDOW], slot: usize, out: &mut [i8; MAX_CHANNELS]) {
-        let d = self.dim;
+        let d = self.embedding_dim().min(MAX_CHANNELS);
+        let spec = &self.spec;
         let mut acc = [0i32; MAX_CHANNELS];
-        let row = vocabulary_row(self.vocabulary, codes[slot]);
-        add_row(&mut acc[..d], self.char_embeddings.get(row * d..(row + 1) * d));
-        for (index, &(first, length)) in self.ngrams[..self.ngram_count].iter().enumerate() {
-            let start = slot as isize + isize::from(first);
+        let row = vocabulary_row(spec.vocabulary, codes[slot]);
+        add_row(&mut acc[..d], spec.char_embeddings.get(row * d..(row + 1) * d));
+        for (index, t) in spec.ngram_templates.chunks_exact(2).enumerate() {
+            let start = slot as isize + isize::from(t[0] as i8);
             // In range by the reach check at load; `get` keeps it panic-free.
-            let Some(gram) = codes.get(start.max(0) as usize..start.max(0) as usize + usize::from(length)) else {
+            let Some(gram) = codes.get(start.max(0) as usize..start.max(0) as usize + usize::from(t[1])) else {
                 continue;
             };
-            let row = ngram_bucket(index, gram, self.buckets);
-            add_row(&mut acc[..d], self.ngram_embeddings.get(row * d..(row + 1) * d));
+            let row = ngram_bucket(index, gram, spec.ngram_buckets);
+            add_row(&mut acc[..d], spec.ngram_embeddings.get(row * d..(row + 1) * d));
         }
+        let Requantization { multiplier, shift } = spec.input;
         for (o, &a) in out.iter_mut().zip(&acc[..d]) {
-            *o = multiply_by_quantized_multiplier(a, self.input.multiplier, self.input.shift).clamp(-128, 127) as i8;
+            *o = multiply_by_quantized_multiplier(a, multiplier, shift).clamp(-128, 127) as i8;
         }
     }
 }
 
-impl Conv<'_> {
-    /// Output channels at `slot` from the previous layer's activations (ReLU, int8).
-    fn apply(&self, input: &[[i8; MAX_CHANNELS]; WINDOW], slot: usize, out: &mut [i8; MAX_CHANNELS]) {
-        let (k, c_in) = (self.kernel, self.in_channels);
-        let half = conv_reach(k as u8, self.dilation as u8);
-        for (o, y) in out.iter_mut().enumerate().take(self.out_channels) {
-            let mut acc = read_i32(self.spec.bias, o);
-            for j in 0..k {
-                // Within the window: the reach was checked at load.
-                let src = (slot + j * self.dilation).wrapping_sub(half);
-                let (Some(x), Some(w)) =
-                    (input.get(src), self.spec.weights.get((o * k + j) * c_in..(o * k + j + 1) * c_in))
-                else {
-                    continue;
-                };
-                acc = acc.saturating_add(dot(w, &x[..c_in]));
-            }
-            let (m, s) = (read_i32(self.spec.multipliers, o), read_i8(self.spec.shifts, o));
-            *y = multiply_by_quantized_multiplier(acc, m, s).clamp(0, 127) as i8;
+/// The output channels of `conv` at `slot` from the previous layer's activations (ReLU, int8).
+fn apply_conv(
+    conv: &ConvLayer<'_>,
+    in_channels: usize,
+    input: &[[i8; MAX_CHANNELS]; WINDOW],
+    slot: usize,
+    out: &mut [i8; MAX_CHANNELS],
+) {
+    let (k, c_in, dilation) = (usize::from(conv.kernel), in_channels.min(MAX_CHANNELS), usize::from(conv.dilation));
+    let half = conv_reach(conv.kernel, conv.dilation);
+    for (o, y) in out.iter_mut().enumerate().take(usize::from(conv.out_channels)) {
+        let (bias, multiplier, shift) = channel_parameters(conv.channels, o);
+        let mut acc = bias;
+        for j in 0..k {
+            // Within the window: the reach was checked at load.
+            let src = (slot + j * dilation).wrapping_sub(half);
+            let row = (o * k + j) * c_in;
+            let (Some(x), Some(w)) = (input.get(src), conv.weights.get(row..row + c_in)) else {
+                continue;
+            };
+            acc = acc.saturating_add(dot(w, &x[..c_in]));
         }
+        *y = multiply_by_quantized_multiplier(acc, multiplier, shift).clamp(0, 127) as i8;
     }
 }
 
@@ -401,16 +391,6 @@ fn read_u32(bytes: &[u8], index: usize) -> u32 {
         Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
         None => 0,
     }
-}
-
-#[inline]
-fn read_i32(bytes: &[u8], index: usize) -> i32 {
-    read_u32(bytes, index) as i32
-}
-
-#[inline]
-fn read_i8(bytes: &[u8], index: usize) -> i8 {
-    bytes.get(index).map_or(0, |&b| b as i8)
 }
 
 #[cfg(test)]

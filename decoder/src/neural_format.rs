@@ -20,6 +20,9 @@ pub const MAX_NGRAM_TEMPLATES: usize = 8;
 pub const MAX_NGRAM_LENGTH: u8 = 4;
 /// Widest convolution kernel.
 pub const MAX_KERNEL: u8 = 9;
+/// Bytes of one output channel's parameters in a layer's `channels` tensor: bias (i32), requantization
+/// multiplier (i32) and shift (i8), as CMSIS-NN keeps them per channel.
+pub const CHANNEL_PARAMETER_BYTES: usize = 9;
 /// Requantization shifts lie in `MIN_SHIFT..=MAX_SHIFT` (negative: right shift).
 pub const MIN_SHIFT: i8 = -31;
 /// See [`MIN_SHIFT`].
@@ -89,15 +92,11 @@ pub struct ConvLayer<'a> {
     /// `[C_out][K][C_in]` i8.
     #[serde(borrow)]
     pub weights: &'a [u8],
-    /// `[C_out]` i32, in units of the accumulator (input scale times the channel's weight scale).
+    /// `[C_out]` channel parameters of [`CHANNEL_PARAMETER_BYTES`] each: bias (i32, in accumulator units:
+    /// input scale times the channel's weight scale), Q31 multiplier (i32, `>= 0`), shift (i8,
+    /// `MIN_SHIFT..=MAX_SHIFT`).
     #[serde(borrow)]
-    pub bias: &'a [u8],
-    /// `[C_out]` i32 Q31 multipliers, `>= 0`.
-    #[serde(borrow)]
-    pub multipliers: &'a [u8],
-    /// `[C_out]` i8 shifts, `MIN_SHIFT..=MAX_SHIFT`.
-    #[serde(borrow)]
-    pub shifts: &'a [u8],
+    pub channels: &'a [u8],
 }
 
 /// The last layer: `score[t] = clamp(requant_t(bias[t] + sum_i weights[t][i] * x[i]), ±MAX_EMISSION)`.
@@ -106,13 +105,7 @@ pub struct DenseLayer<'a> {
     /// `[L][C]` i8.
     #[serde(borrow)]
     pub weights: &'a [u8],
-    /// `[L]` i32.
+    /// `[L]` channel parameters, as [`ConvLayer::channels`].
     #[serde(borrow)]
-    pub bias: &'a [u8],
-    /// `[L]` i32 Q31 multipliers, `>= 0`.
-    #[serde(borrow)]
-    pub multipliers: &'a [u8],
-    /// `[L]` i8 shifts, `MIN_SHIFT..=MAX_SHIFT`.
-    #[serde(borrow)]
-    pub shifts: &'a [u8],
+    pub channels: &'a [u8],
 }

@@ -10,7 +10,7 @@ use decoder::{Model, ModelError, NeuralPart, NeuralProblem, Tensor};
 /// `tiny()` encoded. Computed independently (Python: struct + zlib.crc32); changing any byte is a format
 /// change and needs a new version.
 #[rustfmt::skip]
-const TINY_NEURAL: [u8; 179] = [
+const TINY_NEURAL: [u8; 175] = [
     // magic "CRFm", version 5; tag_names "B M E S"; constraints None; score_frac_bits 8
     0x43, 0x52, 0x46, 0x6d, 0x05, 0x07, 0x42, 0x20, 0x4d, 0x20, 0x45, 0x20, 0x53, 0x00, 0x08,
     // emission: Neural (variant 3): normalization 1, vocabulary (len 4: U+4E2D 中), embedding_dim 2,
@@ -21,27 +21,57 @@ const TINY_NEURAL: [u8; 179] = [
     // input: multiplier 2^30 (zigzag varint), shift 1 (i8)
     0x80, 0x80, 0x80, 0x80, 0x08, 0x01,
     // convs[0]: Some, out_channels 2, kernel 1, dilation 1, weights (len 4: [1, 0], [0, -1]),
-    // bias (len 8: i32 0, 5), multipliers (len 8: 2^30, 2^30), shifts (len 2: 1, 0)
-    0x01, 0x02, 0x01, 0x01, 0x04, 0x01, 0x00, 0x00, 0xff, 0x08, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00,
-    0x00, 0x08, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x40, 0x02, 0x01, 0x00,
+    // channels (len 18: bias 0, multiplier 2^30, shift 1; bias 5, multiplier 2^30, shift 0)
+    0x01, 0x02, 0x01, 0x01, 0x04, 0x01, 0x00, 0x00, 0xff, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x40, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,
     // convs[1..4]: None
     0x00, 0x00, 0x00,
-    // dense: weights (len 8: [1, 0], [0, 1], [1, 1], [-1, 0]), bias (len 16: 0, 0, 100, -100),
-    // multipliers (len 16: 2^30 x 4), shifts (len 4: 1 x 4)
-    0x08, 0x01, 0x00, 0x00, 0x01, 0x01, 0x01, 0xff, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x64, 0x00, 0x00, 0x00, 0x9c, 0xff, 0xff, 0xff, 0x10, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00,
-    0x40, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x40, 0x04, 0x01, 0x01, 0x01, 0x01,
+    // dense: weights (len 8: [1, 0], [0, 1], [1, 1], [-1, 0]), channels (len 36: biases 0, 0, 100, -100,
+    // each with multiplier 2^30 and shift 1)
+    0x08, 0x01, 0x00, 0x00, 0x01, 0x01, 0x01, 0xff, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x01, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x40, 0x01, 0x9c, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x40, 0x01,
     // transitions (len 32, zeros), start (len 8, zeros), end (len 8, zeros)
     0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00,
     // metadata "n"; CRC-32
-    0x01, 0x6e, 0x50, 0x0c, 0x41, 0x13,
+    0x01, 0x6e, 0x5f, 0xc6, 0x5a, 0x60,
 ];
 
-const HALF: [u8; 4] = (1i32 << 30).to_le_bytes();
-const QUARTER_SHIFTED: Requantization = Requantization { multiplier: 1 << 30, shift: 1 };
+/// Per-channel parameters: bias, multiplier 2^30 (0.5), shift.
+const fn channel(bias: i32, shift: i8) -> [u8; 9] {
+    let b = bias.to_le_bytes();
+    let m = (1i32 << 30).to_le_bytes();
+    [b[0], b[1], b[2], b[3], m[0], m[1], m[2], m[3], shift as u8]
+}
+
+const CONV_CHANNELS: [u8; 18] = concat(channel(0, 1), channel(5, 0));
+const DENSE_CHANNELS: [u8; 36] = {
+    let (a, b) = (concat(channel(0, 1), channel(0, 1)), concat(channel(100, 1), channel(-100, 1)));
+    let mut out = [0u8; 36];
+    let mut i = 0;
+    while i < 18 {
+        out[i] = a[i];
+        out[18 + i] = b[i];
+        i += 1;
+    }
+    out
+};
+
+const fn concat(a: [u8; 9], b: [u8; 9]) -> [u8; 18] {
+    let mut out = [0u8; 18];
+    let mut i = 0;
+    while i < 9 {
+        out[i] = a[i];
+        out[9 + i] = b[i];
+        i += 1;
+    }
+    out
+}
+
+const HALF_SHIFTED_ONCE: Requantization = Requantization { multiplier: 1 << 30, shift: 1 };
 
 fn tiny_spec() -> NeuralSpec<'static> {
     NeuralSpec {
@@ -52,30 +82,20 @@ fn tiny_spec() -> NeuralSpec<'static> {
         ngram_templates: &[0, 2],
         ngram_buckets: 1,
         ngram_embeddings: &[3, 0xfd],
-        input: QUARTER_SHIFTED,
+        input: HALF_SHIFTED_ONCE,
         convs: [
             Some(ConvLayer {
                 out_channels: 2,
                 kernel: 1,
                 dilation: 1,
                 weights: &[1, 0, 0, 0xff],
-                bias: &[0, 0, 0, 0, 5, 0, 0, 0],
-                multipliers: &[HALF[0], HALF[1], HALF[2], HALF[3], HALF[0], HALF[1], HALF[2], HALF[3]],
-                shifts: &[1, 0],
+                channels: &CONV_CHANNELS,
             }),
             None,
             None,
             None,
         ],
-        dense: DenseLayer {
-            weights: &[1, 0, 0, 1, 1, 1, 0xff, 0],
-            bias: &[0, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0x9c, 0xff, 0xff, 0xff],
-            multipliers: &[
-                HALF[0], HALF[1], HALF[2], HALF[3], HALF[0], HALF[1], HALF[2], HALF[3], HALF[0], HALF[1], HALF[2],
-                HALF[3], HALF[0], HALF[1], HALF[2], HALF[3],
-            ],
-            shifts: &[1, 1, 1, 1],
-        },
+        dense: DenseLayer { weights: &[1, 0, 0, 1, 1, 1, 0xff, 0], channels: &DENSE_CHANNELS },
     }
 }
 
@@ -183,24 +203,18 @@ fn shape_disagreements_are_refused_with_their_reason() {
     assert_eq!(load_err(s), bad(NeuralPart::Conv(2), NeuralProblem::LayerAfterGap));
 
     let mut s = tiny_spec();
-    s.convs[0] = Some(ConvLayer { shifts: &[1, 40], ..conv(&s) });
+    const SHIFT_TOO_LARGE: [u8; 18] = concat(channel(0, 1), channel(5, 40));
+    s.convs[0] = Some(ConvLayer { channels: &SHIFT_TOO_LARGE, ..conv(&s) });
     assert_eq!(load_err(s), bad(NeuralPart::Conv(0), NeuralProblem::Requantization { channel: 1 }));
 
     // A second convolution of 3 channels leaves the dense layer's [4][2] weights the wrong shape.
     let mut s = tiny_spec();
-    s.convs[1] = Some(ConvLayer {
-        out_channels: 3,
-        weights: &[0; 6],
-        bias: &[0; 12],
-        multipliers: &[0; 12],
-        shifts: &[0; 3],
-        ..conv(&s)
-    });
+    s.convs[1] = Some(ConvLayer { out_channels: 3, weights: &[0; 6], channels: &[0; 27], ..conv(&s) });
     assert_eq!(load_err(s), bad(NeuralPart::Dense, size(Tensor::LayerWeights, 12, 8)));
 
     let mut s = tiny_spec();
-    s.dense.bias = &[0; 12];
-    assert_eq!(load_err(s), bad(NeuralPart::Dense, size(Tensor::LayerBias, 16, 12)));
+    s.dense.channels = &[0; 27];
+    assert_eq!(load_err(s), bad(NeuralPart::Dense, size(Tensor::LayerChannels, 36, 27)));
 
     let mut s = tiny_spec();
     s.input = Requantization { multiplier: -1, shift: 0 };
@@ -209,9 +223,9 @@ fn shape_disagreements_are_refused_with_their_reason() {
     // Every message names the part and the problem.
     let message = load_err({
         let mut s = tiny_spec();
-        s.dense.bias = &[0; 12];
+        s.dense.channels = &[0; 27];
         s
     })
     .to_string();
-    assert_eq!(message, "neural encoder, dense layer: tensor LayerBias has 12 bytes, its shapes need 16");
+    assert_eq!(message, "neural encoder, dense layer: tensor LayerChannels has 27 bytes, its shapes need 36");
 }

@@ -136,9 +136,7 @@ pub fn export_neural(
             kernel: u8::try_from(conv.kernel)?,
             dilation: u8::try_from(conv.dilation)?,
             weights: &tensors.weights,
-            bias: &tensors.bias,
-            multipliers: &tensors.multipliers,
-            shifts: &tensors.shifts,
+            channels: &tensors.channels,
         });
     }
     let spec = NeuralSpec {
@@ -151,12 +149,7 @@ pub fn export_neural(
         ngram_embeddings: &ngram_embeddings,
         input,
         convs,
-        dense: DenseLayer {
-            weights: &dense.weights,
-            bias: &dense.bias,
-            multipliers: &dense.multipliers,
-            shifts: &dense.shifts,
-        },
+        dense: DenseLayer { weights: &dense.weights, channels: &dense.channels },
     };
     let score = |values: &[f32]| -> Vec<i16> {
         values.iter().map(|&v| (f64::from(v) / score_unit).round().clamp(-32767.0, 32767.0) as i16).collect()
@@ -181,28 +174,27 @@ pub fn export_neural(
     Ok(bytes)
 }
 
-/// One layer's stored tensors: int8 weights with a scale per output row, i32 biases and requantization.
+/// One layer's stored tensors: int8 weights with a scale per output row, and per output its bias (i32),
+/// requantization multiplier (i32) and shift (i8).
 struct LayerTensors {
     weights: Vec<u8>,
-    bias: Vec<u8>,
-    multipliers: Vec<u8>,
-    shifts: Vec<u8>,
+    channels: Vec<u8>,
 }
 
 impl LayerTensors {
     /// `weights` has one row of `per_row` values per output; inputs come in steps of `in_scale`, outputs
     /// go out in steps of `out_scale`.
     fn new(weights: &[f32], bias: &[f32], per_row: usize, in_scale: f64, out_scale: f64) -> Result<Self> {
-        let mut t = Self { weights: Vec::new(), bias: Vec::new(), multipliers: Vec::new(), shifts: Vec::new() };
+        let mut t = Self { weights: Vec::new(), channels: Vec::new() };
         for (row, &b) in weights.chunks_exact(per_row).zip(bias) {
             let row_scale = if max_abs(row) > 0.0 { f64::from(max_abs(row)) / 127.0 } else { 1.0 };
             t.weights.extend(quantize_i8(row, row_scale));
             let accumulator_scale = in_scale * row_scale;
             let q_bias = (f64::from(b) / accumulator_scale).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX));
-            t.bias.extend((q_bias as i32).to_le_bytes());
             let (m, s) = quantize_multiplier(accumulator_scale / out_scale)?;
-            t.multipliers.extend(m.to_le_bytes());
-            t.shifts.push(s as u8);
+            t.channels.extend((q_bias as i32).to_le_bytes());
+            t.channels.extend(m.to_le_bytes());
+            t.channels.push(s as u8);
         }
         Ok(t)
     }
