@@ -17,6 +17,8 @@ use crate::text::normalize;
 const NO_WORDS: Lexicon<'static> = Lexicon::empty();
 
 /// The emission model a [`crate::Model`] carries, one variant per kind.
+// No allocator to box the larger variant in; the labelers keep one copy each.
+#[cfg_attr(feature = "neural", allow(clippy::large_enum_variant))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Emission<'a> {
     /// Hashed character n-grams (direct weights or a codebook, with or without a word list).
