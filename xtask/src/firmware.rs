@@ -309,6 +309,19 @@ mod tests {
     }
 
     #[test]
+    fn a_neural_model_turns_the_neural_feature_on() {
+        let scratch = std::env::temp_dir().join(format!("xtask-neural-feature-{}", std::process::id()));
+        fs::create_dir_all(&scratch).unwrap();
+        let neural = scratch.join("neural.crfm");
+        fs::write(&neural, b"CRFm\x05 rest of a version-5 file").unwrap();
+        let image = FirmwareBuild::new(Board::Mps2An386).with_model(&neural);
+        assert_eq!(image.all_features(), "board-mps2-an386,logger-semihosting,neural");
+        let linear = FirmwareBuild::new(Board::Mps2An386).with_model(default_model());
+        assert_eq!(linear.all_features(), "board-mps2-an386,logger-semihosting");
+        let _ = fs::remove_dir_all(&scratch);
+    }
+
+    #[test]
     fn qemu_images_get_the_semihosting_logger_unless_one_is_chosen() {
         assert_eq!(FirmwareBuild::new(Board::Mps2An386).all_features(), "board-mps2-an386,logger-semihosting");
         assert_eq!(
