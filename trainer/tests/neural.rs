@@ -14,9 +14,9 @@ use trainer::neural::sample::random_sample_model;
 const ALPHABET: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'Ｂ', '1', '😀', 'x', '丁'];
 const VOCABULARY: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'B', '1'];
 
-/// The documented bound of `trainer::neural::export`: per score, `0.04 * max |float score|` (over the
-/// calibration text) `+ 2` score units.
-const RELATIVE_BOUND: f64 = 0.04;
+/// The documented bound of `trainer::neural::export`: per score, `0.025 * (1 + convolutions)` times the
+/// largest float score (over the calibration text), plus 2 score units.
+const RELATIVE_BOUND_PER_LAYER: f64 = 0.025;
 
 /// A random shape within the decoder's limits: reach at most 4 each side, up to 4 convolutions.
 fn random_shape(rng: &mut SplitMix) -> NeuralShape {
@@ -75,7 +75,7 @@ proptest! {
         let floats: Vec<Vec<f32>> = lines.iter().map(|line| forward(&weights, line)).collect();
         // The steps are set by the calibration text's ranges, so the error scales with its largest score.
         let largest = floats.iter().flatten().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
-        let bound = RELATIVE_BOUND * largest + 2.0 * unit;
+        let bound = RELATIVE_BOUND_PER_LAYER * (1 + shape.convs.len()) as f64 * largest + 2.0 * unit;
         for (line, float) in lines.iter().zip(&floats) {
             for p in 0..line.len() {
                 let mut out = [0i32; decoder::MAX_TAGS];
