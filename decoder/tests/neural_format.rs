@@ -229,3 +229,31 @@ fn shape_disagreements_are_refused_with_their_reason() {
     .to_string();
     assert_eq!(message, "neural encoder, dense layer: tensor LayerChannels has 27 bytes, its shapes need 36");
 }
+
+#[test]
+fn every_neural_problem_has_its_own_message() {
+    let problems = [
+        NeuralProblem::TensorSize { tensor: Tensor::CharEmbeddings, expected: 4, found: 3 },
+        NeuralProblem::TensorSize { tensor: Tensor::NgramEmbeddings, expected: 4, found: 3 },
+        NeuralProblem::TensorSize { tensor: Tensor::LayerWeights, expected: 4, found: 3 },
+        NeuralProblem::TensorSize { tensor: Tensor::LayerChannels, expected: 4, found: 3 },
+        NeuralProblem::Channels { found: 257 },
+        NeuralProblem::Kernel { width: 2, dilation: 1 },
+        NeuralProblem::Reach { left: 5, right: 1 },
+        NeuralProblem::LayerAfterGap,
+        NeuralProblem::Vocabulary,
+        NeuralProblem::NgramTemplate { index: 1 },
+        NeuralProblem::Buckets { found: 0 },
+        NeuralProblem::Requantization { channel: 3 },
+    ];
+    let parts = [NeuralPart::Embedding, NeuralPart::Conv(2), NeuralPart::Dense];
+    let texts: Vec<String> = parts
+        .iter()
+        .flat_map(|&part| problems.iter().map(move |&problem| ModelError::BadNeural { part, problem }.to_string()))
+        .collect();
+    for (i, t) in texts.iter().enumerate() {
+        assert!(t.starts_with("neural encoder, ") && !t.ends_with('.'), "{t:?}");
+        assert!(texts[..i].iter().all(|other| other != t), "{t:?} repeats");
+    }
+    assert!(texts[problems.len()].contains("convolution 2"), "{}", texts[problems.len()]);
+}
