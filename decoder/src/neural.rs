@@ -171,7 +171,9 @@ impl<'a> Neural<'a> {
         }
         let dim = usize::from(spec.embedding_dim);
         check_channels(Embedding, dim)?;
-        check_len(Embedding, Tensor::CharEmbeddings, spec.char_embeddings, (vocabulary_size + 1) * dim)?;
+        // Saturating: on a 32-bit target `B * D` can pass `usize::MAX`, which no slice's length equals.
+        let char_bytes = (vocabulary_size + 1).saturating_mul(dim);
+        check_len(Embedding, Tensor::CharEmbeddings, spec.char_embeddings, char_bytes)?;
 
         let ngram_count = spec.ngram_templates.len() / 2;
         if spec.ngram_templates.len() % 2 != 0 || ngram_count > MAX_NGRAM_TEMPLATES {
@@ -196,7 +198,8 @@ impl<'a> Neural<'a> {
         if !buckets_ok {
             return Err(fault(Embedding, NeuralProblem::Buckets { found: spec.ngram_buckets }));
         }
-        check_len(Embedding, Tensor::NgramEmbeddings, spec.ngram_embeddings, spec.ngram_buckets as usize * dim)?;
+        let ngram_bytes = (spec.ngram_buckets as usize).saturating_mul(dim);
+        check_len(Embedding, Tensor::NgramEmbeddings, spec.ngram_embeddings, ngram_bytes)?;
         if spec.input.multiplier < 0 || !(MIN_SHIFT..=MAX_SHIFT).contains(&spec.input.shift) {
             return Err(fault(Embedding, NeuralProblem::Requantization { channel: 0 }));
         }
