@@ -171,7 +171,7 @@ impl<'a> Neural<'a> {
         }
         let dim = usize::from(spec.embedding_dim);
         check_channels(Embedding, dim)?;
-        // Saturating: on a 32-bit target `B * D` can pass `usize::MAX`, which no slice's length equals.
+        // Saturating: on a 32-bit target a table size can pass `usize::MAX`, which no slice length equals.
         let char_bytes = (vocabulary_size + 1).saturating_mul(dim);
         check_len(Embedding, Tensor::CharEmbeddings, spec.char_embeddings, char_bytes)?;
 
