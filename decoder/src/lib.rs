@@ -16,6 +16,8 @@ mod hash;
 mod limits;
 // normalisation and character classes.
 mod text;
+// the user dictionary.
+mod dictionary;
 // the error enums.
 mod error;
 // tag schemes and the hard masks.
@@ -39,6 +41,12 @@ mod segment;
 
 pub mod internal;
 
+#[cfg(feature = "alloc")]
+pub use dictionary::build_dictionary;
+pub use dictionary::{
+    Dictionary, DictionaryError, TrieNode, WordListError, WordListErrorKind, DICTIONARY_MAGIC, DICTIONARY_VERSION,
+    MAX_WORD_CHARS,
+};
 pub use error::{LatticeError, ModelError, Tensor};
 pub use lattice::LineLabeler;
 pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
