@@ -22,6 +22,8 @@ mod dictionary;
 mod error;
 // tag schemes and the hard masks.
 mod tags;
+// forced spans: dictionary words, URLs, e-mail addresses, numbers.
+mod spans;
 // the word list.
 mod lexicon;
 // templates and their hashes.
@@ -52,6 +54,7 @@ pub use lattice::LineLabeler;
 pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
 pub use model::Model;
 pub use segment::{Segmenter, DEFAULT_SEPARATOR, DEFAULT_WINDOW};
+pub use spans::{SpanRules, SPAN_LOOKAHEAD};
 pub use stream::{Event, Labeled, LineEnding, StreamLabeler};
 pub use tags::TagScheme;
 

@@ -53,6 +53,8 @@ use crate::features::{Context, AFTER_END};
 use crate::lattice::{backpointer_bits, read_row, row_bytes, unpack, write_row, Column, TransitionScores};
 use crate::limits::{MAX_OFFSET, MAX_TAGS};
 use crate::model::Model;
+use crate::spans::{allowed_table, span_code, SpanRules, SpanScan, AFTER_WORD};
+use crate::tags::ChunkRoles;
 use crate::text::{is_separator, normalize, Unit, Utf8Decoder};
 
 /// One unit of input with its label.
@@ -158,6 +160,21 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     forced_cuts: u64,
     /// Most uncommitted columns held at once (after each column's commit).
     peak_pending: usize,
+
+    // Forced spans. A pending unit's span constraint code waits in the tag bits of its `meta` entry
+    // until its column is stepped (the tag is written only later, at commit).
+    rules: SpanRules<'m>,
+    /// Allowed tags per span constraint code.
+    allowed: [u16; 16],
+    /// Units before this position have their span code; a column is stepped only once it has.
+    decided: u32,
+    /// Units shifted into the feature window (`arrived` unless stepping waits for a span decision).
+    shifted: u32,
+    /// The span scan from `decided`, while `scanning`.
+    scan: SpanScan,
+    scanning: bool,
+    /// Span code for the next unit to arrive (it follows a whole word).
+    carry: u8,
 }
 
 /// Roots of the anchor column itself: every state is its own root.
@@ -169,8 +186,14 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         "WINDOW must be a power of two in 16..=32768"
     );
 
-    /// A labeler for `model`, at the start of a line.
+    /// A labeler for `model`, at the start of a line, with no forced span ([`SpanRules::NONE`]).
     pub fn new(model: &Model<'m>) -> Self {
+        Self::with_rules(model, SpanRules::NONE)
+    }
+
+    /// A labeler for `model` that keeps the spans `rules` asks for, with output identical to
+    /// [`LineLabeler::with_rules`](crate::LineLabeler::with_rules) on each run (see the module docs).
+    pub fn with_rules(model: &Model<'m>, rules: SpanRules<'m>) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID_WINDOW;
         let scores = TransitionScores::from_model(model);
@@ -204,6 +227,13 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             backpointers: [0; WINDOW],
             forced_cuts: 0,
             peak_pending: 0,
+            rules,
+            allowed: allowed_table(&ChunkRoles::from_names(model.tag_names()), l),
+            decided: 0,
+            shifted: 0,
+            scan: SpanScan::IDLE,
+            scanning: false,
+            carry: 0,
         }
     }
 
@@ -346,16 +376,105 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
 
     #[inline(always)]
     fn run_unit(&mut self, ch: char, raw: [u8; 4], len: u8, valid: bool, emit: &mut impl FnMut(Event)) {
+        if self.scanning && self.arrived.wrapping_sub(self.decided) as usize >= WINDOW / 2 {
+            // Only windows below 2 * SPAN_LOOKAHEAD get here: the span is cut short to fit.
+            self.settle(true);
+            self.catch_up(emit);
+        }
         if self.arrived.wrapping_sub(self.committed) as usize >= WINDOW {
             self.force_cut(emit);
         }
-        let slot = self.arrived as usize & (WINDOW - 1);
+        let position = self.arrived;
+        let slot = position as usize & (WINDOW - 1);
         self.raw[slot] = raw;
-        self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID };
-        self.arrived = self.arrived.wrapping_add(1);
-        self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
-        if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
-            self.step(emit);
+        self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID } | (self.carry << 4);
+        self.carry = 0;
+        self.arrived = position.wrapping_add(1);
+        if self.scanning {
+            if !self.scan.feed(&self.rules, ch) {
+                self.settle(false);
+            }
+        } else if self.rules.may_start(ch) {
+            self.scan = SpanScan::start(&self.rules);
+            self.scanning = true;
+            if !self.scan.feed(&self.rules, ch) {
+                self.settle(false);
+            }
+        } else {
+            self.decided = self.arrived;
+        }
+        if self.shifted == position && position.wrapping_sub(self.stepped) as usize <= MAX_OFFSET {
+            self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
+            self.shifted = self.arrived;
+        }
+        self.catch_up(emit);
+    }
+
+    /// Steps every column whose feature window and span code are complete, shifting waiting units into
+    /// the feature window as columns make room.
+    #[inline(always)]
+    fn catch_up(&mut self, emit: &mut impl FnMut(Event)) {
+        loop {
+            if self.shifted.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
+                if (self.decided.wrapping_sub(self.stepped) as i32) <= 0 {
+                    return;
+                }
+                self.step(emit);
+            } else if self.shifted != self.arrived {
+                let ch = self.char_at(self.shifted);
+                self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
+                self.shifted = self.shifted.wrapping_add(1);
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// The character of a pending unit.
+    fn char_at(&self, position: u32) -> char {
+        let slot = position as usize & (WINDOW - 1);
+        labeled(self.raw[slot], self.meta[slot] & 0x0F).ch
+    }
+
+    /// The scan from `decided` has ended (or `run_ended`: no more units will come): records its span
+    /// (or a free unit), then scans the units that arrived after it the same way.
+    #[cold]
+    fn settle(&mut self, run_ended: bool) {
+        loop {
+            let (len, word) = self.scan.best();
+            let len = len.max(1);
+            for i in 0..len {
+                let slot = self.decided.wrapping_add(i as u32) as usize & (WINDOW - 1);
+                self.meta[slot] |= span_code(word, i, len) << 4;
+            }
+            self.decided = self.decided.wrapping_add(len as u32);
+            if word {
+                if self.decided == self.arrived {
+                    self.carry = AFTER_WORD;
+                } else {
+                    self.meta[self.decided as usize & (WINDOW - 1)] |= AFTER_WORD << 4;
+                }
+            }
+            self.scanning = false;
+            while self.decided != self.arrived && !self.rules.may_start(self.char_at(self.decided)) {
+                self.decided = self.decided.wrapping_add(1);
+            }
+            if self.decided == self.arrived {
+                return;
+            }
+            self.scan = SpanScan::start(&self.rules);
+            self.scanning = true;
+            let mut position = self.decided;
+            let alive = loop {
+                let alive = self.scan.feed(&self.rules, self.char_at(position));
+                position = position.wrapping_add(1);
+                if !alive || position == self.arrived {
+                    break alive;
+                }
+            };
+            if alive && !run_ended {
+                return;
+            }
         }
     }
 
@@ -366,8 +485,9 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         // Kept between steps rather than zeroed each time: `scores` writes `[..L]`, the rest is never read.
         self.emission.scores(&self.ctx, &mut self.e);
         // `seen`: the set of states at the anchor that the live survivors pass through.
+        let allowed = self.allowed[usize::from(self.meta[position as usize & (WINDOW - 1)] >> 4)];
         let seen = if position == self.run_start {
-            self.scores.first(&mut self.col, &self.e);
+            self.scores.first(&mut self.col, &self.e, allowed);
             self.anchor = position;
             self.roots = IDENTITY;
             self.col.live
@@ -375,7 +495,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             if position.wrapping_sub(self.committed) as usize >= self.window_columns() {
                 self.force_cut(emit);
             }
-            let (row, _) = self.scores.step(&mut self.col, &self.e);
+            let (row, _) = self.scores.step_allowed(&mut self.col, &self.e, allowed);
             let offset = (position as usize & (self.rows - 1)) * self.stride;
             write_row(&mut self.backpointers, offset, self.stride, row);
             // roots'[to] = roots[back-pointer of to], 4 bits per state.
@@ -479,6 +599,10 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         if self.arrived == self.run_start {
             return;
         }
+        if self.scanning {
+            self.settle(true);
+        }
+        self.catch_up(emit);
         // After the last arrival the window is centred `arrived - 1 - MAX_OFFSET`; column `c` needs it
         // centred on `c`.
         let mut centre = self.arrived.wrapping_sub(1 + MAX_OFFSET as u32);
@@ -498,6 +622,9 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         self.run_start = self.arrived;
         self.stepped = self.arrived;
         self.committed = self.arrived;
+        self.decided = self.arrived;
+        self.shifted = self.arrived;
+        self.carry = 0;
         self.col = Column::new();
     }
 }
