@@ -62,6 +62,10 @@ enum Task {
     /// The Python package's checks of `cargo xtask test` alone: rustfmt,
     /// clippy, the wheel installed into target/python-venv, pytest.
     TestPython,
+    /// Score the default model on PKU test with forced spans off, on, and
+    /// with the test's OOV words as user dictionary (docs/user-dict.json);
+    /// writes the word lists under target/user-dict/.
+    UserDict(xtask::user_dict::UserDictArgs),
 }
 
 #[derive(Args)]
@@ -229,6 +233,7 @@ fn main() -> ExitCode {
         Task::Results(args) => xtask::results::command(&args),
         Task::BenchPython(args) => bench_python(&args),
         Task::TestPython => test_python(),
+        Task::UserDict(args) => xtask::user_dict::command(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
