@@ -9,6 +9,7 @@
 use core::fmt;
 
 use crate::crc::crc32;
+#[cfg(feature = "alloc")]
 use crate::text::is_separator;
 
 /// The dictionary file's magic bytes.

@@ -43,8 +43,11 @@ impl<'d> SpanRules<'d> {
     /// Can any span start with `ch`? The cheap filter run on every character.
     #[inline(always)]
     pub(crate) fn may_start(&self, ch: char) -> bool {
-        (self.forced_spans && (ch.is_ascii_alphanumeric() || is_wide_digit(ch)))
-            || self.dictionary.is_some_and(|d| d.may_start(ch))
+        if ch.is_ascii() {
+            self.forced_spans && ch.is_ascii_alphanumeric() || self.dictionary.is_some_and(|d| d.may_start(ch))
+        } else {
+            self.forced_spans && is_wide_digit(ch) || self.dictionary.is_some_and(|d| d.may_start(ch))
+        }
     }
 }
 
@@ -102,8 +105,9 @@ pub(crate) fn allowed_table(roles: &ChunkRoles, num_tags: usize) -> [u16; 16] {
     table
 }
 
+#[inline(always)]
 fn is_wide_digit(ch: char) -> bool {
-    ('０'..='９').contains(&ch)
+    (ch as u32).wrapping_sub('０' as u32) < 10
 }
 
 fn is_digit(ch: char) -> bool {

@@ -193,15 +193,20 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
 
     /// A labeler for `model` that keeps the spans `rules` asks for, with output identical to
     /// [`LineLabeler::with_rules`](crate::LineLabeler::with_rules) on each run (see the module docs).
+    // Always inlined, so that the caller builds the labeler in place: a call returns it through a
+    // temporary that is then copied (3.8 KiB more firmware stack).
+    #[inline(always)]
     pub fn with_rules(model: &Model<'m>, rules: SpanRules<'m>) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID_WINDOW;
-        let scores = TransitionScores::from_model(model);
         let l = model.num_tags();
         let stride = row_bytes(l);
+        // Computed before the struct expression: a call inside it makes the compiler build the whole
+        // labeler in a temporary and copy it (3.8 KiB more firmware stack).
+        let allowed = allowed_table(&ChunkRoles::from_names(model.tag_names()), l);
         Self {
             completable: model.constraints().completable(model.primitive_exponent()),
-            scores,
+            scores: TransitionScores::from_model(model),
             num_tags: l.min(MAX_TAGS),
             bits: backpointer_bits(l),
             stride,
@@ -228,7 +233,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             forced_cuts: 0,
             peak_pending: 0,
             rules,
-            allowed: allowed_table(&ChunkRoles::from_names(model.tag_names()), l),
+            allowed,
             decided: 0,
             shifted: 0,
             scan: SpanScan::IDLE,
@@ -376,11 +381,6 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
 
     #[inline(always)]
     fn run_unit(&mut self, ch: char, raw: [u8; 4], len: u8, valid: bool, emit: &mut impl FnMut(Event)) {
-        if self.scanning && self.arrived.wrapping_sub(self.decided) as usize >= WINDOW / 2 {
-            // Only windows below 2 * SPAN_LOOKAHEAD get here: the span is cut short to fit.
-            self.settle(true);
-            self.catch_up(emit);
-        }
         if self.arrived.wrapping_sub(self.committed) as usize >= WINDOW {
             self.force_cut(emit);
         }
@@ -388,20 +388,36 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         let slot = position as usize & (WINDOW - 1);
         self.raw[slot] = raw;
         self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID } | (self.carry << 4);
-        self.carry = 0;
         self.arrived = position.wrapping_add(1);
-        if self.scanning {
-            if !self.scan.feed(&self.rules, ch) {
-                self.settle(false);
-            }
-        } else if self.rules.may_start(ch) {
-            self.scan = SpanScan::start(&self.rules);
-            self.scanning = true;
-            if !self.scan.feed(&self.rules, ch) {
-                self.settle(false);
+        if !self.scanning && !self.rules.may_start(ch) {
+            // The common case: no span starts here and none is pending, so nothing waits (the previous
+            // unit left every column caught up): exactly the labeler without spans.
+            self.carry = 0;
+            self.decided = self.arrived;
+            self.shifted = self.arrived;
+            self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
+            if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
+                self.step(emit);
             }
         } else {
-            self.decided = self.arrived;
+            self.span_unit(ch, position, emit);
+        }
+    }
+
+    /// [`Self::run_unit`] for a unit that starts or continues a span scan: stepping waits for the span's
+    /// decision, later units wait in the ring.
+    #[inline(never)]
+    fn span_unit(&mut self, ch: char, position: u32, emit: &mut impl FnMut(Event)) {
+        self.carry = 0;
+        if !self.scanning {
+            self.scan = SpanScan::start(&self.rules);
+            self.scanning = true;
+        }
+        if !self.scan.feed(&self.rules, ch) {
+            self.settle(false);
+        } else if self.arrived.wrapping_sub(self.decided) as usize >= WINDOW / 2 {
+            // Only windows below 2 * SPAN_LOOKAHEAD get here: the span is cut short to fit.
+            self.settle(true);
         }
         if self.shifted == position && position.wrapping_sub(self.stepped) as usize <= MAX_OFFSET {
             self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
@@ -412,7 +428,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
 
     /// Steps every column whose feature window and span code are complete, shifting waiting units into
     /// the feature window as columns make room.
-    #[inline(always)]
+    #[inline(never)]
     fn catch_up(&mut self, emit: &mut impl FnMut(Event)) {
         loop {
             if self.shifted.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
@@ -485,9 +501,9 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         // Kept between steps rather than zeroed each time: `scores` writes `[..L]`, the rest is never read.
         self.emission.scores(&self.ctx, &mut self.e);
         // `seen`: the set of states at the anchor that the live survivors pass through.
-        let allowed = self.allowed[usize::from(self.meta[position as usize & (WINDOW - 1)] >> 4)];
+        let code = usize::from(self.meta[position as usize & (WINDOW - 1)] >> 4);
         let seen = if position == self.run_start {
-            self.scores.first(&mut self.col, &self.e, allowed);
+            self.scores.first(&mut self.col, &self.e, self.allowed[code]);
             self.anchor = position;
             self.roots = IDENTITY;
             self.col.live
@@ -495,7 +511,11 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             if position.wrapping_sub(self.committed) as usize >= self.window_columns() {
                 self.force_cut(emit);
             }
-            let (row, _) = self.scores.step_allowed(&mut self.col, &self.e, allowed);
+            let (row, _) = if code == 0 {
+                self.scores.step(&mut self.col, &self.e)
+            } else {
+                self.scores.step_allowed(&mut self.col, &self.e, self.allowed[code])
+            };
             let offset = (position as usize & (self.rows - 1)) * self.stride;
             write_row(&mut self.backpointers, offset, self.stride, row);
             // roots'[to] = roots[back-pointer of to], 4 bits per state.
