@@ -104,18 +104,44 @@ const META_INVALID: u8 = 8;
 ///
 /// `WINDOW` must be a power of two in `16..=32768` (checked at compile time).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct StreamLabeler<'m, const WINDOW: usize> {
-    scores: TransitionScores,
+    // Field order is layout (`repr(C)`): the fields the per-character path reads first, close together
+    // (short load offsets on Thumb-2), the large tables last. Positions are wrapping `u32` counters over
+    // the whole stream; differences between any two live positions are at most `WINDOW + MAX_OFFSET`.
+    // The emission model and the feature window are kept here rather than inside an `emission::Scorer`:
+    // nested, they cost the firmware stack and instructions per character. A pending unit's span
+    // constraint code waits in the tag bits of its `meta` entry until its column is stepped.
+    /// Units received.
+    arrived: u32,
+    /// Columns computed.
+    stepped: u32,
+    /// Units emitted.
+    committed: u32,
+    /// Position of the run's first unit.
+    run_start: u32,
+    /// The anchor column and, per live state of the newest column, the state its survivor has there
+    /// (4 bits per state, state `i` in bits `4i..4i+4`).
+    anchor: u32,
+    roots: u64,
+    /// Most uncommitted columns held at once (after each column's commit).
+    peak_pending: usize,
+    forced_cuts: u64,
+    /// Units before this position have their span code; a column is stepped only once it has.
+    decided: u32,
+    /// Units shifted into the feature window (`arrived` unless stepping waits for a span decision).
+    shifted: u32,
+    scanning: bool,
+    /// Span code for the next unit to arrive (it follows a whole word).
+    carry: u8,
     /// Number of tags `L` (`<= MAX_TAGS`).
     num_tags: usize,
-    /// Tags a forced cut may choose (can still end legally).
-    completable: u16,
     bits: u32,
     stride: usize,
     /// Back-pointer rows the ring holds: `WINDOW / stride`, a power of two.
     rows: usize,
-
-    utf8: Utf8Decoder,
+    /// Tags a forced cut may choose (can still end legally).
+    completable: u16,
     /// Bytes of the unit being decoded.
     pending: [u8; 4],
     pending_len: usize,
@@ -123,58 +149,26 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     cr_pending: bool,
     /// Some byte was seen since the last line ending.
     line_open: bool,
-
-    // The current run. Positions are wrapping `u32` counters over the whole stream; differences between
-    // any two live positions are at most `WINDOW + MAX_OFFSET`.
-    // The model's emission model and the feature window beside it, rather than inside an
-    // `emission::Scorer`: nested, they cost the firmware stack (extra copies while the labeler is built)
-    // and instructions per character. The window is private and only ever advanced with this model's
-    // normalisation and word list, as in the scorer.
-    emission: Emission<'m>,
+    utf8: Utf8Decoder,
     normalization: u8,
-    /// The feature window, centred on column `stepped` once it is computed.
-    ctx: Context,
-    /// Position of the run's first unit.
-    run_start: u32,
-    /// Units received.
-    arrived: u32,
-    /// Columns computed.
-    stepped: u32,
-    /// Units emitted.
-    committed: u32,
     col: Column,
     /// Emission scores of the column being computed (`[..L]` meaningful).
     e: [i32; MAX_TAGS],
-    /// The anchor column and, per live state of the newest column, the state its survivor has there
-    /// (4 bits per state, state `i` in bits `4i..4i+4`).
-    anchor: u32,
-    roots: u64,
-
+    /// The feature window, centred on column `stepped` once it is computed.
+    ctx: Context,
+    emission: Emission<'m>,
+    rules: SpanRules<'m>,
+    /// The span scan from `decided`, while `scanning`.
+    scan: SpanScan,
+    /// Allowed tags per span constraint code.
+    allowed: [u16; 16],
+    scores: TransitionScores,
     /// `[WINDOW]` input bytes of pending units, slot `position % WINDOW`.
     raw: [[u8; 4]; WINDOW],
     /// `[WINDOW]` length, invalid flag and (once final) tag of pending units.
     meta: [u8; WINDOW],
     /// `[rows][stride]` packed back-pointer rows, row `position % rows`.
     backpointers: [u8; WINDOW],
-
-    forced_cuts: u64,
-    /// Most uncommitted columns held at once (after each column's commit).
-    peak_pending: usize,
-
-    // Forced spans. A pending unit's span constraint code waits in the tag bits of its `meta` entry
-    // until its column is stepped (the tag is written only later, at commit).
-    rules: SpanRules<'m>,
-    /// Allowed tags per span constraint code.
-    allowed: [u16; 16],
-    /// Units before this position have their span code; a column is stepped only once it has.
-    decided: u32,
-    /// Units shifted into the feature window (`arrived` unless stepping waits for a span decision).
-    shifted: u32,
-    /// The span scan from `decided`, while `scanning`.
-    scan: SpanScan,
-    scanning: bool,
-    /// Span code for the next unit to arrive (it follows a whole word).
-    carry: u8,
 }
 
 /// Roots of the anchor column itself: every state is its own root.
