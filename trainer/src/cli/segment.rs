@@ -31,7 +31,8 @@ pub fn run_segment(args: &SegmentArgs) -> Result<()> {
     let started = Instant::now();
     let model_bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &model_bytes)?;
-    let dictionary_bytes = args.spans.dictionary_bytes()?;
+    let spans = args.spans.or_environment();
+    let dictionary_bytes = spans.dictionary_bytes()?;
     let dictionary = load_dictionary(dictionary_bytes.as_deref())?;
     let loaded = Instant::now();
     let mut bytes_in = 0usize;
@@ -42,7 +43,7 @@ pub fn run_segment(args: &SegmentArgs) -> Result<()> {
     // Stream: constant memory whatever the input size, output as soon as it is final.
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut segmenter =
-        decoder::Segmenter::<{ decoder::DEFAULT_WINDOW }>::with_rules(&model, args.spans.rules(dictionary.as_ref()));
+        decoder::Segmenter::<{ decoder::DEFAULT_WINDOW }>::with_rules(&model, spans.rules(dictionary.as_ref()));
     let mut buffer = vec![0u8; 64 * 1024];
     let mut write_error: Option<std::io::Error> = None;
     let mut write = |bytes: &[u8]| {

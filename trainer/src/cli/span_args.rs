@@ -8,7 +8,8 @@ use clap::Args;
 /// `--user-dict FILE` and `--no-forced-spans`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SpanArgs {
-    /// Words to keep whole, one per line (UTF-8, no white space, at most 32 characters each).
+    /// Words to keep whole, one per line (UTF-8, no white space, at most 32 characters each). `segment`
+    /// also takes it from CRF_USER_DICT, as the firmware's build does.
     #[arg(long, value_name = "FILE")]
     pub user_dict: Option<PathBuf>,
     /// Let the model alone split numbers, URLs and e-mail addresses (by default numbers are never split
@@ -30,6 +31,18 @@ impl SpanArgs {
     /// The span rules, with the dictionary loaded from `bytes` (see [`Self::dictionary_bytes`]).
     pub fn rules<'d>(&self, dictionary: Option<&'d decoder::Dictionary<'d>>) -> decoder::SpanRules<'d> {
         decoder::SpanRules { dictionary, forced_spans: !self.no_forced_spans }
+    }
+}
+
+/// The environment variable naming the firmware's user dictionary (its build.rs reads it too).
+pub const USER_DICT_VARIABLE: &str = "CRF_USER_DICT";
+
+impl SpanArgs {
+    /// These options with `--user-dict` taken from `CRF_USER_DICT` when not given, so that `trainer
+    /// segment` segments as a firmware built in the same environment does.
+    pub fn or_environment(&self) -> Self {
+        let from_env = std::env::var_os(USER_DICT_VARIABLE).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Self { user_dict: self.user_dict.clone().or(from_env), no_forced_spans: self.no_forced_spans }
     }
 }
 
