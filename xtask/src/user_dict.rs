@@ -94,14 +94,16 @@ pub fn command(args: &UserDictArgs) -> Result<()> {
         if extra.contains(&"--user-dict") {
             command.arg(&oov_path);
         }
-        let shown_command = process::display(&command).replace(&format!("{}/", root.display()), "");
+        let shown_command = process::display(&command)
+            .replace(&data.display().to_string(), "$D")
+            .replace(&format!("{}/", root.display()), "");
         let output = process::stdout_of(&mut command).with_context(|| format!("`{shown_command}` failed"))?;
         let scores: Value = serde_json::from_str(&output).context("reading trainer eval --json")?;
         let number = |key: &str| scores.get(key).and_then(Value::as_f64).map(|v| (v * 1e5).round() / 1e3);
         println!("user-dict: {name}: F1 {:?}, OOV recall {:?}", number("f1"), number("oov_recall"));
         results.push(json!({
             "name": name,
-            "command": shown_command.replace(&data.display().to_string(), "$D"),
+            "command": shown_command,
             "f1_percent": number("f1"),
             "oov_recall_percent": number("oov_recall"),
             "iv_recall_percent": number("iv_recall"),
