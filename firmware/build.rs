@@ -84,8 +84,9 @@ fn stage_user_dict(manifest_dir: &Path, out_dir: &Path) {
         Some(path) if !path.is_empty() => {
             let list = manifest_dir.join(path);
             println!("cargo:rerun-if-changed={}", list.display());
-            let text = fs::read(&list)
-                .unwrap_or_else(|err| panic!("reading the user dictionary {} ({USER_DICT_VARIABLE}): {err}", list.display()));
+            let text = fs::read(&list).unwrap_or_else(|err| {
+                panic!("reading the user dictionary {} ({USER_DICT_VARIABLE}): {err}", list.display())
+            });
             decoder::build_dictionary(&text).unwrap_or_else(|err| panic!("{}: {err}", list.display()))
         }
         _ => Vec::new(),

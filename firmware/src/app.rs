@@ -10,9 +10,9 @@ use crate::{
     board,
     exit::ExitCode,
     memory, model_image,
-    user_dict_image,
     systick::{self, InstructionsPerTick},
     uart_segmenter::{self, SessionStats, EOT},
+    user_dict_image,
 };
 
 /// The core peripherals the application uses.

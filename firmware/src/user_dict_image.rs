@@ -15,5 +15,6 @@ static USER_DICT_IMAGE: AlignedTo4<[u8; USER_DICT_LEN]> =
 
 /// The embedded dictionary file, if the image has one.
 pub fn bytes() -> Option<&'static [u8]> {
-    (USER_DICT_LEN > 0).then_some(&USER_DICT_IMAGE.0[..])
+    let bytes: &'static [u8] = &USER_DICT_IMAGE.0;
+    (!bytes.is_empty()).then_some(bytes)
 }
