@@ -69,6 +69,34 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     stage_model(&manifest_dir, &out_dir);
+    stage_user_dict(&manifest_dir, &out_dir);
+}
+
+/// The environment variable naming the user dictionary's word list (optional).
+const USER_DICT_VARIABLE: &str = "CRF_USER_DICT";
+
+/// Compiles the word list named by `CRF_USER_DICT` (one word per line) with the decoder's builder into
+/// `OUT_DIR/user_dict.crfd` and writes its length to `OUT_DIR/user_dict_len.rs` (0, and an empty file,
+/// without one). A bad word list stops the build with its file and line.
+fn stage_user_dict(manifest_dir: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-env-changed={USER_DICT_VARIABLE}");
+    let bytes = match env::var_os(USER_DICT_VARIABLE) {
+        Some(path) if !path.is_empty() => {
+            let list = manifest_dir.join(path);
+            println!("cargo:rerun-if-changed={}", list.display());
+            let text = fs::read(&list).unwrap_or_else(|err| {
+                panic!("reading the user dictionary {} ({USER_DICT_VARIABLE}): {err}", list.display())
+            });
+            decoder::build_dictionary(&text).unwrap_or_else(|err| panic!("{}: {err}", list.display()))
+        }
+        _ => Vec::new(),
+    };
+    fs::write(out_dir.join("user_dict.crfd"), &bytes).expect("writing OUT_DIR/user_dict.crfd");
+    let len = format!(
+        "/// Bytes in the embedded user dictionary, 0 for none (written by build.rs).\npub const USER_DICT_LEN: usize = {};\n",
+        bytes.len()
+    );
+    fs::write(out_dir.join("user_dict_len.rs"), len).expect("writing OUT_DIR/user_dict_len.rs");
 }
 
 /// Copies the model file to `OUT_DIR/model.crfm` (which `src/model_image.rs`

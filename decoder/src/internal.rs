@@ -59,9 +59,9 @@ pub mod tags {
 
 /// Word segmentation helpers: tag roles as word boundaries, whole-input and whole-line segmentation.
 pub mod segment {
+    pub use crate::segment::{segment, segment_with_rules, ChunkRoles};
     #[cfg(feature = "alloc")]
-    pub use crate::segment::segment_line;
-    pub use crate::segment::{segment, ChunkRoles};
+    pub use crate::segment::{segment_line, segment_line_with_rules};
 }
 
 /// Streaming helpers.

@@ -51,6 +51,8 @@ use crate::emission::Scorer;
 use crate::error::{LatticeError, Tensor};
 use crate::limits::{MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
 use crate::model::Model;
+use crate::spans::{allowed_table, span_at, span_code, SpanRules, AFTER_WORD};
+use crate::tags::ChunkRoles;
 use crate::tags::{all_tags, Constraints};
 
 /// Largest magnitude of one position's emission score: `MAX_TEMPLATES * 2^15 = 2^20` score units.
@@ -239,11 +241,12 @@ impl TransitionScores {
         self.end.get(tag).copied().unwrap_or(0)
     }
 
-    /// First column: the allowed start tags, scored `start + emission`, renormalised. Returns the
-    /// subtracted maximum.
+    /// First column: the allowed start tags among `allowed` (all allowed start tags when none of
+    /// `allowed` may start), scored `start + emission`, renormalised. Returns the subtracted maximum.
     #[inline]
-    pub(crate) fn first(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> i32 {
-        col.live = self.constraints.start & all_tags(self.num_tags);
+    pub(crate) fn first(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> i32 {
+        let starts = self.constraints.start & all_tags(self.num_tags);
+        col.live = if starts & allowed != 0 { starts & allowed } else { starts };
         let mut max = i32::MIN;
         let mut rest = col.live;
         while rest != 0 {
@@ -270,7 +273,18 @@ impl TransitionScores {
                 _ => self.step_full_any(col, emission),
             }
         } else {
-            self.step_masked(col, emission)
+            self.step_masked(col, emission, self.full)
+        }
+    }
+
+    /// [`Self::step`] with only the tags of `allowed` (a forced span's mask, see `spans.rs`); when no
+    /// allowed tag can be reached, the mask is ignored, so every column keeps a live tag.
+    #[inline(always)]
+    pub(crate) fn step_allowed(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> (u64, i32) {
+        if allowed == self.full {
+            self.step(col, emission)
+        } else {
+            self.step_masked(col, emission, allowed)
         }
     }
 
@@ -348,16 +362,22 @@ impl TransitionScores {
     }
 
     /// [`Self::step`] for columns where some tags are not live (the first `k` columns of a sequence, or
-    /// after a forced cut): predecessors are taken from `prev[to] & live`.
-    fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
+    /// after a forced cut, or constrained by `allowed`): predecessors are taken from `prev[to] & live`,
+    /// and only tags of `allowed` are scored unless that leaves none live.
+    fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> (u64, i32) {
         let bits = backpointer_bits(self.num_tags);
         let mut next = [0i32; MAX_TAGS];
         let mut live = 0u16;
         let mut row = 0u64;
         let mut max = i32::MIN;
-        for to in 0..self.num_tags.min(MAX_TAGS) {
+        let l = self.num_tags.min(MAX_TAGS);
+        // No allowed tag is reachable: score every tag instead.
+        let blocked =
+            allowed != self.full && (0..l).all(|to| allowed & (1 << to) == 0 || self.prev[to] & col.live == 0);
+        let allowed = if blocked { self.full } else { allowed };
+        for to in 0..l {
             let mut preds = self.prev[to] & col.live;
-            if preds == 0 {
+            if preds == 0 || allowed & (1 << to) == 0 {
                 continue;
             }
             let trans = &self.trans[to];
@@ -506,7 +526,7 @@ pub fn viterbi(
             for (dst, &src) in e.iter_mut().zip(row) {
                 *dst = src.clamp(-MAX_EMISSION, MAX_EMISSION);
             }
-            e
+            (e, all_tags(l))
         }),
     )
 }
@@ -533,12 +553,22 @@ pub fn viterbi(
 pub struct LineLabeler<'m> {
     scores: TransitionScores,
     scorer: Scorer<'m>,
+    rules: SpanRules<'m>,
+    /// Allowed tags per span constraint code.
+    allowed: [u16; 16],
 }
 
 impl<'m> LineLabeler<'m> {
-    /// A labeler for `model`.
+    /// A labeler for `model`: the model's best labels, with no forced span ([`SpanRules::NONE`]).
     pub fn new(model: &Model<'m>) -> Self {
-        Self { scores: TransitionScores::from_model(model), scorer: model.scorer() }
+        Self::with_rules(model, SpanRules::NONE)
+    }
+
+    /// A labeler for `model` that keeps the spans `rules` asks for (see [`SpanRules`]), by constrained
+    /// Viterbi.
+    pub fn with_rules(model: &Model<'m>, rules: SpanRules<'m>) -> Self {
+        let allowed = allowed_table(&ChunkRoles::from_names(model.tag_names()), model.num_tags());
+        Self { scores: TransitionScores::from_model(model), scorer: model.scorer(), rules, allowed }
     }
 
     /// Number of tags `L` of the model.
@@ -570,6 +600,10 @@ impl<'m> LineLabeler<'m> {
                 None => scorer.shift_in_end(),
             }
         }
+        // The current span (`t` past its end: find the next one, or a free position).
+        let (mut span_start, mut span_len, mut span_word) = (0usize, 0usize, false);
+        let mut after_word = false;
+        let mut t = 0usize;
         let emissions = core::iter::from_fn(|| {
             match ahead.next() {
                 Some(c) => scorer.shift_in(c),
@@ -577,7 +611,18 @@ impl<'m> LineLabeler<'m> {
             }
             let mut e = [0i32; MAX_TAGS];
             scorer.scores(&mut e);
-            Some(e)
+            let mut code = 0;
+            if t >= span_start + span_len {
+                if after_word {
+                    code = AFTER_WORD;
+                }
+                let (len, word) = span_at(&self.rules, chars.get(t..).unwrap_or(&[]));
+                (span_start, span_len, span_word) = (t, len.max(1), word);
+                after_word = word;
+            }
+            code |= span_code(span_word, t - span_start, span_len);
+            t += 1;
+            Some((e, self.allowed[usize::from(code & 15)]))
         });
         decode(&self.scores, chars.len(), backpointers, tags, emissions)
     }
@@ -600,7 +645,7 @@ fn decode(
     len: usize,
     backpointers: &mut [u8],
     tags: &mut [u8],
-    mut emissions: impl Iterator<Item = [i32; MAX_TAGS]>,
+    mut emissions: impl Iterator<Item = ([i32; MAX_TAGS], u16)>,
 ) -> Result<i64, LatticeError> {
     let l = scores.num_tags();
     let needed = backpointer_bytes(l, len);
@@ -616,10 +661,12 @@ fn decode(
     let stride = row_bytes(l);
     let bits = backpointer_bits(l);
     let mut col = Column::new();
-    let mut total = i64::from(scores.first(&mut col, &emissions.next().unwrap_or([0; MAX_TAGS])));
+    let full = all_tags(l);
+    let (e, allowed) = emissions.next().unwrap_or(([0; MAX_TAGS], full));
+    let mut total = i64::from(scores.first(&mut col, &e, allowed));
     for t in 1..len {
-        let e = emissions.next().unwrap_or([0; MAX_TAGS]);
-        let (row, max) = scores.step(&mut col, &e);
+        let (e, allowed) = emissions.next().unwrap_or(([0; MAX_TAGS], full));
+        let (row, max) = scores.step_allowed(&mut col, &e, allowed);
         total += i64::from(max);
         write_row(backpointers, (t - 1) * stride, stride, row);
     }

@@ -19,10 +19,14 @@ mod text;
 // the neural encoder's part of the wire format.
 #[cfg(feature = "neural")]
 mod neural_format;
+// the user dictionary.
+mod dictionary;
 // the error enums.
 mod error;
 // tag schemes and the hard masks.
 mod tags;
+// forced spans: dictionary words, URLs, e-mail addresses, numbers.
+mod spans;
 // the word list.
 mod lexicon;
 // templates and their hashes.
@@ -45,6 +49,12 @@ mod segment;
 
 pub mod internal;
 
+#[cfg(feature = "alloc")]
+pub use dictionary::build_dictionary;
+pub use dictionary::{
+    Dictionary, DictionaryError, TrieNode, WordListError, WordListErrorKind, DICTIONARY_MAGIC, DICTIONARY_VERSION,
+    MAX_WORD_CHARS,
+};
 pub use error::{LatticeError, ModelError, Tensor};
 #[cfg(feature = "neural")]
 pub use error::{NeuralPart, NeuralProblem};
@@ -52,6 +62,7 @@ pub use lattice::LineLabeler;
 pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
 pub use model::Model;
 pub use segment::{Segmenter, DEFAULT_SEPARATOR, DEFAULT_WINDOW};
+pub use spans::{SpanRules, SPAN_LOOKAHEAD};
 pub use stream::{Event, Labeled, LineEnding, StreamLabeler};
 pub use tags::TagScheme;
 

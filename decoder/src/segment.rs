@@ -16,10 +16,11 @@
 
 #[cfg(feature = "alloc")]
 use crate::lattice::LineLabeler;
-use crate::limits::MAX_TAGS;
+
 use crate::model::Model;
+use crate::spans::SpanRules;
 use crate::stream::{Event, StreamLabeler};
-use crate::tags::parse_tag;
+pub use crate::tags::ChunkRoles;
 #[cfg(feature = "alloc")]
 use crate::text::is_separator;
 
@@ -29,53 +30,11 @@ pub const DEFAULT_WINDOW: usize = 256;
 /// The default word separator: two ASCII spaces, like the SIGHAN bakeoff gold files.
 pub const DEFAULT_SEPARATOR: &[u8] = b"  ";
 
-/// Which tags open and which close a word, as bitmasks over tags (bit `i` = tag `i`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkRoles {
-    /// Tags at which a new word starts (Begin, Single, Outside, unknown).
-    pub opens: u16,
-    /// Tags after which a word ends (End, Single, Outside, unknown).
-    pub closes: u16,
-}
-
 impl ChunkRoles {
     /// The roles of a model's tags, from their names.
     pub fn of(model: &Model<'_>) -> Self {
         Self::from_names(model.tag_names())
     }
-
-    /// The roles of tags named `names` (tag `i` is the `i`-th name; names past `MAX_TAGS` are ignored).
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut roles = Self { opens: 0, closes: 0 };
-        for (i, name) in names.into_iter().enumerate().take(MAX_TAGS) {
-            let (opens, closes) = match parse_tag(name) {
-                Some((role, _)) => (role.opens_chunk(), role.closes_chunk()),
-                None => (true, true),
-            };
-            roles.opens |= u16::from(opens) << i;
-            roles.closes |= u16::from(closes) << i;
-        }
-        roles
-    }
-
-    /// Does a new word start at a unit tagged `tag`?
-    pub fn opens(&self, tag: u8) -> bool {
-        bit(self.opens, tag)
-    }
-
-    /// Does the word end after a unit tagged `tag`?
-    pub fn closes(&self, tag: u8) -> bool {
-        bit(self.closes, tag)
-    }
-
-    /// Is there a word boundary between a unit tagged `before` and the next one tagged `after`?
-    pub fn boundary(&self, before: u8, after: u8) -> bool {
-        bit(self.closes, before) || bit(self.opens, after)
-    }
-}
-
-fn bit(mask: u16, tag: u8) -> bool {
-    tag < 16 && mask & (1 << tag) != 0
 }
 
 /// Bytes of output buffered before calling the sink (the buffer is also flushed at the end of every
@@ -176,15 +135,27 @@ pub struct Segmenter<'m, const WINDOW: usize = DEFAULT_WINDOW> {
 }
 
 impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
-    /// A segmenter writing words separated by [`DEFAULT_SEPARATOR`].
+    /// A segmenter writing words separated by [`DEFAULT_SEPARATOR`], with the default [`SpanRules`]
+    /// (forced spans on, no dictionary).
     pub fn new(model: &Model<'m>) -> Self {
-        Self::with_separator(model, DEFAULT_SEPARATOR)
+        Self::with_rules_and_separator(model, SpanRules::default(), DEFAULT_SEPARATOR)
     }
 
-    /// A segmenter writing words separated by `separator`.
+    /// A segmenter writing words separated by `separator`, with the default [`SpanRules`].
     pub fn with_separator(model: &Model<'m>, separator: &'m [u8]) -> Self {
+        Self::with_rules_and_separator(model, SpanRules::default(), separator)
+    }
+
+    /// A segmenter that keeps the spans `rules` asks for (user-dictionary words, URLs, numbers), writing
+    /// words separated by [`DEFAULT_SEPARATOR`].
+    pub fn with_rules(model: &Model<'m>, rules: SpanRules<'m>) -> Self {
+        Self::with_rules_and_separator(model, rules, DEFAULT_SEPARATOR)
+    }
+
+    /// A segmenter with span `rules`, writing words separated by `separator`.
+    pub fn with_rules_and_separator(model: &Model<'m>, rules: SpanRules<'m>, separator: &'m [u8]) -> Self {
         Self {
-            labeler: StreamLabeler::new(model),
+            labeler: StreamLabeler::with_rules(model, rules),
             writer: WordWriter {
                 separator,
                 short_separator: (separator.len() <= 4).then(|| {
@@ -249,24 +220,42 @@ impl<'m> Segmenter<'m, DEFAULT_WINDOW> {
     }
 }
 
-/// Segments a whole input with a [`Segmenter`] of window `WINDOW`; returns the number of forced cuts.
-pub fn segment<const WINDOW: usize>(
-    model: &Model<'_>,
+/// Segments a whole input with a [`Segmenter`] of window `WINDOW` and the default [`SpanRules`];
+/// returns the number of forced cuts.
+pub fn segment<const WINDOW: usize>(model: &Model<'_>, input: &[u8], separator: &[u8], out: impl FnMut(&[u8])) -> u64 {
+    segment_with_rules::<WINDOW>(model, SpanRules::default(), input, separator, out)
+}
+
+/// [`segment`] with span `rules`.
+pub fn segment_with_rules<'m, const WINDOW: usize>(
+    model: &Model<'m>,
+    rules: SpanRules<'m>,
     input: &[u8],
-    separator: &[u8],
+    separator: &'m [u8],
     mut out: impl FnMut(&[u8]),
 ) -> u64 {
-    Segmenter::<WINDOW>::with_separator(model, separator).segment_all(input, &mut out)
+    Segmenter::<WINDOW>::with_rules_and_separator(model, rules, separator).segment_all(input, &mut out)
 }
 
 /// Host convenience: the words of one line by **whole-sequence** Viterbi ([`LineLabeler::label`] on
-/// each run between separators), with the same word rules as [`Segmenter`]. Equal to the streaming
-/// output whenever it reports no forced cut. A `\n` in `line` is treated like any separator.
+/// each run between separators), with the same word rules and default [`SpanRules`] as
+/// [`Segmenter::new`]. Equal to the streaming output whenever it reports no forced cut. A `\n` in
+/// `line` is treated like any separator.
 #[cfg(feature = "alloc")]
 pub fn segment_line(model: &Model<'_>, line: &str) -> alloc::vec::Vec<alloc::string::String> {
+    segment_line_with_rules(model, SpanRules::default(), line)
+}
+
+/// [`segment_line`] with span `rules`.
+#[cfg(feature = "alloc")]
+pub fn segment_line_with_rules<'m>(
+    model: &Model<'m>,
+    rules: SpanRules<'m>,
+    line: &str,
+) -> alloc::vec::Vec<alloc::string::String> {
     use alloc::string::String;
     use alloc::vec::Vec;
-    let labeler = LineLabeler::new(model);
+    let labeler = LineLabeler::with_rules(model, rules);
     let roles = ChunkRoles::of(model);
     let mut words: Vec<String> = Vec::new();
     let mut chars: Vec<char> = Vec::new();

@@ -53,6 +53,8 @@ use crate::features::{Context, AFTER_END};
 use crate::lattice::{backpointer_bits, read_row, row_bytes, unpack, write_row, Column, TransitionScores};
 use crate::limits::{MAX_OFFSET, MAX_TAGS};
 use crate::model::Model;
+use crate::spans::{allowed_table, span_code, SpanRules, SpanScan, AFTER_WORD};
+use crate::tags::ChunkRoles;
 use crate::text::{is_separator, normalize, Unit, Utf8Decoder};
 
 /// One unit of input with its label.
@@ -102,18 +104,44 @@ const META_INVALID: u8 = 8;
 ///
 /// `WINDOW` must be a power of two in `16..=32768` (checked at compile time).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct StreamLabeler<'m, const WINDOW: usize> {
-    scores: TransitionScores,
+    // Field order is layout (`repr(C)`): the fields the per-character path reads first, close together
+    // (short load offsets on Thumb-2), the large tables last. Positions are wrapping `u32` counters over
+    // the whole stream; differences between any two live positions are at most `WINDOW + MAX_OFFSET`.
+    // The emission model and the feature window are kept here rather than inside an `emission::Scorer`:
+    // nested, they cost the firmware stack and instructions per character. A pending unit's span
+    // constraint code waits in the tag bits of its `meta` entry until its column is stepped.
+    /// Units received.
+    arrived: u32,
+    /// Columns computed.
+    stepped: u32,
+    /// Units emitted.
+    committed: u32,
+    /// Position of the run's first unit.
+    run_start: u32,
+    /// The anchor column and, per live state of the newest column, the state its survivor has there
+    /// (4 bits per state, state `i` in bits `4i..4i+4`).
+    anchor: u32,
+    roots: u64,
+    /// Most uncommitted columns held at once (after each column's commit).
+    peak_pending: usize,
+    forced_cuts: u64,
+    /// Units before this position have their span code; a column is stepped only once it has.
+    decided: u32,
+    /// Units shifted into the feature window (`arrived` unless stepping waits for a span decision).
+    shifted: u32,
+    scanning: bool,
+    /// Span code for the next unit to arrive (it follows a whole word).
+    carry: u8,
     /// Number of tags `L` (`<= MAX_TAGS`).
     num_tags: usize,
-    /// Tags a forced cut may choose (can still end legally).
-    completable: u16,
     bits: u32,
     stride: usize,
     /// Back-pointer rows the ring holds: `WINDOW / stride`, a power of two.
     rows: usize,
-
-    utf8: Utf8Decoder,
+    /// Tags a forced cut may choose (can still end legally).
+    completable: u16,
     /// Bytes of the unit being decoded.
     pending: [u8; 4],
     pending_len: usize,
@@ -121,43 +149,26 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     cr_pending: bool,
     /// Some byte was seen since the last line ending.
     line_open: bool,
-
-    // The current run. Positions are wrapping `u32` counters over the whole stream; differences between
-    // any two live positions are at most `WINDOW + MAX_OFFSET`.
-    // The model's emission model and the feature window beside it, rather than inside an
-    // `emission::Scorer`: nested, they cost the firmware stack (extra copies while the labeler is built)
-    // and instructions per character. The window is private and only ever advanced with this model's
-    // normalisation and word list, as in the scorer.
-    emission: Emission<'m>,
+    utf8: Utf8Decoder,
     normalization: u8,
-    /// The feature window, centred on column `stepped` once it is computed.
-    ctx: Context,
-    /// Position of the run's first unit.
-    run_start: u32,
-    /// Units received.
-    arrived: u32,
-    /// Columns computed.
-    stepped: u32,
-    /// Units emitted.
-    committed: u32,
     col: Column,
     /// Emission scores of the column being computed (`[..L]` meaningful).
     e: [i32; MAX_TAGS],
-    /// The anchor column and, per live state of the newest column, the state its survivor has there
-    /// (4 bits per state, state `i` in bits `4i..4i+4`).
-    anchor: u32,
-    roots: u64,
-
+    /// The feature window, centred on column `stepped` once it is computed.
+    ctx: Context,
+    emission: Emission<'m>,
+    rules: SpanRules<'m>,
+    /// The span scan from `decided`, while `scanning`.
+    scan: SpanScan,
+    /// Allowed tags per span constraint code.
+    allowed: [u16; 16],
+    scores: TransitionScores,
     /// `[WINDOW]` input bytes of pending units, slot `position % WINDOW`.
     raw: [[u8; 4]; WINDOW],
     /// `[WINDOW]` length, invalid flag and (once final) tag of pending units.
     meta: [u8; WINDOW],
     /// `[rows][stride]` packed back-pointer rows, row `position % rows`.
     backpointers: [u8; WINDOW],
-
-    forced_cuts: u64,
-    /// Most uncommitted columns held at once (after each column's commit).
-    peak_pending: usize,
 }
 
 /// Roots of the anchor column itself: every state is its own root.
@@ -169,16 +180,27 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         "WINDOW must be a power of two in 16..=32768"
     );
 
-    /// A labeler for `model`, at the start of a line.
+    /// A labeler for `model`, at the start of a line, with no forced span ([`SpanRules::NONE`]).
     pub fn new(model: &Model<'m>) -> Self {
+        Self::with_rules(model, SpanRules::NONE)
+    }
+
+    /// A labeler for `model` that keeps the spans `rules` asks for, with output identical to
+    /// [`LineLabeler::with_rules`](crate::LineLabeler::with_rules) on each run (see the module docs).
+    // Always inlined, so that the caller builds the labeler in place: a call returns it through a
+    // temporary that is then copied (3.8 KiB more firmware stack).
+    #[inline(always)]
+    pub fn with_rules(model: &Model<'m>, rules: SpanRules<'m>) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID_WINDOW;
-        let scores = TransitionScores::from_model(model);
         let l = model.num_tags();
         let stride = row_bytes(l);
+        // Computed before the struct expression: a call inside it makes the compiler build the whole
+        // labeler in a temporary and copy it (3.8 KiB more firmware stack).
+        let allowed = allowed_table(&ChunkRoles::from_names(model.tag_names()), l);
         Self {
             completable: model.constraints().completable(model.primitive_exponent()),
-            scores,
+            scores: TransitionScores::from_model(model),
             num_tags: l.min(MAX_TAGS),
             bits: backpointer_bits(l),
             stride,
@@ -204,6 +226,13 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             backpointers: [0; WINDOW],
             forced_cuts: 0,
             peak_pending: 0,
+            rules,
+            allowed,
+            decided: 0,
+            shifted: 0,
+            scan: SpanScan::IDLE,
+            scanning: false,
+            carry: 0,
         }
     }
 
@@ -349,13 +378,113 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         if self.arrived.wrapping_sub(self.committed) as usize >= WINDOW {
             self.force_cut(emit);
         }
-        let slot = self.arrived as usize & (WINDOW - 1);
+        let position = self.arrived;
+        let slot = position as usize & (WINDOW - 1);
         self.raw[slot] = raw;
-        self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID };
-        self.arrived = self.arrived.wrapping_add(1);
-        self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
-        if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
-            self.step(emit);
+        self.meta[slot] = (len & 7) | if valid { 0 } else { META_INVALID } | (self.carry << 4);
+        self.arrived = position.wrapping_add(1);
+        if !self.scanning && !self.rules.may_start(ch) {
+            // The common case: no span starts here and none is pending, so nothing waits (the previous
+            // unit left every column caught up): exactly the labeler without spans.
+            self.carry = 0;
+            self.decided = self.arrived;
+            self.shifted = self.arrived;
+            self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
+            if self.arrived.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
+                self.step(emit);
+            }
+        } else {
+            self.span_unit(ch, position, emit);
+        }
+    }
+
+    /// [`Self::run_unit`] for a unit that starts or continues a span scan: stepping waits for the span's
+    /// decision, later units wait in the ring.
+    #[inline(never)]
+    fn span_unit(&mut self, ch: char, position: u32, emit: &mut impl FnMut(Event)) {
+        self.carry = 0;
+        if !self.scanning {
+            self.scan = SpanScan::start(&self.rules);
+            self.scanning = true;
+        }
+        if !self.scan.feed(&self.rules, ch) {
+            self.settle(false);
+        } else if self.arrived.wrapping_sub(self.decided) as usize >= WINDOW / 2 {
+            // Only windows below 2 * SPAN_LOOKAHEAD get here: the span is cut short to fit.
+            self.settle(true);
+        }
+        if self.shifted == position && position.wrapping_sub(self.stepped) as usize <= MAX_OFFSET {
+            self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
+            self.shifted = self.arrived;
+        }
+        self.catch_up(emit);
+    }
+
+    /// Steps every column whose feature window and span code are complete, shifting waiting units into
+    /// the feature window as columns make room.
+    #[inline(never)]
+    fn catch_up(&mut self, emit: &mut impl FnMut(Event)) {
+        loop {
+            if self.shifted.wrapping_sub(self.stepped) as usize > MAX_OFFSET {
+                if (self.decided.wrapping_sub(self.stepped) as i32) <= 0 {
+                    return;
+                }
+                self.step(emit);
+            } else if self.shifted != self.arrived {
+                let ch = self.char_at(self.shifted);
+                self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
+                self.shifted = self.shifted.wrapping_add(1);
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// The character of a pending unit.
+    fn char_at(&self, position: u32) -> char {
+        let slot = position as usize & (WINDOW - 1);
+        labeled(self.raw[slot], self.meta[slot] & 0x0F).ch
+    }
+
+    /// The scan from `decided` has ended (or `run_ended`: no more units will come): records its span
+    /// (or a free unit), then scans the units that arrived after it the same way.
+    #[cold]
+    fn settle(&mut self, run_ended: bool) {
+        loop {
+            let (len, word) = self.scan.best();
+            let len = len.max(1);
+            for i in 0..len {
+                let slot = self.decided.wrapping_add(i as u32) as usize & (WINDOW - 1);
+                self.meta[slot] |= span_code(word, i, len) << 4;
+            }
+            self.decided = self.decided.wrapping_add(len as u32);
+            if word {
+                if self.decided == self.arrived {
+                    self.carry = AFTER_WORD;
+                } else {
+                    self.meta[self.decided as usize & (WINDOW - 1)] |= AFTER_WORD << 4;
+                }
+            }
+            self.scanning = false;
+            while self.decided != self.arrived && !self.rules.may_start(self.char_at(self.decided)) {
+                self.decided = self.decided.wrapping_add(1);
+            }
+            if self.decided == self.arrived {
+                return;
+            }
+            self.scan = SpanScan::start(&self.rules);
+            self.scanning = true;
+            let mut position = self.decided;
+            let alive = loop {
+                let alive = self.scan.feed(&self.rules, self.char_at(position));
+                position = position.wrapping_add(1);
+                if !alive || position == self.arrived {
+                    break alive;
+                }
+            };
+            if alive && !run_ended {
+                return;
+            }
         }
     }
 
@@ -366,8 +495,9 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         // Kept between steps rather than zeroed each time: `scores` writes `[..L]`, the rest is never read.
         self.emission.scores(&self.ctx, &mut self.e);
         // `seen`: the set of states at the anchor that the live survivors pass through.
+        let code = usize::from(self.meta[position as usize & (WINDOW - 1)] >> 4);
         let seen = if position == self.run_start {
-            self.scores.first(&mut self.col, &self.e);
+            self.scores.first(&mut self.col, &self.e, self.allowed[code]);
             self.anchor = position;
             self.roots = IDENTITY;
             self.col.live
@@ -375,7 +505,11 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             if position.wrapping_sub(self.committed) as usize >= self.window_columns() {
                 self.force_cut(emit);
             }
-            let (row, _) = self.scores.step(&mut self.col, &self.e);
+            let (row, _) = if code == 0 {
+                self.scores.step(&mut self.col, &self.e)
+            } else {
+                self.scores.step_allowed(&mut self.col, &self.e, self.allowed[code])
+            };
             let offset = (position as usize & (self.rows - 1)) * self.stride;
             write_row(&mut self.backpointers, offset, self.stride, row);
             // roots'[to] = roots[back-pointer of to], 4 bits per state.
@@ -479,6 +613,10 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         if self.arrived == self.run_start {
             return;
         }
+        if self.scanning {
+            self.settle(true);
+        }
+        self.catch_up(emit);
         // After the last arrival the window is centred `arrived - 1 - MAX_OFFSET`; column `c` needs it
         // centred on `c`.
         let mut centre = self.arrived.wrapping_sub(1 + MAX_OFFSET as u32);
@@ -498,6 +636,9 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         self.run_start = self.arrived;
         self.stepped = self.arrived;
         self.committed = self.arrived;
+        self.decided = self.arrived;
+        self.shifted = self.arrived;
+        self.carry = 0;
         self.col = Column::new();
     }
 }

@@ -276,6 +276,50 @@ pub fn derive_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> (
     (scheme, c)
 }
 
+/// Which tags open and which close a word, as bitmasks over tags (bit `i` = tag `i`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRoles {
+    /// Tags at which a new word starts (Begin, Single, Outside, unknown).
+    pub opens: u16,
+    /// Tags after which a word ends (End, Single, Outside, unknown).
+    pub closes: u16,
+}
+
+impl ChunkRoles {
+    /// The roles of tags named `names` (tag `i` is the `i`-th name; names past `MAX_TAGS` are ignored).
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut roles = Self { opens: 0, closes: 0 };
+        for (i, name) in names.into_iter().enumerate().take(MAX_TAGS) {
+            let (opens, closes) = match parse_tag(name) {
+                Some((role, _)) => (role.opens_chunk(), role.closes_chunk()),
+                None => (true, true),
+            };
+            roles.opens |= u16::from(opens) << i;
+            roles.closes |= u16::from(closes) << i;
+        }
+        roles
+    }
+
+    /// Does a new word start at a unit tagged `tag`?
+    pub fn opens(&self, tag: u8) -> bool {
+        bit(self.opens, tag)
+    }
+
+    /// Does the word end after a unit tagged `tag`?
+    pub fn closes(&self, tag: u8) -> bool {
+        bit(self.closes, tag)
+    }
+
+    /// Is there a word boundary between a unit tagged `before` and the next one tagged `after`?
+    pub fn boundary(&self, before: u8, after: u8) -> bool {
+        bit(self.closes, before) || bit(self.opens, after)
+    }
+}
+
+fn bit(mask: u16, tag: u8) -> bool {
+    tag < 16 && mask & (1 << tag) != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

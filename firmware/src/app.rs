@@ -4,7 +4,7 @@
 use core::mem::size_of;
 
 use cortex_m::peripheral::{CPUID, SYST};
-use decoder::{Model, Segmenter, DEFAULT_WINDOW};
+use decoder::{Dictionary, Model, Segmenter, SpanRules, DEFAULT_WINDOW};
 
 use crate::{
     board,
@@ -12,6 +12,7 @@ use crate::{
     memory, model_image,
     systick::{self, InstructionsPerTick},
     uart_segmenter::{self, SessionStats, EOT},
+    user_dict_image,
 };
 
 /// The core peripherals the application uses.
@@ -56,7 +57,18 @@ pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitC
     // The model writes its own figures (format, tags, scheme, emission shape) as `key=value` pairs.
     defmt::info!("model: file={=str} bytes={=usize} {}", model_image::FILE_NAME, model_image::MODEL_LEN, model);
 
-    let mut segmenter = Segmenter::<DEFAULT_WINDOW>::new(&model);
+    let user_dict = match user_dict_image::bytes().map(Dictionary::from_bytes).transpose() {
+        Ok(user_dict) => user_dict,
+        Err(error) => {
+            defmt::error!("user dictionary rejected: {}", defmt::Display2Format(&error));
+            return ExitCode::Failure;
+        }
+    };
+    if let Some(user_dict) = &user_dict {
+        defmt::info!("user_dict: bytes={=usize} words={=usize}", user_dict.as_bytes().len(), user_dict.len());
+    }
+    let rules = SpanRules { dictionary: user_dict.as_ref(), forced_spans: true };
+    let mut segmenter = Segmenter::<DEFAULT_WINDOW>::with_rules(&model, rules);
     let flash = FlashUse::now();
     defmt::info!(
         "memory: flash={=usize} flash_code={=usize} flash_model={=usize} static_ram={=usize} segmenter_state={=usize} \

@@ -17,6 +17,7 @@ mod mmio;
 mod model_image;
 mod systick;
 mod uart_segmenter;
+mod user_dict_image;
 
 // The global defmt logger (build.rs checks that exactly one is enabled):
 // semihosting under QEMU, RTT with a debug probe on real hardware.

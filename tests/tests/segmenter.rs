@@ -192,6 +192,47 @@ fn a_word_list_model_segments_like_the_host_on_lm3s6965evb_cortex_m3() {
     print_figures(board, "word-list model, sample and malformed input", &run, input.len());
 }
 
+/// A firmware built with `CRF_USER_DICT` keeps the listed words whole, byte-identical to the host's
+/// segmenter with the same dictionary and rules.
+#[test]
+fn a_user_dictionary_image_segments_like_the_host() {
+    let scratch = std::env::temp_dir().join(format!("crf-user-dict-{}", std::process::id()));
+    fs::create_dir_all(&scratch).unwrap();
+    let list = scratch.join("small-dict.txt");
+    let words = "中华人民共和国成立\n北京大学\n研究生命\n一九四九年\n新年音乐会\n";
+    fs::write(&list, words).unwrap();
+
+    let toolchain = toolchain();
+    let board = Board::Lm3s6965evb;
+    let mut image = FirmwareBuild::new(board);
+    image.user_dict = Some(list.clone());
+    let elf = build(&toolchain, &image);
+    let mut input = fs::read(measure::sample_input()).expect("reading tests/data/sample.utf8");
+    input.extend_from_slice("中华人民共和国成立于1949年10月1日。北京大学的新年音乐会很好。\n".as_bytes());
+    input.extend_from_slice(&malformed_input());
+    let dictionary_bytes = decoder::build_dictionary(words.as_bytes()).unwrap();
+    let dictionary = decoder::Dictionary::from_bytes(&dictionary_bytes).unwrap();
+    let model_bytes = fs::read(default_model()).unwrap();
+    let model = decoder::Model::from_bytes(&model_bytes).unwrap();
+    let rules = decoder::SpanRules { dictionary: Some(&dictionary), forced_spans: true };
+    let mut expected = Vec::new();
+    decoder::Segmenter::<{ decoder::DEFAULT_WINDOW }>::with_rules(&model, rules)
+        .segment_all(&input, |b| expected.extend_from_slice(b));
+    assert!(String::from_utf8_lossy(&expected).contains("中华人民共和国成立  于"));
+    let run = measure::run_segmenter(&toolchain, board, &elf, &input, SEGMENTER_TIMEOUT)
+        .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
+    let _ = fs::remove_dir_all(&scratch);
+    let outcome = &run.outcome;
+    assert!(outcome.success(), "user dictionary on {board}: {}", outcome.report());
+    assert!(outcome.defmt_log.contains("user_dict: bytes="), "{}", outcome.report());
+    assert!(
+        outcome.uart_output == expected,
+        "user dictionary on {board}: {}",
+        first_difference(&expected, &outcome.uart_output)
+    );
+    print_figures(board, "user dictionary, sample and malformed input", &run, input.len());
+}
+
 #[test]
 fn a_corrupted_model_fails_cleanly_at_boot() {
     let model = fs::read(default_model()).expect("reading the default model");

@@ -34,10 +34,11 @@ pub fn evaluate(model: &Model<'_>, sentences: &[Sentence], dictionary: Option<&D
 /// the firmware does: one output line per input line, words separated by two spaces. Returns the
 /// output and the number of forced cuts (places where the bounded window could not wait for the exact
 /// Viterbi decision).
-pub fn segment_stream(model: &Model<'_>, input: &[u8]) -> (Vec<u8>, u64) {
+pub fn segment_stream<'m>(model: &Model<'m>, rules: decoder::SpanRules<'m>, input: &[u8]) -> (Vec<u8>, u64) {
     let mut out = Vec::with_capacity(input.len() + input.len() / 2);
-    let cuts = decoder::internal::segment::segment::<{ decoder::DEFAULT_WINDOW }>(
+    let cuts = decoder::internal::segment::segment_with_rules::<{ decoder::DEFAULT_WINDOW }>(
         model,
+        rules,
         input,
         decoder::DEFAULT_SEPARATOR,
         |bytes| out.extend_from_slice(bytes),

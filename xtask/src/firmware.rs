@@ -79,6 +79,9 @@ pub enum CargoOutput {
 pub const QEMU_LOGGER_FEATURE: &str = "logger-semihosting";
 /// The environment variable that names the model file the firmware embeds.
 pub const MODEL_VARIABLE: &str = "CRF_MODEL";
+/// The environment variable naming the word list the firmware embeds as user
+/// dictionary (read by firmware/build.rs and by `trainer segment`).
+pub const USER_DICT_VARIABLE: &str = "CRF_USER_DICT";
 
 /// One firmware image to build.
 #[derive(Debug, Clone)]
@@ -91,17 +94,21 @@ pub struct FirmwareBuild {
     /// The model file to embed (`CRF_MODEL`); `None`: the committed
     /// default, `models/default.crfm`.
     pub model: Option<PathBuf>,
+    /// The word list to embed as user dictionary (`CRF_USER_DICT`); `None`:
+    /// no dictionary.
+    pub user_dict: Option<PathBuf>,
 }
 
 impl FirmwareBuild {
     /// The plain firmware for `board`.
     pub fn new(board: Board) -> Self {
-        Self { board, features: Vec::new(), model: None }
+        Self { board, features: Vec::new(), model: None, user_dict: None }
     }
 
     /// The firmware for `board` with the extra `features`.
     pub fn with_features(board: Board, features: &[&str]) -> Self {
-        Self { board, features: features.iter().map(|&feature| feature.to_owned()).collect(), model: None }
+        let features = features.iter().map(|&feature| feature.to_owned()).collect();
+        Self { board, features, model: None, user_dict: None }
     }
 
     /// This image with `model` embedded instead of the default model.
@@ -122,6 +129,10 @@ impl FirmwareBuild {
         if let Some(model) = &self.model {
             name.push('@');
             name.push_str(&model.file_stem().unwrap_or(model.as_os_str()).to_string_lossy());
+        }
+        if let Some(list) = &self.user_dict {
+            name.push('%');
+            name.push_str(&list.file_stem().unwrap_or(list.as_os_str()).to_string_lossy());
         }
         name
     }
@@ -175,6 +186,10 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
         // An absolute path: build.rs resolves relative ones from firmware/.
         Some(model) => command.env(MODEL_VARIABLE, std::path::absolute(model)?),
         None => command.env_remove(MODEL_VARIABLE),
+    };
+    match &image.user_dict {
+        Some(list) => command.env(USER_DICT_VARIABLE, std::path::absolute(list)?),
+        None => command.env_remove(USER_DICT_VARIABLE),
     };
 
     let _guard = BUILD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);

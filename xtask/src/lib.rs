@@ -16,6 +16,7 @@ pub mod python;
 pub mod qemu;
 pub mod results;
 pub mod toolchain;
+pub mod user_dict;
 pub mod util;
 
 use std::path::{Path, PathBuf};

@@ -62,6 +62,10 @@ enum Task {
     /// The Python package's checks of `cargo xtask test` alone: rustfmt,
     /// clippy, the wheel installed into target/python-venv, pytest.
     TestPython,
+    /// Score the default model on PKU test with forced spans off, on, and
+    /// with the test's OOV words as user dictionary (docs/user-dict.json);
+    /// writes the word lists under target/user-dict/.
+    UserDict(xtask::user_dict::UserDictArgs),
 }
 
 #[derive(Args)]
@@ -169,6 +173,10 @@ struct MeasureArgs {
     /// Kill QEMU (and fail) after this many seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// A word list to embed as user dictionary; the host's `trainer segment`
+    /// uses it too.
+    #[arg(long, value_name = "FILE")]
+    user_dict: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -229,6 +237,7 @@ fn main() -> ExitCode {
         Task::Results(args) => xtask::results::command(&args),
         Task::BenchPython(args) => bench_python(&args),
         Task::TestPython => test_python(),
+        Task::UserDict(args) => xtask::user_dict::command(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -396,7 +405,7 @@ fn build_and_measure(toolchain: &Toolchain, image: &FirmwareBuild, output: Cargo
 }
 
 fn image(args: &ImageArgs) -> FirmwareBuild {
-    FirmwareBuild { board: args.board, features: args.features.clone(), model: args.model.clone() }
+    FirmwareBuild { board: args.board, features: args.features.clone(), model: args.model.clone(), user_dict: None }
 }
 
 fn firmware_build(args: &ImageArgs) -> Result<()> {
@@ -455,6 +464,11 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
     let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
     println!("measure: input {} ({} bytes)", input_path.display(), input.len());
     let model = args.model.clone().unwrap_or_else(firmware::default_model);
+    // `trainer segment`, the host side, reads it (the image gets it below).
+    match &args.user_dict {
+        Some(list) => std::env::set_var(firmware::USER_DICT_VARIABLE, std::path::absolute(list)?),
+        None => std::env::remove_var(firmware::USER_DICT_VARIABLE),
+    }
     let trainer = Trainer::build()?;
     let gold = Gold::for_input(&input_path, args.gold.clone(), args.words.clone());
     let subject = Subject::prepare(&trainer, &model, &input_path, &input, gold)?;
@@ -471,6 +485,7 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
     for board in boards {
         let mut image = FirmwareBuild::new(board);
         image.model = Some(model.clone());
+        image.user_dict = args.user_dict.clone();
         let elf = build_and_measure(&toolchain, &image, CargoOutput::Show)?;
         let run = measure::run_segmenter(&toolchain, board, &elf, &input, Duration::from_secs(args.timeout))?;
         print_measurement(board, &run, input.len());

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use clap::Args;
 
+use super::span_args::{load_dictionary, SpanArgs};
 use super::{out, out_raw};
 use crate::conventions;
 use crate::corpus::{self, CorpusFormat};
@@ -36,6 +37,8 @@ pub struct EvalArgs {
     /// Print the scores as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub spans: SpanArgs,
 }
 
 /// Options of `score`.
@@ -97,7 +100,10 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     // Validate the gold file (clear errors for bad lines), then rebuild each line's raw text.
     let gold_lines = corpus::parse_segmented_lines(&gold_bytes, &args.gold.display().to_string())?;
     let raw: String = gold_lines.iter().map(|words| words.concat() + "\n").collect();
-    let (segmented, forced_cuts) = integer::segment_stream(&model, raw.as_bytes());
+    let dictionary_bytes = args.spans.dictionary_bytes()?;
+    let user_dictionary = load_dictionary(dictionary_bytes.as_deref())?;
+    let rules = args.spans.rules(user_dictionary.as_ref());
+    let (segmented, forced_cuts) = integer::segment_stream(&model, rules, raw.as_bytes());
     if forced_cuts > 0 && !args.json {
         eprintln!("note: {forced_cuts} forced cuts (runs longer than the decoder's window)");
     }

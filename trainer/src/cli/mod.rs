@@ -5,6 +5,7 @@ mod eval;
 mod inspect;
 mod progress;
 mod segment;
+mod span_args;
 mod train;
 
 use anyhow::{bail, Context as _, Result};

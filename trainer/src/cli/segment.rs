@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use clap::Args;
 
+use super::span_args::{load_dictionary, SpanArgs};
 use crate::pipeline::{load_model, read_model_file};
 
 /// Options of `segment`.
@@ -21,6 +22,8 @@ pub struct SegmentArgs {
     /// to this file as JSON: `{"load_s": .., "label_s": .., "bytes_in": ..}`.
     #[arg(long, value_name = "FILE")]
     pub timing: Option<PathBuf>,
+    #[command(flatten)]
+    pub spans: SpanArgs,
 }
 
 /// The `segment` command.
@@ -28,6 +31,9 @@ pub fn run_segment(args: &SegmentArgs) -> Result<()> {
     let started = Instant::now();
     let model_bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &model_bytes)?;
+    let spans = args.spans.or_environment();
+    let dictionary_bytes = spans.dictionary_bytes()?;
+    let dictionary = load_dictionary(dictionary_bytes.as_deref())?;
     let loaded = Instant::now();
     let mut bytes_in = 0usize;
     let mut input: Box<dyn Read> = match &args.input {
@@ -36,7 +42,8 @@ pub fn run_segment(args: &SegmentArgs) -> Result<()> {
     };
     // Stream: constant memory whatever the input size, output as soon as it is final.
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut segmenter = decoder::Segmenter::<{ decoder::DEFAULT_WINDOW }>::new(&model);
+    let mut segmenter =
+        decoder::Segmenter::<{ decoder::DEFAULT_WINDOW }>::with_rules(&model, spans.rules(dictionary.as_ref()));
     let mut buffer = vec![0u8; 64 * 1024];
     let mut write_error: Option<std::io::Error> = None;
     let mut write = |bytes: &[u8]| {
