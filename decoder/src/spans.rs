@@ -143,18 +143,21 @@ impl SpanScan {
     pub(crate) const IDLE: SpanScan =
         SpanScan { len: 0, best_len: 0, best_word: false, node: None, number: 0, url: 0, email: 0 };
 
-    /// A scan starting at a character (feed it next).
+    /// A scan starting at `first` (feed it next). Matchers that cannot start with `first` start dead,
+    /// so that a CJK character, most of the time a dictionary word's start, only walks the trie.
     #[inline]
-    pub(crate) fn start(rules: &SpanRules<'_>) -> Self {
+    pub(crate) fn start(rules: &SpanRules<'_>, first: char) -> Self {
         let on = rules.forced_spans;
+        let ascii_alnum = on && first.is_ascii_alphanumeric();
+        let url_start = ascii_alnum && matches!(first.to_ascii_lowercase(), 'h' | 'f' | 'w');
         Self {
             len: 0,
             best_len: 0,
             best_word: false,
             node: rules.dictionary.map(|d| d.root()),
-            number: u8::from(on),
-            url: if on { 0x0F } else { 0 },
-            email: u8::from(on),
+            number: u8::from(on && is_digit(first)),
+            url: if url_start { 0x0F } else { 0 },
+            email: u8::from(ascii_alnum),
         }
     }
 
@@ -257,7 +260,7 @@ pub(crate) fn span_at(rules: &SpanRules<'_>, chars: &[char]) -> (usize, bool) {
     if !rules.may_start(first) {
         return (0, false);
     }
-    let mut scan = SpanScan::start(rules);
+    let mut scan = SpanScan::start(rules, first);
     for &ch in chars.iter().take(SPAN_LOOKAHEAD) {
         if !scan.feed(rules, ch) {
             break;

@@ -404,7 +404,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
     fn span_unit(&mut self, ch: char, position: u32, emit: &mut impl FnMut(Event)) {
         self.carry = 0;
         if !self.scanning {
-            self.scan = SpanScan::start(&self.rules);
+            self.scan = SpanScan::start(&self.rules, ch);
             self.scanning = true;
         }
         if !self.scan.feed(&self.rules, ch) {
@@ -472,7 +472,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             if self.decided == self.arrived {
                 return;
             }
-            self.scan = SpanScan::start(&self.rules);
+            self.scan = SpanScan::start(&self.rules, self.char_at(self.decided));
             self.scanning = true;
             let mut position = self.decided;
             let alive = loop {
