@@ -250,6 +250,14 @@ impl<'d> Dictionary<'d> {
         self.step(self.root(), ch).is_some()
     }
 
+    /// Does some word start in the block of 32 code points holding `ch`? (A filter cheaper than
+    /// [`Self::may_start`]: `false` means no word starts with `ch`.)
+    #[inline]
+    pub(crate) fn block_may_start(&self, ch: char) -> bool {
+        let (lo, hi) = self.root_range(ch);
+        lo < hi
+    }
+
     /// The root, where every look-up starts.
     pub fn root(&self) -> TrieNode {
         TrieNode(0)

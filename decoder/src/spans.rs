@@ -40,13 +40,14 @@ impl<'d> SpanRules<'d> {
     /// No rule at all: decoding is the model's alone.
     pub const NONE: SpanRules<'static> = SpanRules { dictionary: None, forced_spans: false };
 
-    /// Can any span start with `ch`? The cheap filter run on every character.
+    /// Can any span start with `ch`? The cheap filter run on every character (`false` means certainly
+    /// not; a dictionary answers for the whole block of `ch`).
     #[inline(always)]
     pub(crate) fn may_start(&self, ch: char) -> bool {
         if ch.is_ascii() {
-            self.forced_spans && ch.is_ascii_alphanumeric() || self.dictionary.is_some_and(|d| d.may_start(ch))
+            self.forced_spans && ch.is_ascii_alphanumeric() || self.dictionary.is_some_and(|d| d.block_may_start(ch))
         } else {
-            self.forced_spans && is_wide_digit(ch) || self.dictionary.is_some_and(|d| d.may_start(ch))
+            self.forced_spans && is_wide_digit(ch) || self.dictionary.is_some_and(|d| d.block_may_start(ch))
         }
     }
 }

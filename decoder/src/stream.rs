@@ -466,22 +466,26 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
                 }
             }
             self.scanning = false;
-            while self.decided != self.arrived && !self.rules.may_start(self.char_at(self.decided)) {
-                self.decided = self.decided.wrapping_add(1);
-            }
-            if self.decided == self.arrived {
-                return;
-            }
-            self.scan = SpanScan::start(&self.rules, self.char_at(self.decided));
-            self.scanning = true;
-            let mut position = self.decided;
-            let alive = loop {
-                let alive = self.scan.feed(&self.rules, self.char_at(position));
-                position = position.wrapping_add(1);
-                if !alive || position == self.arrived {
+            // Units that start no span are free; a unit's first feed tells (every matcher dead, nothing
+            // found), one trie step rather than a filter and then the same step.
+            let mut alive = loop {
+                if self.decided == self.arrived {
+                    return;
+                }
+                let first = self.char_at(self.decided);
+                self.scan = SpanScan::start(&self.rules, first);
+                let alive = self.scan.feed(&self.rules, first);
+                if alive || self.scan.best().0 > 0 {
                     break alive;
                 }
+                self.decided = self.decided.wrapping_add(1);
             };
+            self.scanning = true;
+            let mut position = self.decided.wrapping_add(1);
+            while alive && position != self.arrived {
+                alive = self.scan.feed(&self.rules, self.char_at(position));
+                position = position.wrapping_add(1);
+            }
             if alive && !run_ended {
                 return;
             }
