@@ -5,7 +5,7 @@
 //! and no child pointer is stored. A look-up binary-searches each node's edges and never walks more than
 //! the file's maximum word length (at most [`MAX_WORD_CHARS`]), so its cost is bounded whatever the bytes.
 //! The root, with one edge per distinct first character (thousands for a CJK word list), has an index:
-//! the first root edge of every block of 32 code points, so a first step searches one small block.
+//! the first root edge of every block of 128 code points, so a first step searches one small block.
 
 use core::fmt;
 
@@ -21,10 +21,11 @@ pub const DICTIONARY_VERSION: u16 = 1;
 pub const MAX_WORD_CHARS: usize = 32;
 
 const HEADER: usize = 16;
-/// Root-index blocks: block `b` holds the first characters `32b..32b + 32`; the last block also holds
-/// every character above (so each entry, at most `32 * 2047`, fits a `u16`).
-const ROOT_BLOCKS: usize = 2048;
-const ROOT_BLOCK_SHIFT: u32 = 5;
+/// Root-index blocks: block `b` holds the first characters `128b..128b + 128`; the last block also holds
+/// every character above (so each entry, at most `128 * 511`, fits a `u16`). 1 KiB: a Cortex-M3 image
+/// with the default model has little flash to spare.
+const ROOT_BLOCKS: usize = 512;
+const ROOT_BLOCK_SHIFT: u32 = 7;
 const ROOT_INDEX_OFFSET: usize = HEADER;
 const STARTS_OFFSET: usize = ROOT_INDEX_OFFSET + 2 * ROOT_BLOCKS;
 /// Bit of an edge label marking that the node it leads to ends a word.
@@ -250,7 +251,7 @@ impl<'d> Dictionary<'d> {
         self.step(self.root(), ch).is_some()
     }
 
-    /// Does some word start in the block of 32 code points holding `ch`? (A filter cheaper than
+    /// Does some word start in the block of 128 code points holding `ch`? (A filter cheaper than
     /// [`Self::may_start`]: `false` means no word starts with `ch`.)
     #[inline]
     pub(crate) fn block_may_start(&self, ch: char) -> bool {

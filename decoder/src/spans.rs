@@ -179,9 +179,13 @@ impl SpanScan {
                 }
             }
         }
-        let number_ends = self.feed_number(ch, at);
-        word |= self.feed_url(ch, at);
-        word |= self.feed_email(ch, at);
+        // A CJK scan only walks the trie: the other matchers are dead from its start.
+        let mut number_ends = false;
+        if self.number | self.url | self.email != 0 {
+            number_ends = self.feed_number(ch, at);
+            word |= self.feed_url(ch, at);
+            word |= self.feed_email(ch, at);
+        }
         if word {
             self.best_len = self.len;
             self.best_word = true;
