@@ -163,6 +163,7 @@ impl SpanScan {
     }
 
     /// Feeds the next character; `false` once no longer span can be found (no need to feed more).
+    #[inline]
     pub(crate) fn feed(&mut self, rules: &SpanRules<'_>, ch: char) -> bool {
         let at = usize::from(self.len);
         if at >= SPAN_LOOKAHEAD {
