@@ -448,7 +448,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
 
     /// The scan from `decided` has ended (or `run_ended`: no more units will come): records its span
     /// (or a free unit), then scans the units that arrived after it the same way.
-    #[cold]
+    #[inline(never)]
     fn settle(&mut self, run_ended: bool) {
         loop {
             let (len, word) = self.scan.best();
