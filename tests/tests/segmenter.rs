@@ -16,7 +16,7 @@ use std::{fs, time::Duration};
 use integration_tests::{build, first_difference, host_segmentation, report_line, toolchain};
 use xtask::{
     firmware::{default_model, Board, FirmwareBuild},
-    measure::{self, SegmenterFigures, SegmenterRun},
+    measure::{self, serial::SerialFigures, SegmenterFigures, SegmenterRun},
     qemu::QemuExit,
 };
 
@@ -45,6 +45,13 @@ fn segments_like_the_host(board: Board, what: &str, input: &[u8]) -> SegmenterRu
     // Back-pressure: every byte sent arrived, however fast it was sent.
     assert_eq!(figures.bytes_in, input.len() as u64, "{what} on {board}: bytes lost on the way in");
     assert_eq!(figures.bytes_out, outcome.uart_output.len() as u64, "{what} on {board}: bytes lost on the way out");
+    let serial = SerialFigures::from_log(&outcome.defmt_log)
+        .unwrap_or_else(|error| panic!("{what} on {board}: {error:#}\n{}", outcome.report()));
+    assert_eq!(
+        serial,
+        SerialFigures { received: input.len() as u64, lost_overrun: 0, lost_queue_full: 0 },
+        "{what} on {board}: the serial port lost input"
+    );
     assert!(
         outcome.uart_output == expected,
         "{what} on {board}: {}",

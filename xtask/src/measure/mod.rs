@@ -8,6 +8,7 @@
 
 pub mod host;
 pub mod record;
+pub mod serial;
 pub mod session;
 
 use std::{
