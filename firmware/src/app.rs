@@ -6,6 +6,8 @@ use core::mem::size_of;
 use cortex_m::peripheral::{CPUID, SYST};
 use decoder::{Model, Segmenter, DEFAULT_WINDOW};
 
+#[cfg(feature = "line-rate")]
+use crate::line_rate;
 use crate::{
     board,
     exit::ExitCode,
@@ -44,7 +46,8 @@ pub fn run(mut board: board::Board, core_peripherals: CorePeripherals) -> ExitCo
         return ExitCode::Success;
     }
 
-    systick::start_free_running(core_peripherals.syst);
+    let mut syst = core_peripherals.syst;
+    systick::start_free_running(&mut syst);
     let instructions_per_tick = InstructionsPerTick::calibrate();
 
     let model = match Model::from_bytes(model_image::bytes()) {
@@ -78,11 +81,15 @@ pub fn run(mut board: board::Board, core_peripherals: CorePeripherals) -> ExitCo
     );
     let mut serial = Serial::start(board.uart0);
     let interrupt_cost = InterruptCost::calibrate(|raise| board::raise_interrupt(board::UART0_INTERRUPTS[0], raise));
+    #[cfg(feature = "line-rate")]
+    line_rate::start(syst, instructions_per_tick);
     defmt::info!("ready: segmenting UART0 input until EOT ({=u8:#04x})", EOT);
 
     let stats = uart_segmenter::segment_until_end_of_transmission(&mut serial, &mut segmenter);
     report(&stats, instructions_per_tick, interrupt_cost);
     report_serial(&serial.stats());
+    #[cfg(feature = "line-rate")]
+    line_rate::report();
     ExitCode::Success
 }
 
@@ -112,6 +119,10 @@ fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick, inte
         stats.bytes_out,
         stats.forced_cuts
     );
+    if cfg!(feature = "line-rate") {
+        defmt::info!("segmenter: not timed (SysTick paces the input in line-rate builds)");
+        return;
+    }
     // What the interrupts cost beyond their handlers' timed bodies is the
     // UART's, not the segmenter's.
     let ticks = stats.segmenter_ticks.saturating_sub(interrupt_cost.ticks(stats.segmenter_interrupts));
@@ -175,6 +186,7 @@ fn core_name(cpuid: u32) -> &'static str {
         0xc23 => "Cortex-M3",
         0xc24 => "Cortex-M4",
         0xc27 => "Cortex-M7",
+        0xd21 => "Cortex-M33",
         _ => "unknown core",
     }
 }

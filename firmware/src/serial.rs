@@ -29,6 +29,8 @@ use cortex_m::{
 };
 use heapless::spsc::{Consumer, Producer, Queue};
 
+#[cfg(feature = "line-rate")]
+use crate::line_rate::hold_while as hold_byte_timer_while;
 use crate::{
     board::{self, Uart0},
     systick,
@@ -66,6 +68,12 @@ static LOST_OVERRUN: AtomicU32 = AtomicU32::new(0);
 static LOST_QUEUE_FULL: AtomicU32 = AtomicU32::new(0);
 static END_OF_INPUT: AtomicBool = AtomicBool::new(false);
 static RX_PAUSED: AtomicBool = AtomicBool::new(false);
+/// Line-rate build: byte periods from the first byte to EOT, and those that
+/// found no byte waiting (the host, or QEMU, fell behind the line).
+#[cfg(feature = "line-rate")]
+static BYTE_PERIODS: AtomicU32 = AtomicU32::new(0);
+#[cfg(feature = "line-rate")]
+static IDLE_BYTE_PERIODS: AtomicU32 = AtomicU32::new(0);
 
 fn increment(counter: &AtomicU32) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
@@ -147,13 +155,10 @@ impl Serial {
     /// Queues `bytes` for sending, sleeping while the output queue is full.
     pub fn write_all(&mut self, bytes: &[u8]) {
         for &byte in bytes {
-            while self.tx.enqueue(byte).is_err() {
-                self.kick_transmitter();
-                interrupt::free(|_| {
-                    if !self.tx.ready() {
-                        cortex_m::asm::wfi();
-                    }
-                });
+            if let Err(byte) = self.tx.enqueue(byte) {
+                self.wait_for_output_room(1);
+                // Room for one byte was just waited for.
+                let _ = self.tx.enqueue(byte);
             }
         }
         self.kick_transmitter();
@@ -161,14 +166,23 @@ impl Serial {
 
     /// Waits until every queued output byte has gone to the UART.
     pub fn flush(&mut self) {
-        while self.tx.len() != 0 {
-            self.kick_transmitter();
-            interrupt::free(|_| {
-                if self.tx.len() != 0 {
-                    cortex_m::asm::wfi();
-                }
-            });
-        }
+        self.wait_for_output_room(TX_SLOTS - 1);
+    }
+
+    /// Sleeps until the output queue has `free` bytes of room (in the
+    /// line-rate build, with the byte timer stopped: only input is paced).
+    fn wait_for_output_room(&mut self, free: usize) {
+        let wait = || {
+            while self.tx.capacity() - self.tx.len() < free {
+                self.kick_transmitter();
+                interrupt::free(|_| {
+                    if self.tx.capacity() - self.tx.len() < free {
+                        cortex_m::asm::wfi();
+                    }
+                });
+            }
+        };
+        hold_byte_timer_while(wait);
     }
 
     /// What was received and lost so far.
@@ -199,6 +213,12 @@ impl Serial {
             SCB::set_pendsv();
         }
     }
+}
+
+/// Without a byte timer there is nothing to hold.
+#[cfg(not(feature = "line-rate"))]
+fn hold_byte_timer_while(wait: impl FnOnce()) {
+    wait();
 }
 
 /// The main program's request to run the serial handler.
@@ -232,12 +252,25 @@ pub fn on_byte_period() {
         interrupt::free(|cs| {
             let mut ends = HANDLER_ENDS.borrow(cs).borrow_mut();
             let Some(ends) = ends.as_mut() else { return };
-            let mut uart = Uart0::for_interrupt_handler();
-            if let Some(byte) = uart.try_read_byte() {
-                receive(byte, &mut ends.rx);
+            if END_OF_INPUT.load(Ordering::Relaxed) {
+                return;
             }
+            let mut uart = Uart0::for_interrupt_handler();
+            match uart.try_read_byte() {
+                Some(byte) => receive(byte, &mut ends.rx),
+                None if RECEIVED.load(Ordering::Relaxed) != 0 => increment(&IDLE_BYTE_PERIODS),
+                None => return,
+            }
+            increment(&BYTE_PERIODS);
         });
     });
+}
+
+/// Line-rate build: (byte periods from the first byte to EOT, those of them
+/// that found no byte waiting).
+#[cfg(feature = "line-rate")]
+pub fn byte_periods() -> (u32, u32) {
+    (BYTE_PERIODS.load(Ordering::Relaxed), IDLE_BYTE_PERIODS.load(Ordering::Relaxed))
 }
 
 /// Moves the UART's received bytes into the queue, pausing reception when

@@ -17,7 +17,7 @@ const COUNTER_MASK: u32 = 0x00FF_FFFF;
 
 /// Starts SysTick counting down from 2^24 - 1 on the core clock, without
 /// interrupts, and keeps it running for the rest of the program.
-pub fn start_free_running(mut syst: SYST) {
+pub fn start_free_running(syst: &mut SYST) {
     syst.disable_counter();
     syst.set_clock_source(SystClkSource::Core);
     syst.set_reload(COUNTER_MASK);
@@ -134,6 +134,12 @@ impl InstructionsPerTick {
     /// `ticks` converted to instructions.
     pub fn instructions(self, ticks: u64) -> u64 {
         ticks * self.instructions / self.ticks
+    }
+
+    /// The ticks closest to `instructions` (at least one).
+    #[cfg(feature = "line-rate")]
+    pub fn ticks_for(self, instructions: u64) -> u64 {
+        ((instructions * self.ticks + self.instructions / 2) / self.instructions).max(1)
     }
 
     /// Instructions per tick (for the log).

@@ -19,7 +19,17 @@ mod mps2_an386;
 #[cfg(feature = "board-mps2-an386")]
 use mps2_an386 as selected;
 
-#[cfg(feature = "board-mps2-an386")]
+#[cfg(feature = "board-mps2-an505")]
+mod mps2_an505;
+#[cfg(feature = "board-mps2-an505")]
+use mps2_an505 as selected;
+
+#[cfg(feature = "board-netduinoplus2")]
+mod netduinoplus2;
+#[cfg(feature = "board-netduinoplus2")]
+use netduinoplus2 as selected;
+
+#[cfg(any(feature = "board-mps2-an386", feature = "board-mps2-an505"))]
 mod cmsdk_uart;
 
 use crate::mmio::Reg32;

@@ -284,6 +284,17 @@ fn firmware_section(out: &mut String, sources: &Sources) {
         );
     }
     out.push('\n');
+    let line_rates = super::line_rates::line_rate_table(firmware);
+    if !line_rates.is_empty() {
+        let _ = writeln!(
+            out,
+            "Serial line rate, by `cargo xtask firmware line-rate --board B`: the line-rate build takes one input \
+             byte per byte period (10 bits) at the board's core clock, under `qemu -icount shift=0`; the highest \
+             standard rate at which the whole input goes through with no byte lost and output identical to the \
+             host, and what the next rate up loses (counted by the firmware). Only input is paced: the answer \
+             (about 1.4 times the input's bytes) is not.\n\n{line_rates}"
+        );
+    }
 }
 
 fn frontier_section(out: &mut String, sources: &Sources) {
