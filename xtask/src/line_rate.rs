@@ -225,7 +225,15 @@ pub fn measure_and_record(request: &LineRateRequest) -> Result<LineRateSearch> {
     let input = std::fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
     let model = request.model.clone().unwrap_or_else(firmware::default_model);
     let expected = Trainer::build()?.segment(&model, &input_path)?;
-    let git = GitState::of_workspace();
+    // This command's own outputs (one run per board) do not make the
+    // next board's measurement dirty.
+    let git = GitState::of_workspace_ignoring(&[
+        record::MEASUREMENTS_FILE,
+        "docs/results.md",
+        "README.md",
+        "docs/frontier.md",
+        "docs/frontier.svg",
+    ]);
     let record_path = record::measurements_path();
     let mut record = MeasurementFile::load(&record_path)?;
     let start = request.start_baud.unwrap_or(DEFAULT_START_BAUD);
