@@ -302,6 +302,9 @@ fn line_rate_input_is_lossless_at_115200_baud_and_loss_is_counted_above_the_sust
     let (clean, input_len) = line_rate_run(board, 115_200);
     assert!(clean.clean(), "{}\n{}", clean.summary(), clean.outcome.report());
     assert_eq!(clean.serial.map(|serial| serial.received), Some(input_len as u64));
+    // The input really came at the rate: QEMU kept the UART fed.
+    let idle = clean.idle_percent().expect("byte periods logged");
+    assert!(idle < 5.0, "the line was idle in {idle:.1}% of byte periods: {}", clean.summary());
 
     let (lossy, input_len) = line_rate_run(board, 921_600);
     assert!(lossy.outcome.success(), "{}", lossy.outcome.report());
