@@ -131,54 +131,159 @@ pub fn next_rate_below(baud: u32) -> Option<u32> {
 /// The outcome of a search: the sustained rate's run and the lossy run above it.
 #[derive(Debug, Clone)]
 pub struct LineRateSearch {
-    /// The highest clean run (`None`: even the lowest rate lost bytes).
+    /// The highest run that proves its rate (`None`: none did).
     pub sustained: Option<LineRateRun>,
-    /// The run at the next rate up (`None`: the sustained rate is the highest).
+    /// The first run above it that lost input (`None`: none did, up to 921600).
     pub lossy: Option<LineRateRun>,
 }
 
-/// Finds the highest clean standard rate, starting at `start` and moving
-/// up while runs are clean or down while they lose bytes; `run` runs one
-/// rate. A run that fails, or loses nothing yet answers unlike the host, or
-/// loses bytes without counting them, is an error: the firmware is broken.
+/// A clean run proves its rate only if the UART was kept fed: QEMU fills it
+/// in real time, and above some rate it falls behind, so the line runs
+/// slower than its nominal rate. Above this share of idle byte periods a
+/// clean run proves nothing.
+pub const MAX_IDLE_PERCENT: f64 = 5.0;
+
+impl LineRateRun {
+    /// Clean, with the input at (nearly) the nominal rate.
+    pub fn proves_rate(&self) -> bool {
+        self.clean() && self.idle_percent().is_some_and(|idle| idle < MAX_IDLE_PERCENT)
+    }
+}
+
+/// Finds the highest standard rate that a run proves ([`LineRateRun::proves_rate`]),
+/// starting at `start` and moving up while runs prove theirs or down while
+/// they do not; then, from the rate above it, the first rate that loses
+/// input, to show the loss counted. `run` runs one rate. A run that fails, or
+/// loses nothing yet answers unlike the host, or loses bytes without counting
+/// them, is an error: the firmware is broken.
 pub fn search(start: u32, mut run: impl FnMut(u32) -> Result<LineRateRun>) -> Result<LineRateSearch> {
-    let check = |line_rate_run: LineRateRun| -> Result<LineRateRun> {
+    let mut done: Vec<LineRateRun> = Vec::new();
+    let mut at = |baud: u32, done: &mut Vec<LineRateRun>| -> Result<LineRateRun> {
+        if let Some(earlier) = done.iter().find(|earlier| earlier.baud == baud) {
+            return Ok(earlier.clone());
+        }
+        let line_rate_run = run(baud)?;
         println!("line-rate: {}", line_rate_run.summary());
         if !line_rate_run.clean() && !line_rate_run.counted_loss() {
             bail!(
-                "at {} baud the firmware failed or lost input without counting it:\n{}",
-                line_rate_run.baud,
+                "at {baud} baud the firmware failed or lost input without counting it:\n{}",
                 line_rate_run.outcome.report()
             );
         }
+        done.push(line_rate_run.clone());
         Ok(line_rate_run)
     };
-    let first = check(run(start)?)?;
-    if first.clean() {
+
+    let first = at(start, &mut done)?;
+    let sustained = if first.proves_rate() {
         let mut sustained = first;
         while let Some(higher) = next_rate_above(sustained.baud) {
-            let next = check(run(higher)?)?;
-            if !next.clean() {
-                return Ok(LineRateSearch { sustained: Some(sustained), lossy: Some(next) });
+            let next = at(higher, &mut done)?;
+            if !next.proves_rate() {
+                break;
             }
             sustained = next;
         }
-        return Ok(LineRateSearch { sustained: Some(sustained), lossy: None });
-    }
-    let mut lossy = first;
-    while let Some(lower) = next_rate_below(lossy.baud) {
-        let next = check(run(lower)?)?;
-        if next.clean() {
-            return Ok(LineRateSearch { sustained: Some(next), lossy: Some(lossy) });
+        Some(sustained)
+    } else {
+        let mut found = None;
+        let mut baud = start;
+        while let Some(lower) = next_rate_below(baud) {
+            let next = at(lower, &mut done)?;
+            if next.proves_rate() {
+                found = Some(next);
+                break;
+            }
+            baud = lower;
         }
-        lossy = next;
+        found
+    };
+
+    let mut lossy = None;
+    let mut baud = sustained.as_ref().map_or(STANDARD_BAUD_RATES[0], |run| run.baud);
+    if sustained.is_none() {
+        let lowest = at(baud, &mut done)?;
+        if lowest.counted_loss() {
+            lossy = Some(lowest);
+        }
     }
-    Ok(LineRateSearch { sustained: None, lossy: Some(lossy) })
+    while lossy.is_none() {
+        let Some(higher) = next_rate_above(baud) else { break };
+        let next = at(higher, &mut done)?;
+        if next.counted_loss() {
+            lossy = Some(next);
+        }
+        baud = higher;
+    }
+    Ok(LineRateSearch { sustained, lossy })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::qemu::QemuExit;
+
+    /// A run at `baud` that lost `lost` bytes with the line idle in
+    /// `idle_percent` of its byte periods.
+    fn fake_run(baud: u32, lost: u64, idle_percent: u64) -> LineRateRun {
+        let outcome = RunOutcome {
+            exit: QemuExit::Code(0),
+            uart_output: Vec::new(),
+            defmt_log: String::new(),
+            qemu_stderr: String::new(),
+            elapsed: Duration::from_secs(1),
+        };
+        LineRateRun {
+            baud,
+            outcome,
+            serial: Some(SerialFigures { received: 1000, lost_overrun: 0, lost_queue_full: lost }),
+            core_clock_hz: Some(50_000_000),
+            identical_to_host: lost == 0,
+            byte_periods: Some((100, idle_percent)),
+        }
+    }
+
+    #[test]
+    fn the_search_keeps_only_rates_the_line_really_ran_at_and_finds_the_first_lossy_one_above() {
+        // Lossless up to 460800, but QEMU kept the UART fed only up to 230400.
+        let board = |baud: u32| match baud {
+            ..=230_400 => fake_run(baud, 0, 1),
+            460_800 => fake_run(baud, 0, 40),
+            _ => fake_run(baud, 99, 60),
+        };
+        let mut tried = Vec::new();
+        let found = search(115_200, |baud| {
+            tried.push(baud);
+            Ok(board(baud))
+        })
+        .unwrap();
+        assert_eq!(found.sustained.map(|run| run.baud), Some(230_400));
+        assert_eq!(found.lossy.map(|run| run.baud), Some(921_600));
+        assert_eq!(tried, [115_200, 230_400, 460_800, 921_600]);
+
+        // Starting too high, the search goes down, and every rate runs once.
+        let mut tried = Vec::new();
+        let found = search(921_600, |baud| {
+            tried.push(baud);
+            Ok(board(baud))
+        })
+        .unwrap();
+        assert_eq!(found.sustained.map(|run| run.baud), Some(230_400));
+        assert_eq!(found.lossy.map(|run| run.baud), Some(921_600));
+        assert_eq!(tried, [921_600, 460_800, 230_400]);
+    }
+
+    #[test]
+    fn an_uncounted_loss_is_an_error() {
+        let error = search(115_200, |baud| {
+            let mut run = fake_run(baud, 0, 0);
+            run.identical_to_host = false;
+            Ok(run)
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("without counting it"), "{error}");
+    }
 
     #[test]
     fn neighbouring_rates_are_the_standard_ones() {

@@ -124,14 +124,16 @@ pub struct LineRate {
     pub input: String,
     /// Bytes of input.
     pub input_bytes: u64,
-    /// The highest standard rate with no byte lost and output identical to
-    /// the host (`None`: even the lowest lost bytes).
+    /// The highest standard rate with no byte lost, output identical to the
+    /// host, and the UART kept fed (under 5% idle byte periods; `None`: no
+    /// rate).
     pub sustained_baud: Option<u32>,
     /// At the sustained rate, the share of byte periods (percent) that found
     /// no byte waiting: the line ran that much slower than its rate.
     #[serde(default)]
     pub sustained_idle_percent: Option<f64>,
-    /// The next standard rate (`None`: the sustained rate is the highest).
+    /// The first standard rate above it that lost input (`None`: none up
+    /// to 921600).
     pub lossy_baud: Option<u32>,
     /// Input bytes lost at `lossy_baud` (UART overruns plus full queue).
     pub lossy_lost_bytes: Option<u64>,

@@ -32,8 +32,8 @@ pub fn line_rate_table(firmware: &MeasurementFile) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "| board | core clock | highest lossless baud rate | line idle at that rate | next rate up: input bytes lost \
-         (counted) | model | commit |\n\
+        "| board | core clock | highest lossless baud rate | line idle at that rate | first rate above that loses: input \
+         bytes lost (counted) | model | commit |\n\
          |---|---|---|---|---|---|---|\n",
     );
     for entry in &firmware.line_rates {

@@ -290,9 +290,10 @@ fn firmware_section(out: &mut String, sources: &Sources) {
             out,
             "Serial line rate, by `cargo xtask firmware line-rate --board B`: the line-rate build takes one input \
              byte per byte period (10 bits) at the board's core clock, under `qemu -icount shift=0`; the highest \
-             standard rate at which the whole input goes through with no byte lost and output identical to the \
-             host, and what the next rate up loses (counted by the firmware). Only input is paced: the answer \
-             (about 1.4 times the input's bytes) is not.\n\n{line_rates}"
+             standard rate at which the whole input goes through with no byte lost, output identical to the host \
+             and the UART kept fed (idle in under 5% of the byte periods), and what the first rate above it that \
+             loses input loses (counted by the firmware). Only input is paced: the answer (about 1.4 times the \
+             input's bytes) is not.\n\n{line_rates}"
         );
     }
 }
