@@ -32,7 +32,7 @@ pub fn line_rate_table(firmware: &MeasurementFile) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "| board | core clock | highest lossless baud rate | line idle at that rate | first rate above that loses: input \
+        "| board | core clock | highest rate proven lossless | line idle at that rate | first rate above that loses: input \
          bytes lost (counted) | model | commit |\n\
          |---|---|---|---|---|---|---|\n",
     );

@@ -293,7 +293,9 @@ fn firmware_section(out: &mut String, sources: &Sources) {
              standard rate at which the whole input goes through with no byte lost, output identical to the host \
              and the UART kept fed (idle in under 5% of the byte periods), and what the first rate above it that \
              loses input loses (counted by the firmware). Only input is paced: the answer (about 1.4 times the \
-             input's bytes) is not.\n\n{line_rates}"
+             input's bytes) is not. QEMU refills the UART from its I/O thread in real time, so a rate is proven \
+             only where it kept up: with a one-byte receive register (the MPS2 boards' CMSDK UART) it falls \
+             behind early and the figure is a lower bound set by QEMU, not by the firmware.\n\n{line_rates}"
         );
     }
 }
