@@ -16,8 +16,9 @@ use std::{fs, time::Duration};
 use integration_tests::{build, first_difference, host_segmentation, report_line, toolchain};
 use xtask::{
     firmware::{default_model, Board, FirmwareBuild},
-    measure::{self, SegmenterFigures, SegmenterRun},
-    qemu::QemuExit,
+    line_rate::{self, LineRateRun},
+    measure::{self, serial::SerialFigures, SegmenterFigures, SegmenterRun, EOT},
+    qemu::{self, QemuExit, RunOptions},
 };
 
 /// Generous: the PKU test input takes about half a minute per board.
@@ -45,6 +46,13 @@ fn segments_like_the_host(board: Board, what: &str, input: &[u8]) -> SegmenterRu
     // Back-pressure: every byte sent arrived, however fast it was sent.
     assert_eq!(figures.bytes_in, input.len() as u64, "{what} on {board}: bytes lost on the way in");
     assert_eq!(figures.bytes_out, outcome.uart_output.len() as u64, "{what} on {board}: bytes lost on the way out");
+    let serial = SerialFigures::from_log(&outcome.defmt_log)
+        .unwrap_or_else(|error| panic!("{what} on {board}: {error:#}\n{}", outcome.report()));
+    assert_eq!(
+        serial,
+        SerialFigures { received: input.len() as u64, lost_overrun: 0, lost_queue_full: 0 },
+        "{what} on {board}: the serial port lost input"
+    );
     assert!(
         outcome.uart_output == expected,
         "{what} on {board}: {}",
@@ -107,6 +115,20 @@ fn pku_test_input_is_segmented_like_the_host_on_mps2_an386_cortex_m4() {
     check_budgets(Board::Mps2An386, &run.figures.expect("checked"));
 }
 
+#[test]
+fn pku_test_input_is_segmented_like_the_host_on_mps2_an505_cortex_m33() {
+    let (what, input) = reference_input();
+    let run = segments_like_the_host(Board::Mps2An505, &what, &input);
+    check_budgets(Board::Mps2An505, &run.figures.expect("checked"));
+}
+
+#[test]
+fn pku_test_input_is_segmented_like_the_host_on_netduinoplus2_cortex_m4() {
+    let (what, input) = reference_input();
+    let run = segments_like_the_host(Board::Netduinoplus2, &what, &input);
+    check_budgets(Board::Netduinoplus2, &run.figures.expect("checked"));
+}
+
 /// Characters for a long line without punctuation or spaces.
 const LONG_LINE_CHARACTERS: &str = "我们在北京工作学习生活中国人民经济发展建设社会主义市场研究科学技术教育文化";
 
@@ -149,6 +171,16 @@ fn malformed_input_is_segmented_like_the_host_on_lm3s6965evb_cortex_m3() {
 #[test]
 fn malformed_input_is_segmented_like_the_host_on_mps2_an386_cortex_m4() {
     segments_like_the_host(Board::Mps2An386, "malformed input", &malformed_input());
+}
+
+#[test]
+fn malformed_input_is_segmented_like_the_host_on_mps2_an505_cortex_m33() {
+    segments_like_the_host(Board::Mps2An505, "malformed input", &malformed_input());
+}
+
+#[test]
+fn malformed_input_is_segmented_like_the_host_on_netduinoplus2_cortex_m4() {
+    segments_like_the_host(Board::Netduinoplus2, "malformed input", &malformed_input());
 }
 
 /// A model with a word list (format version 3: lexicon templates, whose word bits the firmware's
@@ -260,4 +292,69 @@ fn a_corrupted_model_fails_cleanly_at_boot() {
     assert!(outcome.defmt_log.contains("BadChecksum"), "{}", outcome.report());
     assert!(outcome.uart_output.is_empty(), "{}", outcome.report());
     report_line(&format!("corrupted model on {board}: rejected at boot, exit status 1"));
+}
+
+/// Bytes after EOT are ignored: the answer is the host's for the text before
+/// it, and the serial port counts only those bytes.
+fn bytes_after_end_of_transmission_are_ignored(board: Board) {
+    let toolchain = toolchain();
+    let image = FirmwareBuild::new(board);
+    let elf = build(&toolchain, &image);
+    let text = "我们在北京。\n最后一行没有换行".as_bytes();
+    let mut uart_input = text.to_vec();
+    uart_input.push(EOT);
+    uart_input.extend_from_slice("之后的字节\n\x04\n more".as_bytes());
+    let options = RunOptions { uart_input, ..RunOptions::default() };
+    let outcome = qemu::run(&toolchain, board, &elf, &options)
+        .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
+    assert!(outcome.success(), "{}", outcome.report());
+    assert_eq!(outcome.uart_output, host_segmentation(&default_model(), text), "{}", outcome.report());
+    let serial = SerialFigures::from_log(&outcome.defmt_log).unwrap_or_else(|error| panic!("{error:#}"));
+    assert_eq!(serial, SerialFigures { received: text.len() as u64, lost_overrun: 0, lost_queue_full: 0 });
+}
+
+#[test]
+fn bytes_after_end_of_transmission_are_ignored_on_every_board() {
+    for board in Board::ALL {
+        bytes_after_end_of_transmission_are_ignored(board);
+    }
+}
+
+/// The PKU test input (or the sample) through the line-rate build of `board`
+/// at `baud`.
+fn line_rate_run(board: Board, baud: u32) -> (LineRateRun, usize) {
+    let toolchain = toolchain();
+    let (_, input) = reference_input();
+    let expected = host_segmentation(&default_model(), &input);
+    let run = line_rate::run_at(&toolchain, board, None, baud, &input, &expected, SEGMENTER_TIMEOUT)
+        .unwrap_or_else(|error| panic!("line-rate build on {board} at {baud} baud: {error:#}"));
+    report_line(&format!("line rate on {board}: {}", run.summary()));
+    (run, input.len())
+}
+
+/// At 115,200 baud, input paced as on a real line goes through without a
+/// lost byte on the LM3S6965 at 50 MHz; at 921,600 baud (about 540 cycles a
+/// byte, well under what the segmenter needs) bytes are lost, and the
+/// firmware counts them and still ends cleanly. (Exactly how many depends on
+/// QEMU's timing, so only "some, and counted" is asserted.)
+#[test]
+fn line_rate_input_is_lossless_at_115200_baud_and_loss_is_counted_above_the_sustained_rate() {
+    let board = Board::Lm3s6965evb;
+    let (clean, input_len) = line_rate_run(board, 115_200);
+    assert!(clean.clean(), "{}\n{}", clean.summary(), clean.outcome.report());
+    assert_eq!(clean.serial.map(|serial| serial.received), Some(input_len as u64));
+    // The input really came at the rate: QEMU kept the UART fed.
+    let idle = clean.idle_percent().expect("byte periods logged");
+    assert!(idle < 5.0, "the line was idle in {idle:.1}% of byte periods: {}", clean.summary());
+
+    let (lossy, input_len) = line_rate_run(board, 921_600);
+    assert!(lossy.outcome.success(), "{}", lossy.outcome.report());
+    let serial = lossy.serial.expect("serial figures logged");
+    assert!(serial.lost_any(), "nothing lost at 921600 baud: {}", lossy.summary());
+    assert_eq!(serial.received, input_len as u64, "every byte on the wire is accounted for");
+    // QEMU never overruns the UART (it waits for FIFO room), so each lost
+    // byte is a full-queue drop, and the segmented bytes make up the rest.
+    let segmented = measure::Figures::parse(&lossy.outcome.defmt_log).integer("bytes_in").expect("bytes_in logged");
+    assert_eq!(segmented + serial.lost_queue_full, serial.received, "{}", lossy.summary());
+    assert!(lossy.outcome.defmt_log.contains("WARN"), "the loss is a warning: {}", lossy.outcome.report());
 }
