@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use decoder::{Event, Segmenter, SpanRules, StreamLabeler, DEFAULT_WINDOW};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyList, PyString, PyTuple};
@@ -98,21 +97,40 @@ impl Model {
         forced_spans: Option<bool>,
     ) -> PyResult<Bound<'py, PyList>> {
         let lines = self.segment_to_string(py, text, WORD_BREAK, forced_spans);
-        // Python's own `str.split` makes the word objects: from one str of fixed-width characters, it
-        // copies each word's slice, which costs less than decoding each word's UTF-8 apart.
-        let words = PyString::new(py, &lines).call_method1(intern!(py, "split"), (intern!(py, "\n"),))?;
-        let words = words.cast_into::<PyList>()?;
-        // The output ends with a line break (when not empty), so the last piece is always empty; an empty
-        // input line gives an empty piece too, and then every empty piece goes.
-        if lines.starts_with('\n') || lines.contains("\n\n") {
-            let nonempty = words.iter().filter(|word| word.len().is_ok_and(|len| len > 0)).collect::<Vec<_>>();
-            return PyList::new(py, nonempty);
+        // A text repeats its words (punctuation, function words): a direct-mapped cache of str objects,
+        // indexed by a hash of the word, shares one object among a word's occurrences (str is immutable),
+        // which saves most of the allocations and UTF-8 decoding that an object per occurrence costs.
+        let slots = (lines.len() / 8).clamp(16, MAX_CACHED_WORDS).next_power_of_two();
+        let mut cache: Vec<Option<(&str, Bound<'py, PyString>)>> = vec![None; slots];
+        let mut words = Vec::with_capacity(lines.len() / 4);
+        for word in lines.split('\n').filter(|word| !word.is_empty()) {
+            let slot = &mut cache[word_hash(word) as usize & (slots - 1)];
+            match slot {
+                Some((cached, object)) if *cached == word => words.push(object.clone()),
+                _ => {
+                    let object = PyString::new(py, word);
+                    words.push(object.clone());
+                    *slot = Some((word, object));
+                }
+            }
         }
-        if let Some(last) = words.len().checked_sub(1) {
-            words.del_item(last)?;
-        }
-        Ok(words)
+        PyList::new(py, words)
     }
+}
+
+/// The most str objects `segment` keeps for reuse while it builds one list (a power of two).
+const MAX_CACHED_WORDS: usize = 1 << 14;
+
+/// A hash of a word for the cache: its first 8 bytes and its length, mixed by one multiplication (most
+/// words are 1 to 3 CJK characters, 3 to 9 bytes, so this sees almost all of them); the cache compares
+/// the whole word on a hit, so a collision only costs a new str object.
+fn word_hash(word: &str) -> u64 {
+    let bytes = word.as_bytes();
+    let mut head = [0u8; 8];
+    let len = bytes.len().min(8);
+    head[..len].copy_from_slice(&bytes[..len]);
+    let mixed = (u64::from_le_bytes(head) ^ (bytes.len() as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    mixed >> 40
 }
 
 #[pymethods]
