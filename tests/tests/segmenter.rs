@@ -13,10 +13,9 @@
 
 use std::{fs, time::Duration};
 
-use integration_tests::{build, first_difference, host_segmentation, report_line, toolchain};
+use integration_tests::{build, first_difference, host_segmentation, reference_input, report_line, toolchain};
 use xtask::{
     firmware::{default_model, Board, FirmwareBuild},
-    line_rate::{self, LineRateRun},
     measure::{self, serial::SerialFigures, SegmenterFigures, SegmenterRun, EOT},
     qemu::{self, QemuExit, RunOptions},
 };
@@ -75,22 +74,6 @@ fn print_figures(board: Board, what: &str, run: &SegmenterRun, input_bytes: usiz
         run.outcome.elapsed.as_secs_f64(),
         run.throughput(input_bytes) / 1000.0
     ));
-}
-
-/// The PKU test input if present, else the committed sample (and says so).
-fn reference_input() -> (String, Vec<u8>) {
-    match measure::pku_test_input() {
-        Some(path) => ("PKU test input".to_owned(), fs::read(&path).expect("reading the PKU test input")),
-        None => {
-            report_line(&format!(
-                "SKIPPED the full PKU check: no icwb2/pku_test.utf8 under {} (set {}); using the committed sample",
-                measure::data_dir().display(),
-                measure::DATA_DIR_VARIABLE
-            ));
-            let sample = measure::sample_input();
-            ("committed sample".to_owned(), fs::read(&sample).expect("reading tests/data/sample.utf8"))
-        }
-    }
 }
 
 fn check_budgets(board: Board, figures: &SegmenterFigures) {
@@ -318,43 +301,4 @@ fn bytes_after_end_of_transmission_are_ignored_on_every_board() {
     for board in Board::ALL {
         bytes_after_end_of_transmission_are_ignored(board);
     }
-}
-
-/// The PKU test input (or the sample) through the line-rate build of `board`
-/// at `baud`.
-fn line_rate_run(board: Board, baud: u32) -> (LineRateRun, usize) {
-    let toolchain = toolchain();
-    let (_, input) = reference_input();
-    let expected = host_segmentation(&default_model(), &input);
-    let run = line_rate::run_at(&toolchain, board, None, baud, &input, &expected, SEGMENTER_TIMEOUT)
-        .unwrap_or_else(|error| panic!("line-rate build on {board} at {baud} baud: {error:#}"));
-    report_line(&format!("line rate on {board}: {}", run.summary()));
-    (run, input.len())
-}
-
-/// At 115,200 baud, input paced as on a real line goes through without a
-/// lost byte on the LM3S6965 at 50 MHz; at 921,600 baud (about 540 cycles a
-/// byte, well under what the segmenter needs) bytes are lost, and the
-/// firmware counts them and still ends cleanly. (Exactly how many depends on
-/// QEMU's timing, so only "some, and counted" is asserted.)
-#[test]
-fn line_rate_input_is_lossless_at_115200_baud_and_loss_is_counted_above_the_sustained_rate() {
-    let board = Board::Lm3s6965evb;
-    let (clean, input_len) = line_rate_run(board, 115_200);
-    assert!(clean.clean(), "{}\n{}", clean.summary(), clean.outcome.report());
-    assert_eq!(clean.serial.map(|serial| serial.received), Some(input_len as u64));
-    // The input really came at the rate: QEMU kept the UART fed.
-    let idle = clean.idle_percent().expect("byte periods logged");
-    assert!(idle < 5.0, "the line was idle in {idle:.1}% of byte periods: {}", clean.summary());
-
-    let (lossy, input_len) = line_rate_run(board, 921_600);
-    assert!(lossy.outcome.success(), "{}", lossy.outcome.report());
-    let serial = lossy.serial.expect("serial figures logged");
-    assert!(serial.lost_any(), "nothing lost at 921600 baud: {}", lossy.summary());
-    assert_eq!(serial.received, input_len as u64, "every byte on the wire is accounted for");
-    // QEMU never overruns the UART (it waits for FIFO room), so each lost
-    // byte is a full-queue drop, and the segmented bytes make up the rest.
-    let segmented = measure::Figures::parse(&lossy.outcome.defmt_log).integer("bytes_in").expect("bytes_in logged");
-    assert_eq!(segmented + serial.lost_queue_full, serial.received, "{}", lossy.summary());
-    assert!(lossy.outcome.defmt_log.contains("WARN"), "the loss is a warning: {}", lossy.outcome.report());
 }
