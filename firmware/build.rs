@@ -1,7 +1,8 @@
 //! Picks the linker memory map (memory.x) of the board selected by a cargo
 //! feature, rejects board/target pairs that cannot run, checks that exactly
-//! one defmt logger is selected, and stages the model file that the firmware
-//! embeds (`CRF_MODEL`, default `../models/default.crfm`).
+//! one defmt logger is selected, stages the model file that the firmware
+//! embeds (`CRF_MODEL`, default `../models/default.crfm`), and writes the
+//! line-rate build's baud rate (`CRF_BAUD`, default 115200).
 
 use std::{
     env, fs,
@@ -20,6 +21,18 @@ const BOARDS: &[(&str, &str, &[&str])] = &[
         "board-mps2-an386",
         "mps2-an386",
         // Cortex-M4F runs plain v7-M code as well as v7E-M with hard float.
+        &["thumbv7em-none-eabihf", "thumbv7m-none-eabi"],
+    ),
+    (
+        "board-mps2-an505",
+        "mps2-an505",
+        // Cortex-M33 (Armv8-M Mainline with FPU) also runs v7-M code.
+        &["thumbv8m.main-none-eabihf", "thumbv7m-none-eabi"],
+    ),
+    (
+        "board-netduinoplus2",
+        "netduinoplus2",
+        // STM32F405: Cortex-M4F.
         &["thumbv7em-none-eabihf", "thumbv7m-none-eabi"],
     ),
 ];
@@ -70,6 +83,7 @@ fn main() {
 
     stage_model(&manifest_dir, &out_dir);
     stage_user_dict(&manifest_dir, &out_dir);
+    write_baud_rate(&out_dir);
 }
 
 /// The environment variable naming the user dictionary's word list (optional).
@@ -97,6 +111,26 @@ fn stage_user_dict(manifest_dir: &Path, out_dir: &Path) {
         bytes.len()
     );
     fs::write(out_dir.join("user_dict_len.rs"), len).expect("writing OUT_DIR/user_dict_len.rs");
+}
+
+/// The environment variable giving the line-rate build's baud rate.
+const BAUD_VARIABLE: &str = "CRF_BAUD";
+/// The baud rate when `CRF_BAUD` is unset.
+const DEFAULT_BAUD: u32 = 115_200;
+
+/// Writes the line-rate build's baud rate (`CRF_BAUD`) to
+/// `OUT_DIR/line_rate.rs`.
+fn write_baud_rate(out_dir: &Path) {
+    println!("cargo:rerun-if-env-changed={BAUD_VARIABLE}");
+    let baud = match env::var(BAUD_VARIABLE) {
+        Ok(text) if !text.is_empty() => match text.parse::<u32>() {
+            Ok(baud) if baud > 0 => baud,
+            _ => panic!("{BAUD_VARIABLE}={text}: not a baud rate (a positive whole number of bits per second)"),
+        },
+        _ => DEFAULT_BAUD,
+    };
+    let source = format!("/// The serial line's rate in bits per second (written by build.rs from `{BAUD_VARIABLE}`).\npub const BAUD_RATE: u32 = {baud};\n");
+    fs::write(out_dir.join("line_rate.rs"), source).expect("writing OUT_DIR/line_rate.rs");
 }
 
 /// Copies the model file to `OUT_DIR/model.crfm` (which `src/model_image.rs`

@@ -23,40 +23,44 @@ class Model:
     released."""
 
     @staticmethod
-    def load(path: StrPath, user_dict: Optional[StrPath] = None) -> "Model":
+    def load(path: StrPath, user_dict: Optional[StrPath] = None, forced_spans: bool = True) -> "Model":
         """Loads and checks the model file at `path`.
 
         Raises `OSError` (e.g. `FileNotFoundError`) when the file cannot be read and `ValueError`
         when it is not a valid model; both messages name the file. `user_dict` is the file of a user
-        dictionary (as `load_userdict`)."""
+        dictionary (as `load_userdict`). `forced_spans` (default on) keeps URLs, e-mail addresses
+        and numbers whole; each segmenting call can override it."""
 
     @staticmethod
-    def from_bytes(data: bytes) -> "Model":
+    def from_bytes(data: bytes, forced_spans: bool = True) -> "Model":
         """Loads and checks a model file's contents (`ValueError` if they are not a valid model)."""
 
     def load_userdict(self, path: StrPath) -> None:
         """Adds the words of a user dictionary file (one word a line, as jieba's `load_userdict`):
-        each listed word always comes out whole. Raises `NotImplementedError` in builds without
-        user dictionaries."""
+        every occurrence of a listed word (leftmost-longest) comes out whole, and the rest of the text is
+        decoded optimally around it. Words of earlier calls are kept. A bad line is a `ValueError`
+        naming the file and line (words: UTF-8, no white space, at most 32 characters); nothing is
+        added then."""
 
-    def segment(self, text: str) -> list[str]:
+    def segment(self, text: str, *, forced_spans: Optional[bool] = None) -> list[str]:
         """The words of `text`, in order. White space (line breaks included) separates words and is
         dropped. The same words as `trainer segment` and the firmware give for the same text."""
 
-    def lcut(self, text: str) -> list[str]:
+    def lcut(self, text: str, *, forced_spans: Optional[bool] = None) -> list[str]:
         """`segment`, under jieba's name."""
 
-    def segment_text(self, text: str, separator: str = "  ") -> str:
+    def segment_text(self, text: str, separator: str = "  ", *, forced_spans: Optional[bool] = None) -> str:
         """`text` segmented as `trainer segment` writes it: each line's words with `separator`
         between them (default two spaces, as in the SIGHAN files) and `\\n` after every line
         (CRLF becomes `\\n`; white space is dropped). The fastest way to segment a large text."""
 
-    def cut(self, text: str) -> Iterator[str]:
+    def cut(self, text: str, *, forced_spans: Optional[bool] = None) -> Iterator[str]:
         """The words of `text` as an iterator (jieba's `cut`)."""
 
-    def label(self, text: str) -> list[tuple[str, str]]:
+    def label(self, text: str, *, forced_spans: Optional[bool] = None) -> list[tuple[str, str]]:
         """Each character of `text` with its tag (one of `tags`), e.g. `[("研", "B"), ("究", "E")]`.
-        White space is not labeled and not listed."""
+        White space is not labeled and not listed. Dictionary words and forced spans are kept as in
+        `segment` (`forced_spans=None`: the model's setting)."""
 
     @property
     def tags(self) -> list[str]:

@@ -12,6 +12,7 @@
 #ifndef CRF_MCU_H
 #define CRF_MCU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 /*
@@ -38,6 +39,11 @@ void crf_mcu_panic(void);
  * Upper bound of `crf_labeler_size()` on every supported target.
  */
 #define CRF_LABELER_STORAGE_BYTES 4352
+
+/**
+ * Upper bound of `crf_dictionary_size()` on every supported target.
+ */
+#define CRF_DICTIONARY_STORAGE_BYTES 64
 
 /**
  * An alignment that suits every state on every supported target (`crf_*_align()` divide it).
@@ -104,7 +110,22 @@ typedef enum {
    * A length is larger than any object can be (over `PTRDIFF_MAX`).
    */
   CRF_STATUS_INVALID_LENGTH = 9,
+  /**
+   * The dictionary bytes are not a compiled user dictionary this decoder can use (the message names
+   * the failed check).
+   */
+  CRF_STATUS_BAD_DICTIONARY = 10,
+  /**
+   * A word-list line cannot become a dictionary word (the call reports the line and what is wrong).
+   */
+  CRF_STATUS_BAD_WORD_LIST = 11,
 } crf_status;
+
+/**
+ * A loaded user dictionary (`crf_dictionary` in C): a validated view of compiled "CRFd" bytes that the
+ * caller keeps alive and unchanged while the dictionary, and every state made with it, is used.
+ */
+typedef struct crf_dictionary crf_dictionary;
 
 /**
  * A streaming labeler (`crf_labeler` in C): every character with its tag, as `decoder::StreamLabeler`
@@ -319,6 +340,82 @@ crf_status crf_label_line(crf_labeler *labeler,
                           uint8_t *tags,
                           size_t capacity,
                           size_t *count);
+
+/**
+ * Bytes of memory a dictionary state needs (at most `CRF_DICTIONARY_STORAGE_BYTES`).
+ */
+size_t crf_dictionary_size(void);
+
+/**
+ * Alignment a dictionary state needs (divides `CRF_STORAGE_ALIGN`).
+ */
+size_t crf_dictionary_align(void);
+
+/**
+ * Checks the compiled user dictionary `dictionary_bytes[..dictionary_len]` (a "CRFd" file, from
+ * `crf_dictionary_compile` or the trainer) and, if it is usable, initialises a dictionary state in `memory`
+ * (`memory_size` bytes, aligned to `crf_dictionary_align()`) and sets `*dictionary`.
+ *
+ * The bytes are not copied: keep them alive and unchanged while the dictionary, or any state made with
+ * it, is used. `message` may be null; if not, it receives a static sentence: for
+ * `CRF_STATUS_BAD_DICTIONARY` the check the bytes failed, otherwise the status's message.
+ */
+crf_status crf_dictionary_init(void *memory,
+                               size_t memory_size,
+                               const uint8_t *dictionary_bytes,
+                               size_t dictionary_len,
+                               const crf_dictionary **dictionary,
+                               const char **message);
+
+/**
+ * Sets `*count` to the number of words in the dictionary.
+ */
+crf_status crf_dictionary_word_count(const crf_dictionary *dictionary, size_t *count);
+
+/**
+ * `crf_segmenter_init` with span rules: every occurrence of a word of `dictionary` (may be null: none;
+ * leftmost-longest, non-overlapping) comes out as one word, and with `forced_spans` URLs, e-mail addresses
+ * and numbers stay whole (`crf_segmenter_init` is this with no dictionary and `forced_spans` true). The
+ * dictionary must outlive the segmenter.
+ */
+crf_status crf_segmenter_init_with_rules(void *memory,
+                                         size_t memory_size,
+                                         const crf_model *model,
+                                         const crf_dictionary *dictionary,
+                                         bool forced_spans,
+                                         crf_segmenter **segmenter);
+
+/**
+ * `crf_labeler_init` with span rules, as in `crf_segmenter_init_with_rules` (`crf_labeler_init` is this
+ * with no dictionary and `forced_spans` false). The dictionary must outlive the labeler.
+ */
+crf_status crf_labeler_init_with_rules(void *memory,
+                                       size_t memory_size,
+                                       const crf_model *model,
+                                       const crf_dictionary *dictionary,
+                                       bool forced_spans,
+                                       crf_labeler **labeler);
+
+#if !defined(CRF_MCU_BARE_METAL)
+/**
+ * Host builds only (it allocates while building): compiles a word list `word_list[..len]` (one word per
+ * line, UTF-8, `\n` or `\r\n`, no white space inside a word, at most 32 characters) into a "CRFd"
+ * dictionary in `out[..capacity]` and sets `*written` to its size, for `crf_dictionary_init` or for
+ * storing in flash.
+ *
+ * If it does not fit, returns `CRF_STATUS_BUFFER_TOO_SMALL` with `*written` set to the bytes needed
+ * (`out` may be null if `capacity` is 0, to ask for the size). A bad line gives
+ * `CRF_STATUS_BAD_WORD_LIST` with `*line` (may be null) set to its 1-based number and `*message` (may be
+ * null) to what is wrong with it; `*line` is 0 when no line is at fault.
+ */
+crf_status crf_dictionary_compile(const uint8_t *word_list,
+                                  size_t len,
+                                  uint8_t *out,
+                                  size_t capacity,
+                                  size_t *written,
+                                  size_t *line,
+                                  const char **message);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

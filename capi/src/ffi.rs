@@ -483,9 +483,11 @@ pub extern "C" fn crf_label_line(
     })())
 }
 
-// The user dictionary (`crf_dictionary_size/align/init` over a compiled dictionary in caller bytes, and a
-// `crf_segmenter_set_dictionary`/`crf_labeler_set_dictionary`) goes here once the decoder has it: same
-// pattern, state in caller memory, every pointer checked by the helpers above.
+// The user dictionary and span rules: same pattern, state in caller memory, every pointer checked by the
+// helpers above.
+mod dictionary;
+#[cfg(test)]
+pub use dictionary::*;
 
 /// With feature `panic-handler` (bare-metal builds): a panic calls the application's
 /// `void crf_mcu_panic(void)`. No call of the API panics; the handler is referenced only by the decoder's

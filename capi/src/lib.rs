@@ -12,8 +12,8 @@
 //! Rust), and `ffi` (the exported `extern "C"` functions: the only module with `unsafe`, which turns raw
 //! pointers into references and slices after checking them). `README.md` documents the C side.
 //!
-//! A user dictionary is coming to the decoder: its `crf_dictionary_*` calls will join `ffi` (state in
-//! caller memory, like the others) and `api`; see the marked place in `ffi.rs`.
+//! The user dictionary ([`dictionary`], its calls in `ffi/dictionary.rs`) is one more state in caller
+//! memory over compiled "CRFd" bytes; `crf_*_init_with_rules` give it to a segmenter or labeler.
 
 #![no_std]
 #![deny(missing_docs)]
@@ -24,6 +24,7 @@
 extern crate std;
 
 pub mod api;
+pub mod dictionary;
 #[allow(unsafe_code)]
 mod ffi;
 pub mod status;
@@ -33,6 +34,7 @@ pub mod status;
 mod tests;
 
 pub use api::{CrfLabeler, CrfModel, CrfSegmenter, LabeledUnit, OneShotError, TAG_LINE_END, TAG_SEPARATOR};
+pub use dictionary::CrfDictionary;
 pub use status::CrfStatus;
 
 /// Upper bound of `crf_model_size()` on every supported target (the exact size is smaller on 32-bit).
@@ -41,6 +43,8 @@ pub const CRF_MODEL_STORAGE_BYTES: usize = 1024;
 pub const CRF_SEGMENTER_STORAGE_BYTES: usize = 4352;
 /// Upper bound of `crf_labeler_size()` on every supported target.
 pub const CRF_LABELER_STORAGE_BYTES: usize = 4352;
+/// Upper bound of `crf_dictionary_size()` on every supported target.
+pub const CRF_DICTIONARY_STORAGE_BYTES: usize = 64;
 /// An alignment that suits every state on every supported target (`crf_*_align()` divide it).
 pub const CRF_STORAGE_ALIGN: usize = 8;
 
@@ -51,7 +55,9 @@ const _: () = {
     assert!(size_of::<CrfModel>() <= CRF_MODEL_STORAGE_BYTES, "CRF_MODEL_STORAGE_BYTES is too small");
     assert!(size_of::<CrfSegmenter>() <= CRF_SEGMENTER_STORAGE_BYTES, "CRF_SEGMENTER_STORAGE_BYTES is too small");
     assert!(size_of::<CrfLabeler>() <= CRF_LABELER_STORAGE_BYTES, "CRF_LABELER_STORAGE_BYTES is too small");
+    assert!(size_of::<CrfDictionary>() <= CRF_DICTIONARY_STORAGE_BYTES, "CRF_DICTIONARY_STORAGE_BYTES is too small");
     assert!(CRF_STORAGE_ALIGN % align_of::<CrfModel>() == 0);
+    assert!(CRF_STORAGE_ALIGN % align_of::<CrfDictionary>() == 0);
     assert!(CRF_STORAGE_ALIGN % align_of::<CrfSegmenter>() == 0);
     assert!(CRF_STORAGE_ALIGN % align_of::<CrfLabeler>() == 0);
 };

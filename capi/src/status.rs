@@ -34,6 +34,11 @@ pub enum CrfStatus {
     WrongPhase = 8,
     /// A length is larger than any object can be (over `PTRDIFF_MAX`).
     InvalidLength = 9,
+    /// The dictionary bytes are not a compiled user dictionary this decoder can use (the message names
+    /// the failed check).
+    BadDictionary = 10,
+    /// A word-list line cannot become a dictionary word (the call reports the line and what is wrong).
+    BadWordList = 11,
 }
 
 impl CrfStatus {
@@ -50,12 +55,14 @@ impl CrfStatus {
             Self::NoSuchTag => c"the tag index is not below the model's number of tags",
             Self::WrongPhase => c"a one-shot call is not allowed while a push stream is open (finish it first)",
             Self::InvalidLength => c"a length is larger than any object can be",
+            Self::BadDictionary => c"the bytes are not a usable compiled user dictionary",
+            Self::BadWordList => c"a line of the word list cannot be a dictionary word",
         }
     }
 
     /// The status whose code is `code`, if any (codes come from C as plain integers).
     pub fn from_code(code: i32) -> Option<Self> {
-        const ALL: [CrfStatus; 10] = [
+        const ALL: [CrfStatus; 12] = [
             CrfStatus::Ok,
             CrfStatus::NullPointer,
             CrfStatus::Misaligned,
@@ -66,6 +73,8 @@ impl CrfStatus {
             CrfStatus::NoSuchTag,
             CrfStatus::WrongPhase,
             CrfStatus::InvalidLength,
+            CrfStatus::BadDictionary,
+            CrfStatus::BadWordList,
         ];
         ALL.into_iter().find(|status| *status as i32 == code)
     }
@@ -111,12 +120,12 @@ mod tests {
 
     #[test]
     fn every_code_maps_back_to_its_status_and_has_a_message() {
-        for code in 0..10 {
+        for code in 0..12 {
             let status = CrfStatus::from_code(code).unwrap();
             assert_eq!(status as i32, code);
             assert!(!status.message().is_empty());
         }
-        assert_eq!(CrfStatus::from_code(10), None);
+        assert_eq!(CrfStatus::from_code(12), None);
         assert_eq!(CrfStatus::from_code(-1), None);
     }
 }

@@ -307,3 +307,6 @@ fn every_status_code_has_a_message() {
     assert_eq!(message_text(crf_status_message(CrfStatus::BadModel as i32)), "the bytes are not a usable model file");
     assert_eq!(message_text(crf_status_message(-7)), "unknown status code");
 }
+
+// The user dictionary and span rules.
+mod dictionary;

@@ -83,6 +83,26 @@ fn c_program() -> Option<&'static Path> {
         .as_deref()
 }
 
+/// The trainer binary, built with the profile of this test binary (the reference for `--user-dict`).
+fn trainer_program() -> PathBuf {
+    let exe = env::current_exe().expect("the test binary's path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let target_dir = profile_dir.parent().expect("target/<profile>");
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev",
+        Some(name) => name,
+    };
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "trainer", "--bin", "trainer", "--profile", profile, "--target-dir"])
+        .arg(target_dir)
+        .current_dir(workspace_root())
+        .output()
+        .expect("running cargo build");
+    assert!(output.status.success(), "building the trainer: {}", String::from_utf8_lossy(&output.stderr));
+    profile_dir.join("trainer")
+}
+
 /// Runs the C program with `args` on `input`; returns its stdout (it must exit 0).
 fn run(program: &Path, args: &[&Path], input: &[u8]) -> Vec<u8> {
     let mut child = Command::new(program)
@@ -156,7 +176,8 @@ fn the_c_program_labels_like_the_decoder() {
     let input = "研究生命起源。\n北京大学 的学生\r\n".as_bytes();
     // What the program prints: each unit's bytes, then "/TAG " for a tagged character.
     let mut expected = Vec::new();
-    let mut labeler = StreamLabeler::<DEFAULT_WINDOW>::new(&model);
+    // The program labels with forced spans on, as it segments.
+    let mut labeler = StreamLabeler::<DEFAULT_WINDOW>::with_rules(&model, decoder::SpanRules::default());
     let mut print = |event| match event {
         Event::Unit(unit) => {
             expected.extend_from_slice(unit.as_bytes());
@@ -186,4 +207,53 @@ fn the_c_program_names_the_problem_with_a_bad_model() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("corrupt.crfm") && stderr.contains("CRC-32"), "{stderr}");
+}
+
+/// A word list of words the default model splits in the sample, written under the test's temporary
+/// directory.
+fn sample_word_list() -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("host-c-words.txt");
+    fs::write(&path, "研究人员\n新闻发布会\n城市建设\n历史老师\n").expect("writing the word list");
+    path
+}
+
+#[test]
+fn the_c_program_keeps_user_dictionary_words_like_trainer_segment() {
+    let Some(program) = c_program() else { return };
+    let sample = fs::read(workspace_root().join("tests/data/sample.utf8")).expect("reading the sample");
+    let words = sample_word_list();
+    let trainer = trainer_program();
+    let model = default_model();
+    for extra in [&[][..], &["--no-forced-spans"][..]] {
+        let mut args: Vec<&Path> = vec![Path::new("--user-dict"), &words];
+        args.extend(extra.iter().map(Path::new));
+        args.push(&model);
+        let got = run(program, &args, &sample);
+        let mut command = Command::new(&trainer);
+        command.arg("segment").arg("--model").arg(&model).arg("--user-dict").arg(&words).args(extra);
+        let expected = command.stdin(Stdio::null()).arg(workspace_root().join("tests/data/sample.utf8")).output();
+        let expected = expected.expect("running trainer segment");
+        assert!(expected.status.success(), "trainer segment: {}", String::from_utf8_lossy(&expected.stderr));
+        assert!(got == expected.stdout, "--user-dict {extra:?}: {}", first_difference(&expected.stdout, &got));
+        let text = String::from_utf8(got).expect("UTF-8 output");
+        assert!(text.split_whitespace().any(|word| word == "新闻发布会"), "{text}");
+        assert_ne!(text.as_bytes(), run(program, &[&model], &sample), "the dictionary changes the output");
+    }
+}
+
+#[test]
+fn the_c_program_names_the_bad_word_list_line() {
+    let Some(program) = c_program() else { return };
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-words.txt");
+    fs::write(&path, "北京\n新 词\n").expect("writing the word list");
+    let output = Command::new(program)
+        .arg("--user-dict")
+        .arg(&path)
+        .arg(default_model())
+        .stdin(Stdio::null())
+        .output()
+        .expect("running crf_segment");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad-words.txt: line 2: ") && stderr.contains("white space"), "{stderr}");
 }

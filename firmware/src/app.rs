@@ -6,12 +6,15 @@ use core::mem::size_of;
 use cortex_m::peripheral::{CPUID, SYST};
 use decoder::{Dictionary, Model, Segmenter, SpanRules, DEFAULT_WINDOW};
 
+#[cfg(feature = "line-rate")]
+use crate::line_rate;
 use crate::{
     board,
     exit::ExitCode,
     memory, model_image,
-    systick::{self, InstructionsPerTick},
-    uart_segmenter::{self, SessionStats, EOT},
+    serial::{Serial, SerialStats, EOT},
+    systick::{self, InstructionsPerTick, InterruptCost},
+    uart_segmenter::{self, SessionStats},
     user_dict_image,
 };
 
@@ -24,10 +27,16 @@ pub struct CorePeripherals {
 }
 
 /// Runs the application to completion.
-pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitCode {
+pub fn run(mut board: board::Board, core_peripherals: CorePeripherals) -> ExitCode {
     let cpuid = core_peripherals.cpuid.base.read();
     let core = core_name(cpuid);
-    defmt::info!("boot: board={=str} core={=str} cpuid={=u32:#010x}", board::NAME, core, cpuid);
+    defmt::info!(
+        "boot: board={=str} core={=str} cpuid={=u32:#010x} core_clock_hz={=u32}",
+        board::NAME,
+        core,
+        cpuid,
+        board::CORE_CLOCK_HZ
+    );
     if core != board::CORE {
         defmt::error!("this image was built for a {=str}, but runs on a {=str}", board::CORE, core);
         return ExitCode::Failure;
@@ -38,7 +47,8 @@ pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitC
         return ExitCode::Success;
     }
 
-    systick::start_free_running(core_peripherals.syst);
+    let mut syst = core_peripherals.syst;
+    systick::start_free_running(&mut syst);
     let instructions_per_tick = InstructionsPerTick::calibrate();
 
     let model = match Model::from_bytes(model_image::bytes()) {
@@ -81,10 +91,17 @@ pub fn run(board: &mut board::Board, core_peripherals: CorePeripherals) -> ExitC
         DEFAULT_WINDOW,
         memory::static_ram_bytes() + memory::peak_stack_bytes()
     );
+    let mut serial = Serial::start(board.uart0);
+    let interrupt_cost = InterruptCost::calibrate(|raise| board::raise_interrupt(board::UART0_INTERRUPTS[0], raise));
+    #[cfg(feature = "line-rate")]
+    line_rate::start(syst, instructions_per_tick);
     defmt::info!("ready: segmenting UART0 input until EOT ({=u8:#04x})", EOT);
 
-    let stats = uart_segmenter::segment_until_end_of_transmission(&mut board.uart0, &mut segmenter);
-    report(&stats, instructions_per_tick);
+    let stats = uart_segmenter::segment_until_end_of_transmission(&mut serial, &mut segmenter);
+    report(&stats, instructions_per_tick, interrupt_cost);
+    report_serial(&serial.stats());
+    #[cfg(feature = "line-rate")]
+    line_rate::report();
     ExitCode::Success
 }
 
@@ -105,7 +122,7 @@ impl FlashUse {
 
 /// Logs what the session did and cost, as `key=value` pairs that the host
 /// tests and `cargo xtask firmware measure` read.
-fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick) {
+fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick, interrupt_cost: InterruptCost) {
     defmt::info!(
         "input: bytes_in={=u64} characters={=u64} line_feeds={=u64} bytes_out={=u64} forced_cuts={=u64}",
         stats.bytes_in,
@@ -114,12 +131,20 @@ fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick) {
         stats.bytes_out,
         stats.forced_cuts
     );
-    let instructions = instructions_per_tick.instructions(stats.segmenter_ticks);
+    if cfg!(feature = "line-rate") {
+        defmt::info!("segmenter: not timed (SysTick paces the input in line-rate builds)");
+        return;
+    }
+    // What the interrupts cost beyond their handlers' timed bodies is the
+    // UART's, not the segmenter's.
+    let ticks = stats.segmenter_ticks.saturating_sub(interrupt_cost.ticks(stats.segmenter_interrupts));
+    let instructions = instructions_per_tick.instructions(ticks);
     let per_character = if stats.characters == 0 { 0.0 } else { instructions as f32 / stats.characters as f32 };
     defmt::info!(
-        "segmenter: ticks={=u64} instructions_per_tick={=f32} instructions={=u64} instructions_per_char={=f32} \
-         (instructions: valid under qemu -icount shift=0)",
-        stats.segmenter_ticks,
+        "segmenter: ticks={=u64} interrupts={=u64} instructions_per_tick={=f32} instructions={=u64} \
+         instructions_per_char={=f32} (instructions: valid under qemu -icount shift=0)",
+        ticks,
+        stats.segmenter_interrupts,
         instructions_per_tick.as_f32(),
         instructions,
         per_character
@@ -133,6 +158,26 @@ fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick) {
         static_ram + peak_stack,
         memory::stack_capacity_bytes()
     );
+}
+
+/// Logs what the serial port received and lost (the host tests and `cargo
+/// xtask firmware line-rate` read it); a loss is a warning.
+fn report_serial(stats: &SerialStats) {
+    if stats.lost_any() {
+        defmt::warn!(
+            "serial: received={=u32} lost_overrun={=u32} lost_queue_full={=u32} (input was lost)",
+            stats.received,
+            stats.lost_overrun,
+            stats.lost_queue_full
+        );
+    } else {
+        defmt::info!(
+            "serial: received={=u32} lost_overrun={=u32} lost_queue_full={=u32}",
+            stats.received,
+            stats.lost_overrun,
+            stats.lost_queue_full
+        );
+    }
 }
 
 /// The crash self-tests enabled by cargo features, for the QEMU tests.
@@ -153,6 +198,7 @@ fn core_name(cpuid: u32) -> &'static str {
         0xc23 => "Cortex-M3",
         0xc24 => "Cortex-M4",
         0xc27 => "Cortex-M7",
+        0xd21 => "Cortex-M33",
         _ => "unknown core",
     }
 }

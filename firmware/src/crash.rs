@@ -8,7 +8,11 @@ use core::{
 
 use cortex_m_rt::{exception, ExceptionFrame};
 
-use crate::exit::{exit, ExitCode};
+use crate::{
+    board,
+    exit::{exit, ExitCode},
+    serial,
+};
 
 /// Set on the first crash, so that a crash while logging the crash (e.g. the
 /// defmt logger was mid-frame) exits at once instead of recursing.
@@ -40,8 +44,15 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     exit(ExitCode::Fault)
 }
 
+/// Every interrupt without a handler of its own: UART0's go to the serial
+/// handler (without a device crate there is no vector table entry per
+/// interrupt), anything else is a fault.
 #[exception]
 unsafe fn DefaultHandler(irqn: i16) {
+    if u16::try_from(irqn).is_ok_and(|number| board::UART0_INTERRUPTS.contains(&number)) {
+        serial::on_uart_interrupt();
+        return;
+    }
     if first_crash() {
         defmt::error!("unexpected exception or interrupt: irqn={=i16}", irqn);
     }

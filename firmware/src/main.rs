@@ -12,9 +12,12 @@ mod app;
 mod board;
 mod crash;
 mod exit;
+#[cfg(feature = "line-rate")]
+mod line_rate;
 mod memory;
 mod mmio;
 mod model_image;
+mod serial;
 mod systick;
 mod uart_segmenter;
 mod user_dict_image;
@@ -30,8 +33,8 @@ use defmt_semihosting as _;
 fn main() -> ! {
     // Only fails if taken twice, and `main` runs once.
     let core_peripherals = cortex_m::Peripherals::take().expect("core peripherals taken once");
-    let mut board = board::Board::take();
+    let board = board::Board::take();
     let used = app::CorePeripherals { cpuid: core_peripherals.CPUID, syst: core_peripherals.SYST };
-    let outcome = app::run(&mut board, used);
+    let outcome = app::run(board, used);
     exit::exit(outcome)
 }

@@ -1,13 +1,15 @@
 //! The Python module `crf_mcu`: load a model and segment or label text with the decoder, and train a
 //! model with the trainer's library. `crf_mcu.pyi` is the Python-side documentation of every item.
 //!
-//! - [`model`]: `crf_mcu.Model` (load, `segment`, `cut`, `lcut`, `label`), the user dictionary's slot;
+//! - [`model`]: `crf_mcu.Model` (load, `segment`, `cut`, `lcut`, `label`, `load_userdict`);
+//! - [`user_dict`]: the user dictionary a model keeps;
 //! - [`training`]: `crf_mcu.train` and its `TrainResult`;
 //! - [`errors`]: the trainer's and decoder's errors as Python exceptions.
 
 mod errors;
 mod model;
 mod training;
+mod user_dict;
 
 use pyo3::prelude::*;
 

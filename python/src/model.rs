@@ -3,15 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use decoder::{Event, Segmenter, StreamLabeler, DEFAULT_WINDOW};
-use pyo3::exceptions::PyNotImplementedError;
-use pyo3::intern;
+use decoder::{Event, Segmenter, SpanRules, StreamLabeler, DEFAULT_WINDOW};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyList, PyString, PyTuple};
 use self_cell::self_cell;
 
 use crate::errors::to_py_err;
+use crate::user_dict::UserDictionary;
 
 /// `decoder::Model` under a name with one lifetime parameter, as `self_cell!` wants it.
 type DecoderModel<'bytes> = decoder::Model<'bytes>;
@@ -43,6 +42,10 @@ pub struct Model {
     path: Option<PathBuf>,
     /// The tag names, in model order.
     tags: Vec<String>,
+    /// Words to keep whole (`user_dict=`, `load_userdict`); behind a lock, as the class is frozen.
+    user_dict: UserDictionary,
+    /// Whether URLs, e-mail addresses and numbers are kept whole when a call does not say.
+    forced_spans: bool,
 }
 
 impl Model {
@@ -51,21 +54,12 @@ impl Model {
         let loaded =
             LoadedModel::try_new(bytes, |bytes| trainer::pipeline::load_model(name, bytes)).map_err(to_py_err)?;
         let tags = loaded.borrow_dependent().tag_names().map(str::to_owned).collect();
-        Ok(Self { loaded, path, tags })
+        Ok(Self { loaded, path, tags, user_dict: UserDictionary::default(), forced_spans: true })
     }
 
-    /// Where the user dictionary joins the model (`Model.load(path, user_dict=...)` and
-    /// `load_userdict`). The decoder's dictionary (`decoder::Dictionary`) is being added separately;
-    /// until it lands, asking for one is an error rather than a silent no-op. Wiring it: read the file
-    /// with the trainer's reader (its errors name the line; `to_py_err` makes them `ValueError`s), keep
-    /// it in a field behind a lock (the class is frozen and shared between threads, e.g.
-    /// `RwLock<Option<...>>`), and give it to the segmenter and labeler in `segment_to_string` and
-    /// `label`.
+    /// Adds the words of the word-list file at `path`; errors name the file (and the line).
     fn attach_user_dict(&self, path: &Path) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(format!(
-            "user dictionaries are not supported by this build of crf_mcu yet (asked for {})",
-            path.display()
-        )))
+        self.user_dict.add_file(path).map_err(to_py_err)
     }
 
     fn model(&self) -> &decoder::Model<'_> {
@@ -82,10 +76,13 @@ impl Model {
     }
 
     /// `text` segmented with `separator` between words, and `\n` ending every line.
-    fn segment_to_string(&self, py: Python<'_>, text: &str, separator: &[u8]) -> String {
+    fn segment_to_string(&self, py: Python<'_>, text: &str, separator: &[u8], forced_spans: Option<bool>) -> String {
+        let dictionary = self.user_dict.current();
+        let forced_spans = forced_spans.unwrap_or(self.forced_spans);
         Self::maybe_detached(py, text, || {
             let mut out = Vec::with_capacity(text.len() + text.len() / 2);
-            Segmenter::<DEFAULT_WINDOW>::with_separator(self.model(), separator)
+            let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
+            Segmenter::<DEFAULT_WINDOW>::with_rules_and_separator(self.model(), rules, separator)
                 .segment_all(text.as_bytes(), |bytes| out.extend_from_slice(bytes));
             // The segmenter writes each unit's input bytes whole and adds only the separator and line
             // breaks: valid UTF-8 in, valid UTF-8 out. Lossy conversion keeps this panic-free all the same.
@@ -93,33 +90,59 @@ impl Model {
         })
     }
 
-    fn segment_list<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
-        let lines = self.segment_to_string(py, text, WORD_BREAK);
-        // Python's own `str.split` makes the word objects: from one str of fixed-width characters, it
-        // copies each word's slice, which costs less than decoding each word's UTF-8 apart.
-        let words = PyString::new(py, &lines).call_method1(intern!(py, "split"), (intern!(py, "\n"),))?;
-        let words = words.cast_into::<PyList>()?;
-        // The output ends with a line break (when not empty), so the last piece is always empty; an empty
-        // input line gives an empty piece too, and then every empty piece goes.
-        if lines.starts_with('\n') || lines.contains("\n\n") {
-            let nonempty = words.iter().filter(|word| word.len().is_ok_and(|len| len > 0)).collect::<Vec<_>>();
-            return PyList::new(py, nonempty);
+    fn segment_list<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+        forced_spans: Option<bool>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let lines = self.segment_to_string(py, text, WORD_BREAK, forced_spans);
+        // A text repeats its words (punctuation, function words): a direct-mapped cache of str objects,
+        // indexed by a hash of the word, shares one object among a word's occurrences (str is immutable),
+        // which saves most of the allocations and UTF-8 decoding that an object per occurrence costs.
+        let slots = (lines.len() / 8).clamp(16, MAX_CACHED_WORDS).next_power_of_two();
+        let mut cache: Vec<Option<(&str, Bound<'py, PyString>)>> = vec![None; slots];
+        let mut words = Vec::with_capacity(lines.len() / 4);
+        for word in lines.split('\n').filter(|word| !word.is_empty()) {
+            let slot = &mut cache[word_hash(word) as usize & (slots - 1)];
+            match slot {
+                Some((cached, object)) if *cached == word => words.push(object.clone()),
+                _ => {
+                    let object = PyString::new(py, word);
+                    words.push(object.clone());
+                    *slot = Some((word, object));
+                }
+            }
         }
-        if let Some(last) = words.len().checked_sub(1) {
-            words.del_item(last)?;
-        }
-        Ok(words)
+        PyList::new(py, words)
     }
+}
+
+/// The most str objects `segment` keeps for reuse while it builds one list (a power of two).
+const MAX_CACHED_WORDS: usize = 1 << 14;
+
+/// A hash of a word for the cache: its first 8 bytes and its length, mixed by one multiplication (most
+/// words are 1 to 3 CJK characters, 3 to 9 bytes, so this sees almost all of them); the cache compares
+/// the whole word on a hit, so a collision only costs a new str object.
+fn word_hash(word: &str) -> u64 {
+    let bytes = word.as_bytes();
+    let mut head = [0u8; 8];
+    let len = bytes.len().min(8);
+    head[..len].copy_from_slice(&bytes[..len]);
+    let mixed = (u64::from_le_bytes(head) ^ (bytes.len() as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    mixed >> 40
 }
 
 #[pymethods]
 impl Model {
-    /// Loads and checks the model file at `path` (`str` or `os.PathLike`).
+    /// Loads and checks the model file at `path` (`str` or `os.PathLike`), with the words of the word list
+    /// `user_dict` kept whole, and URLs, e-mail addresses and numbers too unless `forced_spans` is false.
     #[staticmethod]
-    #[pyo3(signature = (path, user_dict = None))]
-    fn load(path: PathBuf, user_dict: Option<PathBuf>) -> PyResult<Self> {
+    #[pyo3(signature = (path, user_dict = None, forced_spans = true))]
+    fn load(path: PathBuf, user_dict: Option<PathBuf>, forced_spans: bool) -> PyResult<Self> {
         let bytes = trainer::pipeline::read_model_file(&path).map_err(to_py_err)?;
-        let model = Self::from_vec(bytes, &path, Some(path.clone()))?;
+        let mut model = Self::from_vec(bytes, &path, Some(path.clone()))?;
+        model.forced_spans = forced_spans;
         if let Some(user_dict) = user_dict {
             model.attach_user_dict(&user_dict)?;
         }
@@ -128,8 +151,11 @@ impl Model {
 
     /// Loads and checks a model file's contents (e.g. from a package's resources).
     #[staticmethod]
-    fn from_bytes(data: &[u8]) -> PyResult<Self> {
-        Self::from_vec(data.to_vec(), Path::new("<bytes>"), None)
+    #[pyo3(signature = (data, forced_spans = true))]
+    fn from_bytes(data: &[u8], forced_spans: bool) -> PyResult<Self> {
+        let mut model = Self::from_vec(data.to_vec(), Path::new("<bytes>"), None)?;
+        model.forced_spans = forced_spans;
+        Ok(model)
     }
 
     /// Adds the words of a user dictionary file (one word a line, like jieba's `load_userdict`).
@@ -138,33 +164,55 @@ impl Model {
     }
 
     /// The words of `text`, in order; white space (line breaks included) separates words and is dropped.
-    fn segment<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyList>> {
-        self.segment_list(py, &text)
+    #[pyo3(signature = (text, *, forced_spans = None))]
+    fn segment<'py>(
+        &self,
+        py: Python<'py>,
+        text: PyBackedStr,
+        forced_spans: Option<bool>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.segment_list(py, &text, forced_spans)
     }
 
     /// `segment`, under jieba's name for the list-returning call.
-    fn lcut<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyList>> {
-        self.segment_list(py, &text)
+    #[pyo3(signature = (text, *, forced_spans = None))]
+    fn lcut<'py>(
+        &self,
+        py: Python<'py>,
+        text: PyBackedStr,
+        forced_spans: Option<bool>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.segment_list(py, &text, forced_spans)
     }
 
     /// `text` segmented as `trainer segment` writes it: each line's words with `separator` between them
     /// (default two spaces, as in the SIGHAN files), `\n` after every line (white space dropped).
-    #[pyo3(signature = (text, separator = "  "))]
-    fn segment_text(&self, py: Python<'_>, text: PyBackedStr, separator: &str) -> String {
-        self.segment_to_string(py, &text, separator.as_bytes())
+    #[pyo3(signature = (text, separator = "  ", *, forced_spans = None))]
+    fn segment_text(&self, py: Python<'_>, text: PyBackedStr, separator: &str, forced_spans: Option<bool>) -> String {
+        self.segment_to_string(py, &text, separator.as_bytes(), forced_spans)
     }
 
     /// The words of `text` as an iterator (jieba's `cut`).
-    fn cut<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyAny>> {
-        self.segment_list(py, &text)?.try_iter().map(Bound::into_any)
+    #[pyo3(signature = (text, *, forced_spans = None))]
+    fn cut<'py>(&self, py: Python<'py>, text: PyBackedStr, forced_spans: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+        self.segment_list(py, &text, forced_spans)?.try_iter().map(Bound::into_any)
     }
 
     /// Each character of `text` with its tag, as `(character, tag)` pairs; white space is not labeled
     /// and not listed.
-    fn label<'py>(&self, py: Python<'py>, text: PyBackedStr) -> PyResult<Bound<'py, PyList>> {
+    #[pyo3(signature = (text, *, forced_spans = None))]
+    fn label<'py>(
+        &self,
+        py: Python<'py>,
+        text: PyBackedStr,
+        forced_spans: Option<bool>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let dictionary = self.user_dict.current();
+        let forced_spans = forced_spans.unwrap_or(self.forced_spans);
         let labeled: Vec<(char, u8)> = Self::maybe_detached(py, &text, || {
             let mut labeled = Vec::with_capacity(text.len() / 3 + 1);
-            let mut labeler = StreamLabeler::<DEFAULT_WINDOW>::new(self.model());
+            let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
+            let mut labeler = StreamLabeler::<DEFAULT_WINDOW>::with_rules(self.model(), rules);
             let mut on_event = |event| {
                 if let Event::Unit(decoder::Labeled { ch, tag: Some(tag), .. }) = event {
                     labeled.push((ch, tag));

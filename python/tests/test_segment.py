@@ -140,12 +140,3 @@ def test_non_path_model_argument_is_a_type_error_naming_it():
     with pytest.raises(TypeError, match="argument 'path'"):
         crf_mcu.Model.load(42)
 
-
-def test_user_dictionary_is_refused_until_the_decoder_has_one(model, tmp_path):
-    # The slot for decoder::Dictionary: until it is wired in, asking for one must not pass silently.
-    words = tmp_path / "words.txt"
-    words.write_text("北京大学\n", encoding="utf-8")
-    with pytest.raises(NotImplementedError, match="words.txt"):
-        model.load_userdict(words)
-    with pytest.raises(NotImplementedError, match="words.txt"):
-        crf_mcu.Model.load(DEFAULT_MODEL, user_dict=words)

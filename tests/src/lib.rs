@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests in `tests/`.
 
 use std::{
+    fs,
     io::Write,
     path::{Path, PathBuf},
 };
 
 use xtask::{
     firmware::{self, CargoOutput, FirmwareBuild},
+    measure,
     qemu::RunOutcome,
     toolchain::Toolchain,
 };
@@ -42,6 +44,23 @@ pub fn print_exit(image: &FirmwareBuild, outcome: &RunOutcome) {
 /// skipped checks show in every run, passing or not.
 pub fn report_line(line: &str) {
     let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
+
+/// The PKU test input if present, else the committed sample (and says so),
+/// with a name for messages.
+pub fn reference_input() -> (String, Vec<u8>) {
+    match measure::pku_test_input() {
+        Some(path) => ("PKU test input".to_owned(), fs::read(&path).expect("reading the PKU test input")),
+        None => {
+            report_line(&format!(
+                "SKIPPED the full PKU check: no icwb2/pku_test.utf8 under {} (set {}); using the committed sample",
+                measure::data_dir().display(),
+                measure::DATA_DIR_VARIABLE
+            ));
+            let sample = measure::sample_input();
+            ("committed sample".to_owned(), fs::read(&sample).expect("reading tests/data/sample.utf8"))
+        }
+    }
 }
 
 /// The host's segmentation of `input` with the model file `model`:

@@ -1,5 +1,5 @@
 //! The firmware under QEMU: it boots, checks its model and exits 0 at the end
-//! of its (here empty) input on both boards, a crash or a hang fails the run,
+//! of its (here empty) input on every board, a crash or a hang fails the run,
 //! and UART0 works both ways. The segmenter itself: tests/segmenter.rs.
 //!
 //! One test binary on purpose: its tests share the firmware target
@@ -53,6 +53,16 @@ fn boots_and_exits_zero_on_mps2_an386_cortex_m4() {
 }
 
 #[test]
+fn boots_and_exits_zero_on_mps2_an505_cortex_m33() {
+    boots_and_exits_zero(Board::Mps2An505);
+}
+
+#[test]
+fn boots_and_exits_zero_on_netduinoplus2_cortex_m4() {
+    boots_and_exits_zero(Board::Netduinoplus2);
+}
+
+#[test]
 fn a_panic_fails_the_run() {
     let image = FirmwareBuild::with_features(Board::Lm3s6965evb, &["selftest-panic"]);
     let outcome = run(&image, &RunOptions::default());
@@ -69,7 +79,7 @@ fn a_hardfault_fails_the_run() {
 }
 
 #[test]
-fn uart0_echoes_input_on_both_boards() {
+fn uart0_echoes_input_on_every_board() {
     let text = "切分 these words\n";
     for board in Board::ALL {
         let image = FirmwareBuild::with_features(board, &["selftest-echo"]);

@@ -13,11 +13,11 @@
 
 use std::{fs, time::Duration};
 
-use integration_tests::{build, first_difference, host_segmentation, report_line, toolchain};
+use integration_tests::{build, first_difference, host_segmentation, reference_input, report_line, toolchain};
 use xtask::{
     firmware::{default_model, Board, FirmwareBuild},
-    measure::{self, SegmenterFigures, SegmenterRun},
-    qemu::QemuExit,
+    measure::{self, serial::SerialFigures, SegmenterFigures, SegmenterRun, EOT},
+    qemu::{self, QemuExit, RunOptions},
 };
 
 /// Generous: the PKU test input takes about half a minute per board.
@@ -45,6 +45,13 @@ fn segments_like_the_host(board: Board, what: &str, input: &[u8]) -> SegmenterRu
     // Back-pressure: every byte sent arrived, however fast it was sent.
     assert_eq!(figures.bytes_in, input.len() as u64, "{what} on {board}: bytes lost on the way in");
     assert_eq!(figures.bytes_out, outcome.uart_output.len() as u64, "{what} on {board}: bytes lost on the way out");
+    let serial = SerialFigures::from_log(&outcome.defmt_log)
+        .unwrap_or_else(|error| panic!("{what} on {board}: {error:#}\n{}", outcome.report()));
+    assert_eq!(
+        serial,
+        SerialFigures { received: input.len() as u64, lost_overrun: 0, lost_queue_full: 0 },
+        "{what} on {board}: the serial port lost input"
+    );
     assert!(
         outcome.uart_output == expected,
         "{what} on {board}: {}",
@@ -69,22 +76,6 @@ fn print_figures(board: Board, what: &str, run: &SegmenterRun, input_bytes: usiz
     ));
 }
 
-/// The PKU test input if present, else the committed sample (and says so).
-fn reference_input() -> (String, Vec<u8>) {
-    match measure::pku_test_input() {
-        Some(path) => ("PKU test input".to_owned(), fs::read(&path).expect("reading the PKU test input")),
-        None => {
-            report_line(&format!(
-                "SKIPPED the full PKU check: no icwb2/pku_test.utf8 under {} (set {}); using the committed sample",
-                measure::data_dir().display(),
-                measure::DATA_DIR_VARIABLE
-            ));
-            let sample = measure::sample_input();
-            ("committed sample".to_owned(), fs::read(&sample).expect("reading tests/data/sample.utf8"))
-        }
-    }
-}
-
 fn check_budgets(board: Board, figures: &SegmenterFigures) {
     assert!(figures.flash_model > 0 && figures.flash_code > 0, "{board}: {figures}");
     if board == Board::Lm3s6965evb {
@@ -105,6 +96,20 @@ fn pku_test_input_is_segmented_like_the_host_on_mps2_an386_cortex_m4() {
     let (what, input) = reference_input();
     let run = segments_like_the_host(Board::Mps2An386, &what, &input);
     check_budgets(Board::Mps2An386, &run.figures.expect("checked"));
+}
+
+#[test]
+fn pku_test_input_is_segmented_like_the_host_on_mps2_an505_cortex_m33() {
+    let (what, input) = reference_input();
+    let run = segments_like_the_host(Board::Mps2An505, &what, &input);
+    check_budgets(Board::Mps2An505, &run.figures.expect("checked"));
+}
+
+#[test]
+fn pku_test_input_is_segmented_like_the_host_on_netduinoplus2_cortex_m4() {
+    let (what, input) = reference_input();
+    let run = segments_like_the_host(Board::Netduinoplus2, &what, &input);
+    check_budgets(Board::Netduinoplus2, &run.figures.expect("checked"));
 }
 
 /// Characters for a long line without punctuation or spaces.
@@ -149,6 +154,16 @@ fn malformed_input_is_segmented_like_the_host_on_lm3s6965evb_cortex_m3() {
 #[test]
 fn malformed_input_is_segmented_like_the_host_on_mps2_an386_cortex_m4() {
     segments_like_the_host(Board::Mps2An386, "malformed input", &malformed_input());
+}
+
+#[test]
+fn malformed_input_is_segmented_like_the_host_on_mps2_an505_cortex_m33() {
+    segments_like_the_host(Board::Mps2An505, "malformed input", &malformed_input());
+}
+
+#[test]
+fn malformed_input_is_segmented_like_the_host_on_netduinoplus2_cortex_m4() {
+    segments_like_the_host(Board::Netduinoplus2, "malformed input", &malformed_input());
 }
 
 /// A model with a word list (format version 3: lexicon templates, whose word bits the firmware's
@@ -260,4 +275,30 @@ fn a_corrupted_model_fails_cleanly_at_boot() {
     assert!(outcome.defmt_log.contains("BadChecksum"), "{}", outcome.report());
     assert!(outcome.uart_output.is_empty(), "{}", outcome.report());
     report_line(&format!("corrupted model on {board}: rejected at boot, exit status 1"));
+}
+
+/// Bytes after EOT are ignored: the answer is the host's for the text before
+/// it, and the serial port counts only those bytes.
+fn bytes_after_end_of_transmission_are_ignored(board: Board) {
+    let toolchain = toolchain();
+    let image = FirmwareBuild::new(board);
+    let elf = build(&toolchain, &image);
+    let text = "我们在北京。\n最后一行没有换行".as_bytes();
+    let mut uart_input = text.to_vec();
+    uart_input.push(EOT);
+    uart_input.extend_from_slice("之后的字节\n\x04\n more".as_bytes());
+    let options = RunOptions { uart_input, ..RunOptions::default() };
+    let outcome = qemu::run(&toolchain, board, &elf, &options)
+        .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
+    assert!(outcome.success(), "{}", outcome.report());
+    assert_eq!(outcome.uart_output, host_segmentation(&default_model(), text), "{}", outcome.report());
+    let serial = SerialFigures::from_log(&outcome.defmt_log).unwrap_or_else(|error| panic!("{error:#}"));
+    assert_eq!(serial, SerialFigures { received: text.len() as u64, lost_overrun: 0, lost_queue_full: 0 });
+}
+
+#[test]
+fn bytes_after_end_of_transmission_are_ignored_on_every_board() {
+    for board in Board::ALL {
+        bytes_after_end_of_transmission_are_ignored(board);
+    }
 }

@@ -140,7 +140,7 @@ pub fn run_segmenter(toolchain: &Toolchain, elf: &Path, input: &[u8], timeout: D
     }
     let mut uart_input = input.to_vec();
     uart_input.push(EOT);
-    let options = RunOptions { timeout, icount: true, uart_input };
+    let options = RunOptions { timeout, icount: true, uart_input, ..RunOptions::default() };
     let outcome = qemu::run_with_plain_log(toolchain, C_FIRMWARE_BOARD, elf, &options)?;
     let figures = SegmenterFigures::from_log(&outcome.defmt_log).ok();
     Ok(SegmenterRun { outcome, figures })

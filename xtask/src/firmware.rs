@@ -21,17 +21,25 @@ pub enum Board {
     /// Arm MPS2 with the AN386 image: Cortex-M4F, 4M code and 4M data RAM.
     #[value(name = "mps2-an386")]
     Mps2An386,
+    /// Arm MPS2 with the AN505 image: Cortex-M33 (Armv8-M), 4M code and 4M data RAM.
+    #[value(name = "mps2-an505")]
+    Mps2An505,
+    /// Netduino Plus 2 (STM32F405): Cortex-M4F, 1M flash, 128K RAM (192K with the CCM).
+    #[value(name = "netduinoplus2")]
+    Netduinoplus2,
 }
 
 impl Board {
     /// Every board, in the order the checks run them.
-    pub const ALL: [Board; 2] = [Board::Lm3s6965evb, Board::Mps2An386];
+    pub const ALL: [Board; 4] = [Board::Lm3s6965evb, Board::Mps2An386, Board::Mps2An505, Board::Netduinoplus2];
 
     /// The board's name, which is also its QEMU machine (`-M`).
     pub fn name(self) -> &'static str {
         match self {
             Board::Lm3s6965evb => "lm3s6965evb",
             Board::Mps2An386 => "mps2-an386",
+            Board::Mps2An505 => "mps2-an505",
+            Board::Netduinoplus2 => "netduinoplus2",
         }
     }
 
@@ -40,6 +48,8 @@ impl Board {
         match self {
             Board::Lm3s6965evb => "Cortex-M3",
             Board::Mps2An386 => "Cortex-M4",
+            Board::Mps2An505 => "Cortex-M33",
+            Board::Netduinoplus2 => "Cortex-M4",
         }
     }
 
@@ -48,6 +58,8 @@ impl Board {
         match self {
             Board::Lm3s6965evb => "thumbv7m-none-eabi",
             Board::Mps2An386 => "thumbv7em-none-eabihf",
+            Board::Mps2An505 => "thumbv8m.main-none-eabihf",
+            Board::Netduinoplus2 => "thumbv7em-none-eabihf",
         }
     }
 
@@ -57,7 +69,8 @@ impl Board {
     }
 }
 
-/// Where RAM starts in both boards' memory maps (firmware/boards/*/memory.x).
+/// Where RAM starts, or below it (mps2-an505: 0x38000000), in every
+/// board's memory map (firmware/boards/*/memory.x); flash lies below it.
 const RAM_ORIGIN: u64 = 0x2000_0000;
 
 impl fmt::Display for Board {
@@ -82,6 +95,8 @@ pub const MODEL_VARIABLE: &str = "CRF_MODEL";
 /// The environment variable naming the word list the firmware embeds as user
 /// dictionary (read by firmware/build.rs and by `trainer segment`).
 pub const USER_DICT_VARIABLE: &str = "CRF_USER_DICT";
+/// The environment variable that gives the `line-rate` build its baud rate.
+pub const BAUD_VARIABLE: &str = "CRF_BAUD";
 
 /// One firmware image to build.
 #[derive(Debug, Clone)]
@@ -97,18 +112,20 @@ pub struct FirmwareBuild {
     /// The word list to embed as user dictionary (`CRF_USER_DICT`); `None`:
     /// no dictionary.
     pub user_dict: Option<PathBuf>,
+    /// The baud rate of a `line-rate` build (`CRF_BAUD`); `None`: 115200.
+    pub baud: Option<u32>,
 }
 
 impl FirmwareBuild {
     /// The plain firmware for `board`.
     pub fn new(board: Board) -> Self {
-        Self { board, features: Vec::new(), model: None, user_dict: None }
+        Self { board, features: Vec::new(), model: None, user_dict: None, baud: None }
     }
 
     /// The firmware for `board` with the extra `features`.
     pub fn with_features(board: Board, features: &[&str]) -> Self {
         let features = features.iter().map(|&feature| feature.to_owned()).collect();
-        Self { board, features, model: None, user_dict: None }
+        Self { board, features, model: None, user_dict: None, baud: None }
     }
 
     /// This image with `model` embedded instead of the default model.
@@ -117,9 +134,15 @@ impl FirmwareBuild {
         self
     }
 
-    /// The name of this image: board, features and a non-default model's
-    /// file stem, e.g. `firmware-lm3s6965evb+selftest-panic` or
-    /// `firmware-mps2-an386@corrupt`.
+    /// This image built for a serial line of `baud` bits per second.
+    pub fn with_baud(mut self, baud: u32) -> Self {
+        self.baud = Some(baud);
+        self
+    }
+
+    /// The name of this image: board, features, a non-default model's file
+    /// stem and a baud rate, e.g. `firmware-lm3s6965evb+selftest-panic`,
+    /// `firmware-mps2-an386@corrupt` or `firmware-lm3s6965evb+line-rate-115200bd`.
     pub fn image_name(&self) -> String {
         let mut name = format!("firmware-{}", self.board);
         for feature in &self.features {
@@ -133,6 +156,9 @@ impl FirmwareBuild {
         if let Some(list) = &self.user_dict {
             name.push('%');
             name.push_str(&list.file_stem().unwrap_or(list.as_os_str()).to_string_lossy());
+        }
+        if let Some(baud) = self.baud {
+            name.push_str(&format!("-{baud}bd"));
         }
         name
     }
@@ -190,6 +216,10 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
     match &image.user_dict {
         Some(list) => command.env(USER_DICT_VARIABLE, std::path::absolute(list)?),
         None => command.env_remove(USER_DICT_VARIABLE),
+    };
+    match image.baud {
+        Some(baud) => command.env(BAUD_VARIABLE, baud.to_string()),
+        None => command.env_remove(BAUD_VARIABLE),
     };
 
     let _guard = BUILD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
@@ -320,6 +350,10 @@ mod tests {
         assert_eq!(
             FirmwareBuild::new(Board::Lm3s6965evb).with_model("/tmp/x/corrupt.crfm").image_name(),
             "firmware-lm3s6965evb@corrupt"
+        );
+        assert_eq!(
+            FirmwareBuild::with_features(Board::Lm3s6965evb, &["line-rate"]).with_baud(9600).image_name(),
+            "firmware-lm3s6965evb+line-rate-9600bd"
         );
     }
 

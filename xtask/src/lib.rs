@@ -10,6 +10,7 @@
 pub mod capi;
 pub mod firmware;
 pub mod frontier;
+pub mod line_rate;
 pub mod measure;
 pub mod process;
 pub mod python;

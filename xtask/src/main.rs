@@ -102,6 +102,29 @@ enum FirmwareTask {
     /// like `trainer segment`, and print their flash, RAM and instructions
     /// per character side by side.
     CCompare(CCompareArgs),
+    /// Find the highest standard baud rate (9600 ... 921600) at which the
+    /// board's line-rate build (a timer delivers one input byte per byte
+    /// period at the board's core clock) takes the whole PKU test input with
+    /// no byte lost and output identical to the host, run the rate above it
+    /// to show the loss counted, and record both in docs/firmware.json.
+    LineRate(LineRateArgs),
+}
+
+#[derive(Args)]
+struct LineRateArgs {
+    /// The board.
+    #[arg(long, value_enum, default_value = "lm3s6965evb")]
+    board: Board,
+    /// The rate to check first (default 115200); the search moves up or
+    /// down from it.
+    #[arg(long)]
+    baud: Option<u32>,
+    /// The model file to embed (default: models/default.crfm).
+    #[arg(long, env = firmware::MODEL_VARIABLE)]
+    model: Option<PathBuf>,
+    /// Kill QEMU (and fail) after this many seconds, per run.
+    #[arg(long, default_value_t = 900)]
+    timeout: u64,
 }
 
 #[derive(Args)]
@@ -233,6 +256,16 @@ fn main() -> ExitCode {
         Task::Firmware(FirmwareTask::Run(args)) => firmware_run(&args),
         Task::Firmware(FirmwareTask::Measure(args)) => firmware_measure(&args),
         Task::Firmware(FirmwareTask::CCompare(args)) => firmware_c_compare(&args),
+        Task::Firmware(FirmwareTask::LineRate(args)) => {
+            xtask::line_rate::measure_and_record(&xtask::line_rate::LineRateRequest {
+                board: args.board,
+                start_baud: args.baud,
+                model: args.model,
+                timeout: Duration::from_secs(args.timeout),
+                command_line: command_line(),
+            })
+            .map(drop)
+        }
         Task::Frontier(args) => measure_frontier(&args),
         Task::Results(args) => xtask::results::command(&args),
         Task::BenchPython(args) => bench_python(&args),
@@ -333,7 +366,7 @@ fn test_everything() -> Result<()> {
             capi::clippy_library(&toolchain, target)
         })?;
     }
-    // The QEMU images of both boards, and the real-hardware logger (RTT).
+    // The QEMU images of every board, and the real-hardware logger (RTT).
     let hardware_image = FirmwareBuild::with_features(Board::Lm3s6965evb, &[HARDWARE_LOGGER_FEATURE]);
     for image in Board::ALL.map(FirmwareBuild::new).iter().chain([&hardware_image]) {
         steps.run(&format!("firmware clippy -D warnings ({})", image.image_name()), || {
@@ -405,7 +438,13 @@ fn build_and_measure(toolchain: &Toolchain, image: &FirmwareBuild, output: Cargo
 }
 
 fn image(args: &ImageArgs) -> FirmwareBuild {
-    FirmwareBuild { board: args.board, features: args.features.clone(), model: args.model.clone(), user_dict: None }
+    FirmwareBuild {
+        board: args.board,
+        features: args.features.clone(),
+        model: args.model.clone(),
+        user_dict: None,
+        baud: None,
+    }
 }
 
 fn firmware_build(args: &ImageArgs) -> Result<()> {
@@ -432,7 +471,12 @@ fn firmware_run(args: &RunArgs) -> Result<()> {
     // Everything but the firmware's UART0 output goes to stderr.
     let elf = firmware::build(&toolchain, &image(&args.image), CargoOutput::Show)?;
     eprintln!("{}: {}", elf.display(), firmware::memory_use(&elf)?);
-    let options = qemu::RunOptions { timeout: Duration::from_secs(args.timeout), icount: args.icount, uart_input };
+    let options = qemu::RunOptions {
+        timeout: Duration::from_secs(args.timeout),
+        icount: args.icount,
+        uart_input,
+        ..qemu::RunOptions::default()
+    };
     let outcome = qemu::run(&toolchain, board, &elf, &options)?;
     let status =
         format!("qemu: {} on {board}: {} in {:.2}s", board.core(), outcome.exit, outcome.elapsed.as_secs_f64());

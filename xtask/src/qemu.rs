@@ -35,11 +35,18 @@ pub struct RunOptions {
     /// Bytes sent to UART0 once the image has started (has logged its first
     /// line, by which time UART0 is set up).
     pub uart_input: Vec<u8>,
+    /// Read UART0's output as fast as it comes, never pausing: for runs
+    /// whose emulated time must not depend on the host (the line-rate test).
+    /// A UART whose output QEMU does not write blocking (the CMSDK UART)
+    /// stalls while the socket is full, and the emulated clock runs on
+    /// meanwhile: a few hundred bytes fill it, and a paused reader lets
+    /// milliseconds pass.
+    pub prompt_reader: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(30), icount: false, uart_input: Vec::new() }
+        Self { timeout: Duration::from_secs(30), icount: false, uart_input: Vec::new(), prompt_reader: false }
     }
 }
 
@@ -175,7 +182,7 @@ fn run_image(
     let uart_output = match &uart0 {
         Some(stream) => {
             wait_for_first_log_output(&mut qemu)?;
-            Some(exchange_uart(stream, options.uart_input.clone())?)
+            Some(exchange_uart(stream, options.uart_input.clone(), options.prompt_reader)?)
         }
         None => None,
     };
@@ -230,7 +237,7 @@ fn wait_for_first_log_output(qemu: &mut BoundedChild) -> Result<()> {
 
 /// Sends `input` to UART0 and collects everything UART0 sends until QEMU
 /// closes the socket (when it exits or is killed).
-fn exchange_uart(stream: &UnixStream, input: Vec<u8>) -> Result<thread::JoinHandle<Vec<u8>>> {
+fn exchange_uart(stream: &UnixStream, input: Vec<u8>, prompt: bool) -> Result<thread::JoinHandle<Vec<u8>>> {
     let mut writer = stream.try_clone()?;
     let mut reader = stream.try_clone()?;
     // The write half is never shut down: QEMU takes EOF as a disconnect and
@@ -239,7 +246,7 @@ fn exchange_uart(stream: &UnixStream, input: Vec<u8>) -> Result<thread::JoinHand
         // Fails only if QEMU is gone, which its exit status reports.
         let _ = writer.write_all(&input);
     });
-    Ok(thread::spawn(move || read_until_closed(&mut reader)))
+    Ok(thread::spawn(move || read_until_closed(&mut reader, prompt)))
 }
 
 /// Below this many bytes per read, the reader pauses before the next read.
@@ -253,7 +260,8 @@ const READ_PAUSE: Duration = Duration::from_millis(2);
 /// be woken for every byte, and those wake-ups (not the emulation) would
 /// then set the pace. Pausing after small reads lets the socket buffer
 /// collect the bytes instead, which makes long runs several times faster.
-fn read_until_closed(stream: &mut UnixStream) -> Vec<u8> {
+/// A `prompt` reader never pauses.
+fn read_until_closed(stream: &mut UnixStream, prompt: bool) -> Vec<u8> {
     let mut bytes = Vec::new();
     let mut buffer = vec![0u8; 1 << 16];
     loop {
@@ -261,7 +269,7 @@ fn read_until_closed(stream: &mut UnixStream) -> Vec<u8> {
             Ok(0) => break,
             Ok(count) => {
                 bytes.extend_from_slice(&buffer[..count]);
-                if count < SMALL_READ_BYTES {
+                if count < SMALL_READ_BYTES && !prompt {
                     thread::sleep(READ_PAUSE);
                 }
             }

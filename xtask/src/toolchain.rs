@@ -23,7 +23,7 @@ use anyhow::{bail, Result};
 use crate::process::{self, find_on_path, running_as_root, stdout_of};
 
 /// The thumb targets the firmware is built for.
-pub const THUMB_TARGETS: [&str; 2] = ["thumbv7m-none-eabi", "thumbv7em-none-eabihf"];
+pub const THUMB_TARGETS: [&str; 3] = ["thumbv7m-none-eabi", "thumbv7em-none-eabihf", "thumbv8m.main-none-eabihf"];
 
 /// Debian's compiler, used when the active toolchain has no thumb targets.
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
@@ -35,7 +35,7 @@ const DEBIAN_RUST_PACKAGES: [&str; 5] = ["rustc-web", "rust-web-src", "rust-web-
 /// The Debian package that ships `qemu-system-arm`.
 const QEMU_PACKAGE: &str = "qemu-system-arm";
 /// QEMU machines the firmware runs on.
-const QEMU_MACHINES: [&str; 2] = ["lm3s6965evb", "mps2-an386"];
+const QEMU_MACHINES: [&str; 4] = ["lm3s6965evb", "mps2-an386", "mps2-an505", "netduinoplus2"];
 /// defmt-print 1.x decodes the frames of defmt 1.x, which the firmware uses.
 const DEFMT_PRINT_VERSION: &str = "^1";
 /// Debian packages of the C cross compiler that builds the C API's example firmware: GCC for bare-metal
@@ -239,7 +239,7 @@ fn rustc_version(rustc: &Path) -> Option<String> {
     line.split_whitespace().nth(1).map(str::to_owned)
 }
 
-/// Finds qemu-system-arm with both boards' machines, installing it if allowed.
+/// Finds qemu-system-arm with every board's machine, installing it if allowed.
 fn find_qemu(missing: Missing) -> Result<PathBuf> {
     if let Some(qemu) = usable_qemu() {
         let version = stdout_of(Command::new(&qemu).arg("--version")).unwrap_or_default();

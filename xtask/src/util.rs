@@ -68,9 +68,8 @@ impl GitState {
         let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
             return Self { commit: None, dirty: false };
         };
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|changes| {
-            changes.lines().any(|line| !ignored.contains(&line.get(3..).unwrap_or_default().trim()))
-        });
+        let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+            .is_some_and(|changes| changes.lines().any(|line| !ignored.contains(&porcelain_path(line))));
         Self { commit: Some(commit), dirty }
     }
 
@@ -134,6 +133,13 @@ pub mod json {
     }
 }
 
+/// The path of a `git status --porcelain` line (`XY PATH`). The status
+/// `X` may be a space, which trimming the output drops from the first line,
+/// so the path is what follows the first run of spaces after the status.
+fn porcelain_path(line: &str) -> &str {
+    line.trim_start().split_once(' ').map_or("", |(_, path)| path.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +162,9 @@ mod tests {
 
     #[test]
     fn the_commit_phrase_says_when_the_tree_had_changes() {
+        assert_eq!(porcelain_path(" M README.md"), "README.md");
+        assert_eq!(porcelain_path("M README.md"), "README.md");
+        assert_eq!(porcelain_path("MM docs/results.md"), "docs/results.md");
         let clean = GitState { commit: Some("0f889af12345".to_owned()), dirty: false };
         assert_eq!(clean.describe(), "0f889af12345");
         assert_eq!(GitState { dirty: true, ..clean }.describe(), "0f889af12345 (with uncommitted changes)");

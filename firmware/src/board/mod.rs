@@ -1,8 +1,11 @@
 //! The board the firmware is built for, chosen by a `board-*` cargo feature
 //! (build.rs checks that exactly one is enabled and links its memory.x).
 //!
-//! Each board module provides the same items: `NAME`, `CORE`, and `Uart0`
-//! with `init`, `write_byte` and `try_read_byte`.
+//! Each board module provides the same items: `NAME`, `CORE`,
+//! `CORE_CLOCK_HZ`, `UART0_INTERRUPTS` and `Uart0` with `init`,
+//! `for_interrupt_handler`, `write_byte`, `try_write_byte`, `try_read_byte`,
+//! `take_overrun`, `set_receive_interrupt`, `set_transmit_interrupt` and
+//! `clear_interrupts`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,7 +19,37 @@ mod mps2_an386;
 #[cfg(feature = "board-mps2-an386")]
 use mps2_an386 as selected;
 
-pub use selected::{Uart0, CORE, NAME};
+#[cfg(feature = "board-mps2-an505")]
+mod mps2_an505;
+#[cfg(feature = "board-mps2-an505")]
+use mps2_an505 as selected;
+
+#[cfg(feature = "board-netduinoplus2")]
+mod netduinoplus2;
+#[cfg(feature = "board-netduinoplus2")]
+use netduinoplus2 as selected;
+
+#[cfg(any(feature = "board-mps2-an386", feature = "board-mps2-an505"))]
+mod cmsdk_uart;
+
+use crate::mmio::Reg32;
+pub use selected::{Uart0, CORE, CORE_CLOCK_HZ, NAME, UART0_INTERRUPTS};
+
+/// The NVIC's interrupt set-enable registers (one bit per interrupt).
+const NVIC_ISER: usize = 0xE000_E100;
+/// The NVIC's interrupt set-pending registers.
+const NVIC_ISPR: usize = 0xE000_E200;
+
+/// Lets the NVIC take external interrupt `number` (the peripheral must still
+/// enable it). A plain register write rather than `NVIC::unmask`, which
+/// needs a device crate's interrupt enum.
+pub fn enable_interrupt(number: u16) {
+    let word = usize::from(number / 32) * 4;
+    // SAFETY: ISER0..ISER15 are the NVIC's registers on every Cortex-M; a
+    // write of 1 bits enables those interrupts and touches nothing else.
+    let set_enable = unsafe { Reg32::new(NVIC_ISER + word) };
+    set_enable.write(1 << (number % 32));
+}
 
 /// The board's peripherals that the application uses, handed out once.
 pub struct Board {
@@ -36,14 +69,8 @@ impl Board {
 }
 
 impl Uart0 {
-    /// Writes all of `bytes`, blocking while the transmit FIFO is full.
-    pub fn write_all(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_byte(byte);
-        }
-    }
-
-    /// Blocks until a byte arrives.
+    /// Blocks until a byte arrives (polling: for the echo self-test, which
+    /// runs before the interrupt-driven serial port starts).
     pub fn read_byte(&mut self) -> u8 {
         loop {
             if let Some(byte) = self.try_read_byte() {
@@ -51,4 +78,16 @@ impl Uart0 {
             }
         }
     }
+}
+
+/// Raises external interrupt `number` in software if `raise`, else writes
+/// the same register without effect (a zero bit changes nothing): both take
+/// the same instructions, for timing an interrupt's cost.
+#[inline(never)]
+pub fn raise_interrupt(number: u16, raise: bool) {
+    let word = usize::from(number / 32) * 4;
+    // SAFETY: ISPR0..ISPR15 are the NVIC's registers on every Cortex-M; a
+    // write of 1 bits pends those interrupts and touches nothing else.
+    let set_pending = unsafe { Reg32::new(NVIC_ISPR + word) };
+    set_pending.write(u32::from(raise) << (number % 32));
 }

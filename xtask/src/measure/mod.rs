@@ -8,6 +8,7 @@
 
 pub mod host;
 pub mod record;
+pub mod serial;
 pub mod session;
 
 use std::{
@@ -178,12 +179,24 @@ pub fn run_segmenter(
     input: &[u8],
     timeout: Duration,
 ) -> Result<SegmenterRun> {
+    run_segmenter_with(toolchain, board, elf, input, RunOptions { timeout, icount: true, ..RunOptions::default() })
+}
+
+/// Like [`run_segmenter`], with the run's other `options` given (their
+/// UART input is replaced by `input` and EOT).
+pub fn run_segmenter_with(
+    toolchain: &Toolchain,
+    board: Board,
+    elf: &Path,
+    input: &[u8],
+    mut options: RunOptions,
+) -> Result<SegmenterRun> {
     if input.contains(&EOT) {
         bail!("the input contains EOT (0x04), which would end it early");
     }
     let mut uart_input = input.to_vec();
     uart_input.push(EOT);
-    let options = RunOptions { timeout, icount: true, uart_input };
+    options.uart_input = uart_input;
     let outcome = qemu::run(toolchain, board, elf, &options)?;
     let figures = SegmenterFigures::from_log(&outcome.defmt_log).ok();
     Ok(SegmenterRun { outcome, figures })

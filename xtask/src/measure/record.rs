@@ -99,6 +99,52 @@ pub struct MeasurementFile {
     pub command: String,
     /// Sorted by board, model path, then model hash.
     pub measurements: Vec<Measurement>,
+    /// What `cargo xtask firmware line-rate` found, one entry per board and
+    /// model (sorted like `measurements`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_rates: Vec<LineRate>,
+}
+
+/// The highest standard baud rate at which a board takes a whole input
+/// without losing a byte, and the rate above it, which loses some.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineRate {
+    /// The board (its QEMU machine).
+    pub board: String,
+    /// Its processor core.
+    pub core: String,
+    /// The core clock the rate is for (the board's documented clock; under
+    /// `-icount shift=0` one instruction stands for one cycle).
+    pub core_clock_hz: u64,
+    /// The embedded model file, as in [`Measurement::model`].
+    pub model: String,
+    /// SHA-256 of the model file.
+    pub model_sha256: String,
+    /// The input text, with the data directory written as `$D`.
+    pub input: String,
+    /// Bytes of input.
+    pub input_bytes: u64,
+    /// The highest standard rate with no byte lost, output identical to the
+    /// host, and the UART kept fed (under 5% idle byte periods; `None`: no
+    /// rate).
+    pub sustained_baud: Option<u32>,
+    /// At the sustained rate, the share of byte periods (percent) that found
+    /// no byte waiting: the line ran that much slower than its rate.
+    #[serde(default)]
+    pub sustained_idle_percent: Option<f64>,
+    /// The first standard rate above it that lost input (`None`: none up
+    /// to 921600).
+    pub lossy_baud: Option<u32>,
+    /// Input bytes lost at `lossy_baud` (UART overruns plus full queue).
+    pub lossy_lost_bytes: Option<u64>,
+    /// The commit measured (12 hex digits; `unknown` outside git).
+    pub commit: String,
+    /// Tracked files differed from that commit.
+    pub dirty: bool,
+    /// When: `2026-12-04 16:00 UTC`.
+    pub generated: String,
+    /// The command that measured this entry.
+    pub measured_by: String,
 }
 
 impl MeasurementFile {
@@ -119,6 +165,13 @@ impl MeasurementFile {
         Ok(file)
     }
 
+    /// Adds `line_rate`, replacing the entry of the same board and model.
+    pub fn insert_line_rate(&mut self, line_rate: LineRate) {
+        self.line_rates.retain(|old| (&old.board, &old.model_sha256) != (&line_rate.board, &line_rate.model_sha256));
+        self.line_rates.push(line_rate);
+        self.sort();
+    }
+
     /// Adds `measurement`, replacing the entry of the same board and model.
     pub fn insert(&mut self, measurement: Measurement) {
         self.measurements.retain(|old| old.key() != measurement.key());
@@ -128,6 +181,8 @@ impl MeasurementFile {
 
     fn sort(&mut self) {
         self.measurements
+            .sort_by(|a, b| (&a.board, &a.model, &a.model_sha256).cmp(&(&b.board, &b.model, &b.model_sha256)));
+        self.line_rates
             .sort_by(|a, b| (&a.board, &a.model, &a.model_sha256).cmp(&(&b.board, &b.model, &b.model_sha256)));
     }
 

@@ -8,6 +8,7 @@
 //! frontier`). A test renders again from the committed JSON files and fails
 //! when the documents differ, so no figure is typed by hand.
 
+pub mod line_rates;
 pub mod models;
 pub mod render;
 mod runner;
@@ -232,8 +233,11 @@ pub fn render_documents(root: &Path) -> Result<Rendered> {
     let readme = fs::read_to_string(&readme_path).with_context(|| format!("reading {}", readme_path.display()))?;
     Ok(Rendered {
         results_markdown: render::results_markdown(&sources),
-        readme: render::replace_headline(&readme, &render::headline_table(&sources))
-            .with_context(|| readme_path.display().to_string())?,
+        readme: line_rates::replace_line_rates(
+            &render::replace_headline(&readme, &render::headline_table(&sources))
+                .with_context(|| readme_path.display().to_string())?,
+            &sources.firmware.as_ref().map(line_rates::line_rate_table).unwrap_or_default(),
+        ),
         frontier_markdown: frontier_markdown(root)?,
     })
 }

@@ -1,0 +1,90 @@
+//! The line-rate test build (cargo feature `line-rate`): SysTick fires once
+//! per byte period of a serial line at `CRF_BAUD` (10 bits a byte: start,
+//! 8 data, stop) at the board's documented core clock, and each tick takes
+//! at most one byte from UART0 into the input queue, so input arrives as it
+//! would on a real wire at that rate, however fast the host sends it. What
+//! does not fit the queue is counted lost.
+//!
+//! Under `qemu -icount shift=0` an instruction stands for a core cycle, so
+//! the period is `CORE_CLOCK_HZ * 10 / CRF_BAUD` instructions, converted to
+//! SysTick ticks with the boot-time calibration.
+//!
+//! Only input is paced: the timer stops while the firmware waits for room
+//! to queue output ([`hold_while`]). Some of QEMU's UARTs (the CMSDK one)
+//! wait for the host to read each output byte, and the emulated clock runs
+//! on meanwhile; without the hold, the host's speed, not the board's, would
+//! decide what is lost.
+
+use core::cell::RefCell;
+
+use cortex_m::{
+    interrupt::{self, Mutex},
+    peripheral::{syst::SystClkSource, SYST},
+};
+use cortex_m_rt::exception;
+
+use crate::{board, serial, systick::InstructionsPerTick};
+
+include!(concat!(env!("OUT_DIR"), "/line_rate.rs"));
+
+/// Bits on the wire per byte (8N1: start, 8 data, stop).
+const BITS_PER_BYTE: u64 = 10;
+
+/// SysTick, once it is the byte timer.
+static BYTE_TIMER: Mutex<RefCell<Option<SYST>>> = Mutex::new(RefCell::new(None));
+
+/// Runs `wait` (the firmware waiting for the output queue) with the byte
+/// timer stopped.
+pub fn hold_while(wait: impl FnOnce()) {
+    set_running(false);
+    wait();
+    set_running(true);
+}
+
+fn set_running(running: bool) {
+    interrupt::free(|cs| {
+        if let Some(syst) = BYTE_TIMER.borrow(cs).borrow_mut().as_mut() {
+            if running {
+                syst.enable_counter();
+            } else {
+                syst.disable_counter();
+            }
+        }
+    });
+}
+
+/// Turns SysTick from the stopwatch into the byte timer (so the segmenter
+/// is not timed in this build).
+pub fn start(mut syst: SYST, instructions_per_tick: InstructionsPerTick) {
+    let cycles_per_byte = u64::from(board::CORE_CLOCK_HZ) * BITS_PER_BYTE / u64::from(BAUD_RATE);
+    // SysTick's reload register has 24 bits.
+    let period_ticks = instructions_per_tick.ticks_for(cycles_per_byte).min(0x00FF_FFFF) as u32;
+    defmt::info!(
+        "line_rate: baud={=u32} core_clock_hz={=u32} cycles_per_byte={=u64} period_ticks={=u32} \
+         period_instructions={=u64} (the timer's period, rounded to whole ticks)",
+        BAUD_RATE,
+        board::CORE_CLOCK_HZ,
+        cycles_per_byte,
+        period_ticks,
+        instructions_per_tick.instructions(u64::from(period_ticks))
+    );
+    syst.disable_counter();
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(period_ticks - 1);
+    syst.clear_current();
+    syst.enable_interrupt();
+    syst.enable_counter();
+    interrupt::free(|cs| BYTE_TIMER.borrow(cs).replace(Some(syst)));
+}
+
+#[exception]
+fn SysTick() {
+    serial::on_byte_period();
+}
+
+/// Logs how steadily the input came: a byte period that found no byte
+/// waiting means the line ran slower than `BAUD_RATE` there.
+pub fn report() {
+    let (periods, idle) = serial::byte_periods();
+    defmt::info!("line_rate: byte_periods={=u32} idle_byte_periods={=u32}", periods, idle);
+}
