@@ -37,7 +37,7 @@ const CHAR_MASK: u32 = (1 << 21) - 1;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum DictionaryError {
-    /// Shorter than the header, filter and checksum.
+    /// Shorter than the header, root index and checksum.
     TooShort {
         /// Length of the slice in bytes.
         len: usize,
