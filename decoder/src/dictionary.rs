@@ -106,6 +106,8 @@ pub struct Dictionary<'d> {
     max_word_chars: usize,
     words: usize,
     labels_offset: usize,
+    /// The root index, sized so that a block's entries are read without a bounds check.
+    root_index: &'d [u8; 2 * ROOT_BLOCKS],
 }
 
 /// A position in the trie during an incremental look-up.
@@ -154,6 +156,9 @@ impl<'d> Dictionary<'d> {
             max_word_chars: usize::from(max_chars),
             words,
             labels_offset: STARTS_OFFSET + 4 * (nodes + 1),
+            root_index: bytes[ROOT_INDEX_OFFSET..STARTS_OFFSET]
+                .try_into()
+                .map_err(|_| DictionaryError::TooShort { len })?,
         };
         dictionary.validate_trie()?;
         Ok(dictionary)
@@ -218,11 +223,8 @@ impl<'d> Dictionary<'d> {
 
     #[inline]
     fn root_index(&self, block: usize) -> usize {
-        let at = ROOT_INDEX_OFFSET + 2 * block;
-        match self.bytes.get(at..at + 2) {
-            Some(b) => usize::from(u16::from_le_bytes([b[0], b[1]])),
-            None => 0,
-        }
+        let block = block.min(ROOT_BLOCKS - 1);
+        usize::from(u16::from_le_bytes([self.root_index[2 * block], self.root_index[2 * block + 1]]))
     }
 
     /// Number of words.
@@ -272,7 +274,7 @@ impl<'d> Dictionary<'d> {
         if node >= self.nodes {
             return None;
         }
-        let (mut lo, mut hi) = if node == 0 { self.root_range(ch) } else { (self.start(node), self.start(node + 1)) };
+        let (mut lo, mut hi) = if node == 0 { self.root_range(ch) } else { self.edges(node) };
         let key = ch as u32;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -313,6 +315,19 @@ impl<'d> Dictionary<'d> {
     #[inline]
     fn start(&self, node: usize) -> usize {
         read_u32(self.bytes, STARTS_OFFSET + 4 * node) as usize
+    }
+
+    /// The edge range of `node`: its start and the next node's, in one read.
+    #[inline]
+    fn edges(&self, node: usize) -> (usize, usize) {
+        let at = STARTS_OFFSET + 4 * node;
+        match self.bytes.get(at..at + 8) {
+            Some(b) => (
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize,
+                u32::from_le_bytes([b[4], b[5], b[6], b[7]]) as usize,
+            ),
+            None => (0, 0),
+        }
     }
 
     #[inline]

@@ -366,25 +366,26 @@ impl TransitionScores {
     /// and only tags of `allowed` are scored unless that leaves none live.
     fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> (u64, i32) {
         // With a user dictionary most columns are constrained: the common tag count gets fixed trip counts.
-        if self.num_tags == 4 {
-            self.step_masked_n::<4>(col, emission, allowed)
+        // The other cases share one out-of-line pass (flash is tight on the Cortex-M3 with a dictionary).
+        let mut pass = if self.num_tags == 4 {
+            self.masked_pass::<4>(col, emission, allowed)
         } else {
-            self.step_masked_n::<MAX_TAGS>(col, emission, allowed)
-        }
-    }
-
-    /// [`Self::step_masked`] for at most `N` tags.
-    #[inline(always)]
-    fn step_masked_n<const N: usize>(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> (u64, i32) {
-        let mut pass = self.masked_pass::<N>(col, emission, allowed);
+            self.any_masked_pass(col, emission, allowed)
+        };
         if pass.live == 0 && allowed != self.full {
             // No allowed tag is reachable: score every tag instead.
-            pass = self.masked_pass::<N>(col, emission, self.full);
+            pass = self.any_masked_pass(col, emission, self.full);
         }
         col.score = pass.next;
         col.live = pass.live;
         col.renormalise(pass.max);
         (pass.row, pass.max)
+    }
+
+    /// [`Self::masked_pass`] for any tag count.
+    #[inline(never)]
+    fn any_masked_pass(&self, col: &Column, emission: &[i32; MAX_TAGS], allowed: u16) -> MaskedPass {
+        self.masked_pass::<MAX_TAGS>(col, emission, allowed)
     }
 
     /// Scores the tags of `allowed` that have a live predecessor.
