@@ -29,6 +29,11 @@ mod netduinoplus2;
 #[cfg(feature = "board-netduinoplus2")]
 use netduinoplus2 as selected;
 
+#[cfg(feature = "board-microbit")]
+mod microbit;
+#[cfg(feature = "board-microbit")]
+use microbit as selected;
+
 #[cfg(any(feature = "board-mps2-an386", feature = "board-mps2-an505"))]
 mod cmsdk_uart;
 
@@ -63,7 +68,13 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 impl Board {
     /// Initialises the board's peripherals; panics if called twice.
     pub fn take() -> Self {
-        assert!(!TAKEN.swap(true, Ordering::Relaxed), "board taken twice");
+        // A load and a store with interrupts masked: Armv6-M has no atomic swap.
+        let taken_before = cortex_m::interrupt::free(|_| {
+            let taken = TAKEN.load(Ordering::Relaxed);
+            TAKEN.store(true, Ordering::Relaxed);
+            taken
+        });
+        assert!(!taken_before, "board taken twice");
         Self { uart0: Uart0::init() }
     }
 }
