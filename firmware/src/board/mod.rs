@@ -38,7 +38,17 @@ use microbit as selected;
 mod cmsdk_uart;
 
 use crate::mmio::Reg32;
+#[cfg(feature = "board-microbit")]
+pub use selected::wait_for_transmitter;
 pub use selected::{Uart0, CORE, CORE_CLOCK_HZ, NAME, UART0_INTERRUPTS};
+
+/// Sleeps until an interrupt (called with interrupts masked, while the
+/// output queue is full): the UART's transmit interrupt wakes the core once
+/// it takes more output.
+#[cfg(not(feature = "board-microbit"))]
+pub fn wait_for_transmitter() {
+    cortex_m::asm::wfi();
+}
 
 /// The NVIC's interrupt set-enable registers (one bit per interrupt).
 const NVIC_ISER: usize = 0xE000_E100;
