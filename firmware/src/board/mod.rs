@@ -5,7 +5,7 @@
 //! `CORE_CLOCK_HZ`, `UART0_INTERRUPTS` and `Uart0` with `init`,
 //! `for_interrupt_handler`, `write_byte`, `try_write_byte`, `try_read_byte`,
 //! `take_overrun`, `set_receive_interrupt`, `set_transmit_interrupt` and
-//! `clear_interrupts`.
+//! `clear_interrupts`; the micro:bit also its own `wait_for_transmitter`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
