@@ -35,6 +35,12 @@ const BOARDS: &[(&str, &str, &[&str])] = &[
         // STM32F405: Cortex-M4F.
         &["thumbv7em-none-eabihf", "thumbv7m-none-eabi"],
     ),
+    (
+        "board-microbit",
+        "microbit",
+        // nRF51822: Cortex-M0 (Armv6-M), which runs only v6-M code.
+        &["thumbv6m-none-eabi"],
+    ),
 ];
 
 /// The defmt transports; exactly one is the global logger.

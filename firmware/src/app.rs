@@ -195,6 +195,7 @@ fn run_crash_selftests() {
 /// The core's name from the CPUID register's part number (bits 4..16).
 fn core_name(cpuid: u32) -> &'static str {
     match (cpuid >> 4) & 0xfff {
+        0xc20 => "Cortex-M0",
         0xc23 => "Cortex-M3",
         0xc24 => "Cortex-M4",
         0xc27 => "Cortex-M7",

@@ -20,7 +20,12 @@ static CRASHING: AtomicBool = AtomicBool::new(false);
 
 /// True the first time it is called.
 fn first_crash() -> bool {
-    !CRASHING.swap(true, Ordering::Relaxed)
+    // A load and a store with interrupts masked: Armv6-M has no atomic swap.
+    cortex_m::interrupt::free(|_| {
+        let crashing = CRASHING.load(Ordering::Relaxed);
+        CRASHING.store(true, Ordering::Relaxed);
+        !crashing
+    })
 }
 
 #[panic_handler]

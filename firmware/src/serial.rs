@@ -177,7 +177,7 @@ impl Serial {
                 self.kick_transmitter();
                 interrupt::free(|_| {
                     if self.tx.capacity() - self.tx.len() < free {
-                        cortex_m::asm::wfi();
+                        board::wait_for_transmitter();
                     }
                 });
             }

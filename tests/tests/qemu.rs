@@ -63,6 +63,11 @@ fn boots_and_exits_zero_on_netduinoplus2_cortex_m4() {
 }
 
 #[test]
+fn boots_and_exits_zero_on_microbit_cortex_m0() {
+    boots_and_exits_zero(Board::Microbit);
+}
+
+#[test]
 fn a_panic_fails_the_run() {
     let image = FirmwareBuild::with_features(Board::Lm3s6965evb, &["selftest-panic"]);
     let outcome = run(&image, &RunOptions::default());

@@ -27,6 +27,10 @@ const SEGMENTER_TIMEOUT: Duration = Duration::from_secs(300);
 /// RAM of which the application may use 48 KiB, stack included).
 const LM3S6965_FLASH_BUDGET: u64 = 256 * 1024;
 const LM3S6965_RAM_BUDGET: u64 = 48 * 1024;
+/// The micro:bit's nRF51822 (256 KiB flash, 16 KiB RAM): the image must fit
+/// the whole chip, stack included.
+const MICROBIT_FLASH_BUDGET: u64 = 256 * 1024;
+const MICROBIT_RAM_BUDGET: u64 = 16 * 1024;
 
 /// Streams `input` through the default image for `board` and checks that it
 /// exits 0, loses no byte, and answers exactly like the host. Returns the run
@@ -82,6 +86,10 @@ fn check_budgets(board: Board, figures: &SegmenterFigures) {
         assert!(figures.flash <= LM3S6965_FLASH_BUDGET, "{board}: over the flash budget: {figures}");
         assert!(figures.ram_in_use <= LM3S6965_RAM_BUDGET, "{board}: over the RAM budget: {figures}");
     }
+    if board == Board::Microbit {
+        assert!(figures.flash <= MICROBIT_FLASH_BUDGET, "{board}: over the flash budget: {figures}");
+        assert!(figures.ram_in_use <= MICROBIT_RAM_BUDGET, "{board}: over the RAM budget: {figures}");
+    }
 }
 
 #[test]
@@ -110,6 +118,13 @@ fn pku_test_input_is_segmented_like_the_host_on_netduinoplus2_cortex_m4() {
     let (what, input) = reference_input();
     let run = segments_like_the_host(Board::Netduinoplus2, &what, &input);
     check_budgets(Board::Netduinoplus2, &run.figures.expect("checked"));
+}
+
+#[test]
+fn pku_test_input_is_segmented_like_the_host_on_microbit_cortex_m0() {
+    let (what, input) = reference_input();
+    let run = segments_like_the_host(Board::Microbit, &what, &input);
+    check_budgets(Board::Microbit, &run.figures.expect("checked"));
 }
 
 /// Characters for a long line without punctuation or spaces.
@@ -164,6 +179,11 @@ fn malformed_input_is_segmented_like_the_host_on_mps2_an505_cortex_m33() {
 #[test]
 fn malformed_input_is_segmented_like_the_host_on_netduinoplus2_cortex_m4() {
     segments_like_the_host(Board::Netduinoplus2, "malformed input", &malformed_input());
+}
+
+#[test]
+fn malformed_input_is_segmented_like_the_host_on_microbit_cortex_m0() {
+    segments_like_the_host(Board::Microbit, "malformed input", &malformed_input());
 }
 
 /// A model with a word list (format version 3: lexicon templates, whose word bits the firmware's

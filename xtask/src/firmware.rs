@@ -27,11 +27,15 @@ pub enum Board {
     /// Netduino Plus 2 (STM32F405): Cortex-M4F, 1M flash, 128K RAM (192K with the CCM).
     #[value(name = "netduinoplus2")]
     Netduinoplus2,
+    /// BBC micro:bit v1 (nRF51822): Cortex-M0 (Armv6-M), 256K flash, 16K RAM.
+    #[value(name = "microbit")]
+    Microbit,
 }
 
 impl Board {
     /// Every board, in the order the checks run them.
-    pub const ALL: [Board; 4] = [Board::Lm3s6965evb, Board::Mps2An386, Board::Mps2An505, Board::Netduinoplus2];
+    pub const ALL: [Board; 5] =
+        [Board::Lm3s6965evb, Board::Mps2An386, Board::Mps2An505, Board::Netduinoplus2, Board::Microbit];
 
     /// The board's name, which is also its QEMU machine (`-M`).
     pub fn name(self) -> &'static str {
@@ -40,6 +44,7 @@ impl Board {
             Board::Mps2An386 => "mps2-an386",
             Board::Mps2An505 => "mps2-an505",
             Board::Netduinoplus2 => "netduinoplus2",
+            Board::Microbit => "microbit",
         }
     }
 
@@ -50,6 +55,7 @@ impl Board {
             Board::Mps2An386 => "Cortex-M4",
             Board::Mps2An505 => "Cortex-M33",
             Board::Netduinoplus2 => "Cortex-M4",
+            Board::Microbit => "Cortex-M0",
         }
     }
 
@@ -60,6 +66,7 @@ impl Board {
             Board::Mps2An386 => "thumbv7em-none-eabihf",
             Board::Mps2An505 => "thumbv8m.main-none-eabihf",
             Board::Netduinoplus2 => "thumbv7em-none-eabihf",
+            Board::Microbit => "thumbv6m-none-eabi",
         }
     }
 

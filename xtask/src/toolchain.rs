@@ -23,7 +23,8 @@ use anyhow::{bail, Result};
 use crate::process::{self, find_on_path, running_as_root, stdout_of};
 
 /// The thumb targets the firmware is built for.
-pub const THUMB_TARGETS: [&str; 3] = ["thumbv7m-none-eabi", "thumbv7em-none-eabihf", "thumbv8m.main-none-eabihf"];
+pub const THUMB_TARGETS: [&str; 4] =
+    ["thumbv6m-none-eabi", "thumbv7m-none-eabi", "thumbv7em-none-eabihf", "thumbv8m.main-none-eabihf"];
 
 /// Debian's compiler, used when the active toolchain has no thumb targets.
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
@@ -35,7 +36,7 @@ const DEBIAN_RUST_PACKAGES: [&str; 5] = ["rustc-web", "rust-web-src", "rust-web-
 /// The Debian package that ships `qemu-system-arm`.
 const QEMU_PACKAGE: &str = "qemu-system-arm";
 /// QEMU machines the firmware runs on.
-const QEMU_MACHINES: [&str; 4] = ["lm3s6965evb", "mps2-an386", "mps2-an505", "netduinoplus2"];
+const QEMU_MACHINES: [&str; 5] = ["lm3s6965evb", "mps2-an386", "mps2-an505", "netduinoplus2", "microbit"];
 /// defmt-print 1.x decodes the frames of defmt 1.x, which the firmware uses.
 const DEFMT_PRINT_VERSION: &str = "^1";
 /// Debian packages of the C cross compiler that builds the C API's example firmware: GCC for bare-metal

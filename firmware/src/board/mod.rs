@@ -5,7 +5,7 @@
 //! `CORE_CLOCK_HZ`, `UART0_INTERRUPTS` and `Uart0` with `init`,
 //! `for_interrupt_handler`, `write_byte`, `try_write_byte`, `try_read_byte`,
 //! `take_overrun`, `set_receive_interrupt`, `set_transmit_interrupt` and
-//! `clear_interrupts`.
+//! `clear_interrupts`; the micro:bit also its own `wait_for_transmitter`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -29,11 +29,26 @@ mod netduinoplus2;
 #[cfg(feature = "board-netduinoplus2")]
 use netduinoplus2 as selected;
 
+#[cfg(feature = "board-microbit")]
+mod microbit;
+#[cfg(feature = "board-microbit")]
+use microbit as selected;
+
 #[cfg(any(feature = "board-mps2-an386", feature = "board-mps2-an505"))]
 mod cmsdk_uart;
 
 use crate::mmio::Reg32;
+#[cfg(feature = "board-microbit")]
+pub use selected::wait_for_transmitter;
 pub use selected::{Uart0, CORE, CORE_CLOCK_HZ, NAME, UART0_INTERRUPTS};
+
+/// Sleeps until an interrupt (called with interrupts masked, while the
+/// output queue is full): the UART's transmit interrupt wakes the core once
+/// it takes more output.
+#[cfg(not(feature = "board-microbit"))]
+pub fn wait_for_transmitter() {
+    cortex_m::asm::wfi();
+}
 
 /// The NVIC's interrupt set-enable registers (one bit per interrupt).
 const NVIC_ISER: usize = 0xE000_E100;
@@ -63,7 +78,13 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 impl Board {
     /// Initialises the board's peripherals; panics if called twice.
     pub fn take() -> Self {
-        assert!(!TAKEN.swap(true, Ordering::Relaxed), "board taken twice");
+        // A load and a store with interrupts masked: Armv6-M has no atomic swap.
+        let taken_before = cortex_m::interrupt::free(|_| {
+            let taken = TAKEN.load(Ordering::Relaxed);
+            TAKEN.store(true, Ordering::Relaxed);
+            taken
+        });
+        assert!(!taken_before, "board taken twice");
         Self { uart0: Uart0::init() }
     }
 }
