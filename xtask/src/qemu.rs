@@ -42,11 +42,23 @@ pub struct RunOptions {
     /// meanwhile: a few hundred bytes fill it, and a paused reader lets
     /// milliseconds pass.
     pub prompt_reader: bool,
+    /// With `icount`, `sleep=off`: while the core sleeps the emulated clock
+    /// jumps to the next timer deadline instead of running on in real time,
+    /// so a run whose input does not come from the host repeats exactly (the
+    /// flash-fed line-rate test). Input from the host then arrives after no
+    /// emulated time at all: only for runs that do not wait for it.
+    pub icount_jump_when_idle: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(30), icount: false, uart_input: Vec::new(), prompt_reader: false }
+        Self {
+            timeout: Duration::from_secs(30),
+            icount: false,
+            uart_input: Vec::new(),
+            prompt_reader: false,
+            icount_jump_when_idle: false,
+        }
     }
 }
 
@@ -124,7 +136,7 @@ impl RunOutcome {
 }
 
 /// The QEMU command line for `elf` on `board`, UART0 on the socket `uart0`.
-fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, icount: bool) -> Command {
+fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, options: &RunOptions) -> Command {
     let mut command = Command::new(&toolchain.qemu);
     command
         .args(["-machine", board.name()])
@@ -136,8 +148,8 @@ fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, i
         .arg("-chardev")
         .arg(format!("socket,id=uart0,path={},server=on,wait=on", uart0.display()))
         .args(["-serial", "chardev:uart0"]);
-    if icount {
-        command.args(["-icount", "shift=0"]);
+    if options.icount {
+        command.args(["-icount", if options.icount_jump_when_idle { "shift=0,sleep=off" } else { "shift=0" }]);
     }
     command.arg("-kernel").arg(elf);
     command
@@ -175,7 +187,7 @@ fn run_image(
     let uart0_socket = scratch.path().join("uart0.sock");
     // A leftover from a process that had our pid would make QEMU's bind fail.
     let _ = fs::remove_file(&uart0_socket);
-    let mut command = qemu_command(toolchain, board, elf, &uart0_socket, options.icount);
+    let mut command = qemu_command(toolchain, board, elf, &uart0_socket, options);
     let mut qemu = BoundedChild::spawn(&mut command, Stdio::null(), options.timeout)?;
 
     let uart0 = connect_uart(&mut qemu, &uart0_socket)?;
