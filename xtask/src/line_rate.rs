@@ -198,9 +198,9 @@ pub fn run_at(
     let elf = firmware::build(toolchain, &image, CargoOutput::OnFailure)?;
     let options = RunOptions { timeout, icount: true, prompt_reader: true, ..RunOptions::default() };
     let outcome = match source {
-        // Nothing comes from the host, so the clock may jump over idle time.
+        // Nothing comes from the host, so nothing from outside sets the pace.
         InputSource::Flash => {
-            let options = RunOptions { icount_jump_when_idle: true, ..options };
+            let options = RunOptions { without_host_input: true, ..options };
             crate::qemu::run(toolchain, board, &elf, &options)
         }
         InputSource::Uart => {
