@@ -44,6 +44,7 @@ pub fn next_byte_on_line() -> Option<u8> {
 /// The byte this byte period brings, if any: what UART0 holds.
 #[cfg(not(feature = "line-input-flash"))]
 pub fn next_byte_on_line() -> Option<u8> {
+    use board::SerialPort;
     board::Uart0::for_interrupt_handler().try_read_byte()
 }
 

@@ -32,7 +32,7 @@ use heapless::spsc::{Consumer, Producer, Queue};
 #[cfg(feature = "line-rate")]
 use crate::line_rate::hold_while as hold_byte_timer_while;
 use crate::{
-    board::{self, Uart0},
+    board::{self, SerialPort, Uart0},
     systick,
 };
 
