@@ -2,7 +2,8 @@
 //! feature, rejects board/target pairs that cannot run, checks that exactly
 //! one defmt logger is selected, stages the model file that the firmware
 //! embeds (`CRF_MODEL`, default `../models/default.crfm`), and writes the
-//! line-rate build's baud rate (`CRF_BAUD`, default 115200).
+//! line-rate build's baud rate (`CRF_BAUD`, default 115200) and, for the
+//! flash-fed line-rate build, stages its input (`CRF_LINE_INPUT`).
 
 use std::{
     env, fs,
@@ -90,6 +91,36 @@ fn main() {
     stage_model(&manifest_dir, &out_dir);
     stage_user_dict(&manifest_dir, &out_dir);
     write_baud_rate(&out_dir);
+    stage_line_input(&manifest_dir, &out_dir);
+}
+
+/// The environment variable naming the input that the flash-fed line-rate
+/// build (feature `line-input-flash`) embeds.
+const LINE_INPUT_VARIABLE: &str = "CRF_LINE_INPUT";
+/// The byte that ends the input (EOT); the firmware sends it after the last
+/// embedded byte, so the input itself must not contain it.
+const EOT: u8 = 0x04;
+
+/// With feature `line-input-flash`: copies the file named by `CRF_LINE_INPUT`
+/// to `OUT_DIR/line_input.bin` (embedded by `src/line_input.rs`). Whether it
+/// fits the board's flash is the linker's check.
+fn stage_line_input(manifest_dir: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-env-changed={LINE_INPUT_VARIABLE}");
+    if !feature_enabled("line-input-flash") {
+        return;
+    }
+    let path = match env::var_os(LINE_INPUT_VARIABLE) {
+        Some(path) if !path.is_empty() => manifest_dir.join(path),
+        _ => panic!("feature line-input-flash embeds the file named by {LINE_INPUT_VARIABLE}, which is unset"),
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    let bytes = fs::read(&path)
+        .unwrap_or_else(|err| panic!("reading the line-rate input {} ({LINE_INPUT_VARIABLE}): {err}", path.display()));
+    if let Some(at) = bytes.iter().position(|&byte| byte == EOT) {
+        let line = 1 + bytes[..at].iter().filter(|&&byte| byte == b'\n').count();
+        panic!("{}:{line}: contains EOT (0x04), which would end the input early", path.display());
+    }
+    fs::write(out_dir.join("line_input.bin"), &bytes).expect("writing OUT_DIR/line_input.bin");
 }
 
 /// The environment variable naming the user dictionary's word list (optional).

@@ -9,7 +9,7 @@ use decoder::{Dictionary, Model, Segmenter, SpanRules, DEFAULT_WINDOW};
 #[cfg(feature = "line-rate")]
 use crate::line_rate;
 use crate::{
-    board,
+    board::{self, SerialPort},
     exit::ExitCode,
     memory, model_image,
     serial::{Serial, SerialStats, EOT},

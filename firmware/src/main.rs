@@ -12,6 +12,8 @@ mod app;
 mod board;
 mod crash;
 mod exit;
+#[cfg(feature = "line-input-flash")]
+mod line_input;
 #[cfg(feature = "line-rate")]
 mod line_rate;
 mod memory;

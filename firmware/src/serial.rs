@@ -32,7 +32,7 @@ use heapless::spsc::{Consumer, Producer, Queue};
 #[cfg(feature = "line-rate")]
 use crate::line_rate::hold_while as hold_byte_timer_while;
 use crate::{
-    board::{self, Uart0},
+    board::{self, SerialPort, Uart0},
     systick,
 };
 
@@ -245,7 +245,8 @@ pub fn on_uart_interrupt() {
 }
 
 /// With `line-rate`: the byte timer's tick takes at most one byte from the
-/// UART, as a wire at that baud rate would deliver it.
+/// line (UART0, or flash with `line-input-flash`), as a wire at that baud
+/// rate would deliver it.
 #[cfg(feature = "line-rate")]
 pub fn on_byte_period() {
     systick::time_interrupt(|| {
@@ -255,8 +256,7 @@ pub fn on_byte_period() {
             if END_OF_INPUT.load(Ordering::Relaxed) {
                 return;
             }
-            let mut uart = Uart0::for_interrupt_handler();
-            match uart.try_read_byte() {
+            match crate::line_rate::next_byte_on_line() {
                 Some(byte) => receive(byte, &mut ends.rx),
                 None if RECEIVED.load(Ordering::Relaxed) != 0 => increment(&IDLE_BYTE_PERIODS),
                 None => return,

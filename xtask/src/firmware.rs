@@ -104,6 +104,9 @@ pub const MODEL_VARIABLE: &str = "CRF_MODEL";
 pub const USER_DICT_VARIABLE: &str = "CRF_USER_DICT";
 /// The environment variable that gives the `line-rate` build its baud rate.
 pub const BAUD_VARIABLE: &str = "CRF_BAUD";
+/// The environment variable naming the input that the `line-input-flash`
+/// build embeds (read by firmware/build.rs).
+pub const LINE_INPUT_VARIABLE: &str = "CRF_LINE_INPUT";
 
 /// One firmware image to build.
 #[derive(Debug, Clone)]
@@ -121,23 +124,32 @@ pub struct FirmwareBuild {
     pub user_dict: Option<PathBuf>,
     /// The baud rate of a `line-rate` build (`CRF_BAUD`); `None`: 115200.
     pub baud: Option<u32>,
+    /// The input file a `line-input-flash` build embeds (`CRF_LINE_INPUT`).
+    pub line_input: Option<PathBuf>,
 }
 
 impl FirmwareBuild {
     /// The plain firmware for `board`.
     pub fn new(board: Board) -> Self {
-        Self { board, features: Vec::new(), model: None, user_dict: None, baud: None }
+        Self { board, features: Vec::new(), model: None, user_dict: None, baud: None, line_input: None }
     }
 
     /// The firmware for `board` with the extra `features`.
     pub fn with_features(board: Board, features: &[&str]) -> Self {
         let features = features.iter().map(|&feature| feature.to_owned()).collect();
-        Self { board, features, model: None, user_dict: None, baud: None }
+        Self { board, features, model: None, user_dict: None, baud: None, line_input: None }
     }
 
     /// This image with `model` embedded instead of the default model.
     pub fn with_model(mut self, model: impl Into<PathBuf>) -> Self {
         self.model = Some(model.into());
+        self
+    }
+
+    /// This image with `input` embedded as the line-rate input (the
+    /// `line-input-flash` build).
+    pub fn with_line_input(mut self, input: impl Into<PathBuf>) -> Self {
+        self.line_input = Some(input.into());
         self
     }
 
@@ -148,8 +160,10 @@ impl FirmwareBuild {
     }
 
     /// The name of this image: board, features, a non-default model's file
-    /// stem and a baud rate, e.g. `firmware-lm3s6965evb+selftest-panic`,
-    /// `firmware-mps2-an386@corrupt` or `firmware-lm3s6965evb+line-rate-115200bd`.
+    /// stem, an embedded line input's file stem and a baud rate, e.g.
+    /// `firmware-lm3s6965evb+selftest-panic`, `firmware-mps2-an386@corrupt`,
+    /// `firmware-lm3s6965evb+line-rate-115200bd` or
+    /// `firmware-mps2-an386+line-input-flash=pku_test-115200bd`.
     pub fn image_name(&self) -> String {
         let mut name = format!("firmware-{}", self.board);
         for feature in &self.features {
@@ -163,6 +177,10 @@ impl FirmwareBuild {
         if let Some(list) = &self.user_dict {
             name.push('%');
             name.push_str(&list.file_stem().unwrap_or(list.as_os_str()).to_string_lossy());
+        }
+        if let Some(input) = &self.line_input {
+            name.push('=');
+            name.push_str(&input.file_stem().unwrap_or(input.as_os_str()).to_string_lossy());
         }
         if let Some(baud) = self.baud {
             name.push_str(&format!("-{baud}bd"));
@@ -227,6 +245,10 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
     match image.baud {
         Some(baud) => command.env(BAUD_VARIABLE, baud.to_string()),
         None => command.env_remove(BAUD_VARIABLE),
+    };
+    match &image.line_input {
+        Some(input) => command.env(LINE_INPUT_VARIABLE, std::path::absolute(input)?),
+        None => command.env_remove(LINE_INPUT_VARIABLE),
     };
 
     let _guard = BUILD_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
@@ -361,6 +383,13 @@ mod tests {
         assert_eq!(
             FirmwareBuild::with_features(Board::Lm3s6965evb, &["line-rate"]).with_baud(9600).image_name(),
             "firmware-lm3s6965evb+line-rate-9600bd"
+        );
+        assert_eq!(
+            FirmwareBuild::with_features(Board::Mps2An386, &["line-input-flash"])
+                .with_line_input("/data/pku_test.utf8")
+                .with_baud(115_200)
+                .image_name(),
+            "firmware-mps2-an386+line-input-flash=pku_test-115200bd"
         );
     }
 

@@ -4,8 +4,17 @@
 //! period at the board's documented core clock), without losing a byte and
 //! answering like the host; and the next rate up, whose loss the firmware
 //! must count.
+//!
+//! The input reaches the timer one of two ways ([`InputSource`]): embedded
+//! in the image's flash, on boards with room for it (the line never idles
+//! and a run under `-icount` repeats exactly), or over UART0, which QEMU
+//! feeds in real time (the boards whose flash cannot hold the input).
 
-use std::{path::Path, time::Duration};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{bail, Context, Result};
 
@@ -18,6 +27,75 @@ use crate::{
 
 /// The firmware feature of the line-rate build.
 pub const LINE_RATE_FEATURE: &str = "line-rate";
+/// The firmware feature of the line-rate build whose input is in flash.
+pub const LINE_INPUT_FLASH_FEATURE: &str = "line-input-flash";
+
+/// Where the line-rate build's timer takes each input byte from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputSource {
+    /// The input embedded in flash at build time (`CRF_LINE_INPUT`), then
+    /// EOT: never late, deterministic under `-icount`.
+    Flash,
+    /// UART0, fed by QEMU in real time from what the host sends.
+    Uart,
+}
+
+impl InputSource {
+    /// Flash on the boards with room for the PKU test input beside the
+    /// firmware (4 MiB on the MPS2 boards, 1 MiB on the Netduino Plus 2);
+    /// UART0 on the others (256 KiB of flash or less).
+    pub fn for_board(board: Board) -> Self {
+        if matches!(board, Board::Mps2An386 | Board::Mps2An505 | Board::Netduinoplus2) {
+            InputSource::Flash
+        } else {
+            InputSource::Uart
+        }
+    }
+
+    /// `flash` or `uart` (the firmware logs the same as `input_source=`).
+    pub fn name(self) -> &'static str {
+        match self {
+            InputSource::Flash => "flash",
+            InputSource::Uart => "uart",
+        }
+    }
+}
+
+impl std::fmt::Display for InputSource {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// The input of a line-rate run: its bytes, and a file holding them (which
+/// a flash-fed build embeds).
+#[derive(Debug, Clone)]
+pub struct LineInput {
+    /// The file.
+    pub path: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl LineInput {
+    /// The input in the file `path`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Self { path: path.to_owned(), bytes })
+    }
+
+    /// `bytes` as an input, written to `name` under firmware/target/line-input
+    /// (left untouched if it already holds them, so the image is not rebuilt).
+    pub fn staged(name: &str, bytes: Vec<u8>) -> Result<Self> {
+        let dir = crate::firmware_dir().join("target").join("line-input");
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(name);
+        if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+            fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(Self { path, bytes })
+    }
+}
 
 /// The standard rates tried, lowest first.
 pub const STANDARD_BAUD_RATES: [u32; 8] = [9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600];
@@ -30,6 +108,8 @@ pub const DEFAULT_START_BAUD: u32 = 115_200;
 pub struct LineRateRun {
     /// The rate.
     pub baud: u32,
+    /// Where the timer took the input from.
+    pub source: InputSource,
     /// What QEMU produced.
     pub outcome: RunOutcome,
     /// What the serial port received and lost (`None`: not logged).
@@ -80,8 +160,9 @@ impl LineRateRun {
         let idle =
             self.idle_percent().map_or(String::new(), |idle| format!(", line idle in {idle:.1}% of byte periods"));
         format!(
-            "{} baud: {}, {serial}, output {}the host's{idle}, {:.1}s in QEMU",
+            "{} baud (input from {}): {}, {serial}, output {}the host's{idle}, {:.1}s in QEMU",
             self.baud,
+            self.source,
             self.outcome.exit,
             if self.identical_to_host { "identical to " } else { "differs from " },
             self.outcome.elapsed.as_secs_f64()
@@ -90,32 +171,49 @@ impl LineRateRun {
 }
 
 /// Builds the line-rate image of `board` for `baud` (and `model`, if not the
-/// default; cargo's output shown only if the build fails) and streams
-/// `input` through it; `expected` is the host's answer.
+/// default; cargo's output shown only if the build fails) with its input
+/// from `source`, and runs `input` through it: embedded in the image
+/// (flash), or sent over UART0; `expected` is the host's answer.
+#[allow(clippy::too_many_arguments)]
 pub fn run_at(
     toolchain: &Toolchain,
     board: Board,
+    source: InputSource,
     model: Option<&Path>,
     baud: u32,
-    input: &[u8],
+    input: &LineInput,
     expected: &[u8],
     timeout: Duration,
 ) -> Result<LineRateRun> {
-    let mut image = FirmwareBuild::with_features(board, &[LINE_RATE_FEATURE]).with_baud(baud);
+    let mut image = match source {
+        InputSource::Flash => {
+            FirmwareBuild::with_features(board, &[LINE_INPUT_FLASH_FEATURE]).with_line_input(&input.path)
+        }
+        InputSource::Uart => FirmwareBuild::with_features(board, &[LINE_RATE_FEATURE]),
+    }
+    .with_baud(baud);
     if let Some(model) = model {
         image = image.with_model(model);
     }
     let elf = firmware::build(toolchain, &image, CargoOutput::OnFailure)?;
     let options = RunOptions { timeout, icount: true, prompt_reader: true, ..RunOptions::default() };
-    let run = measure::run_segmenter_with(toolchain, board, &elf, input, options)
-        .with_context(|| format!("running {}", image.image_name()))?;
-    let outcome = run.outcome;
+    let outcome = match source {
+        // Nothing comes from the host, so nothing from outside sets the pace.
+        InputSource::Flash => {
+            let options = RunOptions { without_host_input: true, ..options };
+            crate::qemu::run(toolchain, board, &elf, &options)
+        }
+        InputSource::Uart => {
+            measure::run_segmenter_with(toolchain, board, &elf, &input.bytes, options).map(|run| run.outcome)
+        }
+    }
+    .with_context(|| format!("running {}", image.image_name()))?;
     let serial = SerialFigures::from_log(&outcome.defmt_log).ok();
     let figures = Figures::parse(&outcome.defmt_log);
     let core_clock_hz = figures.integer("core_clock_hz").ok();
     let byte_periods = figures.integer("byte_periods").ok().zip(figures.integer("idle_byte_periods").ok());
     let identical_to_host = outcome.uart_output == expected;
-    Ok(LineRateRun { baud, outcome, serial, core_clock_hz, identical_to_host, byte_periods })
+    Ok(LineRateRun { baud, source, outcome, serial, core_clock_hz, identical_to_host, byte_periods })
 }
 
 /// The standard rate just above `baud`, if any.
@@ -236,6 +334,7 @@ mod tests {
         };
         LineRateRun {
             baud,
+            source: InputSource::Uart,
             outcome,
             serial: Some(SerialFigures { received: 1000, lost_overrun: 0, lost_queue_full: lost }),
             core_clock_hz: Some(50_000_000),
@@ -327,7 +426,8 @@ pub fn measure_and_record(request: &LineRateRequest) -> Result<LineRateSearch> {
         println!("line-rate: no PKU test input under {}; using the committed sample", measure::data_dir().display());
         measure::sample_input()
     });
-    let input = std::fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
+    let input = LineInput::read(&input_path)?;
+    let source = InputSource::for_board(request.board);
     let model = request.model.clone().unwrap_or_else(firmware::default_model);
     let expected = Trainer::build()?.segment(&model, &input_path)?;
     // This command's own outputs (one run per board) do not make the
@@ -342,10 +442,15 @@ pub fn measure_and_record(request: &LineRateRequest) -> Result<LineRateSearch> {
     let record_path = record::measurements_path();
     let mut record = MeasurementFile::load(&record_path)?;
     let start = request.start_baud.unwrap_or(DEFAULT_START_BAUD);
-    println!("line-rate: {} on {}, {} bytes, from {start} baud", input_path.display(), request.board, input.len());
+    println!(
+        "line-rate: {} on {}, {} bytes from {source}, from {start} baud",
+        input_path.display(),
+        request.board,
+        input.bytes.len()
+    );
 
     let found = search(start, |baud| {
-        run_at(&toolchain, request.board, request.model.as_deref(), baud, &input, &expected, request.timeout)
+        run_at(&toolchain, request.board, source, request.model.as_deref(), baud, &input, &expected, request.timeout)
     })?;
     let any_run = found.sustained.as_ref().or(found.lossy.as_ref()).context("the search ran nothing")?;
     let data_dir = std::fs::canonicalize(measure::data_dir()).unwrap_or_else(|_| measure::data_dir());
@@ -357,7 +462,8 @@ pub fn measure_and_record(request: &LineRateRequest) -> Result<LineRateSearch> {
         model: shown_model_path(&model),
         model_sha256: sha256_of(&model)?,
         input: input_shown,
-        input_bytes: input.len() as u64,
+        input_bytes: input.bytes.len() as u64,
+        input_source: Some(source.name().to_owned()),
         sustained_baud: found.sustained.as_ref().map(|run| run.baud),
         sustained_idle_percent: found.sustained.as_ref().and_then(LineRateRun::idle_percent),
         lossy_baud: found.lossy.as_ref().map(|run| run.baud),
@@ -370,7 +476,7 @@ pub fn measure_and_record(request: &LineRateRequest) -> Result<LineRateSearch> {
     record.save(&record_path)?;
     crate::results::render_all(&crate::workspace_root())?;
     println!(
-        "line-rate: {}: sustained {} baud, {}; wrote {}",
+        "line-rate: {} (input from {source}): sustained {} baud, {}; wrote {}",
         request.board,
         found.sustained.as_ref().map_or("no".to_owned(), |run| run.baud.to_string()),
         found.lossy.as_ref().map_or("no standard rate above".to_owned(), |run| format!(

@@ -444,6 +444,7 @@ fn image(args: &ImageArgs) -> FirmwareBuild {
         model: args.model.clone(),
         user_dict: None,
         baud: None,
+        line_input: None,
     }
 }
 

@@ -42,11 +42,25 @@ pub struct RunOptions {
     /// meanwhile: a few hundred bytes fill it, and a paused reader lets
     /// milliseconds pass.
     pub prompt_reader: bool,
+    /// The image takes no input from the host (the flash-fed line-rate
+    /// test), so nothing outside the emulation need set its pace: UART0
+    /// writes to a file, which never makes the UART wait as a socket whose
+    /// reader falls behind does, and with `icount` the emulated clock jumps
+    /// to the next timer deadline while the core sleeps (`sleep=off`)
+    /// instead of running on in real time. Such a run repeats exactly.
+    /// `uart_input` is ignored.
+    pub without_host_input: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(30), icount: false, uart_input: Vec::new(), prompt_reader: false }
+        Self {
+            timeout: Duration::from_secs(30),
+            icount: false,
+            uart_input: Vec::new(),
+            prompt_reader: false,
+            without_host_input: false,
+        }
     }
 }
 
@@ -123,21 +137,26 @@ impl RunOutcome {
     }
 }
 
-/// The QEMU command line for `elf` on `board`, UART0 on the socket `uart0`.
-fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, icount: bool) -> Command {
+/// The QEMU command line for `elf` on `board`, UART0 on the socket `uart0`
+/// (or, [`RunOptions::without_host_input`], into that file).
+fn qemu_command(toolchain: &Toolchain, board: Board, elf: &Path, uart0: &Path, options: &RunOptions) -> Command {
     let mut command = Command::new(&toolchain.qemu);
     command
         .args(["-machine", board.name()])
         // No window, no monitor: stdout carries the semihosting output only.
         .args(["-display", "none", "-monitor", "none"])
         .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-chardev");
+    if options.without_host_input {
+        command.arg(format!("file,id=uart0,path={}", uart0.display()));
+    } else {
         // wait=on: the guest starts only once we are connected, so no UART
         // output is lost.
-        .arg("-chardev")
-        .arg(format!("socket,id=uart0,path={},server=on,wait=on", uart0.display()))
-        .args(["-serial", "chardev:uart0"]);
-    if icount {
-        command.args(["-icount", "shift=0"]);
+        command.arg(format!("socket,id=uart0,path={},server=on,wait=on", uart0.display()));
+    }
+    command.args(["-serial", "chardev:uart0"]);
+    if options.icount {
+        command.args(["-icount", if options.without_host_input { "shift=0,sleep=off" } else { "shift=0" }]);
     }
     command.arg("-kernel").arg(elf);
     command
@@ -172,13 +191,13 @@ fn run_image(
     log_format: LogFormat,
 ) -> Result<RunOutcome> {
     let scratch = ScratchDir::new()?;
-    let uart0_socket = scratch.path().join("uart0.sock");
+    let uart0_path = scratch.path().join(if options.without_host_input { "uart0.out" } else { "uart0.sock" });
     // A leftover from a process that had our pid would make QEMU's bind fail.
-    let _ = fs::remove_file(&uart0_socket);
-    let mut command = qemu_command(toolchain, board, elf, &uart0_socket, options.icount);
+    let _ = fs::remove_file(&uart0_path);
+    let mut command = qemu_command(toolchain, board, elf, &uart0_path, options);
     let mut qemu = BoundedChild::spawn(&mut command, Stdio::null(), options.timeout)?;
 
-    let uart0 = connect_uart(&mut qemu, &uart0_socket)?;
+    let uart0 = if options.without_host_input { None } else { connect_uart(&mut qemu, &uart0_path)? };
     let uart_output = match &uart0 {
         Some(stream) => {
             wait_for_first_log_output(&mut qemu)?;
@@ -187,7 +206,12 @@ fn run_image(
         None => None,
     };
     let finished = qemu.wait()?;
-    let uart_output = uart_output.map(|reader| reader.join().unwrap_or_default()).unwrap_or_default();
+    let uart_output = match uart_output {
+        Some(reader) => reader.join().unwrap_or_default(),
+        // The file QEMU wrote UART0 to (absent if QEMU did not start).
+        None if options.without_host_input => fs::read(&uart0_path).unwrap_or_default(),
+        None => Vec::new(),
+    };
 
     let exit = match finished.ending {
         Ending::TimedOut(timeout) => QemuExit::TimedOut(timeout),

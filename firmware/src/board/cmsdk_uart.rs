@@ -1,5 +1,6 @@
 //! UART0 of the Arm MPS2 boards: a CMSDK APB UART (one-byte buffers).
 
+use super::{SerialPort, Uart0};
 use crate::mmio::Reg32;
 
 use super::selected::{CORE_CLOCK_HZ, UART0_BASE};
@@ -29,29 +30,17 @@ fn register(offset: usize) -> Reg32 {
     unsafe { Reg32::new(UART0_BASE + offset) }
 }
 
-/// UART0 of the CMSDK, 8N1. A handle holds no state: the main program and
-/// the interrupt handler each use one (see serial.rs for who touches what).
-pub struct Uart0(());
-
 impl Uart0 {
     pub(super) fn init() -> Self {
         register(UART_BAUDDIV).write(CORE_CLOCK_HZ / BAUD_RATE);
         register(UART_CTRL).write(CTRL_TX_EN | CTRL_RX_EN);
         Self(())
     }
+}
 
-    /// Another handle on the initialised UART, for its interrupt handler.
-    pub fn for_interrupt_handler() -> Self {
-        Self(())
-    }
-
-    /// Sends one byte, blocking while the transmit buffer is full.
-    pub fn write_byte(&mut self, byte: u8) {
-        while !self.try_write_byte(byte) {}
-    }
-
+impl SerialPort for Uart0 {
     /// Queues `byte` for sending unless the transmit buffer is full.
-    pub fn try_write_byte(&mut self, byte: u8) -> bool {
+    fn try_write_byte(&mut self, byte: u8) -> bool {
         if register(UART_STATE).read() & STATE_TX_FULL != 0 {
             return false;
         }
@@ -60,7 +49,7 @@ impl Uart0 {
     }
 
     /// A received byte, if one is waiting.
-    pub fn try_read_byte(&mut self) -> Option<u8> {
+    fn try_read_byte(&mut self) -> Option<u8> {
         if register(UART_STATE).read() & STATE_RX_FULL == 0 {
             return None;
         }
@@ -69,7 +58,7 @@ impl Uart0 {
 
     /// Whether the receiver dropped a byte because its buffer was full since
     /// the last call (clears the flag).
-    pub fn take_overrun(&mut self) -> bool {
+    fn take_overrun(&mut self) -> bool {
         let overrun = register(UART_STATE).read() & STATE_RX_OVERRUN != 0;
         if overrun {
             register(UART_STATE).write(STATE_RX_OVERRUN);
@@ -79,23 +68,24 @@ impl Uart0 {
 
     /// Turns the receive interrupt on or off (the caller keeps the main
     /// program and the interrupt handler from doing this at once).
-    pub fn set_receive_interrupt(&mut self, on: bool) {
-        self.set_control(CTRL_RX_INTERRUPT, on);
+    fn set_receive_interrupt(&mut self, on: bool) {
+        set_control(CTRL_RX_INTERRUPT, on);
     }
 
     /// Turns the transmit interrupt on or off (same caveat).
-    pub fn set_transmit_interrupt(&mut self, on: bool) {
-        self.set_control(CTRL_TX_INTERRUPT, on);
+    fn set_transmit_interrupt(&mut self, on: bool) {
+        set_control(CTRL_TX_INTERRUPT, on);
     }
 
     /// Acknowledges every pending UART interrupt (the handler then looks at
     /// the buffers themselves).
-    pub fn clear_interrupts(&mut self) {
+    fn clear_interrupts(&mut self) {
         register(UART_INTSTATUS).write(INTSTATUS_ALL);
     }
+}
 
-    fn set_control(&mut self, bits: u32, on: bool) {
-        let control = register(UART_CTRL).read();
-        register(UART_CTRL).write(if on { control | bits } else { control & !bits });
-    }
+/// Sets (`on`) or clears `bits` of the control register.
+fn set_control(bits: u32, on: bool) {
+    let control = register(UART_CTRL).read();
+    register(UART_CTRL).write(if on { control | bits } else { control & !bits });
 }

@@ -1,5 +1,6 @@
 //! TI Stellaris LM3S6965 evaluation board (Cortex-M3), `qemu-system-arm -M lm3s6965evb`.
 
+use super::{SerialPort, Uart0};
 use crate::mmio::Reg32;
 
 /// Board name, as QEMU's `-M` calls it.
@@ -45,11 +46,6 @@ fn register(offset: usize) -> Reg32 {
     unsafe { Reg32::new(UART0_BASE + offset) }
 }
 
-/// UART0, 8N1. Baud rate and pin muxing only matter on real silicon; the
-/// emulator ignores them. A handle holds no state: the main program and the
-/// interrupt handler each use one (see serial.rs for who touches what).
-pub struct Uart0(());
-
 impl Uart0 {
     pub(super) fn init() -> Self {
         // 8N1 with the 16-byte FIFOs on: input keeps arriving while the
@@ -58,19 +54,11 @@ impl Uart0 {
         register(UART_CTL).write(CTL_UARTEN | CTL_TXE | CTL_RXE);
         Self(())
     }
+}
 
-    /// Another handle on the initialised UART, for its interrupt handler.
-    pub fn for_interrupt_handler() -> Self {
-        Self(())
-    }
-
-    /// Sends one byte, blocking while the transmit FIFO is full.
-    pub fn write_byte(&mut self, byte: u8) {
-        while !self.try_write_byte(byte) {}
-    }
-
+impl SerialPort for Uart0 {
     /// Queues `byte` for sending unless the transmit FIFO is full.
-    pub fn try_write_byte(&mut self, byte: u8) -> bool {
+    fn try_write_byte(&mut self, byte: u8) -> bool {
         if register(UART_FR).read() & FR_TXFF != 0 {
             return false;
         }
@@ -79,7 +67,7 @@ impl Uart0 {
     }
 
     /// A received byte, if one is waiting.
-    pub fn try_read_byte(&mut self) -> Option<u8> {
+    fn try_read_byte(&mut self) -> Option<u8> {
         if register(UART_FR).read() & FR_RXFE != 0 {
             return None;
         }
@@ -89,7 +77,7 @@ impl Uart0 {
 
     /// Whether the receiver dropped a byte because its FIFO was full since
     /// the last call (clears the flag).
-    pub fn take_overrun(&mut self) -> bool {
+    fn take_overrun(&mut self) -> bool {
         let overrun = register(UART_RSR_ECR).read() & RSR_OVERRUN != 0;
         if overrun {
             register(UART_RSR_ECR).write(0);
@@ -99,23 +87,24 @@ impl Uart0 {
 
     /// Turns the receive interrupts on or off (the caller keeps the main
     /// program and the interrupt handler from doing this at once).
-    pub fn set_receive_interrupt(&mut self, on: bool) {
-        self.set_interrupt_mask(IM_RECEIVE, on);
+    fn set_receive_interrupt(&mut self, on: bool) {
+        set_interrupt_mask(IM_RECEIVE, on);
     }
 
     /// Turns the transmit interrupt on or off (same caveat).
-    pub fn set_transmit_interrupt(&mut self, on: bool) {
-        self.set_interrupt_mask(IM_TRANSMIT, on);
+    fn set_transmit_interrupt(&mut self, on: bool) {
+        set_interrupt_mask(IM_TRANSMIT, on);
     }
 
     /// Acknowledges every pending UART interrupt (the handler then looks at
     /// the FIFOs themselves).
-    pub fn clear_interrupts(&mut self) {
+    fn clear_interrupts(&mut self) {
         register(UART_ICR).write(IM_RECEIVE | IM_TRANSMIT);
     }
+}
 
-    fn set_interrupt_mask(&mut self, bits: u32, on: bool) {
-        let mask = register(UART_IM).read();
-        register(UART_IM).write(if on { mask | bits } else { mask & !bits });
-    }
+/// Sets (`on`) or clears `bits` of the interrupt mask register.
+fn set_interrupt_mask(bits: u32, on: bool) {
+    let mask = register(UART_IM).read();
+    register(UART_IM).write(if on { mask | bits } else { mask & !bits });
 }

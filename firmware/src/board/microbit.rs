@@ -7,6 +7,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use super::{SerialPort, Uart0};
 use crate::mmio::Reg32;
 
 /// Board name, as QEMU's `-M` calls it.
@@ -63,10 +64,6 @@ fn register(offset: usize) -> Reg32 {
     unsafe { Reg32::new(UART0_BASE + offset) }
 }
 
-/// UART0, 8N1 at 115200 baud. A handle holds no state: the main program and
-/// the interrupt handler each use one (see serial.rs for who touches what).
-pub struct Uart0(());
-
 impl Uart0 {
     pub(super) fn init() -> Self {
         register(PSELTXD).write(PIN_TXD);
@@ -79,22 +76,14 @@ impl Uart0 {
         register(TASKS_STARTRX).write(TASK_TRIGGER);
         Self(())
     }
+}
 
-    /// Another handle on the initialised UART, for its interrupt handler.
-    pub fn for_interrupt_handler() -> Self {
-        Self(())
-    }
-
-    /// Sends one byte, blocking while the previous one is being sent.
-    pub fn write_byte(&mut self, byte: u8) {
-        while !self.try_write_byte(byte) {}
-    }
-
+impl SerialPort for Uart0 {
     /// Starts sending `byte` unless the previous byte is still being sent.
     /// TXDRDY stays set once a byte is out (only the next write clears it),
     /// so an idle transmitter keeps the transmit interrupt raised, like the
     /// other boards' "transmit register empty" flags.
-    pub fn try_write_byte(&mut self, byte: u8) -> bool {
+    fn try_write_byte(&mut self, byte: u8) -> bool {
         if SENDING.load(Ordering::Relaxed) && register(EVENTS_TXDRDY).read() == 0 {
             return false;
         }
@@ -107,7 +96,7 @@ impl Uart0 {
     /// A received byte, if one is waiting. The event is cleared before RXD
     /// is read, as the reference manual asks: reading RXD raises it again
     /// while more bytes wait in the receiver's 6-byte FIFO.
-    pub fn try_read_byte(&mut self) -> Option<u8> {
+    fn try_read_byte(&mut self) -> Option<u8> {
         if register(EVENTS_RXDRDY).read() == 0 {
             return None;
         }
@@ -117,7 +106,7 @@ impl Uart0 {
 
     /// Whether the receiver dropped a byte because its FIFO was full since
     /// the last call (clears the flag and the error event).
-    pub fn take_overrun(&mut self) -> bool {
+    fn take_overrun(&mut self) -> bool {
         let overrun = register(ERRORSRC).read() & ERRORSRC_OVERRUN != 0;
         if overrun {
             register(ERRORSRC).write(ERRORSRC_OVERRUN);
@@ -127,21 +116,22 @@ impl Uart0 {
     }
 
     /// Turns the receive interrupt on or off.
-    pub fn set_receive_interrupt(&mut self, on: bool) {
-        self.set_interrupt(INTEN_RXDRDY, on);
+    fn set_receive_interrupt(&mut self, on: bool) {
+        set_interrupt(INTEN_RXDRDY, on);
     }
 
     /// Turns the transmit interrupt on or off.
-    pub fn set_transmit_interrupt(&mut self, on: bool) {
-        self.set_interrupt(INTEN_TXDRDY, on);
+    fn set_transmit_interrupt(&mut self, on: bool) {
+        set_interrupt(INTEN_TXDRDY, on);
     }
 
     /// Nothing to acknowledge: the interrupt follows the events, which
     /// reading RXD and writing TXD clear.
-    pub fn clear_interrupts(&mut self) {}
+    fn clear_interrupts(&mut self) {}
+}
 
-    fn set_interrupt(&mut self, bits: u32, on: bool) {
-        // Separate set and clear registers: no read-modify-write.
-        register(if on { INTENSET } else { INTENCLR }).write(bits);
-    }
+/// Enables (`on`) or disables the interrupts of the events in `bits`.
+fn set_interrupt(bits: u32, on: bool) {
+    // Separate set and clear registers: no read-modify-write.
+    register(if on { INTENSET } else { INTENCLR }).write(bits);
 }

@@ -2,10 +2,9 @@
 //! (build.rs checks that exactly one is enabled and links its memory.x).
 //!
 //! Each board module provides the same items: `NAME`, `CORE`,
-//! `CORE_CLOCK_HZ`, `UART0_INTERRUPTS` and `Uart0` with `init`,
-//! `for_interrupt_handler`, `write_byte`, `try_write_byte`, `try_read_byte`,
-//! `take_overrun`, `set_receive_interrupt`, `set_transmit_interrupt` and
-//! `clear_interrupts`; the micro:bit also its own `wait_for_transmitter`.
+//! `CORE_CLOCK_HZ`, `UART0_INTERRUPTS`, `Uart0::init` and the
+//! [`SerialPort`] implementation of [`Uart0`]; the micro:bit also its own
+//! `wait_for_transmitter`.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -40,7 +39,7 @@ mod cmsdk_uart;
 use crate::mmio::Reg32;
 #[cfg(feature = "board-microbit")]
 pub use selected::wait_for_transmitter;
-pub use selected::{Uart0, CORE, CORE_CLOCK_HZ, NAME, UART0_INTERRUPTS};
+pub use selected::{CORE, CORE_CLOCK_HZ, NAME, UART0_INTERRUPTS};
 
 /// Sleeps until an interrupt (called with interrupts masked, while the
 /// output queue is full): the UART's transmit interrupt wakes the core once
@@ -89,10 +88,51 @@ impl Board {
     }
 }
 
+/// The board's first UART, the one QEMU connects to `-serial`, 8N1. A
+/// handle holds no state: the main program and the interrupt handler each
+/// use one (see serial.rs for who touches what). The board module
+/// initialises it (`Uart0::init`) and implements [`SerialPort`] for it.
+pub struct Uart0(());
+
 impl Uart0 {
+    /// Another handle on the initialised UART, for its interrupt handler.
+    pub fn for_interrupt_handler() -> Self {
+        Self(())
+    }
+}
+
+/// What serial.rs needs of a UART: register access without blocking, and
+/// its interrupts switched one direction at a time. The caller keeps the
+/// main program and the interrupt handler from switching them at once.
+pub trait SerialPort {
+    /// Hands `byte` to the transmitter unless it has no room; `false` then.
+    fn try_write_byte(&mut self, byte: u8) -> bool;
+
+    /// A received byte, if one is waiting.
+    fn try_read_byte(&mut self) -> Option<u8>;
+
+    /// Whether the receiver dropped a byte since the last call (clears the
+    /// flag).
+    fn take_overrun(&mut self) -> bool;
+
+    /// Turns the receive interrupt on or off.
+    fn set_receive_interrupt(&mut self, on: bool);
+
+    /// Turns the transmit interrupt on or off.
+    fn set_transmit_interrupt(&mut self, on: bool);
+
+    /// Acknowledges every pending interrupt of the UART (the handler then
+    /// looks at its buffers themselves).
+    fn clear_interrupts(&mut self);
+
+    /// Sends one byte, blocking while the transmitter has no room.
+    fn write_byte(&mut self, byte: u8) {
+        while !self.try_write_byte(byte) {}
+    }
+
     /// Blocks until a byte arrives (polling: for the echo self-test, which
     /// runs before the interrupt-driven serial port starts).
-    pub fn read_byte(&mut self) -> u8 {
+    fn read_byte(&mut self) -> u8 {
         loop {
             if let Some(byte) = self.try_read_byte() {
                 return byte;

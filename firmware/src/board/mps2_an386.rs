@@ -1,7 +1,5 @@
 //! Arm MPS2 with the AN386 FPGA image (Cortex-M4F), `qemu-system-arm -M mps2-an386`.
 
-pub use super::cmsdk_uart::Uart0;
-
 /// Board name, as QEMU's `-M` calls it.
 pub const NAME: &str = "mps2-an386";
 /// The processor core the board carries.

@@ -1,7 +1,5 @@
 //! Arm MPS2 with the AN505 FPGA image (Cortex-M33), `qemu-system-arm -M mps2-an505`.
 
-pub use super::cmsdk_uart::Uart0;
-
 /// Board name, as QEMU's `-M` calls it.
 pub const NAME: &str = "mps2-an505";
 /// The processor core the board carries.

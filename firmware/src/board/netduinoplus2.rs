@@ -1,5 +1,6 @@
 //! Netduino Plus 2 (STM32F405, Cortex-M4F), `qemu-system-arm -M netduinoplus2`.
 
+use super::{SerialPort, Uart0};
 use crate::mmio::Reg32;
 
 /// Board name, as QEMU's `-M` calls it.
@@ -34,29 +35,17 @@ fn register(offset: usize) -> Reg32 {
     unsafe { Reg32::new(USART1_BASE + offset) }
 }
 
-/// USART1, 8N1. A handle holds no state: the main program and the
-/// interrupt handler each use one (see serial.rs for who touches what).
-pub struct Uart0(());
-
 impl Uart0 {
     pub(super) fn init() -> Self {
         register(USART_BRR).write(BRR_115200_AT_84_MHZ);
         register(USART_CR1).write(CR1_USART_ENABLE | CR1_TX_ENABLE | CR1_RX_ENABLE);
         Self(())
     }
+}
 
-    /// Another handle on the initialised UART, for its interrupt handler.
-    pub fn for_interrupt_handler() -> Self {
-        Self(())
-    }
-
-    /// Sends one byte, blocking while the transmit register is full.
-    pub fn write_byte(&mut self, byte: u8) {
-        while !self.try_write_byte(byte) {}
-    }
-
+impl SerialPort for Uart0 {
     /// Queues `byte` for sending unless the transmit register is full.
-    pub fn try_write_byte(&mut self, byte: u8) -> bool {
+    fn try_write_byte(&mut self, byte: u8) -> bool {
         if register(USART_SR).read() & SR_TX_EMPTY == 0 {
             return false;
         }
@@ -66,7 +55,7 @@ impl Uart0 {
 
     /// A received byte, if one is waiting (reading it also clears the
     /// overrun flag).
-    pub fn try_read_byte(&mut self) -> Option<u8> {
+    fn try_read_byte(&mut self) -> Option<u8> {
         if register(USART_SR).read() & SR_RX_NOT_EMPTY == 0 {
             return None;
         }
@@ -75,27 +64,28 @@ impl Uart0 {
 
     /// Whether the receiver dropped a byte because the last one was not read
     /// in time (the next data read clears the flag).
-    pub fn take_overrun(&mut self) -> bool {
+    fn take_overrun(&mut self) -> bool {
         register(USART_SR).read() & SR_OVERRUN != 0
     }
 
     /// Turns the receive interrupt on or off (the caller keeps the main
     /// program and the interrupt handler from doing this at once).
-    pub fn set_receive_interrupt(&mut self, on: bool) {
-        self.set_control(CR1_RX_NOT_EMPTY_INTERRUPT, on);
+    fn set_receive_interrupt(&mut self, on: bool) {
+        set_control(CR1_RX_NOT_EMPTY_INTERRUPT, on);
     }
 
     /// Turns the transmit interrupt on or off (same caveat).
-    pub fn set_transmit_interrupt(&mut self, on: bool) {
-        self.set_control(CR1_TX_EMPTY_INTERRUPT, on);
+    fn set_transmit_interrupt(&mut self, on: bool) {
+        set_control(CR1_TX_EMPTY_INTERRUPT, on);
     }
 
     /// Nothing to acknowledge: the USART's interrupts follow its status
     /// flags, which reading and writing the data register clear.
-    pub fn clear_interrupts(&mut self) {}
+    fn clear_interrupts(&mut self) {}
+}
 
-    fn set_control(&mut self, bits: u32, on: bool) {
-        let control = register(USART_CR1).read();
-        register(USART_CR1).write(if on { control | bits } else { control & !bits });
-    }
+/// Sets (`on`) or clears `bits` of control register 1.
+fn set_control(bits: u32, on: bool) {
+    let control = register(USART_CR1).read();
+    register(USART_CR1).write(if on { control | bits } else { control & !bits });
 }

@@ -124,6 +124,11 @@ pub struct LineRate {
     pub input: String,
     /// Bytes of input.
     pub input_bytes: u64,
+    /// Where the timer took the input from: `flash` (embedded in the image:
+    /// never idle, deterministic) or `uart` (fed by QEMU in real time);
+    /// `None` in records older than the choice (UART0).
+    #[serde(default)]
+    pub input_source: Option<String>,
     /// The highest standard rate with no byte lost, output identical to the
     /// host, and the UART kept fed (under 5% idle byte periods; `None`: no
     /// rate).

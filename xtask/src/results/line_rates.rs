@@ -26,15 +26,24 @@ fn baud(rate: Option<u32>) -> String {
     })
 }
 
+/// How the input reached the timer, for the table (older records: UART0).
+fn input_source(source: Option<&str>) -> &str {
+    match source {
+        Some("flash") => "flash",
+        Some("uart") | None => "UART0",
+        Some(other) => other,
+    }
+}
+
 /// The Markdown table, one row per board and model; empty without entries.
 pub fn line_rate_table(firmware: &MeasurementFile) -> String {
     if firmware.line_rates.is_empty() {
         return String::new();
     }
     let mut out = String::from(
-        "| board | core clock | highest rate proven lossless | line idle at that rate | first rate above that loses: input \
-         bytes lost (counted) | model | commit |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| board | core clock | input from | highest rate proven lossless | line idle at that rate | first rate above \
+         that loses: input bytes lost (counted) | model | commit |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for entry in &firmware.line_rates {
         let lossy = match (entry.lossy_baud, entry.lossy_lost_bytes) {
@@ -44,10 +53,11 @@ pub fn line_rate_table(firmware: &MeasurementFile) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} ({}) | {} MHz | {} | {} | {lossy} | `{}` | {}{} |",
+            "| {} ({}) | {} MHz | {} | {} | {} | {lossy} | `{}` | {}{} |",
             entry.board,
             entry.core,
             entry.core_clock_hz / 1_000_000,
+            input_source(entry.input_source.as_deref()),
             baud(entry.sustained_baud),
             entry.sustained_idle_percent.map_or("—".to_owned(), |idle| format!("{idle:.1}%")),
             entry.model,
@@ -85,6 +95,7 @@ mod tests {
             model_sha256: "aa".to_owned(),
             input: "$D/icwb2/pku_test.utf8".to_owned(),
             input_bytes: 509_588,
+            input_source: None,
             sustained_baud: sustained,
             sustained_idle_percent: Some(0.5),
             lossy_baud: lossy,
@@ -101,13 +112,15 @@ mod tests {
         let mut file = MeasurementFile::default();
         assert_eq!(line_rate_table(&file), "");
         file.insert_line_rate(entry("lm3s6965evb", Some(460_800), Some(921_600), Some(15_194)));
-        file.insert_line_rate(entry("board-x", Some(921_600), None, None));
+        let mut flash_fed = entry("board-x", Some(921_600), None, None);
+        flash_fed.input_source = Some("flash".to_owned());
+        file.insert_line_rate(flash_fed);
         let table = line_rate_table(&file);
         assert!(
-            table.contains("| lm3s6965evb (Cortex-M3) | 50 MHz | 460,800 | 0.5% | 921,600: 15194 of 509588 |"),
+            table.contains("| lm3s6965evb (Cortex-M3) | 50 MHz | UART0 | 460,800 | 0.5% | 921,600: 15194 of 509588 |"),
             "{table}"
         );
-        assert!(table.contains("| 921,600 | 0.5% | — (none above) |"), "{table}");
+        assert!(table.contains("| flash | 921,600 | 0.5% | — (none above) |"), "{table}");
     }
 
     #[test]

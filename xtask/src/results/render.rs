@@ -291,11 +291,11 @@ fn firmware_section(out: &mut String, sources: &Sources) {
             "Serial line rate, by `cargo xtask firmware line-rate --board B`: the line-rate build takes one input \
              byte per byte period (10 bits) at the board's core clock, under `qemu -icount shift=0`; the highest \
              standard rate at which the whole input goes through with no byte lost, output identical to the host \
-             and the UART kept fed (idle in under 5% of the byte periods), and what the first rate above it that \
+             and the line kept fed (idle in under 5% of the byte periods), and what the first rate above it that \
              loses input loses (counted by the firmware). Only input is paced: the answer (about 1.4 times the \
-             input's bytes) is not. QEMU refills the UART from its I/O thread in real time, so a rate is proven \
-             only where it kept up: with a one-byte receive register (the MPS2 boards' CMSDK UART) it falls \
-             behind early and the figure is a lower bound set by QEMU, not by the firmware.\n\n{line_rates}"
+             input's bytes) is not. The input comes from flash where the board has room for it (embedded in the \
+             image: the line never idles and a run repeats exactly), else over UART0, which QEMU refills in real \
+             time: where it fell behind, the figure is a lower bound set by QEMU, not by the firmware.\n\n{line_rates}"
         );
     }
 }
