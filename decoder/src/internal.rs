@@ -27,6 +27,11 @@ pub mod features {
     pub use crate::limits::MAX_OFFSET;
 }
 
+/// Token-level models: CRF++-style templates over token columns, their expansion and hashes.
+pub mod tokens {
+    pub use crate::tokens::*;
+}
+
 /// The word list of lexicon models: word hashes, the stored list and its index.
 pub mod lexicon {
     pub use crate::lexicon::*;
@@ -47,7 +52,7 @@ pub mod neural {
 /// Viterbi with hard masking on caller-supplied scores, and its buffer sizes and score bounds.
 pub mod lattice {
     pub use crate::lattice::{
-        backpointer_bits, backpointer_bytes, label_chars, row_bytes, viterbi, TransitionScores, MAX_EMISSION,
+        backpointer_bits, backpointer_bytes, label_chars, label_tokens, row_bytes, viterbi, TransitionScores, MAX_EMISSION,
         MAX_EXPONENT, MAX_SPREAD,
     };
 }
@@ -108,6 +113,16 @@ pub trait ModelInternals<'a> {
     /// The rows of the hashed table each template reads at `position` of `chars`: `visit(template index,
     /// row)`, once per row a feature reads (its hash's first). Nothing for a model of another kind.
     fn table_rows(&self, chars: &[char], position: usize, visit: impl FnMut(usize, usize));
+    /// The templates of a token-level model (`None` for a character model).
+    fn token_templates(&self) -> Option<&crate::tokens::TokenTemplates<'a>>;
+    /// The emission scores of every tag at token `position` of `tokens`, into `out[..L]` (zeros for a
+    /// model that is not token-level).
+    fn token_scores(
+        &self,
+        tokens: &(impl crate::tokens::TokenColumns + ?Sized),
+        position: usize,
+        out: &mut [i32; MAX_TAGS],
+    );
 }
 
 impl<'a> ModelInternals<'a> for Model<'a> {
@@ -152,6 +167,19 @@ impl<'a> ModelInternals<'a> for Model<'a> {
         let mut scorer = self.scorer();
         scorer.seek(chars, position);
         scorer.scores(out);
+    }
+
+    fn token_templates(&self) -> Option<&crate::tokens::TokenTemplates<'a>> {
+        Model::token_templates(self)
+    }
+
+    fn token_scores(
+        &self,
+        tokens: &(impl crate::tokens::TokenColumns + ?Sized),
+        position: usize,
+        out: &mut [i32; MAX_TAGS],
+    ) {
+        Model::token_scores(self, tokens, position, out)
     }
 
     fn table_rows(&self, chars: &[char], position: usize, visit: impl FnMut(usize, usize)) {

@@ -16,6 +16,8 @@ mod hash;
 mod limits;
 // normalisation and character classes.
 mod text;
+// token-level (CoNLL column) templates and their hashes.
+mod tokens;
 // the neural encoder's part of the wire format.
 #[cfg(feature = "neural")]
 mod neural_format;

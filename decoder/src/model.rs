@@ -7,6 +7,7 @@ use crate::format::{self, EmissionSpec, ModelBody, NgramTable, WeightType, CODEB
 use crate::lexicon::Lexicon;
 use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
+use crate::tokens::{TokenColumns, TokenTemplates};
 use crate::text::NORMALIZE_KNOWN;
 
 /// A model borrowed from its bytes (flash on a device): every tensor stays in the slice.
@@ -35,12 +36,14 @@ pub struct Model<'a> {
     constraints: Constraints,
     primitive_exponent: usize,
     emission: Emission<'a>,
+    /// The template section of a token-level model (format version 6).
+    tokens: Option<TokenTemplates<'a>>,
 }
 
 impl<'a> Model<'a> {
     /// Checks and borrows a model file: magic, version, CRC-32, structure, then every size and constraint.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, ModelError> {
-        let body = format::decode(bytes)?;
+        let (body, token_section) = format::decode_with_tokens(bytes)?;
 
         let num_tags = body.tag_names.split(' ').count();
         if body.tag_names.is_empty() || num_tags > MAX_TAGS {
@@ -70,7 +73,20 @@ impl<'a> Model<'a> {
             EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
             _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
         };
-        Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission })
+        let tokens = match (token_section, &emission) {
+            (None, _) => None,
+            (Some(section), Emission::Hashed(table)) => Some(
+                TokenTemplates::new(
+                    section.templates,
+                    usize::from(section.columns),
+                    MAX_TEMPLATES / table.hashes_per_feature().max(1),
+                )
+                .map_err(ModelError::BadTokenTemplates)?,
+            ),
+            #[cfg(feature = "neural")]
+            (Some(_), Emission::Neural(_)) => return Err(ModelError::Malformed),
+        };
+        Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission, tokens })
     }
 
     /// Number of tags `L`.
@@ -101,7 +117,35 @@ impl<'a> Model<'a> {
     /// The model format version this model needs: the oldest that can express it, which is the version
     /// the trainer writes it with.
     pub fn format_version(&self) -> u16 {
-        self.body.version()
+        match self.tokens {
+            Some(_) => self.body.version().max(format::TOKEN_FORMAT_VERSION),
+            None => self.body.version(),
+        }
+    }
+
+    /// True for a token-level model (CoNLL columns in, one tag per token out; format version 6), whose
+    /// features come from token templates, not characters: label it with
+    /// `internal::lattice::label_tokens`, not with the segmenter.
+    pub fn is_token_level(&self) -> bool {
+        self.tokens.is_some()
+    }
+
+    /// The templates of a token-level model.
+    pub(crate) fn token_templates(&self) -> Option<&TokenTemplates<'a>> {
+        self.tokens.as_ref()
+    }
+
+    /// The emission scores of every tag at token `position` of `tokens` into `out[..L]`: the rows of the
+    /// token templates' feature hashes summed and shifted once (zeros for a model that is not token-level).
+    pub(crate) fn token_scores(&self, tokens: &(impl TokenColumns + ?Sized), position: usize, out: &mut [i32; MAX_TAGS]) {
+        *out = [0; MAX_TAGS];
+        let (Some(templates), Some(table)) = (&self.tokens, self.ngram()) else { return };
+        let mut acc = [0i32; MAX_TAGS];
+        templates.hashes(tokens, position, |hash| table.accumulate(hash, &mut acc));
+        let shift = u32::from(table.weight_shift);
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = a << shift;
+        }
     }
 
     /// Number of words in the model's word list (0 for a model without one).
