@@ -52,8 +52,8 @@ pub mod neural {
 /// Viterbi with hard masking on caller-supplied scores, and its buffer sizes and score bounds.
 pub mod lattice {
     pub use crate::lattice::{
-        backpointer_bits, backpointer_bytes, label_chars, label_tokens, row_bytes, viterbi, TransitionScores, MAX_EMISSION,
-        MAX_EXPONENT, MAX_SPREAD,
+        backpointer_bits, backpointer_bytes, label_chars, label_tokens, row_bytes, viterbi, TransitionScores,
+        MAX_EMISSION, MAX_EXPONENT, MAX_SPREAD,
     };
 }
 

@@ -7,8 +7,8 @@ use crate::format::{self, EmissionSpec, ModelBody, NgramTable, WeightType, CODEB
 use crate::lexicon::Lexicon;
 use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
-use crate::tokens::{TokenColumns, TokenTemplates};
 use crate::text::NORMALIZE_KNOWN;
+use crate::tokens::{TokenColumns, TokenTemplates};
 
 /// A model borrowed from its bytes (flash on a device): every tensor stays in the slice.
 ///
@@ -137,7 +137,12 @@ impl<'a> Model<'a> {
 
     /// The emission scores of every tag at token `position` of `tokens` into `out[..L]`: the rows of the
     /// token templates' feature hashes summed and shifted once (zeros for a model that is not token-level).
-    pub(crate) fn token_scores(&self, tokens: &(impl TokenColumns + ?Sized), position: usize, out: &mut [i32; MAX_TAGS]) {
+    pub(crate) fn token_scores(
+        &self,
+        tokens: &(impl TokenColumns + ?Sized),
+        position: usize,
+        out: &mut [i32; MAX_TAGS],
+    ) {
         *out = [0; MAX_TAGS];
         let (Some(templates), Some(table)) = (&self.tokens, self.ngram()) else { return };
         let mut acc = [0i32; MAX_TAGS];

@@ -285,8 +285,9 @@ pub fn check_line(line: &str, columns: usize) -> Result<(), (usize, TemplateProb
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenTemplates<'a> {
     text: &'a str,
-    count: usize,
-    columns: usize,
+    // Bytes, not `usize`: a `Model` holds this, and the C API's model storage is fixed.
+    count: u8,
+    columns: u8,
 }
 
 impl<'a> TokenTemplates<'a> {
@@ -308,12 +309,12 @@ impl<'a> TokenTemplates<'a> {
         if count == 0 || count > max_templates.min(MAX_TEMPLATES) {
             return Err(whole(TemplateProblem::TemplateCount));
         }
-        Ok(Self { text, count, columns })
+        Ok(Self { text, count: count as u8, columns: columns as u8 })
     }
 
     /// Number of templates (features per token).
     pub fn len(&self) -> usize {
-        self.count
+        usize::from(self.count)
     }
 
     /// Never true for a validated section.
@@ -323,7 +324,7 @@ impl<'a> TokenTemplates<'a> {
 
     /// Input columns a token must have.
     pub fn columns(&self) -> usize {
-        self.columns
+        usize::from(self.columns)
     }
 
     /// The template lines, in order.
