@@ -222,6 +222,7 @@ impl HashedNgram<'_> {
 
     /// Adds the weight rows of the feature with hash `hash` (one row, or two with `H = 2`) to `acc[..L]`,
     /// unshifted: the token-level models' general path (any weight type, any tag count).
+    #[cfg(feature = "tokens")]
     pub(crate) fn accumulate(&self, hash: u32, acc: &mut [i32; MAX_TAGS]) {
         let l = self.num_tags.min(MAX_TAGS);
         let weights = self.weights;

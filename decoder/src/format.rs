@@ -320,7 +320,7 @@ pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSp
     if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
-    #[cfg(not(feature = "neural"))]
+    #[cfg(all(feature = "tokens", not(feature = "neural")))]
     if version == 5 {
         return Err(ModelError::NeuralNotBuilt);
     }
@@ -332,9 +332,13 @@ pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSp
     }
     let (_, body_bytes) =
         postcard::take_from_bytes::<u16>(&covered[MAGIC.len()..]).map_err(|_| ModelError::Malformed)?;
+    #[allow(unused_mut)]
     let (body, mut unread) =
         postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
+    #[allow(unused_mut)]
     let mut tokens = None;
+    // Versions from TOKEN_FORMAT_VERSION on pass the version check only with the `tokens` feature.
+    #[cfg(feature = "tokens")]
     if version >= TOKEN_FORMAT_VERSION {
         // A token-level file: the section follows the body, over a plain n-gram table.
         let (section, rest) = postcard::take_from_bytes::<TokenSpec<'_>>(unread).map_err(|_| ModelError::Malformed)?;

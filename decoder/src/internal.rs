@@ -28,6 +28,7 @@ pub mod features {
 }
 
 /// Token-level models: CRF++-style templates over token columns, their expansion and hashes.
+#[cfg(feature = "tokens")]
 pub mod tokens {
     pub use crate::tokens::*;
 }
@@ -51,9 +52,11 @@ pub mod neural {
 
 /// Viterbi with hard masking on caller-supplied scores, and its buffer sizes and score bounds.
 pub mod lattice {
+    #[cfg(feature = "tokens")]
+    pub use crate::lattice::label_tokens;
     pub use crate::lattice::{
-        backpointer_bits, backpointer_bytes, label_chars, label_tokens, row_bytes, viterbi, TransitionScores,
-        MAX_EMISSION, MAX_EXPONENT, MAX_SPREAD,
+        backpointer_bits, backpointer_bytes, label_chars, row_bytes, viterbi, TransitionScores, MAX_EMISSION,
+        MAX_EXPONENT, MAX_SPREAD,
     };
 }
 
@@ -114,9 +117,11 @@ pub trait ModelInternals<'a> {
     /// row)`, once per row a feature reads (its hash's first). Nothing for a model of another kind.
     fn table_rows(&self, chars: &[char], position: usize, visit: impl FnMut(usize, usize));
     /// The templates of a token-level model (`None` for a character model).
+    #[cfg(feature = "tokens")]
     fn token_templates(&self) -> Option<&crate::tokens::TokenTemplates<'a>>;
     /// The emission scores of every tag at token `position` of `tokens`, into `out[..L]` (zeros for a
     /// model that is not token-level).
+    #[cfg(feature = "tokens")]
     fn token_scores(
         &self,
         tokens: &(impl crate::tokens::TokenColumns + ?Sized),
@@ -169,10 +174,12 @@ impl<'a> ModelInternals<'a> for Model<'a> {
         scorer.scores(out);
     }
 
+    #[cfg(feature = "tokens")]
     fn token_templates(&self) -> Option<&crate::tokens::TokenTemplates<'a>> {
         Model::token_templates(self)
     }
 
+    #[cfg(feature = "tokens")]
     fn token_scores(
         &self,
         tokens: &(impl crate::tokens::TokenColumns + ?Sized),

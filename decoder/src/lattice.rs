@@ -54,6 +54,7 @@ use crate::model::Model;
 use crate::spans::{allowed_table, span_at, span_code, SpanRules, AFTER_WORD};
 use crate::tags::ChunkRoles;
 use crate::tags::{all_tags, Constraints};
+#[cfg(feature = "tokens")]
 use crate::tokens::TokenColumns;
 
 /// Largest magnitude of one position's emission score: `MAX_TEMPLATES * 2^15 = 2^20` score units.
@@ -644,6 +645,7 @@ pub fn label_chars(
 /// scores from the model's token templates over `tokens`' columns, then the hard-masked Viterbi, into
 /// `tags[..n]` for `n` tokens. `backpointers` needs [`backpointer_bytes`]`(L, n)` bytes. Returns the
 /// best path's score. A model that is not token-level scores every token 0 (only its CRF layer counts).
+#[cfg(feature = "tokens")]
 pub fn label_tokens(
     model: &Model<'_>,
     tokens: &(impl TokenColumns + ?Sized),

@@ -8,6 +8,7 @@ use crate::lexicon::Lexicon;
 use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
+#[cfg(feature = "tokens")]
 use crate::tokens::{TokenColumns, TokenTemplates};
 
 /// A model borrowed from its bytes (flash on a device): every tensor stays in the slice.
@@ -37,6 +38,7 @@ pub struct Model<'a> {
     primitive_exponent: usize,
     emission: Emission<'a>,
     /// The template section of a token-level model (format version 6).
+    #[cfg(feature = "tokens")]
     tokens: Option<TokenTemplates<'a>>,
 }
 
@@ -73,6 +75,9 @@ impl<'a> Model<'a> {
             EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
             _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
         };
+        #[cfg(not(feature = "tokens"))]
+        let _ = token_section; // always `None`: version 6 is refused without the feature
+        #[cfg(feature = "tokens")]
         let tokens = match (token_section, &emission) {
             (None, _) => None,
             (Some(section), Emission::Hashed(table)) => Some(
@@ -86,7 +91,16 @@ impl<'a> Model<'a> {
             #[cfg(feature = "neural")]
             (Some(_), Emission::Neural(_)) => return Err(ModelError::Malformed),
         };
-        Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission, tokens })
+        Ok(Self {
+            body,
+            num_tags,
+            scheme,
+            constraints,
+            primitive_exponent,
+            emission,
+            #[cfg(feature = "tokens")]
+            tokens,
+        })
     }
 
     /// Number of tags `L`.
@@ -117,26 +131,30 @@ impl<'a> Model<'a> {
     /// The model format version this model needs: the oldest that can express it, which is the version
     /// the trainer writes it with.
     pub fn format_version(&self) -> u16 {
-        match self.tokens {
-            Some(_) => self.body.version().max(format::TOKEN_FORMAT_VERSION),
-            None => self.body.version(),
+        #[cfg(feature = "tokens")]
+        if self.tokens.is_some() {
+            return self.body.version().max(format::TOKEN_FORMAT_VERSION);
         }
+        self.body.version()
     }
 
     /// True for a token-level model (CoNLL columns in, one tag per token out; format version 6), whose
     /// features come from token templates, not characters: label it with
     /// `internal::lattice::label_tokens`, not with the segmenter.
+    #[cfg(feature = "tokens")]
     pub fn is_token_level(&self) -> bool {
         self.tokens.is_some()
     }
 
     /// The templates of a token-level model.
+    #[cfg(feature = "tokens")]
     pub(crate) fn token_templates(&self) -> Option<&TokenTemplates<'a>> {
         self.tokens.as_ref()
     }
 
     /// The emission scores of every tag at token `position` of `tokens` into `out[..L]`: the rows of the
     /// token templates' feature hashes summed and shifted once (zeros for a model that is not token-level).
+    #[cfg(feature = "tokens")]
     pub(crate) fn token_scores(
         &self,
         tokens: &(impl TokenColumns + ?Sized),
