@@ -301,11 +301,27 @@ pub fn i16_bytes(values: &[i16]) -> alloc::vec::Vec<u8> {
 /// then checks consistency). A token-level file's template section is checked and left out
 /// ([`decode_with_tokens`] returns it).
 pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, ModelError> {
-    decode_with_tokens(bytes).map(|(body, _)| body)
+    #[cfg(feature = "tokens")]
+    return decode_sections(bytes).map(|(body, _)| body);
+    #[cfg(not(feature = "tokens"))]
+    return decode_sections(bytes);
 }
 
 /// [`decode`], also returning the template section of a token-level (version 6) file.
+#[cfg(feature = "tokens")]
 pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSpec<'_>>), ModelError> {
+    decode_sections(bytes)
+}
+
+/// What [`decode_sections`] returns: the body, and with the `tokens` feature the template section.
+#[cfg(feature = "tokens")]
+type Sections<'a> = (ModelBody<'a>, Option<TokenSpec<'a>>);
+/// What [`decode_sections`] returns: the body, and with the `tokens` feature the template section.
+#[cfg(not(feature = "tokens"))]
+type Sections<'a> = ModelBody<'a>;
+
+/// The one decoding routine behind [`decode`] and `decode_with_tokens`.
+fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
     // magic + 1-byte version + empty-ish body + checksum
     if bytes.len() < MAGIC.len() + 1 + CHECKSUM_BYTES {
         return Err(ModelError::TooShort { len: bytes.len() });
@@ -335,7 +351,7 @@ pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSp
     #[allow(unused_mut)]
     let (body, mut unread) =
         postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
-    #[allow(unused_mut)]
+    #[cfg(feature = "tokens")]
     let mut tokens = None;
     // Versions from TOKEN_FORMAT_VERSION on pass the version check only with the `tokens` feature.
     #[cfg(feature = "tokens")]
@@ -355,5 +371,8 @@ pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSp
     if body.version() > version {
         return Err(ModelError::Malformed);
     }
-    Ok((body, tokens))
+    #[cfg(feature = "tokens")]
+    return Ok((body, tokens));
+    #[cfg(not(feature = "tokens"))]
+    return Ok(body);
 }

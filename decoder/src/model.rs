@@ -45,7 +45,10 @@ pub struct Model<'a> {
 impl<'a> Model<'a> {
     /// Checks and borrows a model file: magic, version, CRC-32, structure, then every size and constraint.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        #[cfg(feature = "tokens")]
         let (body, token_section) = format::decode_with_tokens(bytes)?;
+        #[cfg(not(feature = "tokens"))]
+        let body = format::decode(bytes)?;
 
         let num_tags = body.tag_names.split(' ').count();
         if body.tag_names.is_empty() || num_tags > MAX_TAGS {
@@ -75,8 +78,6 @@ impl<'a> Model<'a> {
             EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
             _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
         };
-        #[cfg(not(feature = "tokens"))]
-        let _ = token_section; // always `None`: version 6 is refused without the feature
         #[cfg(feature = "tokens")]
         let tokens = match (token_section, &emission) {
             (None, _) => None,
