@@ -54,6 +54,8 @@ use crate::model::Model;
 use crate::spans::{allowed_table, span_at, span_code, SpanRules, AFTER_WORD};
 use crate::tags::ChunkRoles;
 use crate::tags::{all_tags, Constraints};
+#[cfg(feature = "tokens")]
+use crate::tokens::TokenColumns;
 
 /// Largest magnitude of one position's emission score: `MAX_TEMPLATES * 2^15 = 2^20` score units.
 pub const MAX_EMISSION: i32 = (MAX_TEMPLATES as i32) << 15;
@@ -674,6 +676,33 @@ pub fn label_chars(
     tags: &mut [u8],
 ) -> Result<i64, LatticeError> {
     LineLabeler::new(model).label(chars, backpointers, tags)
+}
+
+/// Labels one sequence of tokens with a token-level model ([`Model::is_token_level`]): its emission
+/// scores from the model's token templates over `tokens`' columns, then the hard-masked Viterbi, into
+/// `tags[..n]` for `n` tokens. `backpointers` needs [`backpointer_bytes`]`(L, n)` bytes. Returns the
+/// best path's score. A model that is not token-level scores every token 0 (only its CRF layer counts).
+#[cfg(feature = "tokens")]
+pub fn label_tokens(
+    model: &Model<'_>,
+    tokens: &(impl TokenColumns + ?Sized),
+    backpointers: &mut [u8],
+    tags: &mut [u8],
+) -> Result<i64, LatticeError> {
+    let scores = TransitionScores::from_model(model);
+    let full = all_tags(model.num_tags());
+    let len = tokens.token_count();
+    decode(
+        &scores,
+        len,
+        backpointers,
+        tags,
+        (0..len).map(|position| {
+            let mut e = [0i32; MAX_TAGS];
+            model.token_scores(tokens, position, &mut e);
+            (e, full)
+        }),
+    )
 }
 
 /// The shared whole-sequence driver: `len` columns from `emissions`, traceback into `tags`.
