@@ -539,7 +539,11 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
             continue;
         }
         let scratch = workspace_root().join("target").join("firmware-measure");
-        let entry = subject.measurement(&trainer, board, &run, &scratch, &provenance)?;
+        let mut entry = subject.measurement(&trainer, board, &run, &scratch, &provenance)?;
+        if let Some(list) = &args.user_dict {
+            entry.user_dict = Some(measure::session::shown_model_path(list));
+            entry.user_dict_sha256 = Some(measure::host::sha256_of(list)?);
+        }
         let scores = entry.f1.map_or_else(
             || "no gold file".to_owned(),
             |f1| {

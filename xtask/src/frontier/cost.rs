@@ -32,7 +32,10 @@ impl DecodeCosts {
     pub fn select(measurements: &[Measurement]) -> Self {
         let candidates = |tags: WordTags| {
             measurements.iter().filter(move |entry| {
-                entry.board == COST_BOARD.name() && entry.word_list && entry.tags == tags.count() as u64
+                entry.board == COST_BOARD.name()
+                    && entry.word_list
+                    && entry.tags == tags.count() as u64
+                    && entry.without_user_dict()
             })
         };
         let latest = |entry: &&Measurement| (entry.generated.clone(), std::cmp::Reverse(entry.model.clone()));

@@ -82,13 +82,26 @@ pub struct Measurement {
     /// The command that measured this entry.
     #[serde(default)]
     pub measured_by: String,
+    /// The user dictionary built into the image (`--user-dict`), as in
+    /// [`Measurement::model`]; `None`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_dict: Option<String>,
+    /// SHA-256 of that word list, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_dict_sha256: Option<String>,
 }
 
 impl Measurement {
     /// What identifies an entry: a later measurement with the same key
     /// replaces it.
-    pub fn key(&self) -> (&str, &str) {
-        (&self.board, &self.model_sha256)
+    pub fn key(&self) -> (&str, &str, Option<&str>) {
+        (&self.board, &self.model_sha256, self.user_dict_sha256.as_deref())
+    }
+
+    /// Whether the image ran the model alone (no user dictionary): the
+    /// entries that stand for a model's cost.
+    pub fn without_user_dict(&self) -> bool {
+        self.user_dict_sha256.is_none()
     }
 }
 
@@ -177,7 +190,8 @@ impl MeasurementFile {
         self.sort();
     }
 
-    /// Adds `measurement`, replacing the entry of the same board and model.
+    /// Adds `measurement`, replacing the entry of the same board, model and
+    /// user dictionary.
     pub fn insert(&mut self, measurement: Measurement) {
         self.measurements.retain(|old| old.key() != measurement.key());
         self.measurements.push(measurement);
@@ -185,8 +199,14 @@ impl MeasurementFile {
     }
 
     fn sort(&mut self) {
-        self.measurements
-            .sort_by(|a, b| (&a.board, &a.model, &a.model_sha256).cmp(&(&b.board, &b.model, &b.model_sha256)));
+        self.measurements.sort_by(|a, b| {
+            (&a.board, &a.model, &a.model_sha256, &a.user_dict).cmp(&(
+                &b.board,
+                &b.model,
+                &b.model_sha256,
+                &b.user_dict,
+            ))
+        });
         self.line_rates
             .sort_by(|a, b| (&a.board, &a.model, &a.model_sha256).cmp(&(&b.board, &b.model, &b.model_sha256)));
     }
@@ -244,7 +264,29 @@ pub(crate) mod tests {
             dirty: false,
             generated: "2026-12-04 16:00 UTC".to_owned(),
             measured_by: "cargo xtask firmware measure".to_owned(),
+            user_dict: None,
+            user_dict_sha256: None,
         }
+    }
+
+    #[test]
+    fn a_measurement_with_a_user_dictionary_keeps_the_models_own_entry() {
+        let mut file = MeasurementFile::default();
+        file.insert(measurement("mps2-an386", "models/default.crfm", "aa", 4, 1465.5));
+        let mut with_dict = measurement("mps2-an386", "models/default.crfm", "aa", 4, 1884.3);
+        with_dict.user_dict = Some("target/user-dict/pfr-top10k.txt".to_owned());
+        with_dict.user_dict_sha256 = Some("cc".to_owned());
+        file.insert(with_dict.clone());
+        with_dict.instructions_per_char = 1900.0;
+        file.insert(with_dict);
+        let entries: Vec<(Option<&str>, f64)> = file
+            .measurements
+            .iter()
+            .map(|entry| (entry.user_dict_sha256.as_deref(), entry.instructions_per_char))
+            .collect();
+        assert_eq!(entries, [(None, 1465.5), (Some("cc"), 1900.0)]);
+        let json = file.to_json().unwrap();
+        assert_eq!(json.matches("user_dict_sha256").count(), 1, "absent for the entry without one: {json}");
     }
 
     #[test]

@@ -163,6 +163,8 @@ impl Subject {
             dirty: provenance.git.dirty,
             generated: provenance.generated.clone(),
             measured_by: provenance.command_line.clone(),
+            user_dict: None,
+            user_dict_sha256: None,
         })
     }
 }

@@ -66,7 +66,10 @@ fn model<'a>(sources: &'a Sources, name: &str) -> Option<&'a ModelResult> {
 /// The firmware measurement on the headline board of the model with this hash.
 fn firmware_run<'a>(sources: &'a Sources, sha256: &str) -> Option<&'a Measurement> {
     let firmware = sources.firmware.as_ref()?;
-    firmware.measurements.iter().find(|run| run.board == HEADLINE_BOARD && run.model_sha256 == sha256)
+    firmware
+        .measurements
+        .iter()
+        .find(|run| run.board == HEADLINE_BOARD && run.model_sha256 == sha256 && run.without_user_dict())
 }
 
 /// The README's headline table (with a line saying where it comes from).
@@ -261,6 +264,10 @@ fn firmware_section(out: &mut String, sources: &Sources) {
             .flat_map(|results| &results.models)
             .find(|model| model.model_sha256 == run.model_sha256)
             .map_or(String::new(), |model| format!(" (= `{}`)", model.name));
+        let same_model = match &run.user_dict {
+            Some(list) => format!("{same_model} + user dictionary `{list}`"),
+            None => same_model,
+        };
         let _ = writeln!(
             out,
             "| {} ({}) | `{}`{same_model} | {} | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} | {} | {}{} |",
