@@ -10,8 +10,9 @@ use super::out;
 use super::progress::ConsoleProgress;
 use crate::corpus::{CorpusFormat, WordTags};
 use crate::features::TemplateSet;
+use crate::neural::train::{NeuralConfig, NeuralLoss};
 use crate::pipeline::report::{describe_score, human_bytes};
-use crate::pipeline::{self, TrainOptions, TrainSummary, WeightChoice};
+use crate::pipeline::{self, Emission, TrainOptions, TrainSummary, WeightChoice};
 
 /// Options of `train`.
 #[derive(Debug, Clone, Args)]
@@ -101,6 +102,45 @@ pub struct TrainArgs {
     /// reference model trained first in the same run.
     #[arg(long, value_name = "MODEL")]
     pub teacher: Option<PathBuf>,
+    /// The emission model: linear (hashed n-gram features, the default) or neural (a character
+    /// encoder of embeddings and convolutions trained with candle under the same CRF layer; the
+    /// `--neural-*` options, `--crf-lr-mult` and `--dropout` shape it).
+    #[arg(long, value_enum, default_value_t = EmissionArg::Linear)]
+    pub emission: EmissionArg,
+    /// Neural: AdamW learning rate of the encoder.
+    #[arg(long, default_value_t = 1e-3)]
+    pub neural_lr: f64,
+    /// Neural: the CRF layer's learning rate is --neural-lr times this (the CRF layer's own rate).
+    #[arg(long, default_value_t = 100.0)]
+    pub crf_lr_mult: f64,
+    /// Neural: objective; softmax leaves the transitions at zero (decoding still masks them).
+    #[arg(long, value_enum, default_value_t = NeuralLossArg::Crf)]
+    pub neural_loss: NeuralLossArg,
+    /// Neural: embedding width.
+    #[arg(long, default_value_t = 64)]
+    pub neural_dim: usize,
+    /// Neural: log2 of the buckets of the hashed character n-gram embeddings.
+    #[arg(long, default_value_t = 15)]
+    pub neural_bucket_bits: u8,
+    /// Neural: output channels of each convolution.
+    #[arg(long, default_value_t = 128)]
+    pub neural_channels: usize,
+    /// Neural: kernel width of each convolution (odd).
+    #[arg(long, default_value_t = 3)]
+    pub neural_kernel: usize,
+    /// Neural: one dilation per convolution, comma-separated (with the n-grams, the model may read at
+    /// most 4 characters each side).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub neural_dilations: Vec<usize>,
+    /// Neural: dropout rate on the embeddings and each convolution's output.
+    #[arg(long, default_value_t = 0.2)]
+    pub dropout: f32,
+    /// Neural: sentences per optimizer step.
+    #[arg(long, default_value_t = 32)]
+    pub neural_batch_size: usize,
+    /// Neural: stop training after this many minutes (the best epoch so far is exported).
+    #[arg(long, value_name = "MINUTES")]
+    pub max_minutes: Option<f64>,
     /// Print less: no progress bars or per-epoch lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -145,6 +185,27 @@ impl TrainArgs {
             distill: self.distill.clone(),
             teacher: self.teacher.clone(),
             weight_type: self.weight_type.into(),
+            emission: match self.emission {
+                EmissionArg::Linear => Emission::Linear,
+                EmissionArg::Neural => Emission::Neural,
+            },
+            neural: NeuralConfig {
+                dim: self.neural_dim,
+                bucket_bits: self.neural_bucket_bits,
+                channels: self.neural_channels,
+                kernel: self.neural_kernel,
+                dilations: self.neural_dilations.clone(),
+                lr: self.neural_lr,
+                crf_lr_mult: self.crf_lr_mult,
+                dropout: self.dropout,
+                batch_size: self.neural_batch_size,
+                max_seconds: self.max_minutes.map(|m| m * 60.0),
+                loss: match self.neural_loss {
+                    NeuralLossArg::Crf => NeuralLoss::Crf,
+                    NeuralLossArg::Softmax => NeuralLoss::Softmax,
+                },
+                ..NeuralConfig::default()
+            },
             ..TrainOptions::default()
         }
     }
@@ -229,6 +290,24 @@ impl RemovedOptions {
         }
         Ok(())
     }
+}
+
+/// `--emission`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmissionArg {
+    /// Hashed character n-gram features and a word list.
+    Linear,
+    /// Character and n-gram embeddings, 1-D convolutions, a dense layer (trained with candle).
+    Neural,
+}
+
+/// `--neural-loss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NeuralLossArg {
+    /// CRF negative log-likelihood.
+    Crf,
+    /// Per-character softmax cross-entropy.
+    Softmax,
 }
 
 /// `--format`.
@@ -329,7 +408,18 @@ impl From<WeightTypeArg> for WeightChoice {
 pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
     command.removed.check()?;
     super::set_threads(command.args.threads)?;
-    train_and_print(&command.args.options(), command.args.quiet).map(|_| ())
+    let options = command.args.options();
+    if options.emission == Emission::Neural {
+        if let Some(minutes) = command.args.max_minutes.filter(|m| !(m.is_finite() && *m > 0.0)) {
+            bail!("--max-minutes must be a positive number, got {minutes}");
+        }
+        let (mut console, mut silent) = (ConsoleProgress::new(), pipeline::Silent);
+        let progress: &mut dyn pipeline::Progress = if command.args.quiet { &mut silent } else { &mut console };
+        let summary = pipeline::neural::train(&options, progress)?;
+        out!("{}", pipeline::neural::describe_written(&options, &summary));
+        return Ok(());
+    }
+    train_and_print(&options, command.args.quiet).map(|_| ())
 }
 
 /// Trains as `options` say, showing progress on standard error unless `quiet`, and prints the test
