@@ -126,9 +126,9 @@ fn bad_options_are_refused_by_name() {
     let base = small(&dir.path().join("x.crfm"), 1, NeuralLoss::Crf);
     let error = |options: TrainOptions| train(&options, &mut Silent).unwrap_err().to_string();
     let far = TrainOptions { neural: NeuralConfig { dilations: vec![1, 1, 2], ..base.neural.clone() }, ..base.clone() };
-    assert!(error(far).contains("--neural-dilations"));
+    assert!(error(far).contains("--neural dilations"));
     let none = TrainOptions { neural: NeuralConfig { channels: 0, ..base.neural.clone() }, ..base.clone() };
-    assert!(error(none).contains("--neural-channels"));
+    assert!(error(none).contains("--neural channels"));
     let budget = TrainOptions { max_model_bytes: Some(65536), ..base.clone() };
     assert!(error(budget).contains("--max-model-bytes does not go with --emission neural"));
     let linear_entry = TrainOptions { ..base.clone() };
@@ -151,4 +151,32 @@ fn the_default_shape_is_deterministic_too() {
     };
     let (a, b) = (run(&options("a.crfm")), run(&options("b.crfm")));
     assert!(a.bytes == b.bytes, "two runs of the default shape with one seed differ");
+}
+
+/// `--neural KEY=VALUE,...` on the command line: settings reach the configuration, bad ones are refused
+/// naming the setting.
+#[test]
+fn the_command_line_settings_reach_the_configuration() {
+    use clap::Parser;
+    use trainer::cli::{Cli, Command};
+    let parse = |args: &[&str]| {
+        let all = [&["trainer", "train", "--emission", "neural"], args].concat();
+        Cli::try_parse_from(all).map(|cli| match cli.command {
+            Some(Command::Train(command)) => command.args.options(),
+            _ => unreachable!("train"),
+        })
+    };
+    let options = parse(&["--neural", "dilations=1:1:2,lr=0.01,loss=softmax", "--crf-lr-mult", "10"]).unwrap();
+    assert_eq!(options.emission, Emission::Neural);
+    assert_eq!(options.neural.dilations, vec![1, 1, 2]);
+    assert_eq!((options.neural.lr, options.neural.crf_lr_mult), (0.01, 10.0));
+    assert_eq!(options.neural.loss, NeuralLoss::Softmax);
+    assert!(options.neural.validate().unwrap_err().to_string().contains("--neural dilations"));
+    let unknown = parse(&["--neural", "width=3"]).unwrap_err().to_string();
+    assert!(unknown.contains("unknown setting `width`"), "{unknown}");
+    let bad = parse(&["--neural", "channels=many"]).unwrap_err().to_string();
+    assert!(bad.contains("channels=many"), "{bad}");
+    let minutes = parse(&["--neural", "minutes=0"]).unwrap_err().to_string();
+    assert!(minutes.contains("minutes=0"), "{minutes}");
+    assert_eq!(parse(&[]).unwrap().neural, NeuralConfig::default());
 }

@@ -104,43 +104,20 @@ pub struct TrainArgs {
     pub teacher: Option<PathBuf>,
     /// The emission model: linear (hashed n-gram features, the default) or neural (a character
     /// encoder of embeddings and convolutions trained with candle under the same CRF layer; the
-    /// `--neural-*` options, `--crf-lr-mult` and `--dropout` shape it).
+    /// `--neural` settings and `--crf-lr-mult` shape it).
     #[arg(long, value_enum, default_value_t = EmissionArg::Linear)]
     pub emission: EmissionArg,
-    /// Neural: AdamW learning rate of the encoder.
-    #[arg(long, default_value_t = 1e-3)]
-    pub neural_lr: f64,
-    /// Neural: the CRF layer's learning rate is --neural-lr times this (the CRF layer's own rate).
+    /// Neural: the CRF layer's AdamW learning rate is the encoder's (`--neural lr=X`) times this (the
+    /// CRF layer's own rate).
     #[arg(long, default_value_t = 100.0)]
     pub crf_lr_mult: f64,
-    /// Neural: objective; softmax leaves the transitions at zero (decoding still masks them).
-    #[arg(long, value_enum, default_value_t = NeuralLossArg::Crf)]
-    pub neural_loss: NeuralLossArg,
-    /// Neural: embedding width.
-    #[arg(long, default_value_t = 64)]
-    pub neural_dim: usize,
-    /// Neural: log2 of the buckets of the hashed character n-gram embeddings.
-    #[arg(long, default_value_t = 15)]
-    pub neural_bucket_bits: u8,
-    /// Neural: output channels of each convolution.
-    #[arg(long, default_value_t = 128)]
-    pub neural_channels: usize,
-    /// Neural: kernel width of each convolution (odd).
-    #[arg(long, default_value_t = 3)]
-    pub neural_kernel: usize,
-    /// Neural: one dilation per convolution, comma-separated (with the n-grams, the model may read at
-    /// most 4 characters each side).
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
-    pub neural_dilations: Vec<usize>,
-    /// Neural: dropout rate on the embeddings and each convolution's output.
-    #[arg(long, default_value_t = 0.2)]
-    pub dropout: f32,
-    /// Neural: sentences per optimizer step.
-    #[arg(long, default_value_t = 32)]
-    pub neural_batch_size: usize,
-    /// Neural: stop training after this many minutes (the best epoch so far is exported).
-    #[arg(long, value_name = "MINUTES")]
-    pub max_minutes: Option<f64>,
+    /// Neural: shape and training settings, comma-separated KEY=VALUE: dim=64 (embedding width),
+    /// bucket-bits=15 (log2 of the n-gram embedding rows), channels=128, kernel=3, dilations=1:2 (one per
+    /// convolution; the model reads at most 4 characters each side), lr=0.001 (AdamW, encoder),
+    /// dropout=0.2, batch=32 (sentences per step), loss=crf|softmax, minutes=M (stop training after M
+    /// minutes; the best epoch so far is exported).
+    #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', value_parser = parse_neural_setting)]
+    pub neural: Vec<NeuralSetting>,
     /// Print less: no progress bars or per-epoch lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -189,23 +166,12 @@ impl TrainArgs {
                 EmissionArg::Linear => Emission::Linear,
                 EmissionArg::Neural => Emission::Neural,
             },
-            neural: NeuralConfig {
-                dim: self.neural_dim,
-                bucket_bits: self.neural_bucket_bits,
-                channels: self.neural_channels,
-                kernel: self.neural_kernel,
-                dilations: self.neural_dilations.clone(),
-                lr: self.neural_lr,
-                crf_lr_mult: self.crf_lr_mult,
-                dropout: self.dropout,
-                batch_size: self.neural_batch_size,
-                max_seconds: self.max_minutes.map(|m| m * 60.0),
-                loss: match self.neural_loss {
-                    NeuralLossArg::Crf => NeuralLoss::Crf,
-                    NeuralLossArg::Softmax => NeuralLoss::Softmax,
-                },
-                ..NeuralConfig::default()
-            },
+            neural: self
+                .neural
+                .iter()
+                .fold(NeuralConfig { crf_lr_mult: self.crf_lr_mult, ..NeuralConfig::default() }, |config, setting| {
+                    setting.apply(config)
+                }),
             ..TrainOptions::default()
         }
     }
@@ -301,13 +267,82 @@ pub enum EmissionArg {
     Neural,
 }
 
-/// `--neural-loss`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum NeuralLossArg {
-    /// CRF negative log-likelihood.
-    Crf,
-    /// Per-character softmax cross-entropy.
-    Softmax,
+/// One `--neural` setting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NeuralSetting {
+    /// `dim=N`.
+    Dim(usize),
+    /// `bucket-bits=N`.
+    BucketBits(u8),
+    /// `channels=N`.
+    Channels(usize),
+    /// `kernel=N`.
+    Kernel(usize),
+    /// `dilations=A:B:...`.
+    Dilations(Vec<usize>),
+    /// `lr=X`.
+    Lr(f64),
+    /// `dropout=X`.
+    Dropout(f32),
+    /// `batch=N`.
+    Batch(usize),
+    /// `loss=crf|softmax`.
+    Loss(NeuralLoss),
+    /// `minutes=M`.
+    Minutes(f64),
+}
+
+impl NeuralSetting {
+    /// `config` with this setting.
+    pub fn apply(&self, config: NeuralConfig) -> NeuralConfig {
+        match self.clone() {
+            Self::Dim(dim) => NeuralConfig { dim, ..config },
+            Self::BucketBits(bucket_bits) => NeuralConfig { bucket_bits, ..config },
+            Self::Channels(channels) => NeuralConfig { channels, ..config },
+            Self::Kernel(kernel) => NeuralConfig { kernel, ..config },
+            Self::Dilations(dilations) => NeuralConfig { dilations, ..config },
+            Self::Lr(lr) => NeuralConfig { lr, ..config },
+            Self::Dropout(dropout) => NeuralConfig { dropout, ..config },
+            Self::Batch(batch_size) => NeuralConfig { batch_size, ..config },
+            Self::Loss(loss) => NeuralConfig { loss, ..config },
+            Self::Minutes(minutes) => NeuralConfig { max_seconds: Some(minutes * 60.0), ..config },
+        }
+    }
+}
+
+/// Parses one `KEY=VALUE` of `--neural` (ranges are checked with the whole configuration).
+fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
+    let (key, value) = text.split_once('=').ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
+        value.trim().parse().map_err(|_| format!("{key}={value}: `{value}` is not a valid number here"))
+    }
+    Ok(match key.trim() {
+        "dim" => NeuralSetting::Dim(number(key, value)?),
+        "bucket-bits" => NeuralSetting::BucketBits(number(key, value)?),
+        "channels" => NeuralSetting::Channels(number(key, value)?),
+        "kernel" => NeuralSetting::Kernel(number(key, value)?),
+        "dilations" => NeuralSetting::Dilations(value.split(':').map(|d| number(key, d)).collect::<Result<_, _>>()?),
+        "lr" => NeuralSetting::Lr(number(key, value)?),
+        "dropout" => NeuralSetting::Dropout(number(key, value)?),
+        "batch" => NeuralSetting::Batch(number(key, value)?),
+        "loss" => NeuralSetting::Loss(match value.trim() {
+            "crf" => NeuralLoss::Crf,
+            "softmax" => NeuralLoss::Softmax,
+            other => return Err(format!("loss={other}: the loss is crf or softmax")),
+        }),
+        "minutes" => {
+            let minutes: f64 = number(key, value)?;
+            if !(minutes.is_finite() && minutes > 0.0) {
+                return Err(format!("minutes={value}: give a positive number of minutes"));
+            }
+            NeuralSetting::Minutes(minutes)
+        }
+        other => {
+            return Err(format!(
+                "unknown setting `{other}` (dim, bucket-bits, channels, kernel, dilations, lr, dropout, batch, loss, minutes)"
+            ))
+        }
+    })
 }
 
 /// `--format`.
@@ -410,9 +445,6 @@ pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
     super::set_threads(command.args.threads)?;
     let options = command.args.options();
     if options.emission == Emission::Neural {
-        if let Some(minutes) = command.args.max_minutes.filter(|m| !(m.is_finite() && *m > 0.0)) {
-            bail!("--max-minutes must be a positive number, got {minutes}");
-        }
         let (mut console, mut silent) = (ConsoleProgress::new(), pipeline::Silent);
         let progress: &mut dyn pipeline::Progress = if command.args.quiet { &mut silent } else { &mut console };
         let summary = pipeline::neural::train(&options, progress)?;

@@ -123,46 +123,46 @@ impl NeuralConfig {
     /// Fails, naming the option, on a shape the decoder cannot run or a setting out of range.
     pub fn validate(&self) -> Result<()> {
         let channels = decoder::internal::format::MAX_CHANNELS;
-        ensure!((1..=channels).contains(&self.dim), "--neural-dim must be 1 to {channels}, got {}", self.dim);
+        ensure!((1..=channels).contains(&self.dim), "--neural dim must be 1 to {channels}, got {}", self.dim);
         ensure!(
             (1..=channels).contains(&self.channels),
-            "--neural-channels must be 1 to {channels}, got {}",
+            "--neural channels must be 1 to {channels}, got {}",
             self.channels
         );
-        ensure!((4..=24).contains(&self.bucket_bits), "--neural-bucket-bits must be 4 to 24, got {}", self.bucket_bits);
+        ensure!((4..=24).contains(&self.bucket_bits), "--neural bucket-bits must be 4 to 24, got {}", self.bucket_bits);
         ensure!(
             self.kernel % 2 == 1 && self.kernel <= usize::from(decoder::internal::format::MAX_KERNEL),
-            "--neural-kernel must be odd and at most {}, got {}",
+            "--neural kernel must be odd and at most {}, got {}",
             decoder::internal::format::MAX_KERNEL,
             self.kernel
         );
         let layers = decoder::internal::format::MAX_CONV_LAYERS;
         ensure!(
             self.dilations.len() <= layers,
-            "--neural-dilations: {} convolutions, at most {layers}",
+            "--neural dilations: {} convolutions, at most {layers}",
             self.dilations.len()
         );
         ensure!(
             self.dilations.iter().all(|&d| (1..=255).contains(&d)),
-            "--neural-dilations: every dilation must be 1 to 255, got {:?}",
+            "--neural dilations: every dilation must be 1 to 255, got {:?}",
             self.dilations
         );
         ensure!(
             self.reach() <= MAX_REACH,
-            "--neural-dilations {:?} with --neural-kernel {} and the n-grams read {} characters each side; \
+            "--neural dilations={:?} with kernel={} and the n-grams read {} characters each side; \
              the decoder reads at most {MAX_REACH}",
             self.dilations,
             self.kernel,
             self.reach()
         );
-        ensure!(self.lr > 0.0 && self.lr.is_finite(), "--neural-lr must be a positive number, got {}", self.lr);
+        ensure!(self.lr > 0.0 && self.lr.is_finite(), "--neural lr must be a positive number, got {}", self.lr);
         ensure!(
             self.crf_lr_mult >= 0.0 && self.crf_lr_mult.is_finite(),
             "--crf-lr-mult must be a non-negative number, got {}",
             self.crf_lr_mult
         );
-        ensure!((0.0..1.0).contains(&self.dropout), "--dropout must be in [0, 1), got {}", self.dropout);
-        ensure!(self.batch_size >= 1, "--neural-batch-size must be at least 1");
+        ensure!((0.0..1.0).contains(&self.dropout), "--neural dropout must be in [0, 1), got {}", self.dropout);
+        ensure!(self.batch_size >= 1, "--neural batch must be at least 1");
         ensure!(self.epochs >= 1, "--epochs must be at least 1");
         Ok(())
     }
@@ -700,14 +700,14 @@ mod tests {
     #[test]
     fn options_out_of_range_are_refused_by_name() {
         let error = |c: NeuralConfig| c.validate().unwrap_err().to_string();
-        assert!(error(NeuralConfig { channels: 0, ..NeuralConfig::default() }).contains("--neural-channels"));
-        assert!(error(NeuralConfig { dim: 300, ..NeuralConfig::default() }).contains("--neural-dim"));
+        assert!(error(NeuralConfig { channels: 0, ..NeuralConfig::default() }).contains("--neural channels"));
+        assert!(error(NeuralConfig { dim: 300, ..NeuralConfig::default() }).contains("--neural dim"));
         let far = NeuralConfig { dilations: vec![2, 2], ..NeuralConfig::default() };
         assert!(error(far).contains("read 5 characters each side"));
-        assert!(error(NeuralConfig { kernel: 4, ..NeuralConfig::default() }).contains("--neural-kernel"));
-        assert!(error(NeuralConfig { dropout: 1.0, ..NeuralConfig::default() }).contains("--dropout"));
+        assert!(error(NeuralConfig { kernel: 4, ..NeuralConfig::default() }).contains("--neural kernel"));
+        assert!(error(NeuralConfig { dropout: 1.0, ..NeuralConfig::default() }).contains("--neural dropout"));
         assert!(error(NeuralConfig { crf_lr_mult: -1.0, ..NeuralConfig::default() }).contains("--crf-lr-mult"));
-        assert!(error(NeuralConfig { batch_size: 0, ..NeuralConfig::default() }).contains("--neural-batch-size"));
+        assert!(error(NeuralConfig { batch_size: 0, ..NeuralConfig::default() }).contains("--neural batch"));
         assert!(NeuralConfig::default().validate().is_ok());
         assert_eq!(NeuralConfig::default().reach(), MAX_REACH);
     }
