@@ -180,3 +180,23 @@ fn the_command_line_settings_reach_the_configuration() {
     assert!(minutes.contains("minutes=0"), "{minutes}");
     assert_eq!(parse(&[]).unwrap().neural, NeuralConfig::default());
 }
+
+/// candle's CPU kernels take their thread count from `RAYON_NUM_THREADS`: one thread and two give the
+/// same file (the command line, default shape, two epochs on the sample corpus).
+#[test]
+fn one_thread_and_two_give_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}.crfm"));
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(["train", "-q", "--emission", "neural", "--epochs", "2", "--out"])
+            .arg(&out)
+            .env("RAYON_NUM_THREADS", threads)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(out).unwrap()
+    };
+    assert!(train("1") == train("2"), "one thread and two trained different models");
+}
