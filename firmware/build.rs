@@ -3,7 +3,8 @@
 //! one defmt logger is selected, stages the model file that the firmware
 //! embeds (`CRF_MODEL`, default `../models/default.crfm`), and writes the
 //! line-rate build's baud rate (`CRF_BAUD`, default 115200) and, for the
-//! flash-fed line-rate build, stages its input (`CRF_LINE_INPUT`).
+//! flash-fed line-rate build, stages its input (`CRF_LINE_INPUT`; for the
+//! semihosting-fed one, its path).
 
 use std::{
     env, fs,
@@ -104,14 +105,23 @@ const EOT: u8 = 0x04;
 /// With feature `line-input-flash`: copies the file named by `CRF_LINE_INPUT`
 /// to `OUT_DIR/line_input.bin` (embedded by `src/line_input.rs`). Whether it
 /// fits the board's flash is the linker's check.
+///
+/// With feature `line-input-semihosting`: writes the file's absolute path to
+/// `OUT_DIR/line_input_path.rs` (`src/semihosted_input.rs` opens it on the
+/// host at run time, so its bytes are not embedded and it must stay there).
 fn stage_line_input(manifest_dir: &Path, out_dir: &Path) {
     println!("cargo:rerun-if-env-changed={LINE_INPUT_VARIABLE}");
-    if !feature_enabled("line-input-flash") {
-        return;
-    }
+    let flash = feature_enabled("line-input-flash");
+    let semihosting = feature_enabled("line-input-semihosting");
+    let feature = match (flash, semihosting) {
+        (false, false) => return,
+        (true, false) => "line-input-flash",
+        (false, true) => "line-input-semihosting",
+        (true, true) => panic!("features line-input-flash and line-input-semihosting exclude each other: enable one"),
+    };
     let path = match env::var_os(LINE_INPUT_VARIABLE) {
         Some(path) if !path.is_empty() => manifest_dir.join(path),
-        _ => panic!("feature line-input-flash embeds the file named by {LINE_INPUT_VARIABLE}, which is unset"),
+        _ => panic!("feature {feature} reads the file named by {LINE_INPUT_VARIABLE}, which is unset"),
     };
     println!("cargo:rerun-if-changed={}", path.display());
     let bytes = fs::read(&path)
@@ -120,7 +130,22 @@ fn stage_line_input(manifest_dir: &Path, out_dir: &Path) {
         let line = 1 + bytes[..at].iter().filter(|&&byte| byte == b'\n').count();
         panic!("{}:{line}: contains EOT (0x04), which would end the input early", path.display());
     }
-    fs::write(out_dir.join("line_input.bin"), &bytes).expect("writing OUT_DIR/line_input.bin");
+    if flash {
+        fs::write(out_dir.join("line_input.bin"), &bytes).expect("writing OUT_DIR/line_input.bin");
+        return;
+    }
+    let absolute = fs::canonicalize(&path).unwrap_or_else(|err| {
+        panic!("resolving the line-rate input {} ({LINE_INPUT_VARIABLE}): {err}", path.display())
+    });
+    let Some(absolute) = absolute.to_str().filter(|text| !text.contains('\0')) else {
+        panic!("the line-rate input's path {} ({LINE_INPUT_VARIABLE}) is not UTF-8 without NUL", absolute.display());
+    };
+    // `{:?}` escapes the path as a Rust string literal, which is also valid as a C string literal's body.
+    let source = format!(
+        "/// The host file the byte timer reads through semihosting (written by build.rs from `{LINE_INPUT_VARIABLE}`).\n\
+         pub const LINE_INPUT_PATH: &core::ffi::CStr = c{absolute:?};\n"
+    );
+    fs::write(out_dir.join("line_input_path.rs"), source).expect("writing OUT_DIR/line_input_path.rs");
 }
 
 /// The environment variable naming the user dictionary's word list (optional).

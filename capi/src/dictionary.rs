@@ -37,7 +37,7 @@ impl CrfDictionary {
 /// A static, NUL-terminated sentence naming the check dictionary bytes failed.
 pub fn dictionary_error_message(error: &DictionaryError) -> &'static CStr {
     match error {
-        DictionaryError::TooShort { .. } => c"dictionary too short: smaller than header, filter and checksum",
+        DictionaryError::TooShort { .. } => c"dictionary too short: smaller than header, root index and checksum",
         DictionaryError::BadMagic { .. } => c"not a dictionary file: the first four bytes are not the magic CRFd",
         DictionaryError::UnsupportedVersion { .. } => c"dictionary format version not supported by this decoder",
         DictionaryError::BadChecksum { .. } => c"dictionary is corrupt: its CRC-32 does not match its contents",

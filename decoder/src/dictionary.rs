@@ -4,7 +4,8 @@
 //! `i` are `child_start[i]..child_start[i + 1]`, sorted by character: a node costs 4 bytes, an edge 3,
 //! and no child pointer is stored. A look-up binary-searches each node's edges and never walks more than
 //! the file's maximum word length (at most [`MAX_WORD_CHARS`]), so its cost is bounded whatever the bytes.
-//! A 4096-bit filter of first characters answers "can a word start here?" without touching the trie.
+//! The root, with one edge per distinct first character (thousands for a CJK word list), has an index:
+//! the first root edge of every block of 128 code points, so a first step searches one small block.
 
 use core::fmt;
 
@@ -19,10 +20,14 @@ pub const DICTIONARY_VERSION: u16 = 1;
 /// Longest word a dictionary may hold, in characters (bounds every look-up).
 pub const MAX_WORD_CHARS: usize = 32;
 
-const FILTER_BITS: usize = 4096;
 const HEADER: usize = 16;
-const FILTER_OFFSET: usize = HEADER;
-const STARTS_OFFSET: usize = FILTER_OFFSET + FILTER_BITS / 8;
+/// Root-index blocks: block `b` holds the first characters `128b..128b + 128`; the last block also holds
+/// every character above (so each entry, at most `128 * 511`, fits a `u16`). 1 KiB: a Cortex-M3 image
+/// with the default model has little flash to spare.
+const ROOT_BLOCKS: usize = 512;
+const ROOT_BLOCK_SHIFT: u32 = 7;
+const ROOT_INDEX_OFFSET: usize = HEADER;
+const STARTS_OFFSET: usize = ROOT_INDEX_OFFSET + 2 * ROOT_BLOCKS;
 /// Bit of an edge label marking that the node it leads to ends a word.
 const TERMINAL: u32 = 1 << 23;
 const CHAR_MASK: u32 = (1 << 21) - 1;
@@ -32,7 +37,7 @@ const CHAR_MASK: u32 = (1 << 21) - 1;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum DictionaryError {
-    /// Shorter than the header, filter and checksum.
+    /// Shorter than the header, root index and checksum.
     TooShort {
         /// Length of the slice in bytes.
         len: usize,
@@ -101,6 +106,8 @@ pub struct Dictionary<'d> {
     max_word_chars: usize,
     words: usize,
     labels_offset: usize,
+    /// The root index, sized so that a block's entries are read without a bounds check.
+    root_index: &'d [u8; 2 * ROOT_BLOCKS],
 }
 
 /// A position in the trie during an incremental look-up.
@@ -149,6 +156,9 @@ impl<'d> Dictionary<'d> {
             max_word_chars: usize::from(max_chars),
             words,
             labels_offset: STARTS_OFFSET + 4 * (nodes + 1),
+            root_index: bytes[ROOT_INDEX_OFFSET..STARTS_OFFSET]
+                .try_into()
+                .map_err(|_| DictionaryError::TooShort { len })?,
         };
         dictionary.validate_trie()?;
         Ok(dictionary)
@@ -156,7 +166,7 @@ impl<'d> Dictionary<'d> {
 
     /// Edge ranges start at 0, never decrease, end at `nodes - 1`, and node `i`'s edges lead to nodes
     /// after `i`; labels are characters, strictly ascending within a node; the terminal flags count the
-    /// words; the first-character filter holds every first character.
+    /// words; the root index never decreases and puts every root edge in its character's block.
     fn validate_trie(&self) -> Result<(), DictionaryError> {
         let edges = self.nodes - 1;
         if self.start(0) != 0 || self.start(self.nodes) != edges {
@@ -173,7 +183,7 @@ impl<'d> Dictionary<'d> {
                 let label = self.label(edge);
                 let ch = char::from_u32(label & CHAR_MASK).filter(|_| label & !(CHAR_MASK | TERMINAL) == 0);
                 let Some(ch) = ch else { return Err(DictionaryError::BadTrie) };
-                if previous.is_some_and(|p| p >= ch) || (node == 0 && !self.may_start(ch)) {
+                if previous.is_some_and(|p| p >= ch) || (node == 0 && !self.in_root_block(ch, edge)) {
                     return Err(DictionaryError::BadTrie);
                 }
                 previous = Some(ch);
@@ -183,7 +193,38 @@ impl<'d> Dictionary<'d> {
         if terminals != self.words {
             return Err(DictionaryError::BadTrie);
         }
+        let root_edges = self.start(1);
+        let mut previous = 0;
+        for block in 0..ROOT_BLOCKS {
+            let first = self.root_index(block);
+            if first < previous || first > root_edges {
+                return Err(DictionaryError::BadTrie);
+            }
+            previous = first;
+        }
         Ok(())
+    }
+
+    /// Is root edge `edge` (labelled `ch`) inside the index range of `ch`'s block?
+    fn in_root_block(&self, ch: char, edge: usize) -> bool {
+        let (lo, hi) = self.root_range(ch);
+        (lo..hi).contains(&edge)
+    }
+
+    /// The root edges that may be labelled `ch`: those of its block. (With labels ascending and the
+    /// index never decreasing, an edge inside its own block's range is in no other block's range.)
+    #[inline]
+    fn root_range(&self, ch: char) -> (usize, usize) {
+        let block = (ch as usize >> ROOT_BLOCK_SHIFT).min(ROOT_BLOCKS - 1);
+        let lo = self.root_index(block);
+        let hi = if block + 1 < ROOT_BLOCKS { self.root_index(block + 1) } else { self.start(1) };
+        (lo, hi)
+    }
+
+    #[inline]
+    fn root_index(&self, block: usize) -> usize {
+        let block = block.min(ROOT_BLOCKS - 1);
+        usize::from(u16::from_le_bytes([self.root_index[2 * block], self.root_index[2 * block + 1]]))
     }
 
     /// Number of words.
@@ -206,11 +247,18 @@ impl<'d> Dictionary<'d> {
         self.bytes
     }
 
-    /// May some word start with `ch`? (`false` means certainly not; a cheap filter before the trie.)
+    /// Does some word start with `ch`? (A first step through the root index.)
     #[inline]
     pub fn may_start(&self, ch: char) -> bool {
-        let bit = ch as usize % FILTER_BITS;
-        self.bytes.get(FILTER_OFFSET + bit / 8).is_some_and(|b| b & (1 << (bit % 8)) != 0)
+        self.step(self.root(), ch).is_some()
+    }
+
+    /// Does some word start in the block of 128 code points holding `ch`? (A filter cheaper than
+    /// [`Self::may_start`]: `false` means no word starts with `ch`.)
+    #[inline]
+    pub(crate) fn block_may_start(&self, ch: char) -> bool {
+        let (lo, hi) = self.root_range(ch);
+        lo < hi
     }
 
     /// The root, where every look-up starts.
@@ -226,7 +274,7 @@ impl<'d> Dictionary<'d> {
         if node >= self.nodes {
             return None;
         }
-        let (mut lo, mut hi) = (self.start(node), self.start(node + 1));
+        let (mut lo, mut hi) = if node == 0 { self.root_range(ch) } else { self.edges(node) };
         let key = ch as u32;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -267,6 +315,19 @@ impl<'d> Dictionary<'d> {
     #[inline]
     fn start(&self, node: usize) -> usize {
         read_u32(self.bytes, STARTS_OFFSET + 4 * node) as usize
+    }
+
+    /// The edge range of `node`: its start and the next node's, in one read.
+    #[inline]
+    fn edges(&self, node: usize) -> (usize, usize) {
+        let at = STARTS_OFFSET + 4 * node;
+        match self.bytes.get(at..at + 8) {
+            Some(b) => (
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize,
+                u32::from_le_bytes([b[4], b[5], b[6], b[7]]) as usize,
+            ),
+            None => (0, 0),
+        }
     }
 
     #[inline]
@@ -390,12 +451,12 @@ pub fn build_dictionary(word_list: &[u8]) -> Result<alloc::vec::Vec<u8>, WordLis
     out.extend_from_slice(&(max_chars as u16).to_le_bytes());
     out.extend_from_slice(&words.to_le_bytes());
     out.extend_from_slice(&(trie.len() as u32).to_le_bytes());
-    let mut filter = [0u8; FILTER_BITS / 8];
-    for &ch in trie[0].children.keys() {
-        let bit = ch as usize % FILTER_BITS;
-        filter[bit / 8] |= 1 << (bit % 8);
+    // Entry `b`: the root edges (sorted by character) below block `b`'s first character.
+    let first_chars: Vec<u32> = trie[0].children.keys().map(|&c| c as u32).collect();
+    for block in 0..ROOT_BLOCKS as u32 {
+        let below = first_chars.partition_point(|&c| c >> ROOT_BLOCK_SHIFT < block);
+        out.extend_from_slice(&(below as u16).to_le_bytes());
     }
-    out.extend_from_slice(&filter);
     let mut edges = 0u32;
     for &node in &order {
         out.extend_from_slice(&edges.to_le_bytes());
@@ -426,6 +487,10 @@ mod tests {
         assert_eq!(d.longest_prefix("北京大".chars()), 2);
         assert_eq!(d.longest_prefix("北".chars()), 0);
         assert!(d.contains("大学生") && !d.contains("大学"));
-        assert!(d.may_start('北') && !d.may_start('学'));
+        assert!(d.may_start('北') && !d.may_start('学') && !d.may_start('匞'));
+        let far = build_dictionary("\u{fff0}a\n\u{10000}b\n\u{10ffff}\n".as_bytes()).unwrap();
+        let far = Dictionary::from_bytes(&far).unwrap();
+        assert!(far.contains("\u{fff0}a") && far.contains("\u{10000}b") && far.contains("\u{10ffff}"));
+        assert!(!far.may_start('\u{ffef}') && !far.may_start('\u{10001}') && !far.may_start('a'));
     }
 }

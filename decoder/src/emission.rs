@@ -220,6 +220,30 @@ impl HashedNgram<'_> {
         }
     }
 
+    /// Adds the weight rows of the feature with hash `hash` (one row, or two with `H = 2`) to `acc[..L]`,
+    /// unshifted: the token-level models' general path (any weight type, any tag count).
+    #[cfg(feature = "tokens")]
+    pub(crate) fn accumulate(&self, hash: u32, acc: &mut [i32; MAX_TAGS]) {
+        let l = self.num_tags.min(MAX_TAGS);
+        let weights = self.weights;
+        self.for_each_feature_row(hash, |row| match self.weight_type {
+            WeightType::I8 => {
+                if let Some(row) = weights.get(row * l..row * l + l) {
+                    for (a, &w) in acc.iter_mut().zip(row) {
+                        *a += i32::from(w as i8);
+                    }
+                }
+            }
+            WeightType::I16 => {
+                if let Some(row) = weights.get(row * 2 * l..(row + 1) * 2 * l) {
+                    for (a, w) in acc.iter_mut().zip(row.chunks_exact(2)) {
+                        *a += i32::from(i16::from_le_bytes([w[0], w[1]]));
+                    }
+                }
+            }
+        });
+    }
+
     /// Calls `visit` with the row of `weights` of each of the feature's hashes.
     #[inline(always)]
     fn for_each_feature_row(&self, hash: u32, mut visit: impl FnMut(usize)) {

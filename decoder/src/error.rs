@@ -107,6 +107,13 @@ pub enum ModelError {
     },
     /// The word list is not a strictly ascending list of 32-bit hashes, or its index does not match it.
     BadWordList,
+    /// A token-level model's template section is invalid.
+    #[cfg(feature = "tokens")]
+    BadTokenTemplates(crate::tokens::TemplateError),
+    /// A version-5 (neural) file, read by a decoder built with `tokens` (so reading version 6) but
+    /// without its `neural` feature.
+    #[cfg(all(feature = "tokens", not(feature = "neural")))]
+    NeuralNotBuilt,
     /// A part of a neural encoder is inconsistent with the others or outside the decoder's limits.
     #[cfg(feature = "neural")]
     BadNeural {
@@ -315,6 +322,12 @@ impl fmt::Display for ModelError {
             Self::UnknownNormalization { flags } => write!(f, "unknown normalisation flags {flags:#04x}"),
             Self::BadWordList => {
                 f.write_str("word list not strictly ascending 32-bit hashes, or its index does not match it")
+            }
+            #[cfg(feature = "tokens")]
+            Self::BadTokenTemplates(error) => write!(f, "token-level templates: {error}"),
+            #[cfg(all(feature = "tokens", not(feature = "neural")))]
+            Self::NeuralNotBuilt => {
+                f.write_str("model format version 5 (a neural encoder) needs a decoder built with its `neural` feature")
             }
             #[cfg(feature = "neural")]
             Self::BadNeural { part, problem } => write!(f, "neural encoder, {part}: {problem}"),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::crc::crc32;
 use crate::error::ModelError;
 use crate::features::{Template, TEMPLATE_BYTES};
-pub use crate::limits::{FORMAT_VERSION, MAX_HASHES_PER_FEATURE, OLDEST_FORMAT_VERSION};
+pub use crate::limits::{FORMAT_VERSION, MAX_HASHES_PER_FEATURE, OLDEST_FORMAT_VERSION, TOKEN_FORMAT_VERSION};
 #[cfg(feature = "neural")]
 pub use crate::neural_format::*;
 
@@ -254,12 +254,38 @@ pub struct TransitionSpec<'a> {
     pub end: &'a [u8],
 }
 
+/// The token-level section of a version-6 file (after the body): the CRF++-style unigram templates its
+/// features come from (`crate::internal::tokens`). The body's emission table is read through these
+/// templates instead of its character templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSpec<'a> {
+    /// Input columns of a token (the word first; the tag column is not counted), `1..=MAX_COLUMNS`.
+    pub columns: u8,
+    /// The unigram template lines, separated by single `\n` (no final one), each starting with `U`.
+    #[serde(borrow)]
+    pub templates: &'a str,
+}
+
 /// Serialises a model: magic, version, postcard body, CRC-32.
 #[cfg(feature = "alloc")]
 pub fn encode(body: &ModelBody<'_>) -> Result<alloc::vec::Vec<u8>, postcard::Error> {
+    encode_with_tokens(body, None)
+}
+
+/// Serialises a model with, for a token-level model, its template section (then the file is version
+/// [`TOKEN_FORMAT_VERSION`]): magic, version, postcard body, postcard section, CRC-32.
+#[cfg(feature = "alloc")]
+pub fn encode_with_tokens(
+    body: &ModelBody<'_>,
+    tokens: Option<&TokenSpec<'_>>,
+) -> Result<alloc::vec::Vec<u8>, postcard::Error> {
     let mut out = alloc::vec::Vec::from(MAGIC);
-    out.extend_from_slice(&postcard::to_allocvec(&body.version())?);
+    let version = if tokens.is_some() { body.version().max(TOKEN_FORMAT_VERSION) } else { body.version() };
+    out.extend_from_slice(&postcard::to_allocvec(&version)?);
     out.extend_from_slice(&postcard::to_allocvec(body)?);
+    if let Some(tokens) = tokens {
+        out.extend_from_slice(&postcard::to_allocvec(tokens)?);
+    }
     let crc = crc32(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
@@ -272,8 +298,30 @@ pub fn i16_bytes(values: &[i16]) -> alloc::vec::Vec<u8> {
 }
 
 /// Checks magic, version and checksum, and decodes the body (structure only; [`crate::Model::from_bytes`]
-/// then checks consistency).
+/// then checks consistency). A token-level file's template section is checked and left out
+/// ([`decode_with_tokens`] returns it).
 pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, ModelError> {
+    #[cfg(feature = "tokens")]
+    return decode_sections(bytes).map(|(body, _)| body);
+    #[cfg(not(feature = "tokens"))]
+    return decode_sections(bytes);
+}
+
+/// [`decode`], also returning the template section of a token-level (version 6) file.
+#[cfg(feature = "tokens")]
+pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSpec<'_>>), ModelError> {
+    decode_sections(bytes)
+}
+
+/// What [`decode_sections`] returns: the body, and with the `tokens` feature the template section.
+#[cfg(feature = "tokens")]
+type Sections<'a> = (ModelBody<'a>, Option<TokenSpec<'a>>);
+/// What [`decode_sections`] returns: the body, and with the `tokens` feature the template section.
+#[cfg(not(feature = "tokens"))]
+type Sections<'a> = ModelBody<'a>;
+
+/// The one decoding routine behind [`decode`] and `decode_with_tokens`.
+fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
     // magic + 1-byte version + empty-ish body + checksum
     if bytes.len() < MAGIC.len() + 1 + CHECKSUM_BYTES {
         return Err(ModelError::TooShort { len: bytes.len() });
@@ -288,6 +336,10 @@ pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, ModelError> {
     if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
+    #[cfg(all(feature = "tokens", not(feature = "neural")))]
+    if version == 5 {
+        return Err(ModelError::NeuralNotBuilt);
+    }
     let (covered, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
     let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
     let computed = crc32(covered);
@@ -296,7 +348,22 @@ pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, ModelError> {
     }
     let (_, body_bytes) =
         postcard::take_from_bytes::<u16>(&covered[MAGIC.len()..]).map_err(|_| ModelError::Malformed)?;
-    let (body, unread) = postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
+    #[allow(unused_mut)]
+    let (body, mut unread) =
+        postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
+    #[cfg(feature = "tokens")]
+    let mut tokens = None;
+    // Versions from TOKEN_FORMAT_VERSION on pass the version check only with the `tokens` feature.
+    #[cfg(feature = "tokens")]
+    if version >= TOKEN_FORMAT_VERSION {
+        // A token-level file: the section follows the body, over a plain n-gram table.
+        let (section, rest) = postcard::take_from_bytes::<TokenSpec<'_>>(unread).map_err(|_| ModelError::Malformed)?;
+        if !matches!(body.emission, EmissionSpec::HashedNgram(_) | EmissionSpec::CodebookNgram(_)) {
+            return Err(ModelError::Malformed);
+        }
+        tokens = Some(section);
+        unread = rest;
+    }
     if !unread.is_empty() {
         return Err(ModelError::TrailingBytes { count: unread.len() });
     }
@@ -304,5 +371,8 @@ pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, ModelError> {
     if body.version() > version {
         return Err(ModelError::Malformed);
     }
-    Ok(body)
+    #[cfg(feature = "tokens")]
+    return Ok((body, tokens));
+    #[cfg(not(feature = "tokens"))]
+    return Ok(body);
 }

@@ -27,6 +27,12 @@ pub mod features {
     pub use crate::limits::MAX_OFFSET;
 }
 
+/// Token-level models: CRF++-style templates over token columns, their expansion and hashes.
+#[cfg(feature = "tokens")]
+pub mod tokens {
+    pub use crate::tokens::*;
+}
+
 /// The word list of lexicon models: word hashes, the stored list and its index.
 pub mod lexicon {
     pub use crate::lexicon::*;
@@ -46,6 +52,8 @@ pub mod neural {
 
 /// Viterbi with hard masking on caller-supplied scores, and its buffer sizes and score bounds.
 pub mod lattice {
+    #[cfg(feature = "tokens")]
+    pub use crate::lattice::label_tokens;
     pub use crate::lattice::{
         backpointer_bits, backpointer_bytes, label_chars, row_bytes, viterbi, TransitionScores, MAX_EMISSION,
         MAX_EXPONENT, MAX_SPREAD,
@@ -108,6 +116,18 @@ pub trait ModelInternals<'a> {
     /// The rows of the hashed table each template reads at `position` of `chars`: `visit(template index,
     /// row)`, once per row a feature reads (its hash's first). Nothing for a model of another kind.
     fn table_rows(&self, chars: &[char], position: usize, visit: impl FnMut(usize, usize));
+    /// The templates of a token-level model (`None` for a character model).
+    #[cfg(feature = "tokens")]
+    fn token_templates(&self) -> Option<&crate::tokens::TokenTemplates<'a>>;
+    /// The emission scores of every tag at token `position` of `tokens`, into `out[..L]` (zeros for a
+    /// model that is not token-level).
+    #[cfg(feature = "tokens")]
+    fn token_scores(
+        &self,
+        tokens: &(impl crate::tokens::TokenColumns + ?Sized),
+        position: usize,
+        out: &mut [i32; MAX_TAGS],
+    );
 }
 
 impl<'a> ModelInternals<'a> for Model<'a> {
@@ -152,6 +172,21 @@ impl<'a> ModelInternals<'a> for Model<'a> {
         let mut scorer = self.scorer();
         scorer.seek(chars, position);
         scorer.scores(out);
+    }
+
+    #[cfg(feature = "tokens")]
+    fn token_templates(&self) -> Option<&crate::tokens::TokenTemplates<'a>> {
+        Model::token_templates(self)
+    }
+
+    #[cfg(feature = "tokens")]
+    fn token_scores(
+        &self,
+        tokens: &(impl crate::tokens::TokenColumns + ?Sized),
+        position: usize,
+        out: &mut [i32; MAX_TAGS],
+    ) {
+        Model::token_scores(self, tokens, position, out)
     }
 
     fn table_rows(&self, chars: &[char], position: usize, visit: impl FnMut(usize, usize)) {

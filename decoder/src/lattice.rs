@@ -54,6 +54,8 @@ use crate::model::Model;
 use crate::spans::{allowed_table, span_at, span_code, SpanRules, AFTER_WORD};
 use crate::tags::ChunkRoles;
 use crate::tags::{all_tags, Constraints};
+#[cfg(feature = "tokens")]
+use crate::tokens::TokenColumns;
 
 /// Largest magnitude of one position's emission score: `MAX_TEMPLATES * 2^15 = 2^20` score units.
 pub const MAX_EMISSION: i32 = (MAX_TEMPLATES as i32) << 15;
@@ -365,16 +367,39 @@ impl TransitionScores {
     /// after a forced cut, or constrained by `allowed`): predecessors are taken from `prev[to] & live`,
     /// and only tags of `allowed` are scored unless that leaves none live.
     fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> (u64, i32) {
+        // With a user dictionary most columns are constrained: the common tag count gets fixed trip counts.
+        // The other cases share one out-of-line pass (flash is tight on the Cortex-M3 with a dictionary).
+        let mut pass = if self.num_tags == 4 {
+            self.masked_pass::<4>(col, emission, allowed)
+        } else {
+            self.any_masked_pass(col, emission, allowed)
+        };
+        if pass.live == 0 && allowed != self.full {
+            // No allowed tag is reachable: score every tag instead.
+            pass = self.any_masked_pass(col, emission, self.full);
+        }
+        col.score = pass.next;
+        col.live = pass.live;
+        col.renormalise(pass.max);
+        (pass.row, pass.max)
+    }
+
+    /// [`Self::masked_pass`] for any tag count.
+    #[inline(never)]
+    fn any_masked_pass(&self, col: &Column, emission: &[i32; MAX_TAGS], allowed: u16) -> MaskedPass {
+        self.masked_pass::<MAX_TAGS>(col, emission, allowed)
+    }
+
+    /// Scores the tags of `allowed` that have a live predecessor.
+    #[inline(always)]
+    fn masked_pass<const N: usize>(&self, col: &Column, emission: &[i32; MAX_TAGS], allowed: u16) -> MaskedPass {
         let bits = backpointer_bits(self.num_tags);
         let mut next = [0i32; MAX_TAGS];
         let mut live = 0u16;
         let mut row = 0u64;
+        let mut row32 = 0u32;
         let mut max = i32::MIN;
-        let l = self.num_tags.min(MAX_TAGS);
-        // No allowed tag is reachable: score every tag instead.
-        let blocked =
-            allowed != self.full && (0..l).all(|to| allowed & (1 << to) == 0 || self.prev[to] & col.live == 0);
-        let allowed = if blocked { self.full } else { allowed };
+        let l = self.num_tags.min(N);
         for to in 0..l {
             let mut preds = self.prev[to] & col.live;
             if preds == 0 || allowed & (1 << to) == 0 {
@@ -397,12 +422,17 @@ impl TransitionScores {
             next[to] = v;
             max = max.max(v);
             live |= 1 << to;
-            row |= (arg as u64) << (to as u32 * bits);
+            // A 64-bit shift costs a branch-free sequence on 32-bit cores: use 32 bits when the row fits.
+            if N * 4 <= 32 {
+                row32 |= (arg as u32) << (to as u32 * bits);
+            } else {
+                row |= (arg as u64) << (to as u32 * bits);
+            }
         }
-        col.score = next;
-        col.live = live;
-        col.renormalise(max);
-        (row, max)
+        if N * 4 <= 32 {
+            row = u64::from(row32);
+        }
+        MaskedPass { next, live, row, max }
     }
 
     /// The best final tag of a column: the live allowed end tags, scored with their end score, lowest index
@@ -424,6 +454,15 @@ impl TransitionScores {
         }
         best
     }
+}
+
+/// One pass of [`TransitionScores::step_masked`]: the new column's scores (before renormalising), live
+/// tags, packed back-pointers and best score.
+struct MaskedPass {
+    next: [i32; MAX_TAGS],
+    live: u16,
+    row: u64,
+    max: i32,
 }
 
 /// One lattice column: renormalised scores of the live tags.
@@ -637,6 +676,33 @@ pub fn label_chars(
     tags: &mut [u8],
 ) -> Result<i64, LatticeError> {
     LineLabeler::new(model).label(chars, backpointers, tags)
+}
+
+/// Labels one sequence of tokens with a token-level model ([`Model::is_token_level`]): its emission
+/// scores from the model's token templates over `tokens`' columns, then the hard-masked Viterbi, into
+/// `tags[..n]` for `n` tokens. `backpointers` needs [`backpointer_bytes`]`(L, n)` bytes. Returns the
+/// best path's score. A model that is not token-level scores every token 0 (only its CRF layer counts).
+#[cfg(feature = "tokens")]
+pub fn label_tokens(
+    model: &Model<'_>,
+    tokens: &(impl TokenColumns + ?Sized),
+    backpointers: &mut [u8],
+    tags: &mut [u8],
+) -> Result<i64, LatticeError> {
+    let scores = TransitionScores::from_model(model);
+    let full = all_tags(model.num_tags());
+    let len = tokens.token_count();
+    decode(
+        &scores,
+        len,
+        backpointers,
+        tags,
+        (0..len).map(|position| {
+            let mut e = [0i32; MAX_TAGS];
+            model.token_scores(tokens, position, &mut e);
+            (e, full)
+        }),
+    )
 }
 
 /// The shared whole-sequence driver: `len` columns from `emissions`, traceback into `tags`.

@@ -16,6 +16,9 @@ mod hash;
 mod limits;
 // normalisation and character classes.
 mod text;
+// token-level (CoNLL column) templates and their hashes.
+#[cfg(feature = "tokens")]
+mod tokens;
 // the neural encoder's part of the wire format.
 #[cfg(feature = "neural")]
 mod neural_format;

@@ -8,6 +8,8 @@ use crate::lexicon::Lexicon;
 use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
 use crate::tags::{derive_constraints, Constraints, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
+#[cfg(feature = "tokens")]
+use crate::tokens::{TokenColumns, TokenTemplates};
 
 /// A model borrowed from its bytes (flash on a device): every tensor stays in the slice.
 ///
@@ -35,11 +37,17 @@ pub struct Model<'a> {
     constraints: Constraints,
     primitive_exponent: usize,
     emission: Emission<'a>,
+    /// The template section of a token-level model (format version 6).
+    #[cfg(feature = "tokens")]
+    tokens: Option<TokenTemplates<'a>>,
 }
 
 impl<'a> Model<'a> {
     /// Checks and borrows a model file: magic, version, CRC-32, structure, then every size and constraint.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        #[cfg(feature = "tokens")]
+        let (body, token_section) = format::decode_with_tokens(bytes)?;
+        #[cfg(not(feature = "tokens"))]
         let body = format::decode(bytes)?;
 
         let num_tags = body.tag_names.split(' ').count();
@@ -70,7 +78,30 @@ impl<'a> Model<'a> {
             EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
             _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
         };
-        Ok(Self { body, num_tags, scheme, constraints, primitive_exponent, emission })
+        #[cfg(feature = "tokens")]
+        let tokens = match (token_section, &emission) {
+            (None, _) => None,
+            (Some(section), Emission::Hashed(table)) => Some(
+                TokenTemplates::new(
+                    section.templates,
+                    usize::from(section.columns),
+                    MAX_TEMPLATES / table.hashes_per_feature().max(1),
+                )
+                .map_err(ModelError::BadTokenTemplates)?,
+            ),
+            #[cfg(feature = "neural")]
+            (Some(_), Emission::Neural(_)) => return Err(ModelError::Malformed),
+        };
+        Ok(Self {
+            body,
+            num_tags,
+            scheme,
+            constraints,
+            primitive_exponent,
+            emission,
+            #[cfg(feature = "tokens")]
+            tokens,
+        })
     }
 
     /// Number of tags `L`.
@@ -101,7 +132,44 @@ impl<'a> Model<'a> {
     /// The model format version this model needs: the oldest that can express it, which is the version
     /// the trainer writes it with.
     pub fn format_version(&self) -> u16 {
+        #[cfg(feature = "tokens")]
+        if self.tokens.is_some() {
+            return self.body.version().max(format::TOKEN_FORMAT_VERSION);
+        }
         self.body.version()
+    }
+
+    /// True for a token-level model (CoNLL columns in, one tag per token out; format version 6), whose
+    /// features come from token templates, not characters: label it with
+    /// `internal::lattice::label_tokens`, not with the segmenter.
+    #[cfg(feature = "tokens")]
+    pub fn is_token_level(&self) -> bool {
+        self.tokens.is_some()
+    }
+
+    /// The templates of a token-level model.
+    #[cfg(feature = "tokens")]
+    pub(crate) fn token_templates(&self) -> Option<&TokenTemplates<'a>> {
+        self.tokens.as_ref()
+    }
+
+    /// The emission scores of every tag at token `position` of `tokens` into `out[..L]`: the rows of the
+    /// token templates' feature hashes summed and shifted once (zeros for a model that is not token-level).
+    #[cfg(feature = "tokens")]
+    pub(crate) fn token_scores(
+        &self,
+        tokens: &(impl TokenColumns + ?Sized),
+        position: usize,
+        out: &mut [i32; MAX_TAGS],
+    ) {
+        *out = [0; MAX_TAGS];
+        let (Some(templates), Some(table)) = (&self.tokens, self.ngram()) else { return };
+        let mut acc = [0i32; MAX_TAGS];
+        templates.hashes(tokens, position, |hash| table.accumulate(hash, &mut acc));
+        let shift = u32::from(table.weight_shift);
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = a << shift;
+        }
     }
 
     /// Number of words in the model's word list (0 for a model without one).

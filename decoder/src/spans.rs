@@ -40,13 +40,14 @@ impl<'d> SpanRules<'d> {
     /// No rule at all: decoding is the model's alone.
     pub const NONE: SpanRules<'static> = SpanRules { dictionary: None, forced_spans: false };
 
-    /// Can any span start with `ch`? The cheap filter run on every character.
+    /// Can any span start with `ch`? The cheap filter run on every character (`false` means certainly
+    /// not; a dictionary answers for the whole block of `ch`).
     #[inline(always)]
     pub(crate) fn may_start(&self, ch: char) -> bool {
         if ch.is_ascii() {
-            self.forced_spans && ch.is_ascii_alphanumeric() || self.dictionary.is_some_and(|d| d.may_start(ch))
+            self.forced_spans && ch.is_ascii_alphanumeric() || self.dictionary.is_some_and(|d| d.block_may_start(ch))
         } else {
-            self.forced_spans && is_wide_digit(ch) || self.dictionary.is_some_and(|d| d.may_start(ch))
+            self.forced_spans && is_wide_digit(ch) || self.dictionary.is_some_and(|d| d.block_may_start(ch))
         }
     }
 }
@@ -143,22 +144,26 @@ impl SpanScan {
     pub(crate) const IDLE: SpanScan =
         SpanScan { len: 0, best_len: 0, best_word: false, node: None, number: 0, url: 0, email: 0 };
 
-    /// A scan starting at a character (feed it next).
+    /// A scan starting at `first` (feed it next). Matchers that cannot start with `first` start dead,
+    /// so that a CJK character, most of the time a dictionary word's start, only walks the trie.
     #[inline]
-    pub(crate) fn start(rules: &SpanRules<'_>) -> Self {
+    pub(crate) fn start(rules: &SpanRules<'_>, first: char) -> Self {
         let on = rules.forced_spans;
+        let ascii_alnum = on && first.is_ascii_alphanumeric();
+        let url_start = ascii_alnum && matches!(first.to_ascii_lowercase(), 'h' | 'f' | 'w');
         Self {
             len: 0,
             best_len: 0,
             best_word: false,
             node: rules.dictionary.map(|d| d.root()),
-            number: u8::from(on),
-            url: if on { 0x0F } else { 0 },
-            email: u8::from(on),
+            number: u8::from(on && is_digit(first)),
+            url: if url_start { 0x0F } else { 0 },
+            email: u8::from(ascii_alnum),
         }
     }
 
     /// Feeds the next character; `false` once no longer span can be found (no need to feed more).
+    #[inline]
     pub(crate) fn feed(&mut self, rules: &SpanRules<'_>, ch: char) -> bool {
         let at = usize::from(self.len);
         if at >= SPAN_LOOKAHEAD {
@@ -175,9 +180,13 @@ impl SpanScan {
                 }
             }
         }
-        let number_ends = self.feed_number(ch, at);
-        word |= self.feed_url(ch, at);
-        word |= self.feed_email(ch, at);
+        // A CJK scan only walks the trie: the other matchers are dead from its start.
+        let mut number_ends = false;
+        if self.number | self.url | self.email != 0 {
+            number_ends = self.feed_number(ch, at);
+            word |= self.feed_url(ch, at);
+            word |= self.feed_email(ch, at);
+        }
         if word {
             self.best_len = self.len;
             self.best_word = true;
@@ -257,7 +266,7 @@ pub(crate) fn span_at(rules: &SpanRules<'_>, chars: &[char]) -> (usize, bool) {
     if !rules.may_start(first) {
         return (0, false);
     }
-    let mut scan = SpanScan::start(rules);
+    let mut scan = SpanScan::start(rules, first);
     for &ch in chars.iter().take(SPAN_LOOKAHEAD) {
         if !scan.feed(rules, ch) {
             break;

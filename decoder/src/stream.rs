@@ -404,14 +404,14 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
     fn span_unit(&mut self, ch: char, position: u32, emit: &mut impl FnMut(Event)) {
         self.carry = 0;
         if !self.scanning {
-            self.scan = SpanScan::start(&self.rules);
+            self.scan = SpanScan::start(&self.rules, ch);
             self.scanning = true;
         }
         if !self.scan.feed(&self.rules, ch) {
-            self.settle(false);
+            self.settle(false, ch);
         } else if self.arrived.wrapping_sub(self.decided) as usize >= WINDOW / 2 {
             // Only windows below 2 * SPAN_LOOKAHEAD get here: the span is cut short to fit.
-            self.settle(true);
+            self.settle(true, ch);
         }
         if self.shifted == position && position.wrapping_sub(self.stepped) as usize <= MAX_OFFSET {
             self.ctx.shift_in_with(normalize(ch, self.normalization) as u32, self.emission.words());
@@ -447,9 +447,10 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
     }
 
     /// The scan from `decided` has ended (or `run_ended`: no more units will come): records its span
-    /// (or a free unit), then scans the units that arrived after it the same way.
-    #[cold]
-    fn settle(&mut self, run_ended: bool) {
+    /// (or a free unit), then scans the units that arrived after it the same way. `newest` is the
+    /// character of the last unit that arrived (most often the next scan's first: no ring read).
+    #[inline(never)]
+    fn settle(&mut self, run_ended: bool, newest: char) {
         loop {
             let (len, word) = self.scan.best();
             let len = len.max(1);
@@ -466,22 +467,27 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
                 }
             }
             self.scanning = false;
-            while self.decided != self.arrived && !self.rules.may_start(self.char_at(self.decided)) {
-                self.decided = self.decided.wrapping_add(1);
-            }
-            if self.decided == self.arrived {
-                return;
-            }
-            self.scan = SpanScan::start(&self.rules);
-            self.scanning = true;
-            let mut position = self.decided;
-            let alive = loop {
-                let alive = self.scan.feed(&self.rules, self.char_at(position));
-                position = position.wrapping_add(1);
-                if !alive || position == self.arrived {
+            // Units that start no span are free; a unit's first feed tells (every matcher dead, nothing
+            // found), one trie step rather than a filter and then the same step.
+            let mut alive = loop {
+                if self.decided == self.arrived {
+                    return;
+                }
+                let first =
+                    if self.decided.wrapping_add(1) == self.arrived { newest } else { self.char_at(self.decided) };
+                self.scan = SpanScan::start(&self.rules, first);
+                let alive = self.scan.feed(&self.rules, first);
+                if alive || self.scan.best().0 > 0 {
                     break alive;
                 }
+                self.decided = self.decided.wrapping_add(1);
             };
+            self.scanning = true;
+            let mut position = self.decided.wrapping_add(1);
+            while alive && position != self.arrived {
+                alive = self.scan.feed(&self.rules, self.char_at(position));
+                position = position.wrapping_add(1);
+            }
             if alive && !run_ended {
                 return;
             }
@@ -614,7 +620,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             return;
         }
         if self.scanning {
-            self.settle(true);
+            self.settle(true, self.char_at(self.arrived.wrapping_sub(1)));
         }
         self.catch_up(emit);
         // After the last arrival the window is centred `arrived - 1 - MAX_OFFSET`; column `c` needs it

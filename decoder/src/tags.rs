@@ -276,6 +276,39 @@ pub fn derive_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> (
     (scheme, c)
 }
 
+/// The hard constraints of IOB1 chunks (CoNLL-2003): tags `O`, `I-X` and `B-X`, where `I-X` may start a
+/// chunk (after anything) and `B-X` appears only right after a chunk of the same type `X`, to separate
+/// two adjacent chunks. So a sequence starts with `O` or an `I` tag, `B-X` follows only `I-X` or `B-X`,
+/// and every tag may end. IOB1 uses IOB2's names, so a model stores these as custom constraints. Names
+/// that are not `O`, `B-X` or `I-X` (or more than `MAX_TAGS`) give `None`.
+pub fn iob1_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Option<Constraints> {
+    let num_tags = names.clone().count();
+    if num_tags == 0 || num_tags > MAX_TAGS {
+        return None;
+    }
+    let mut parsed = [(Role::Outside, ""); MAX_TAGS];
+    for (slot, name) in parsed.iter_mut().zip(names) {
+        *slot = parse_tag(name).filter(|(r, _)| matches!(r, Role::Begin | Role::Inside | Role::Outside))?;
+    }
+    let parsed = &parsed[..num_tags];
+    let mut c = Constraints { next: [0; MAX_TAGS], start: 0, end: all_tags(num_tags), num_tags };
+    for (j, &(role_j, kind_j)) in parsed.iter().enumerate() {
+        if role_j != Role::Begin {
+            c.start |= 1 << j;
+        }
+        for (i, &(role_i, kind_i)) in parsed.iter().enumerate() {
+            let allowed = match role_j {
+                Role::Begin => role_i != Role::Outside && kind_i == kind_j,
+                _ => true,
+            };
+            if allowed {
+                c.next[i] |= 1 << j;
+            }
+        }
+    }
+    Some(c)
+}
+
 /// Which tags open and which close a word, as bitmasks over tags (bit `i` = tag `i`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkRoles {
@@ -373,6 +406,23 @@ mod tests {
         assert!(!bit(&c, "O", "E-X", &names));
         assert_eq!(c.end, 0b11001);
         assert!(c.primitive_exponent().is_some());
+    }
+
+    #[test]
+    fn iob1_lets_i_start_a_chunk_and_b_only_separate_two() {
+        let names = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"];
+        let c = iob1_constraints(names.iter().copied()).unwrap();
+        assert!(bit(&c, "O", "I-PER", &names));
+        assert!(bit(&c, "I-LOC", "I-PER", &names));
+        assert!(bit(&c, "I-LOC", "B-LOC", &names));
+        assert!(bit(&c, "B-LOC", "B-LOC", &names));
+        assert!(!bit(&c, "O", "B-LOC", &names));
+        assert!(!bit(&c, "I-PER", "B-LOC", &names));
+        assert!(!bit(&c, "B-PER", "B-LOC", &names));
+        assert_eq!(c.start, 0b10101); // O, I-LOC, I-PER
+        assert_eq!(c.end, 0b11111);
+        assert!(c.validate().is_ok());
+        assert!(iob1_constraints(["O", "E-X"].into_iter()).is_none());
     }
 
     #[test]

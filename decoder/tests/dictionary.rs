@@ -9,16 +9,16 @@ fn tiny() -> Vec<u8> {
     let mut b = Vec::new();
     // magic "CRFd", version 1, max word chars 2, 2 words, 3 nodes
     b.extend_from_slice(&[0x43, 0x52, 0x46, 0x64, 0x01, 0x00, 0x02, 0x00, 0x02, 0, 0, 0, 0x03, 0, 0, 0]);
-    // first-character filter, 4096 bits: bit 97 ('a') = byte 12, bit 1
-    let mut filter = [0u8; 512];
-    filter[12] = 0x02;
-    b.extend_from_slice(&filter);
+    // root index, 512 u16: root edges below block b (characters 128b..): 'a' (97) is in block 0
+    for block in 0..512 {
+        b.extend_from_slice(&u16::to_le_bytes(if block == 0 { 0 } else { 1 }));
+    }
     // child_start per node and one past: root 0..1, "a" 1..2, "ab" 2..2
     b.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0]);
     // edge labels, u24 LE, bit 23 = ends a word: 'a', 'b'
     b.extend_from_slice(&[0x61, 0x00, 0x80, 0x62, 0x00, 0x80]);
     // CRC-32 of everything before it
-    b.extend_from_slice(&[0xe9, 0x60, 0x5b, 0x1a]);
+    b.extend_from_slice(&[0x6f, 0x38, 0x2a, 0xe1]);
     b
 }
 
@@ -79,13 +79,19 @@ fn load_errors_are_reported_in_order() {
     bad[12] = 4;
     assert!(matches!(Dictionary::from_bytes(&with_crc(bad)), Err(DictionaryError::SizeMismatch { .. })));
     let mut bad = good.clone();
-    bad[544] = 0x63; // the root's label 'c' is not in the first-character filter
+    bad[1056] = 0xE0; // the root's label 'à' (block 1) is outside its block's range
     assert_eq!(Dictionary::from_bytes(&with_crc(bad)), Err(DictionaryError::BadTrie));
     let mut bad = good.clone();
-    bad[549] = 0xC0; // a label with a reserved bit set
+    bad[16 + 2 * 400] = 0; // the root index decreases
+    assert_eq!(Dictionary::from_bytes(&with_crc(bad)), Err(DictionaryError::BadTrie));
+    let mut bad = good.clone();
+    bad[16 + 2 * 511] = 2; // the root index points past the root's edges
+    assert_eq!(Dictionary::from_bytes(&with_crc(bad)), Err(DictionaryError::BadTrie));
+    let mut bad = good.clone();
+    bad[1061] = 0xC0; // a label with a reserved bit set
     assert_eq!(Dictionary::from_bytes(&with_crc(bad)), Err(DictionaryError::BadTrie));
     let mut bad = good;
-    bad[540] = 3; // the last child_start must be the edge count
+    bad[1052] = 3; // the last child_start must be the edge count
     assert_eq!(Dictionary::from_bytes(&with_crc(bad)), Err(DictionaryError::BadTrie));
 }
 

@@ -258,7 +258,7 @@ fn fix_crc(bytes: &mut [u8]) {
 fn encoding_is_frozen() {
     // This decoder reads versions 1 to 5; each file is written with the oldest version that can express
     // it, so a direct-table (version 1) model is still exactly the version-1 bytes.
-    assert_eq!(FORMAT_VERSION, 5);
+    assert_eq!(FORMAT_VERSION, 6);
     assert_eq!(OLDEST_FORMAT_VERSION, 1);
     assert_eq!(tiny().body().version(), 1);
     assert_eq!(tiny().encode(), TINY);
@@ -517,7 +517,7 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     for (mut bytes, version) in
-        [(TINY.to_vec(), 6u8), (tiny_v2_bytes(), 6), (TINY_V3.to_vec(), 6), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
+        [(TINY.to_vec(), 7u8), (tiny_v2_bytes(), 7), (TINY_V3.to_vec(), 7), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
     {
         bytes[4] = version;
         // Checked before the checksum: a newer file is reported as such, not as corrupt.
@@ -942,4 +942,49 @@ fn errors_display() {
         assert!(!t.is_empty() && !t.ends_with('.'), "{:?}: {t:?}", all[i]);
         assert!(texts[..i].iter().all(|other| other != t), "{:?} repeats {t:?}", all[i]);
     }
+}
+
+/// A token-level (version 6) file is the version-1 body of `tiny()` followed by the template section,
+/// `columns` (one byte) and the template text (varint length, UTF-8), before the CRC.
+#[test]
+fn token_section_encoding_is_frozen() {
+    use decoder::internal::format::{decode_with_tokens, encode_with_tokens, TokenSpec};
+    use decoder::internal::lattice::{backpointer_bytes, label_tokens};
+    let owned = tiny();
+    let section = TokenSpec { columns: 2, templates: "U0:%x[0,0]\nU1:%x[-1,1]" };
+    let bytes = encode_with_tokens(&owned.body(), Some(&section)).unwrap();
+    let mut expected = TINY[..4].to_vec();
+    expected.push(0x06); // version 6
+    expected.extend_from_slice(&TINY[5..TINY.len() - 4]); // the body, unchanged
+    expected.extend_from_slice(&[0x02, 0x16]); // columns 2, templates: len 22
+    expected.extend_from_slice(b"U0:%x[0,0]\nU1:%x[-1,1]");
+    expected.extend_from_slice(&crc32(&expected).to_le_bytes());
+    assert_eq!(bytes, expected);
+    // Without a section, the same body is still written as version 1.
+    assert_eq!(encode_with_tokens(&owned.body(), None).unwrap(), TINY);
+
+    let (body, tokens) = decode_with_tokens(&bytes).unwrap();
+    assert_eq!((body, tokens), (owned.body(), Some(section)));
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert!(model.is_token_level());
+    assert_eq!(model.format_version(), 6);
+    assert!(!Model::from_bytes(&TINY).unwrap().is_token_level());
+    // Labelling runs on the token columns (one tag per token, allowed by the BMES masks).
+    let sentence = [["a", "X"], ["b", "Y"], ["c", "Z"]];
+    let mut back = vec![0u8; backpointer_bytes(4, 3)];
+    let mut tags = [0u8; 3];
+    label_tokens(&model, &sentence[..], &mut back, &mut tags).unwrap();
+    assert!(decoder::internal::ModelInternals::constraints(&model).allows_sequence(&tags), "{tags:?}");
+
+    // A bad template is refused with its line; a version-6 file without a section is malformed.
+    let bad = TokenSpec { columns: 2, templates: "U0:%x[0,0]\nU1:%x[0,2]" };
+    let bytes = encode_with_tokens(&owned.body(), Some(&bad)).unwrap();
+    match Model::from_bytes(&bytes).unwrap_err() {
+        ModelError::BadTokenTemplates(e) => assert_eq!((e.line, e.at), (1, 3)),
+        other => panic!("{other:?}"),
+    }
+    let mut truncated = TINY.to_vec();
+    truncated[4] = 6;
+    fix_crc(&mut truncated);
+    assert_eq!(Model::from_bytes(&truncated).unwrap_err(), ModelError::Malformed);
 }

@@ -94,7 +94,9 @@ pub fn run(mut board: board::Board, core_peripherals: CorePeripherals) -> ExitCo
     let mut serial = Serial::start(board.uart0);
     let interrupt_cost = InterruptCost::calibrate(|raise| board::raise_interrupt(board::UART0_INTERRUPTS[0], raise));
     #[cfg(feature = "line-rate")]
-    line_rate::start(syst, instructions_per_tick);
+    if line_rate::start(syst, instructions_per_tick).is_err() {
+        return ExitCode::Failure;
+    }
     defmt::info!("ready: segmenting UART0 input until EOT ({=u8:#04x})", EOT);
 
     let stats = uart_segmenter::segment_until_end_of_transmission(&mut serial, &mut segmenter);

@@ -20,11 +20,22 @@
 //! falls behind when the host is loaded (and on the MPS2 boards' one-byte
 //! receive register already at low rates), which leaves the line idle; the
 //! flash never does, and a run under `-icount` repeats exactly.
+//!
+//! With `line-input-semihosting` they come from a file on the host, read
+//! through ARM semihosting 256 bytes at a time when the timer has used up
+//! the last read (semihosted_input.rs), for the boards whose flash cannot
+//! hold the input. That refill is a test harness, not what a real board
+//! does: it works because under `-icount shift=0,sleep=off` a semihosting
+//! call costs the emulated clock only its trap instruction (QEMU serves it
+//! between two instructions), so the timer still delivers one byte per byte
+//! period, exactly as a UART at that rate would, the line never idles, and
+//! runs repeat exactly, as with flash. The refill's few instructions run in
+//! the timer's handler once per 256 bytes and count against the board.
 
 use core::cell::RefCell;
 
 use cortex_m::{
-    interrupt::{self, Mutex},
+    interrupt::{self, CriticalSection, Mutex},
     peripheral::{syst::SystClkSource, SYST},
 };
 use cortex_m_rt::exception;
@@ -32,30 +43,54 @@ use cortex_m_rt::exception;
 use crate::{board, serial, systick::InstructionsPerTick};
 
 /// Where the line's bytes come from (for the log).
-const INPUT_SOURCE: &str = if cfg!(feature = "line-input-flash") { "flash" } else { "uart" };
+const INPUT_SOURCE: &str = if cfg!(feature = "line-input-flash") {
+    "flash"
+} else if cfg!(feature = "line-input-semihosting") {
+    "semihosting"
+} else {
+    "uart"
+};
 
 /// The byte this byte period brings, if any: the next one of the input in
 /// flash (never none: EOT follows the last one).
 #[cfg(feature = "line-input-flash")]
-pub fn next_byte_on_line() -> Option<u8> {
+pub fn next_byte_on_line(_: &CriticalSection) -> Option<u8> {
     Some(crate::line_input::next_byte())
 }
 
+/// The byte this byte period brings, if any: the next one of the host file
+/// (never none: EOT follows the last one).
+#[cfg(feature = "line-input-semihosting")]
+pub fn next_byte_on_line(cs: &CriticalSection) -> Option<u8> {
+    Some(crate::semihosted_input::next_byte(cs))
+}
+
 /// The byte this byte period brings, if any: what UART0 holds.
-#[cfg(not(feature = "line-input-flash"))]
-pub fn next_byte_on_line() -> Option<u8> {
+#[cfg(not(any(feature = "line-input-flash", feature = "line-input-semihosting")))]
+pub fn next_byte_on_line(_: &CriticalSection) -> Option<u8> {
     use board::SerialPort;
     board::Uart0::for_interrupt_handler().try_read_byte()
 }
 
-/// Bytes of input embedded in flash.
+/// Readies the input and returns the bytes its source holds: those embedded
+/// in flash.
 #[cfg(feature = "line-input-flash")]
-use crate::line_input::len as embedded_input_bytes;
+fn open_source() -> Result<usize, ()> {
+    Ok(crate::line_input::len())
+}
 
-/// Bytes of input embedded in flash: none, the input comes over UART0.
-#[cfg(not(feature = "line-input-flash"))]
-fn embedded_input_bytes() -> usize {
-    0
+/// Readies the input and returns the bytes its source holds: opens the host
+/// file (which fails, logged, if it cannot be opened).
+#[cfg(feature = "line-input-semihosting")]
+fn open_source() -> Result<usize, ()> {
+    crate::semihosted_input::open()
+}
+
+/// Readies the input and returns the bytes its source holds: unknown (0),
+/// the host streams them over UART0.
+#[cfg(not(any(feature = "line-input-flash", feature = "line-input-semihosting")))]
+fn open_source() -> Result<usize, ()> {
+    Ok(0)
 }
 
 include!(concat!(env!("OUT_DIR"), "/line_rate.rs"));
@@ -86,18 +121,20 @@ fn set_running(running: bool) {
     });
 }
 
-/// Turns SysTick from the stopwatch into the byte timer (so the segmenter
-/// is not timed in this build).
-pub fn start(mut syst: SYST, instructions_per_tick: InstructionsPerTick) {
+/// Readies the input source, then turns SysTick from the stopwatch into the
+/// byte timer (so the segmenter is not timed in this build). Fails, logged,
+/// if the source cannot be readied.
+pub fn start(mut syst: SYST, instructions_per_tick: InstructionsPerTick) -> Result<(), ()> {
+    let source_bytes = open_source()?;
     let cycles_per_byte = u64::from(board::CORE_CLOCK_HZ) * BITS_PER_BYTE / u64::from(BAUD_RATE);
     // SysTick's reload register has 24 bits.
     let period_ticks = instructions_per_tick.ticks_for(cycles_per_byte).min(0x00FF_FFFF) as u32;
     defmt::info!(
-        "line_rate: input_source={=str} embedded_input_bytes={=usize} baud={=u32} core_clock_hz={=u32} \
+        "line_rate: input_source={=str} source_bytes={=usize} baud={=u32} core_clock_hz={=u32} \
          cycles_per_byte={=u64} period_ticks={=u32} period_instructions={=u64} (the timer's period, rounded \
          to whole ticks)",
         INPUT_SOURCE,
-        embedded_input_bytes(),
+        source_bytes,
         BAUD_RATE,
         board::CORE_CLOCK_HZ,
         cycles_per_byte,
@@ -111,6 +148,7 @@ pub fn start(mut syst: SYST, instructions_per_tick: InstructionsPerTick) {
     syst.enable_interrupt();
     syst.enable_counter();
     interrupt::free(|cs| BYTE_TIMER.borrow(cs).replace(Some(syst)));
+    Ok(())
 }
 
 #[exception]
@@ -123,4 +161,6 @@ fn SysTick() {
 pub fn report() {
     let (periods, idle) = serial::byte_periods();
     defmt::info!("line_rate: byte_periods={=u32} idle_byte_periods={=u32}", periods, idle);
+    #[cfg(feature = "line-input-semihosting")]
+    defmt::info!("line_input: refills={=u32} (SYS_READ calls)", crate::semihosted_input::refills());
 }

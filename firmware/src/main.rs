@@ -19,6 +19,8 @@ mod line_rate;
 mod memory;
 mod mmio;
 mod model_image;
+#[cfg(feature = "line-input-semihosting")]
+mod semihosted_input;
 mod serial;
 mod systick;
 mod uart_segmenter;

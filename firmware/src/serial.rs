@@ -245,8 +245,8 @@ pub fn on_uart_interrupt() {
 }
 
 /// With `line-rate`: the byte timer's tick takes at most one byte from the
-/// line (UART0, or flash with `line-input-flash`), as a wire at that baud
-/// rate would deliver it.
+/// line (UART0, or flash with `line-input-flash`, or a host file with
+/// `line-input-semihosting`), as a wire at that baud rate would deliver it.
 #[cfg(feature = "line-rate")]
 pub fn on_byte_period() {
     systick::time_interrupt(|| {
@@ -256,7 +256,7 @@ pub fn on_byte_period() {
             if END_OF_INPUT.load(Ordering::Relaxed) {
                 return;
             }
-            match crate::line_rate::next_byte_on_line() {
+            match crate::line_rate::next_byte_on_line(cs) {
                 Some(byte) => receive(byte, &mut ends.rx),
                 None if RECEIVED.load(Ordering::Relaxed) != 0 => increment(&IDLE_BYTE_PERIODS),
                 None => return,

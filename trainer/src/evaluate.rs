@@ -23,6 +23,8 @@ pub enum DevScore {
         /// Characters.
         total: usize,
     },
+    /// Chunking or named entities over tokens: conlleval's chunk counts.
+    Chunks(crate::conlleval::ChunkCounts),
 }
 
 impl DevScore {
@@ -32,6 +34,7 @@ impl DevScore {
             Self::Segmentation(counts) if counts.true_words > 0 => counts.f1(),
             Self::Segmentation(_) => 0.0,
             Self::Tagging { correct, total } => *correct as f64 / (*total).max(1) as f64,
+            Self::Chunks(counts) => counts.f1() / 100.0,
         }
     }
 }
@@ -41,6 +44,7 @@ impl fmt::Display for DevScore {
         match self {
             Self::Segmentation(counts) => write!(f, "F1 {:.2}", 100.0 * counts.f1()),
             Self::Tagging { .. } => write!(f, "accuracy {:.2}", 100.0 * self.value()),
+            Self::Chunks(counts) => write!(f, "entity F1 {:.2}", counts.f1()),
         }
     }
 }

@@ -26,6 +26,9 @@ pub struct FeatureSpec {
     /// The word list the lexicon templates read (`None`: a model without one, whose lexicon templates,
     /// if any, would read no words).
     pub lexicon: Option<Arc<TrainingLexicon>>,
+    /// The token-level templates of a model over CoNLL columns (`None`: a character model, whose
+    /// features are `templates`).
+    pub tokens: Option<Arc<crate::token::TokenFeatures>>,
 }
 
 /// The lexicon templates a model with a word list gets: the longest listed word starting at, ending at
@@ -161,12 +164,13 @@ impl FeatureSpec {
 
     /// A spec with the given templates, a table of `rows` rows (any number) and full-width folding.
     pub fn with_rows(templates: Vec<Template>, rows: u32) -> Self {
-        Self { templates, rows, hashes_per_feature: 1, normalization: NORMALIZE_WIDTH, lexicon: None }
+        Self { templates, rows, hashes_per_feature: 1, normalization: NORMALIZE_WIDTH, lexicon: None, tokens: None }
     }
 
     /// Table rows read per position: templates times rows per feature.
     pub fn rows_per_position(&self) -> usize {
-        self.templates.len() * usize::from(self.hashes_per_feature)
+        let features = self.tokens.as_ref().map_or(self.templates.len(), |t| t.len());
+        features * usize::from(self.hashes_per_feature)
     }
 
     /// Number of rows of the weight table.
@@ -279,30 +283,45 @@ impl FeaturizedCorpus {
                 None => spec.extract_hashes(&s.chars),
             })
             .collect();
+        let tags: Vec<&[u8]> = sentences.iter().map(|s| s.tags.as_slice()).collect();
+        Self::from_hashes(per_sentence, &tags, spec.rows, spec.rows_per_position(), min_count)
+    }
+
+    /// The corpus of sentences whose feature hashes (`[T][rows_per_position]` each) and gold tags are
+    /// given: what [`FeaturizedCorpus::new`] does after extracting them, for features computed elsewhere
+    /// (token-level templates). Hashes map to rows of a `rows`-row table; those seen fewer than
+    /// `min_count` times are left out.
+    pub fn from_hashes(
+        per_sentence: Vec<Vec<u32>>,
+        sentence_tags: &[&[u8]],
+        table_rows: u32,
+        rows_per_position: usize,
+        min_count: u32,
+    ) -> Self {
         let mut counts: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
         if min_count > 1 {
             for &hash in per_sentence.iter().flatten() {
                 *counts.entry(hash).or_insert(0) += 1;
             }
         }
-        let mut offsets = Vec::with_capacity(sentences.len() + 1);
+        let mut offsets = Vec::with_capacity(sentence_tags.len() + 1);
         offsets.push(0);
-        let total: usize = sentences.iter().map(|s| s.chars.len()).sum();
-        let mut rows = Vec::with_capacity(total * spec.rows_per_position());
+        let total: usize = sentence_tags.iter().map(|t| t.len()).sum();
+        let mut rows = Vec::with_capacity(total * rows_per_position);
         let mut tags = Vec::with_capacity(total);
-        for (sentence, hashes) in sentences.iter().zip(per_sentence) {
+        for (sentence_tags, hashes) in sentence_tags.iter().zip(per_sentence) {
             rows.extend(hashes.iter().map(|&hash| {
                 if min_count > 1 && counts[&hash] < min_count {
                     UNUSED_ROW
                 } else {
-                    row(hash, spec.rows) as u32
+                    row(hash, table_rows) as u32
                 }
             }));
-            tags.extend_from_slice(&sentence.tags);
+            tags.extend_from_slice(sentence_tags);
             offsets.push(tags.len());
         }
         let dropped_features = counts.values().filter(|&&c| c < min_count).count();
-        Self { rows_per_position: spec.rows_per_position(), rows, tags, offsets, dropped_features }
+        Self { rows_per_position, rows, tags, offsets, dropped_features }
     }
 
     /// Distinct features left out by the `min_count` of [`FeaturizedCorpus::new`].

@@ -54,4 +54,5 @@ pub mod optimizer;
 pub mod pipeline;
 pub mod quantize;
 pub mod scorer;
+pub mod token;
 pub mod train;

@@ -22,6 +22,9 @@ pub struct FloatModel {
     pub start: Vec<f32>,
     /// `[L]` scores of ending with each tag.
     pub end: Vec<f32>,
+    /// Hard constraints the tag names do not imply (IOB1 chunks, whose names are IOB2's); `None`: derived
+    /// from the names.
+    pub custom_constraints: Option<Constraints>,
 }
 
 impl FloatModel {
@@ -37,6 +40,7 @@ impl FloatModel {
             transitions: vec![0.0; l * l],
             start: vec![0.0; l],
             end: vec![0.0; l],
+            custom_constraints: None,
         }
     }
 
@@ -83,6 +87,9 @@ impl FloatModel {
     /// The tag scheme and hard constraints (derived from the tag names, as the decoder does, or the
     /// explicit ones of the six-tag segmentation set).
     pub fn constraints(&self) -> (TagScheme, Constraints) {
+        if let Some(custom) = self.custom_constraints {
+            return (TagScheme::Custom, custom);
+        }
         crate::corpus::constraints_for(&self.tag_names)
     }
 

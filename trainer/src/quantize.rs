@@ -211,7 +211,8 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
         transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
         metadata,
     };
-    format::encode(&body).map_err(|e| ExportError::Encode(e.to_string()))
+    let tokens = model.features.tokens.as_ref().map(|t| t.spec());
+    format::encode_with_tokens(&body, tokens.as_ref()).map_err(|e| ExportError::Encode(e.to_string()))
 }
 
 /// The emission part of the file: a codebook model with `codes`, else direct weights (which need a
@@ -341,7 +342,9 @@ pub fn dequantize(model: &decoder::Model<'_>) -> anyhow::Result<FloatModel> {
             hashes_per_feature: emission.hashes_per_feature() as u8,
             normalization,
             lexicon: words.map(|w| std::sync::Arc::new(crate::lexicon::TrainingLexicon::from_hashes(w))),
+            tokens: model.token_templates().map(|t| std::sync::Arc::new(crate::token::TokenFeatures::from_decoder(t))),
         },
+        custom_constraints: (model.scheme() == decoder::TagScheme::Custom).then(|| *model.constraints()),
         weights,
         codes: emission.codes().map(<[u8]>::to_vec),
         transitions,

@@ -167,14 +167,33 @@ pub fn train(
     init: Option<FloatModel>,
     progress: &mut dyn Progress,
 ) -> TrainOutcome {
-    let tag_names = train.tag_names.clone();
-    let l = tag_names.len();
     let featurized = FeaturizedCorpus::new(&features, &train.sentences, config.min_feature_count);
+    let model = match init {
+        Some(model) => {
+            assert_eq!(model.features, features, "the initial model must use the same features");
+            model
+        }
+        None => FloatModel::zeros(train.tag_names.clone(), features.clone()),
+    };
+    train_featurized(&featurized, &|snapshot| evaluate_float(snapshot, dev), model, config, progress)
+}
+
+/// [`train`] on features computed beforehand (`featurized`, laid out as `model.features` says), with
+/// `dev_score` scoring each epoch's model: the loop every kind of features shares. `model` (direct
+/// weights) is the starting point and gives the tags, features and constraints.
+pub fn train_featurized(
+    featurized: &FeaturizedCorpus,
+    dev_score: &(dyn Fn(&FloatModel) -> DevScore + Sync),
+    model: FloatModel,
+    config: &TrainConfig,
+    progress: &mut dyn Progress,
+) -> TrainOutcome {
+    let features = model.features.clone();
+    let mut model = model;
+    let l = model.num_tags();
     // Read once: the report below counts the rows in use, and the outcome carries it (codebook weights).
     let row_usage = featurized.row_usage(features.buckets());
-    report_feature_use(&featurized, &row_usage, config, progress);
-    let mut model = init.unwrap_or_else(|| FloatModel::zeros(tag_names, features.clone()));
-    assert_eq!(model.features, features, "the initial model must use the same features");
+    report_feature_use(featurized, &row_usage, config, progress);
     assert!(model.codes.is_none(), "training updates direct weights, not a codebook");
     let (_, constraints) = model.constraints();
     let layout = CrfLayout { l };
@@ -209,7 +228,7 @@ pub fn train(
         rng.shuffle(&mut order);
         progress.event(ProgressEvent::EpochStarted { epoch, epochs: config.epochs, characters: total_chars as u64 });
         let pass = EpochPass {
-            featurized: &featurized,
+            featurized,
             layout: &layout,
             templates: k,
             constraints: training_constraints,
@@ -232,7 +251,7 @@ pub fn train(
             emission.catch_up_all(step_reg(config.batch_size));
         }
         let snapshot = snapshot(&model, &emission, &crf, &layout, config.average);
-        let dev_score = evaluate_float(&snapshot, dev);
+        let dev_score = dev_score(&snapshot);
         let report = EpochReport {
             epoch,
             loss_per_char: loss_sum / total_chars.max(1) as f64,
@@ -390,6 +409,7 @@ fn snapshot(
         transitions: transitions.to_vec(),
         start: start.to_vec(),
         end: end.to_vec(),
+        custom_constraints: template.custom_constraints,
     }
 }
 

@@ -105,7 +105,8 @@ pub const USER_DICT_VARIABLE: &str = "CRF_USER_DICT";
 /// The environment variable that gives the `line-rate` build its baud rate.
 pub const BAUD_VARIABLE: &str = "CRF_BAUD";
 /// The environment variable naming the input that the `line-input-flash`
-/// build embeds (read by firmware/build.rs).
+/// build embeds and the `line-input-semihosting` build reads from the host
+/// (read by firmware/build.rs).
 pub const LINE_INPUT_VARIABLE: &str = "CRF_LINE_INPUT";
 
 /// One firmware image to build.
@@ -124,7 +125,8 @@ pub struct FirmwareBuild {
     pub user_dict: Option<PathBuf>,
     /// The baud rate of a `line-rate` build (`CRF_BAUD`); `None`: 115200.
     pub baud: Option<u32>,
-    /// The input file a `line-input-flash` build embeds (`CRF_LINE_INPUT`).
+    /// The input file a `line-input-flash` build embeds, or a
+    /// `line-input-semihosting` build reads (`CRF_LINE_INPUT`).
     pub line_input: Option<PathBuf>,
 }
 
@@ -146,8 +148,8 @@ impl FirmwareBuild {
         self
     }
 
-    /// This image with `input` embedded as the line-rate input (the
-    /// `line-input-flash` build).
+    /// This image with `input` as the line-rate input (embedded by the
+    /// `line-input-flash` build, read at run time by `line-input-semihosting`).
     pub fn with_line_input(mut self, input: impl Into<PathBuf>) -> Self {
         self.line_input = Some(input.into());
         self

@@ -5,10 +5,11 @@
 //! answering like the host; and the next rate up, whose loss the firmware
 //! must count.
 //!
-//! The input reaches the timer one of two ways ([`InputSource`]): embedded
-//! in the image's flash, on boards with room for it (the line never idles
-//! and a run under `-icount` repeats exactly), or over UART0, which QEMU
-//! feeds in real time (the boards whose flash cannot hold the input).
+//! The input reaches the timer one of three ways ([`InputSource`]): embedded
+//! in the image's flash, on boards with room for it; read from the host file
+//! through semihosting, on the boards whose flash cannot hold it (in both,
+//! the line never idles and a run under `-icount` repeats exactly); or over
+//! UART0, which QEMU feeds in real time, falling behind on a loaded host.
 
 use std::{
     fs,
@@ -29,6 +30,9 @@ use crate::{
 pub const LINE_RATE_FEATURE: &str = "line-rate";
 /// The firmware feature of the line-rate build whose input is in flash.
 pub const LINE_INPUT_FLASH_FEATURE: &str = "line-input-flash";
+/// The firmware feature of the line-rate build that reads its input from a
+/// host file through semihosting.
+pub const LINE_INPUT_SEMIHOSTING_FEATURE: &str = "line-input-semihosting";
 
 /// Where the line-rate build's timer takes each input byte from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,11 @@ pub enum InputSource {
     /// The input embedded in flash at build time (`CRF_LINE_INPUT`), then
     /// EOT: never late, deterministic under `-icount`.
     Flash,
+    /// The input file on the host (`CRF_LINE_INPUT`, its path built in),
+    /// read through semihosting 256 bytes at a time, then EOT: a test
+    /// harness (a semihosting call costs the emulated clock only its trap
+    /// under `-icount shift=0,sleep=off`), never late, deterministic.
+    Semihosting,
     /// UART0, fed by QEMU in real time from what the host sends.
     Uart,
 }
@@ -43,19 +52,22 @@ pub enum InputSource {
 impl InputSource {
     /// Flash on the boards with room for the PKU test input beside the
     /// firmware (4 MiB on the MPS2 boards, 1 MiB on the Netduino Plus 2);
-    /// UART0 on the others (256 KiB of flash or less).
+    /// the host file through semihosting on the others (256 KiB of flash
+    /// each, about 200 KiB of it the model).
     pub fn for_board(board: Board) -> Self {
         if matches!(board, Board::Mps2An386 | Board::Mps2An505 | Board::Netduinoplus2) {
             InputSource::Flash
         } else {
-            InputSource::Uart
+            InputSource::Semihosting
         }
     }
 
-    /// `flash` or `uart` (the firmware logs the same as `input_source=`).
+    /// `flash`, `semihosting` or `uart` (the firmware logs the same as
+    /// `input_source=`).
     pub fn name(self) -> &'static str {
         match self {
             InputSource::Flash => "flash",
+            InputSource::Semihosting => "semihosting",
             InputSource::Uart => "uart",
         }
     }
@@ -68,7 +80,7 @@ impl std::fmt::Display for InputSource {
 }
 
 /// The input of a line-rate run: its bytes, and a file holding them (which
-/// a flash-fed build embeds).
+/// a flash-fed build embeds and a semihosting-fed one reads).
 #[derive(Debug, Clone)]
 pub struct LineInput {
     /// The file.
@@ -173,7 +185,8 @@ impl LineRateRun {
 /// Builds the line-rate image of `board` for `baud` (and `model`, if not the
 /// default; cargo's output shown only if the build fails) with its input
 /// from `source`, and runs `input` through it: embedded in the image
-/// (flash), or sent over UART0; `expected` is the host's answer.
+/// (flash), read from its file by the image (semihosting), or sent over
+/// UART0; `expected` is the host's answer.
 #[allow(clippy::too_many_arguments)]
 pub fn run_at(
     toolchain: &Toolchain,
@@ -189,6 +202,9 @@ pub fn run_at(
         InputSource::Flash => {
             FirmwareBuild::with_features(board, &[LINE_INPUT_FLASH_FEATURE]).with_line_input(&input.path)
         }
+        InputSource::Semihosting => {
+            FirmwareBuild::with_features(board, &[LINE_INPUT_SEMIHOSTING_FEATURE]).with_line_input(&input.path)
+        }
         InputSource::Uart => FirmwareBuild::with_features(board, &[LINE_RATE_FEATURE]),
     }
     .with_baud(baud);
@@ -198,8 +214,9 @@ pub fn run_at(
     let elf = firmware::build(toolchain, &image, CargoOutput::OnFailure)?;
     let options = RunOptions { timeout, icount: true, prompt_reader: true, ..RunOptions::default() };
     let outcome = match source {
-        // Nothing comes from the host, so nothing from outside sets the pace.
-        InputSource::Flash => {
+        // Nothing comes from the host's UART feed, so nothing from outside
+        // sets the pace.
+        InputSource::Flash | InputSource::Semihosting => {
             let options = RunOptions { without_host_input: true, ..options };
             crate::qemu::run(toolchain, board, &elf, &options)
         }

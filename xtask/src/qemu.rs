@@ -42,8 +42,10 @@ pub struct RunOptions {
     /// meanwhile: a few hundred bytes fill it, and a paused reader lets
     /// milliseconds pass.
     pub prompt_reader: bool,
-    /// The image takes no input from the host (the flash-fed line-rate
-    /// test), so nothing outside the emulation need set its pace: UART0
+    /// The image takes no input from the host over UART0 (the flash- and
+    /// semihosting-fed line-rate tests: a semihosting call is served between
+    /// two instructions, so it never sets the pace either), so nothing
+    /// outside the emulation need set its pace: UART0
     /// writes to a file, which never makes the UART wait as a socket whose
     /// reader falls behind does, and with `icount` the emulated clock jumps
     /// to the next timer deadline while the core sleeps (`sleep=off`)

@@ -23,8 +23,9 @@ pub struct EvalArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// Gold segmentation (words separated by spaces); its text without the spaces is segmented. A
-    /// CoNLL `char<TAB>tag` file is scored by tag accuracy instead.
-    #[arg(long, value_name = "FILE")]
+    /// CoNLL `char<TAB>tag` file is scored by tag accuracy instead. With a token-level model, a CoNLL
+    /// column file, scored by entity (chunk) precision, recall and F1 as conlleval scores it.
+    #[arg(long, value_name = "FILE", visible_alias = "test")]
     pub gold: PathBuf,
     /// Word list defining OOV words (one per line, e.g. pku_training_words.utf8). Default: MODEL.words,
     /// the training vocabulary the trainer writes next to the model; without either, OOV recall is not
@@ -73,6 +74,9 @@ const LISTED_CONFLICTS: usize = 15;
 pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let model_bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &model_bytes)?;
+    if model.is_token_level() {
+        return run_token_eval(&model, args);
+    }
     let gold_bytes = corpus::read_bytes(&args.gold)?;
     let (dictionary, words_source) = match &args.words {
         Some(path) => (Some(Dictionary::from_bytes(&corpus::read_bytes(path)?)), Some(path.clone())),
@@ -220,6 +224,39 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     );
     for c in &report.top {
         out!("  {:>4} x  gold {}  /  tested {}  (training: {} times)", c.occurrences, c.gold, c.test, c.training_count);
+    }
+    Ok(())
+}
+
+/// `eval` of a token-level model: conlleval's report (or JSON with `precision`, `recall`, `f1`,
+/// `per_type`).
+fn run_token_eval(model: &decoder::Model<'_>, args: &EvalArgs) -> Result<()> {
+    let started = Instant::now();
+    let report = crate::token::evaluate_file(model, &args.gold)?;
+    if args.json {
+        let per_type: serde_json::Map<String, serde_json::Value> = report
+            .by_type
+            .iter()
+            .map(|(kind, c)| {
+                let value = serde_json::json!({
+                    "precision": c.precision(), "recall": c.recall(), "f1": c.f1(),
+                    "gold": c.gold, "guessed": c.guessed, "correct": c.correct,
+                });
+                (kind.clone(), value)
+            })
+            .collect();
+        let json = serde_json::json!({
+            "precision": report.precision(),
+            "recall": report.recall(),
+            "f1": report.f1(),
+            "accuracy": report.accuracy(),
+            "tokens": report.tokens,
+            "per_type": per_type,
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        out!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        out_raw!("{}", report.render_conlleval());
     }
     Ok(())
 }

@@ -38,7 +38,13 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     };
     let l = model.num_tags();
     let mut out = String::new();
-    let _ = writeln!(out, "model {}: {} bytes, format version {}", args.model.display(), bytes.len(), body.version());
+    let _ = writeln!(
+        out,
+        "model {}: {} bytes, format version {}",
+        args.model.display(),
+        bytes.len(),
+        model.format_version()
+    );
     let _ = writeln!(out, "metadata: {}", model.metadata());
     let _ =
         writeln!(out, "tags ({l}): {}   scheme {:?}", model.tag_names().collect::<Vec<_>>().join(" "), model.scheme());
@@ -50,7 +56,17 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     );
     let _ = writeln!(out, "emission: hashed n-grams, normalization flags {normalization:#04b}");
     let templates: Vec<String> = emission.templates().iter().map(|t| format!("{t:?}")).collect();
-    let _ = writeln!(out, "  templates ({}): {}", templates.len(), templates.join(", "));
+    match decoder::internal::ModelInternals::token_templates(&model) {
+        Some(tokens) => {
+            let _ = writeln!(out, "  token-level: {} input columns, {} templates", tokens.columns(), tokens.len());
+            for line in tokens.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "  templates ({}): {}", templates.len(), templates.join(", "));
+        }
+    }
     if let Some((words, index_bits, index)) = body.emission.words() {
         let _ = writeln!(
             out,

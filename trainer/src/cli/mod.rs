@@ -3,6 +3,7 @@
 
 mod eval;
 mod inspect;
+mod label;
 mod progress;
 mod segment;
 mod span_args;
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 pub use eval::{run_eval, run_score, EvalArgs, ScoreArgs};
 pub use inspect::{run_inspect, InspectArgs};
+pub use label::{run_label, LabelArgs};
 pub use progress::ConsoleProgress;
 pub use segment::{run_segment, SegmentArgs};
 pub use train::{
@@ -72,6 +74,9 @@ pub enum Command {
     Score(ScoreArgs),
     /// Segment raw text: one output line per input line, words separated by two spaces.
     Segment(SegmentArgs),
+    /// Tag a CoNLL column file with a token-level model: its lines plus the predicted tag as one more
+    /// column (the format conlleval reads).
+    Label(LabelArgs),
     /// Print a model file's header, tensor sizes, tag scheme, constraints and transition scores.
     Inspect(InspectArgs),
     /// Removed: the learning-rate study moved to the `tune` example program (`--study lr`).
@@ -99,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Eval(args)) => run_eval(&args),
         Some(Command::Score(args)) => run_score(&args),
         Some(Command::Segment(args)) => run_segment(&args),
+        Some(Command::Label(args)) => run_label(&args),
         Some(Command::Inspect(args)) => run_inspect(&args),
         Some(Command::Experiment { .. }) => bail!(
             "`trainer experiment` was removed: the CRF learning-rate study (`experiment lr`) is now \

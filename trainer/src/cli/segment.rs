@@ -31,6 +31,13 @@ pub fn run_segment(args: &SegmentArgs) -> Result<()> {
     let started = Instant::now();
     let model_bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &model_bytes)?;
+    if model.is_token_level() {
+        anyhow::bail!(
+            "{} is a token-level model (CoNLL columns): label a CoNLL file with `trainer label --model {} FILE`",
+            args.model.display(),
+            args.model.display()
+        );
+    }
     let spans = args.spans.or_environment();
     let dictionary_bytes = spans.dictionary_bytes()?;
     let dictionary = load_dictionary(dictionary_bytes.as_deref())?;

@@ -30,6 +30,7 @@ fn baud(rate: Option<u32>) -> String {
 fn input_source(source: Option<&str>) -> &str {
     match source {
         Some("flash") => "flash",
+        Some("semihosting") => "host file (semihosting)",
         Some("uart") | None => "UART0",
         Some(other) => other,
     }
@@ -115,12 +116,16 @@ mod tests {
         let mut flash_fed = entry("board-x", Some(921_600), None, None);
         flash_fed.input_source = Some("flash".to_owned());
         file.insert_line_rate(flash_fed);
+        let mut semihosted = entry("board-y", Some(115_200), Some(230_400), Some(170_000));
+        semihosted.input_source = Some("semihosting".to_owned());
+        file.insert_line_rate(semihosted);
         let table = line_rate_table(&file);
         assert!(
             table.contains("| lm3s6965evb (Cortex-M3) | 50 MHz | UART0 | 460,800 | 0.5% | 921,600: 15194 of 509588 |"),
             "{table}"
         );
         assert!(table.contains("| flash | 921,600 | 0.5% | — (none above) |"), "{table}");
+        assert!(table.contains("| host file (semihosting) | 115,200 | 0.5% | 230,400: 170000 of 509588 |"), "{table}");
     }
 
     #[test]

@@ -1,0 +1,694 @@
+//! Token-level CRFs over CoNLL column files (named-entity recognition, chunking): CRF++-compatible
+//! template files, a default template, chunk-scheme detection (IOB1, IOB2, BIOES), training through the
+//! shared loop, export with the template section (format version 6), labelling with the decoder and
+//! scoring by conlleval's rules.
+//!
+//! The features are computed by `decoder::internal::tokens` (templates expanded over the token columns
+//! and hashed without allocating), so the device computes exactly what the trainer trained.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use decoder::internal::format::TokenSpec;
+use decoder::internal::lattice::{backpointer_bytes, label_tokens};
+use decoder::internal::tags::{derive_constraints, iob1_constraints, parse_tag, Constraints, Role};
+use decoder::internal::tokens::{check_line, TokenTemplates};
+use decoder::{Model, MAX_TAGS, MAX_TEMPLATES};
+use rayon::prelude::*;
+
+use crate::conll::{parse_conll_columns, ConllFile, ConllSentence, TagColumn};
+use crate::conlleval::{ChunkScorer, ConllReport};
+use crate::corpus::read_bytes;
+use crate::evaluate::DevScore;
+use crate::features::{FeatureSpec, FeaturizedCorpus};
+use crate::model::FloatModel;
+use crate::pipeline::progress::{say, Progress};
+use crate::quantize;
+use crate::train::{train_featurized, TrainConfig};
+
+/// The token-level templates of a model: the unigram lines (`\n`-separated) and the input columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFeatures {
+    /// Input columns of a token (tag excluded).
+    pub columns: u8,
+    /// Unigram template lines separated by `\n`.
+    pub templates: String,
+    count: usize,
+}
+
+impl TokenFeatures {
+    /// Validated templates (as the decoder validates them at load).
+    pub fn new(columns: usize, templates: String) -> Result<Self, String> {
+        let count = TokenTemplates::new(&templates, columns, MAX_TEMPLATES).map_err(|e| e.to_string())?.len();
+        Ok(Self { columns: columns as u8, templates, count })
+    }
+
+    /// The templates a loaded model carries.
+    pub fn from_decoder(templates: &TokenTemplates<'_>) -> Self {
+        Self { columns: templates.columns() as u8, templates: templates.text().to_string(), count: templates.len() }
+    }
+
+    /// Number of templates (features per token).
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Never true.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The model file's section.
+    pub fn spec(&self) -> TokenSpec<'_> {
+        TokenSpec { columns: self.columns, templates: &self.templates }
+    }
+
+    /// The feature hashes of every token of a sentence, `[T][K]`, computed by the decoder's code.
+    pub fn hashes(&self, tokens: &[Vec<String>]) -> Vec<u32> {
+        let Ok(templates) = TokenTemplates::new(&self.templates, usize::from(self.columns), MAX_TEMPLATES) else {
+            return Vec::new(); // validated in `new`
+        };
+        let mut out = Vec::with_capacity(tokens.len() * self.count);
+        for position in 0..tokens.len() {
+            templates.hashes(tokens, position, |h| out.push(h));
+        }
+        out
+    }
+}
+
+/// Parses a CRF++ template file: `#` comments and blank lines are skipped, `U...` lines are feature
+/// templates, a bare `B` line stands for the transition features (which every model has). Errors name
+/// the file and the line.
+pub fn parse_template_file(text: &str, source_name: &str, columns: usize) -> Result<TokenFeatures> {
+    let mut lines = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let number = index + 1;
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('B') {
+            if !rest.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+                bail!(
+                    "{source_name}:{number}: {line:?}: a bigram template with observations is not supported \
+                     (the CRF layer has one transition matrix); use a bare B line"
+                );
+            }
+            continue;
+        }
+        if let Err((at, problem)) = check_line(line, columns) {
+            bail!(
+                "{source_name}:{number}: {line:?}, byte {}: {problem} (the data has {columns} input columns)",
+                at + 1
+            );
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() || lines.len() > MAX_TEMPLATES {
+        bail!("{source_name}: {} unigram templates; between 1 and {MAX_TEMPLATES} are supported", lines.len());
+    }
+    TokenFeatures::new(columns, lines.join("\n")).map_err(|e| anyhow::anyhow!("{source_name}: {e}"))
+}
+
+/// The default template for data with `columns` input columns (the word first): the word in a ±2
+/// window and its bigrams with the neighbours; the second column (a tag such as the part of speech) in a
+/// ±2 window with bigrams; further columns at ±1; the word's shape and short shape in a ±1 window, its
+/// class, suffixes of 2 to 4 and prefixes of 2 and 3 characters, and its lower case with its neighbours'.
+/// Cut at [`MAX_TEMPLATES`] lines.
+pub fn default_template(columns: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for k in -2..=2 {
+        lines.push(format!("%x[{k},0]"));
+    }
+    lines.push("%x[-1,0]/%x[0,0]".into());
+    lines.push("%x[0,0]/%x[1,0]".into());
+    for column in 1..columns {
+        let reach = if column == 1 { 2 } else { 1 };
+        for k in -reach..=reach {
+            lines.push(format!("%x[{k},{column}]"));
+        }
+        if column == 1 {
+            lines.push(format!("%x[-1,{column}]/%x[0,{column}]"));
+            lines.push(format!("%x[0,{column}]/%x[1,{column}]"));
+        }
+    }
+    for function in ["shortshape[-1,0]", "shortshape[0,0]", "shortshape[1,0]", "shape[0,0]", "class[0,0]"] {
+        lines.push(format!("%{function}"));
+    }
+    for function in ["suffix2", "suffix3", "suffix4", "prefix2", "prefix3"] {
+        lines.push(format!("%{function}[0,0]"));
+    }
+    for k in [0, -1, 1] {
+        lines.push(format!("%lower[{k},0]"));
+    }
+    lines.push("%shortshape[-1,0]/%shortshape[0,0]/%shortshape[1,0]".into());
+    lines.truncate(MAX_TEMPLATES);
+    lines.iter().enumerate().map(|(i, l)| format!("U{i:02}:{l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The chunk scheme of a tag set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkScheme {
+    /// `B-X`/`I-X`/`O` where `I-X` may start a chunk (CoNLL-2003).
+    Iob1,
+    /// `B-X`/`I-X`/`O` where every chunk starts with `B-X`.
+    Iob2,
+    /// Chunks with end and single tags.
+    Bioes,
+    /// Tags of no chunk scheme (every transition allowed).
+    Other,
+}
+
+/// Detects the scheme from the tag names and, to tell IOB1 from IOB2, from the gold sequences: IOB1
+/// when some `I-X` starts a sentence or follows `O` or a tag of another type.
+pub fn detect_scheme(tag_names: &[String], sentences: &[Vec<u8>]) -> ChunkScheme {
+    let parsed: Vec<Option<(Role, &str)>> = tag_names.iter().map(|n| parse_tag(n)).collect();
+    if parsed.iter().any(Option::is_none) {
+        return ChunkScheme::Other;
+    }
+    let roles: Vec<(Role, &str)> = parsed.into_iter().flatten().collect();
+    if roles.iter().any(|(r, _)| matches!(r, Role::End | Role::Single)) {
+        return ChunkScheme::Bioes;
+    }
+    let opens_inside = |previous: Option<u8>, tag: u8| {
+        let (role, kind) = roles[usize::from(tag)];
+        role == Role::Inside
+            && previous.is_none_or(|p| {
+                let (previous_role, previous_kind) = roles[usize::from(p)];
+                previous_role == Role::Outside || previous_kind != kind
+            })
+    };
+    let iob1 = sentences.iter().any(|tags| {
+        tags.iter().enumerate().any(|(i, &t)| opens_inside(if i == 0 { None } else { Some(tags[i - 1]) }, t))
+    });
+    if iob1 {
+        ChunkScheme::Iob1
+    } else {
+        ChunkScheme::Iob2
+    }
+}
+
+/// The hard constraints of a scheme over `tag_names`: IOB1's, or those the decoder derives from the
+/// names (IOB2 = BIO, BIOES), and whether they must be stored in the model.
+pub fn scheme_constraints(scheme: ChunkScheme, tag_names: &[String]) -> (Option<Constraints>, Constraints) {
+    let names = tag_names.iter().map(String::as_str);
+    if scheme == ChunkScheme::Iob1 {
+        if let Some(c) = iob1_constraints(names.clone()) {
+            return (Some(c), c);
+        }
+    }
+    let (_, derived) = derive_constraints(names);
+    (None, derived)
+}
+
+/// A CoNLL file's sentences with their tags as indices into `tag_names`.
+#[derive(Debug, Clone)]
+pub struct TokenCorpus {
+    /// Tag names in model order.
+    pub tag_names: Vec<String>,
+    /// The sentences (columns without the tag).
+    pub sentences: Vec<ConllSentence>,
+    /// Per sentence, its tag indices.
+    pub tags: Vec<Vec<u8>>,
+}
+
+/// Reads a word-level CoNLL file with tags. With `known_tags` (a model's), a tag the model does not have
+/// is an error naming the file and line; otherwise the tags are `O` first, then sorted. A file without
+/// sentences, more than `MAX_TAGS` tags, or a different column count than `columns` is an error.
+pub fn read_token_corpus(path: &Path, known_tags: Option<&[String]>, columns: Option<usize>) -> Result<TokenCorpus> {
+    let bytes = read_bytes(path)?;
+    let name = path.display().to_string();
+    let file = parse_conll_columns(&bytes, &name, TagColumn::Last)?;
+    token_corpus(file, &name, known_tags, columns)
+}
+
+/// [`read_token_corpus`] of a parsed file.
+pub fn token_corpus(
+    file: ConllFile,
+    name: &str,
+    known_tags: Option<&[String]>,
+    columns: Option<usize>,
+) -> Result<TokenCorpus> {
+    if file.sentences.is_empty() {
+        bail!("{name}: no sentence (a CoNLL file needs token lines, a blank line between sentences)");
+    }
+    if let Some(expected) = columns {
+        if file.columns - 1 != expected {
+            let line = file.sentences[0].lines[0];
+            bail!("{name}:{line}: {} input columns and a tag, but the model reads {expected}", file.columns - 1);
+        }
+    }
+    let tag_names: Vec<String> = match known_tags {
+        Some(tags) => tags.to_vec(),
+        None => {
+            let mut names: Vec<String> = file.sentences.iter().flat_map(|s| s.tags.iter().cloned()).collect();
+            names.sort_by(|a, b| (a != "O", a).cmp(&(b != "O", b)));
+            names.dedup();
+            names
+        }
+    };
+    if tag_names.len() > MAX_TAGS {
+        bail!(
+            "{name}: {} distinct tags, but a model has at most {MAX_TAGS} ({})",
+            tag_names.len(),
+            tag_names.join(" ")
+        );
+    }
+    let mut tags = Vec::with_capacity(file.sentences.len());
+    for sentence in &file.sentences {
+        let mut indices = Vec::with_capacity(sentence.len());
+        for (tag, line) in sentence.tags.iter().zip(&sentence.lines) {
+            match tag_names.iter().position(|n| n == tag) {
+                Some(i) => indices.push(i as u8),
+                None => bail!("{name}:{line}: tag {tag:?} is not one of the model's tags ({})", tag_names.join(" ")),
+            }
+        }
+        tags.push(indices);
+    }
+    Ok(TokenCorpus { tag_names, sentences: file.sentences, tags })
+}
+
+/// Whether a training file is a word-level CoNLL column file (rather than segmented text or the
+/// one-character-per-line CoNLL of character models): its first data lines (up to 50) all have the same
+/// number of whitespace-separated columns, at least two, the last of them a chunk tag, and either three
+/// or more columns or a first column of more than one character somewhere.
+pub fn is_token_level(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 16)]);
+    let mut columns = None;
+    let mut long_word = false;
+    let mut seen = 0;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields[0] == crate::conll::DOCUMENT_START {
+            continue;
+        }
+        if fields.len() < 2 || *columns.get_or_insert(fields.len()) != fields.len() {
+            return false;
+        }
+        let tag = fields[fields.len() - 1];
+        if parse_tag(tag).is_none() {
+            return false;
+        }
+        long_word |= fields[0].chars().count() > 1;
+        seen += 1;
+        if seen == 50 {
+            break;
+        }
+    }
+    seen > 0 && (columns.unwrap_or(0) >= 3 || long_word)
+}
+
+/// What `trainer train` does with a token-level file.
+#[derive(Debug, Clone)]
+pub struct TokenTrainOptions {
+    /// Training file.
+    pub train: PathBuf,
+    /// Dev file (for choosing the epoch and the quantization); default: every 20th training sentence.
+    pub dev: Option<PathBuf>,
+    /// CRF++ template file; default: [`default_template`].
+    pub template: Option<PathBuf>,
+    /// Where to write the model.
+    pub out: PathBuf,
+    /// The table has `2^bucket_bits` rows.
+    pub bucket_bits: u8,
+    /// The loop's settings.
+    pub config: TrainConfig,
+}
+
+/// What a token-level training run produced.
+#[derive(Debug, Clone)]
+pub struct TokenTrainSummary {
+    /// The model file.
+    pub bytes: Vec<u8>,
+    /// The exported (integer) model's scores on dev.
+    pub dev: ConllReport,
+    /// The chunk scheme found in the training tags.
+    pub scheme: ChunkScheme,
+    /// Wall time of the whole run, in seconds.
+    pub seconds: f64,
+    /// Number of templates.
+    pub templates: usize,
+}
+
+/// Trains a token-level model, exports it (the quantization that scores best on dev with the decoder's
+/// integer path) and writes it.
+pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) -> Result<TokenTrainSummary> {
+    let started = Instant::now();
+    let mut train = read_token_corpus(&options.train, None, None)?;
+    let columns = train.sentences[0].tokens[0].len();
+    let dev = match &options.dev {
+        Some(path) => read_token_corpus(path, Some(&train.tag_names), Some(columns))?,
+        None => hold_out(&mut train, 20),
+    };
+    let features = match &options.template {
+        Some(path) => {
+            let text =
+                String::from_utf8(read_bytes(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
+            parse_template_file(&text, &path.display().to_string(), columns)?
+        }
+        None => TokenFeatures::new(columns, default_template(columns)).map_err(anyhow::Error::msg)?,
+    };
+    let scheme = detect_scheme(&train.tag_names, &train.tags);
+    let (custom, _) = scheme_constraints(scheme, &train.tag_names);
+    say(
+        progress,
+        format!(
+            "token-level CoNLL: {} sentences, {} tags ({:?}), {} input columns, {} templates",
+            train.sentences.len(),
+            train.tag_names.len(),
+            scheme,
+            columns,
+            features.len()
+        ),
+    );
+    let features = Arc::new(features);
+    let mut spec = FeatureSpec::new(vec![decoder::internal::features::Template::Bias], options.bucket_bits);
+    spec.tokens = Some(features.clone());
+    let mut model = FloatModel::zeros(train.tag_names.clone(), spec.clone());
+    model.custom_constraints = custom;
+
+    let featurize = |corpus: &TokenCorpus, min_count: u32| {
+        let hashes: Vec<Vec<u32>> = corpus.sentences.par_iter().map(|s| features.hashes(&s.tokens)).collect();
+        let tags: Vec<&[u8]> = corpus.tags.iter().map(Vec::as_slice).collect();
+        FeaturizedCorpus::from_hashes(hashes, &tags, spec.rows, spec.rows_per_position(), min_count)
+    };
+    let featurized = featurize(&train, options.config.min_feature_count);
+    let dev_rows = featurize(&dev, 1);
+    let dev_score = |m: &FloatModel| {
+        let (_, constraints) = m.constraints();
+        let predicted: Vec<Vec<u8>> = (0..dev_rows.len())
+            .into_par_iter()
+            .map(|i| {
+                let mut emissions = Vec::new();
+                m.emissions(dev_rows.sentence(i).rows, &mut emissions);
+                m.viterbi(&emissions, &constraints)
+            })
+            .collect();
+        DevScore::Chunks(score_tags(&dev, &predicted).chunks)
+    };
+    let outcome = train_featurized(&featurized, &dev_score, model, &options.config, progress);
+    if outcome.skipped_sentences > 0 {
+        say(
+            progress,
+            format!("{} training sentences break the {scheme:?} constraints: skipped", outcome.skipped_sentences),
+        );
+    }
+
+    let mut best: Option<(f64, Vec<u8>, ConllReport)> = None;
+    for params in quantize::candidates(&outcome.model, decoder::internal::format::WeightType::I8)? {
+        let bytes = quantize::export(&outcome.model, params, "token-level CoNLL model")?;
+        let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("exported model does not load: {e}"))?;
+        let report = score_tags(&dev, &label_corpus(&model, &dev.sentences)?);
+        if best.as_ref().is_none_or(|(f1, _, _)| report.f1() > *f1) {
+            best = Some((report.f1(), bytes, report));
+        }
+    }
+    let Some((_, bytes, report)) = best else { bail!("no quantization candidate") };
+    std::fs::write(&options.out, &bytes).with_context(|| format!("writing {}", options.out.display()))?;
+    Ok(TokenTrainSummary {
+        bytes,
+        dev: report,
+        scheme,
+        seconds: started.elapsed().as_secs_f64(),
+        templates: features.len(),
+    })
+}
+
+/// Moves every `every`-th sentence of `corpus` into a dev corpus.
+fn hold_out(corpus: &mut TokenCorpus, every: usize) -> TokenCorpus {
+    let (mut keep, mut dev) = (
+        TokenCorpus { sentences: vec![], tags: vec![], ..corpus.clone() },
+        TokenCorpus { sentences: vec![], tags: vec![], ..corpus.clone() },
+    );
+    for (i, (s, t)) in corpus.sentences.drain(..).zip(corpus.tags.drain(..)).enumerate() {
+        let target = if i % every == every - 1 { &mut dev } else { &mut keep };
+        target.sentences.push(s);
+        target.tags.push(t);
+    }
+    *corpus = keep;
+    dev
+}
+
+/// Scores predicted tag indices against a corpus's gold tags by conlleval's rules.
+pub fn score_tags(corpus: &TokenCorpus, predicted: &[Vec<u8>]) -> ConllReport {
+    let mut scorer = ChunkScorer::new();
+    for (gold, guess) in corpus.tags.iter().zip(predicted) {
+        let name = |t: &u8| corpus.tag_names[usize::from(*t)].as_str();
+        scorer.add_sentence(gold.iter().map(name).zip(guess.iter().map(name)));
+    }
+    scorer.finish()
+}
+
+/// Labels every sentence with a token-level model (the decoder's integer path), in parallel.
+pub fn label_corpus(model: &Model<'_>, sentences: &[ConllSentence]) -> Result<Vec<Vec<u8>>> {
+    if !model.is_token_level() {
+        bail!("the model is not a token-level model (train one on a CoNLL column file)");
+    }
+    let l = model.num_tags();
+    sentences
+        .par_iter()
+        .map(|s| {
+            let mut back = vec![0u8; backpointer_bytes(l, s.len())];
+            let mut tags = vec![0u8; s.len()];
+            label_tokens(model, s.tokens.as_slice(), &mut back, &mut tags)
+                .map_err(|e| anyhow::anyhow!("labelling failed: {e}"))?;
+            Ok(tags)
+        })
+        .collect()
+}
+
+/// The input columns a token-level model reads.
+pub fn model_columns(model: &Model<'_>) -> Option<usize> {
+    use decoder::internal::ModelInternals;
+    model.token_templates().map(|t| t.columns())
+}
+
+/// The tag names of a model.
+pub fn model_tags(model: &Model<'_>) -> Vec<String> {
+    model.tag_names().map(str::to_string).collect()
+}
+
+/// Labels a gold CoNLL file with a token-level model and scores it by conlleval's rules.
+pub fn evaluate_file(model: &Model<'_>, path: &Path) -> Result<ConllReport> {
+    let corpus = read_token_corpus(path, Some(&model_tags(model)), model_columns(model))?;
+    let predicted = label_corpus(model, &corpus.sentences)?;
+    Ok(score_tags(&corpus, &predicted))
+}
+
+/// `path`'s lines with the predicted tag appended as one more column (blank lines as they are,
+/// `-DOCSTART-` lines with `O`): what conlleval reads. The file may or may not have a tag column: it has one when it has
+/// one column more than the model reads.
+pub fn label_file(model: &Model<'_>, path: &Path) -> Result<String> {
+    let columns = model_columns(model).context("the model is not a token-level model")?;
+    let bytes = read_bytes(path)?;
+    let name = path.display().to_string();
+    let probe = parse_conll_columns(&bytes, &name, TagColumn::Absent)?;
+    let tag_column = match probe.columns {
+        0 => TagColumn::Absent,
+        c if c == columns => TagColumn::Absent,
+        c if c == columns + 1 => TagColumn::Last,
+        c => bail!("{name}: {c} columns, but the model reads {columns} (and an optional tag column)"),
+    };
+    let file = parse_conll_columns(&bytes, &name, tag_column)?;
+    let predicted = label_corpus(model, &file.sentences)?;
+    let names = model_tags(model);
+    // Map each token's line number to its tag.
+    let mut by_line = std::collections::HashMap::new();
+    for (sentence, tags) in file.sentences.iter().zip(&predicted) {
+        for (line, tag) in sentence.lines.iter().zip(tags) {
+            by_line.insert(*line, names[usize::from(*tag)].as_str());
+        }
+    }
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))?;
+    let mut out = String::with_capacity(text.len() + by_line.len() * 8);
+    for (index, line) in text.lines().enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        out.push_str(line);
+        if let Some(tag) = by_line.get(&(index + 1)) {
+            out.push(' ');
+            out.push_str(tag);
+        } else if line.split_whitespace().next() == Some(crate::conll::DOCUMENT_START) {
+            // conlleval wants every non-blank line to have the same number of columns.
+            out.push_str(" O");
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use decoder::internal::tokens::feature_hash;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn template_files_parse_like_crfpp_and_errors_name_the_line() {
+        let text = "# Unigram\nU00:%x[-1,0]\nU01:%x[0,0]/%x[0,1]\n\nU02:%suffix3[0,0]\n# Bigram\nB\n";
+        let features = parse_template_file(text, "t.tmpl", 2).unwrap();
+        assert_eq!(features.templates, "U00:%x[-1,0]\nU01:%x[0,0]/%x[0,1]\nU02:%suffix3[0,0]");
+        assert_eq!(features.len(), 3);
+        let error = |text: &str| parse_template_file(text, "t.tmpl", 2).unwrap_err().to_string();
+        assert!(error("U00:%x[0,0]\nU01:%x[0,2]\n").starts_with("t.tmpl:2: \"U01:%x[0,2]\", byte 5: column"));
+        assert!(error("\n\nU00:%foo[0,0]").starts_with("t.tmpl:3:"), "{}", error("\n\nU00:%foo[0,0]"));
+        assert!(error("B01:%x[0,0]").contains("t.tmpl:1:"));
+        assert!(error("X00:%x[0,0]").starts_with("t.tmpl:1:"));
+        assert!(error("# nothing\nB\n").contains("0 unigram templates"));
+        let many: String = (0..33).map(|i| format!("U{i}:%x[0,0]\n")).collect();
+        assert!(error(&many).contains("33 unigram templates"));
+    }
+
+    #[test]
+    fn default_templates_are_valid_for_any_column_count() {
+        for columns in 1..=6 {
+            let features = TokenFeatures::new(columns, default_template(columns)).unwrap();
+            assert!(features.len() <= MAX_TEMPLATES && features.len() >= 20, "{columns}: {}", features.len());
+        }
+    }
+
+    #[test]
+    fn trainer_features_are_the_decoders_hashes_of_crfpp_strings() {
+        let features = TokenFeatures::new(2, "U00:%x[-1,0]/%x[0,1]\nU01:%shape[0,0]".into()).unwrap();
+        let tokens = vec![vec!["Peter".to_string(), "NNP".to_string()], vec!["runs".into(), "VBZ".into()]];
+        let expected: Vec<u32> = ["U00:_B-1/NNP", "U01:Xxxxx", "U00:Peter/VBZ", "U01:xxxx"]
+            .iter()
+            .map(|s| feature_hash(s.as_bytes()))
+            .collect();
+        assert_eq!(features.hashes(&tokens), expected);
+    }
+
+    #[test]
+    fn schemes_are_detected_from_names_and_sequences() {
+        let tags = names(&["O", "B-PER", "I-PER"]);
+        assert_eq!(detect_scheme(&tags, &[vec![1, 2, 0], vec![0, 1]]), ChunkScheme::Iob2);
+        assert_eq!(detect_scheme(&tags, &[vec![1, 2, 0], vec![0, 2]]), ChunkScheme::Iob1);
+        assert_eq!(detect_scheme(&tags, &[vec![2, 1]]), ChunkScheme::Iob1);
+        assert_eq!(detect_scheme(&names(&["O", "B-X", "E-X", "S-X"]), &[]), ChunkScheme::Bioes);
+        assert_eq!(detect_scheme(&names(&["NN", "VB"]), &[]), ChunkScheme::Other);
+        // IOB1 is stored as custom constraints (its names are IOB2's), IOB2 derived from the names.
+        let (custom, c) = scheme_constraints(ChunkScheme::Iob1, &tags);
+        assert!(custom.is_some() && c.allows(0, 2) && !c.allows(0, 1));
+        let (custom, c) = scheme_constraints(ChunkScheme::Iob2, &tags);
+        assert!(custom.is_none() && !c.allows(0, 2) && c.allows(0, 1));
+    }
+
+    #[test]
+    fn word_level_conll_is_told_from_segmented_text_and_character_conll() {
+        assert!(is_token_level(b"-DOCSTART- -X- O\n\nEU NNP B-ORG\nrejects VBZ O\n"));
+        assert!(is_token_level(b"Peter B-PER\nruns O\n"));
+        assert!(!is_token_level("中\tB\n文\tE\n".as_bytes()));
+        assert!(!is_token_level("我们 在 北京 。\n他 说 。\n".as_bytes()));
+    }
+
+    /// A synthetic IOB1 corpus: names (capitalised, from a list) are PER, cities LOC, the rest O; two
+    /// adjacent names are separated by B-PER on the second.
+    fn synthetic(sentences: usize, seed: u64) -> String {
+        let people = ["Anna", "Boris", "Clara", "Dmitri", "Elena"];
+        let places = ["Paris", "Lyon", "Oslo", "Rome"];
+        let words = ["the", "met", "in", "and", "saw", "went", "to", "today"];
+        let mut rng = crate::train::SplitMix64::new(seed);
+        let mut out = String::from("-DOCSTART- -X- O\n\n");
+        for _ in 0..sentences {
+            let mut previous_person = false;
+            for _ in 0..6 + rng.next_u64() % 5 {
+                let r = rng.next_u64();
+                let (word, pos, tag) = match r % 6 {
+                    0 => {
+                        let tag = if previous_person { "B-PER" } else { "I-PER" };
+                        (people[(r >> 8) as usize % people.len()], "NNP", tag)
+                    }
+                    1 => (places[(r >> 8) as usize % places.len()], "NNP", "I-LOC"),
+                    _ => (words[(r >> 8) as usize % words.len()], "X", "O"),
+                };
+                previous_person = tag.ends_with("PER");
+                out.push_str(&format!("{word} {pos} {tag}\n"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn training_recovers_a_synthetic_tagging_and_label_adds_a_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let (train_path, test_path, model_path) =
+            (dir.path().join("train.conll"), dir.path().join("test.conll"), dir.path().join("m.crfm"));
+        std::fs::write(&train_path, synthetic(300, 1)).unwrap();
+        std::fs::write(&test_path, synthetic(60, 2)).unwrap();
+        let options = TokenTrainOptions {
+            train: train_path.clone(),
+            dev: None,
+            template: None,
+            out: model_path.clone(),
+            bucket_bits: 14,
+            config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
+        };
+        let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();
+        assert_eq!(summary.scheme, ChunkScheme::Iob1);
+        let bytes = std::fs::read(&model_path).unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        assert!(model.is_token_level());
+        assert_eq!(model.format_version(), 6);
+        assert_eq!(model.scheme(), decoder::TagScheme::Custom);
+        let report = evaluate_file(&model, &test_path).unwrap();
+        assert_eq!(report.f1(), 100.0, "{}", report.render_conlleval());
+        assert!(report.by_type.contains_key("PER") && report.by_type.contains_key("LOC"));
+
+        let labelled = label_file(&model, &test_path).unwrap();
+        let input = std::fs::read_to_string(&test_path).unwrap();
+        assert_eq!(labelled.lines().count(), input.lines().count());
+        for (out, line) in labelled.lines().zip(input.lines()) {
+            if line.is_empty() {
+                assert!(out.is_empty());
+            } else {
+                // One more column: the prediction, here equal to the gold tag (or O for -DOCSTART-).
+                let (rest, tag) = out.rsplit_once(' ').unwrap();
+                assert_eq!(rest, line);
+                assert_eq!(tag, line.rsplit_once(' ').unwrap().1, "{out}");
+            }
+        }
+        // Without the gold column, the same predictions.
+        let untagged: String = input
+            .lines()
+            .map(|l| l.rsplit_once(' ').map_or(String::new(), |(rest, _)| rest.to_string()) + "\n")
+            .collect();
+        let untagged_path = dir.path().join("untagged.conll");
+        std::fs::write(&untagged_path, &untagged).unwrap();
+        let relabelled = label_file(&model, &untagged_path).unwrap();
+        for (a, b) in relabelled.lines().zip(labelled.lines()) {
+            assert_eq!(a.rsplit(' ').next(), b.rsplit(' ').next());
+        }
+    }
+
+    #[test]
+    fn bad_input_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let error = |path: &Path, tags: Option<&[String]>| read_token_corpus(path, tags, None).unwrap_err().to_string();
+        let ragged = write("ragged.conll", b"a X O\nb X O\n\nc O\n");
+        assert!(error(&ragged, None).contains("ragged.conll:4: 2 columns"), "{}", error(&ragged, None));
+        let utf8 = write("utf8.conll", b"a X O\nb\xFF X O\n");
+        assert!(error(&utf8, None).contains("utf8.conll:2: invalid UTF-8"));
+        let empty = write("empty.conll", b"\n\n-DOCSTART- -X- O\n\n");
+        assert!(error(&empty, None).contains("empty.conll: no sentence"));
+        let unseen = write("unseen.conll", b"a X O\n\nb X B-FOO\n");
+        let known = names(&["O", "I-PER"]);
+        assert!(error(&unseen, Some(&known)).contains("unseen.conll:3: tag \"B-FOO\" is not one of the model's tags"));
+        let columns = read_token_corpus(&unseen, None, Some(3)).unwrap_err().to_string();
+        assert!(columns.contains("unseen.conll:1: 2 input columns"), "{columns}");
+        let many = write(
+            "many.conll",
+            (0..17).map(|i| format!("w X T{i}\n")).collect::<String>().replace('T', "B-T").as_bytes(),
+        );
+        assert!(error(&many, None).contains("17 distinct tags"));
+    }
+}
