@@ -20,7 +20,8 @@
 //! - [`features`]: hashed n-gram features, computed through `decoder::internal::features`; [`lexicon`]: the
 //!   jackknifed word list of the lexicon templates;
 //! - [`model`]: the float parameters and float Viterbi;
-//! - [`neural`]: the neural emission model's float weights, reference forward pass and int8 export;
+//! - [`neural`]: the neural emission model's float weights, reference forward pass, int8 export and its
+//!   training with candle;
 //! - [`crf`]: forward-backward, the CRF and softmax losses and their gradients;
 //! - [`optimizer`]: Adagrad with lazy sparse updates, L1/L2 and averaging;
 //! - [`train`]: the training loop;

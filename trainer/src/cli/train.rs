@@ -10,8 +10,9 @@ use super::out;
 use super::progress::ConsoleProgress;
 use crate::corpus::{CorpusFormat, WordTags};
 use crate::features::TemplateSet;
+use crate::neural::train::{NeuralConfig, NeuralLoss};
 use crate::pipeline::report::{describe_score, human_bytes};
-use crate::pipeline::{self, TrainOptions, TrainSummary, WeightChoice};
+use crate::pipeline::{self, Emission, TrainOptions, TrainSummary, WeightChoice};
 
 /// Options of `train`.
 #[derive(Debug, Clone, Args)]
@@ -106,6 +107,22 @@ pub struct TrainArgs {
     /// reference model trained first in the same run.
     #[arg(long, value_name = "MODEL")]
     pub teacher: Option<PathBuf>,
+    /// The emission model: linear (hashed n-gram features, the default) or neural (a character
+    /// encoder of embeddings and convolutions trained with candle under the same CRF layer; the
+    /// `--neural` settings and `--crf-lr-mult` shape it).
+    #[arg(long, value_enum, default_value_t = EmissionArg::Linear)]
+    pub emission: EmissionArg,
+    /// Neural: the CRF layer's AdamW learning rate is the encoder's (`--neural lr=X`) times this (the
+    /// CRF layer's own rate).
+    #[arg(long, default_value_t = 100.0)]
+    pub crf_lr_mult: f64,
+    /// Neural: shape and training settings, comma-separated KEY=VALUE: dim=64 (embedding width),
+    /// bucket-bits=15 (log2 of the n-gram embedding rows), channels=128, kernel=3, dilations=1:2 (one per
+    /// convolution; the model reads at most 4 characters each side), lr=0.001 (AdamW, encoder),
+    /// dropout=0.2, batch=32 (sentences per step), loss=crf|softmax, minutes=M (stop training after M
+    /// minutes; the best epoch so far is exported).
+    #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', value_parser = parse_neural_setting)]
+    pub neural: Vec<NeuralSetting>,
     /// Print less: no progress bars or per-epoch lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -150,6 +167,16 @@ impl TrainArgs {
             distill: self.distill.clone(),
             teacher: self.teacher.clone(),
             weight_type: self.weight_type.into(),
+            emission: match self.emission {
+                EmissionArg::Linear => Emission::Linear,
+                EmissionArg::Neural => Emission::Neural,
+            },
+            neural: self
+                .neural
+                .iter()
+                .fold(NeuralConfig { crf_lr_mult: self.crf_lr_mult, ..NeuralConfig::default() }, |config, setting| {
+                    setting.apply(config)
+                }),
             ..TrainOptions::default()
         }
     }
@@ -234,6 +261,93 @@ impl RemovedOptions {
         }
         Ok(())
     }
+}
+
+/// `--emission`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmissionArg {
+    /// Hashed character n-gram features and a word list.
+    Linear,
+    /// Character and n-gram embeddings, 1-D convolutions, a dense layer (trained with candle).
+    Neural,
+}
+
+/// One `--neural` setting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NeuralSetting {
+    /// `dim=N`.
+    Dim(usize),
+    /// `bucket-bits=N`.
+    BucketBits(u8),
+    /// `channels=N`.
+    Channels(usize),
+    /// `kernel=N`.
+    Kernel(usize),
+    /// `dilations=A:B:...`.
+    Dilations(Vec<usize>),
+    /// `lr=X`.
+    Lr(f64),
+    /// `dropout=X`.
+    Dropout(f32),
+    /// `batch=N`.
+    Batch(usize),
+    /// `loss=crf|softmax`.
+    Loss(NeuralLoss),
+    /// `minutes=M`.
+    Minutes(f64),
+}
+
+impl NeuralSetting {
+    /// `config` with this setting.
+    pub fn apply(&self, config: NeuralConfig) -> NeuralConfig {
+        match self.clone() {
+            Self::Dim(dim) => NeuralConfig { dim, ..config },
+            Self::BucketBits(bucket_bits) => NeuralConfig { bucket_bits, ..config },
+            Self::Channels(channels) => NeuralConfig { channels, ..config },
+            Self::Kernel(kernel) => NeuralConfig { kernel, ..config },
+            Self::Dilations(dilations) => NeuralConfig { dilations, ..config },
+            Self::Lr(lr) => NeuralConfig { lr, ..config },
+            Self::Dropout(dropout) => NeuralConfig { dropout, ..config },
+            Self::Batch(batch_size) => NeuralConfig { batch_size, ..config },
+            Self::Loss(loss) => NeuralConfig { loss, ..config },
+            Self::Minutes(minutes) => NeuralConfig { max_seconds: Some(minutes * 60.0), ..config },
+        }
+    }
+}
+
+/// Parses one `KEY=VALUE` of `--neural` (ranges are checked with the whole configuration).
+fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
+    let (key, value) = text.split_once('=').ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
+        value.trim().parse().map_err(|_| format!("{key}={value}: `{value}` is not a valid number here"))
+    }
+    Ok(match key.trim() {
+        "dim" => NeuralSetting::Dim(number(key, value)?),
+        "bucket-bits" => NeuralSetting::BucketBits(number(key, value)?),
+        "channels" => NeuralSetting::Channels(number(key, value)?),
+        "kernel" => NeuralSetting::Kernel(number(key, value)?),
+        "dilations" => NeuralSetting::Dilations(value.split(':').map(|d| number(key, d)).collect::<Result<_, _>>()?),
+        "lr" => NeuralSetting::Lr(number(key, value)?),
+        "dropout" => NeuralSetting::Dropout(number(key, value)?),
+        "batch" => NeuralSetting::Batch(number(key, value)?),
+        "loss" => NeuralSetting::Loss(match value.trim() {
+            "crf" => NeuralLoss::Crf,
+            "softmax" => NeuralLoss::Softmax,
+            other => return Err(format!("loss={other}: the loss is crf or softmax")),
+        }),
+        "minutes" => {
+            let minutes: f64 = number(key, value)?;
+            if !(minutes.is_finite() && minutes > 0.0) {
+                return Err(format!("minutes={value}: give a positive number of minutes"));
+            }
+            NeuralSetting::Minutes(minutes)
+        }
+        other => {
+            return Err(format!(
+                "unknown setting `{other}` (dim, bucket-bits, channels, kernel, dilations, lr, dropout, batch, loss, minutes)"
+            ))
+        }
+    })
 }
 
 /// `--format`.
@@ -336,13 +450,24 @@ pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
     super::set_threads(command.args.threads)?;
     if let Some(path) = &command.args.train {
         if crate::token::is_token_level(&crate::corpus::read_bytes(path)?) {
+            if command.args.emission == EmissionArg::Neural {
+                bail!("--emission neural trains on character corpora; {} is a word-level CoNLL file", path.display());
+            }
             return train_tokens_and_print(&command.args);
         }
     }
     if command.args.template.is_some() {
         bail!("--template is for token-level models, trained on a word-level CoNLL column file (--train)");
     }
-    train_and_print(&command.args.options(), command.args.quiet).map(|_| ())
+    let options = command.args.options();
+    if options.emission == Emission::Neural {
+        let (mut console, mut silent) = (ConsoleProgress::new(), pipeline::Silent);
+        let progress: &mut dyn pipeline::Progress = if command.args.quiet { &mut silent } else { &mut console };
+        let summary = pipeline::neural::train(&options, progress)?;
+        out!("{}", pipeline::neural::describe_written(&options, &summary));
+        return Ok(());
+    }
+    train_and_print(&options, command.args.quiet).map(|_| ())
 }
 
 /// Trains as `options` say, showing progress on standard error unless `quiet`, and prints the test

@@ -12,8 +12,11 @@
 //! - `compress`: pruning and the codebook;
 //! - `quantization`: the integer layout and the export;
 //! - [`report`]: the summary text and the test scores.
+//!
+//! `--emission neural` takes its own path, [`neural::train`]: the neural encoder trained with candle.
 
 pub mod data;
+pub mod neural;
 pub mod progress;
 pub mod report;
 
@@ -46,6 +49,16 @@ use data::TrainingData;
 use progress::say;
 use teacher::{Reference, ReferenceInputs};
 use word_list::TableSizing;
+
+/// The emission model: what scores each character for each tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Emission {
+    /// Hashed character n-gram features (and a word list), one weight row per feature: [`train`].
+    #[default]
+    Linear,
+    /// A character encoder (embeddings, convolutions, dense layer) trained with candle: [`neural::train`].
+    Neural,
+}
 
 /// The element type of the exported emission table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,6 +143,11 @@ pub struct TrainOptions {
     pub teacher: Option<PathBuf>,
     /// Element type of the exported emission table.
     pub weight_type: WeightChoice,
+    /// The emission model (the neural one trains through [`neural::train`]).
+    pub emission: Emission,
+    /// The neural model's shape and training settings (its epochs, patience and seed are the fields
+    /// above).
+    pub neural: crate::neural::train::NeuralConfig,
     /// Training objective.
     pub loss: Loss,
     /// L1 regularisation strength over the whole corpus (crfsuite's c1).
@@ -189,6 +207,8 @@ impl Default for TrainOptions {
             distill: Vec::new(),
             teacher: None,
             weight_type: WeightChoice::Auto,
+            emission: Emission::Linear,
+            neural: crate::neural::train::NeuralConfig::default(),
             loss: Loss::Crf,
             l1: 0.0,
             l2: 0.0,
@@ -302,6 +322,9 @@ struct Layout {
 
 /// Trains, quantizes and writes a model as `options` say (see the module documentation).
 pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainSummary> {
+    if options.emission == Emission::Neural {
+        bail!("pipeline::train trains the linear model; a neural one trains through pipeline::neural::train");
+    }
     options.validate()?;
     let started = Instant::now();
     let budget = options.max_model_bytes;
