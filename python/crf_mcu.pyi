@@ -88,7 +88,8 @@ class TrainResult:
     #: The model file's size in bytes.
     size: int
     #: Dev scores of the exported (integer) model, in [0, 1]: `f1`, `precision`, `recall` and
-    #: `oov_recall` (`None` without OOV words) for segmentation, `accuracy` for other tagging.
+    #: `oov_recall` (`None` without OOV words) for segmentation, `f1`, `precision` and `recall` of
+    #: conlleval's chunks for token-level files, `accuracy` for other tagging.
     dev: dict[str, Optional[float]]
     #: Test scores of the exported model, as `dev`, when `test` was given.
     test: Optional[dict[str, Optional[float]]]

@@ -100,6 +100,12 @@ fn score_dict<'py>(py: Python<'py>, score: &DevScore) -> PyResult<Bound<'py, PyD
             dict.set_item("oov_recall", counts.oov_recall())?;
         }
         DevScore::Tagging { .. } => dict.set_item("accuracy", score.value())?,
+        // conlleval's figures are percentages.
+        DevScore::Chunks(counts) => {
+            dict.set_item("f1", counts.f1() / 100.0)?;
+            dict.set_item("precision", counts.precision() / 100.0)?;
+            dict.set_item("recall", counts.recall() / 100.0)?;
+        }
     }
     Ok(dict)
 }
