@@ -9,7 +9,7 @@ use crate::features::{CompiledTemplates, Context, Template, AFTER_END};
 use crate::format::WeightType;
 use crate::hash::{feature_hashes, row, second_hash};
 use crate::lexicon::Lexicon;
-use crate::limits::{MAX_TAGS, MAX_TEMPLATES};
+use crate::limits::MAX_TEMPLATES;
 use crate::text::normalize;
 
 /// The word list of a model kind without one.
@@ -53,7 +53,7 @@ impl<'a> Emission<'a> {
     /// most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are. `ctx`
     /// must have been built and advanced with this model's normalisation and word list.
     #[inline]
-    pub(crate) fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
+    pub(crate) fn scores<const N: usize>(&self, ctx: &Context, out: &mut [i32; N]) {
         match self {
             Self::Hashed(m) => m.scores(ctx, out),
             #[cfg(feature = "neural")]
@@ -104,7 +104,7 @@ impl<'a> Scorer<'a> {
 
     /// The scores of the position at the window's centre (see [`Emission::scores`]).
     #[inline(always)]
-    pub(crate) fn scores(&self, out: &mut [i32; MAX_TAGS]) {
+    pub(crate) fn scores<const N: usize>(&self, out: &mut [i32; N]) {
         self.emission.scores(&self.ctx, out);
     }
 
@@ -223,8 +223,8 @@ impl HashedNgram<'_> {
     /// Adds the weight rows of the feature with hash `hash` (one row, or two with `H = 2`) to `acc[..L]`,
     /// unshifted: the token-level models' general path (any weight type, any tag count).
     #[cfg(feature = "tokens")]
-    pub(crate) fn accumulate(&self, hash: u32, acc: &mut [i32; MAX_TAGS]) {
-        let l = self.num_tags.min(MAX_TAGS);
+    pub(crate) fn accumulate<const N: usize>(&self, hash: u32, acc: &mut [i32; N]) {
+        let l = self.num_tags.min(N);
         let weights = self.weights;
         self.for_each_feature_row(hash, |row| match self.weight_type {
             WeightType::I8 => {
@@ -280,12 +280,12 @@ impl HashedNgram<'_> {
 
     /// See [`Emission::scores`].
     #[inline]
-    fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
+    fn scores<const N: usize>(&self, ctx: &Context, out: &mut [i32; N]) {
         // One loop for both table kinds: the branch on `codes` in `weight_row` costs two instructions a
         // feature, where a copy of every loop per kind doubled the decoder's code on Cortex-M. Sums stay
         // within MAX_TEMPLATES rows (validated `H * templates <= MAX_TEMPLATES`), as the score bound and
         // the 16-bit lanes below need.
-        let l = self.num_tags.min(MAX_TAGS);
+        let l = self.num_tags.min(N);
         let weights = self.weights;
         // Weights are summed unshifted and shifted once: sum(w << s) == sum(w) << s exactly (no overflow:
         // |sum| <= 32 * 2^15). Rows are in bounds by the length check at load; `get` keeps it panic-free.
@@ -329,7 +329,7 @@ impl HashedNgram<'_> {
                 out[3] = d << shift;
             }
             (WeightType::I8, _) => {
-                let mut acc = [0i32; MAX_TAGS];
+                let mut acc = [0i32; N];
                 self.compiled.for_each_hash(ctx, |h| {
                     self.for_each_feature_row(h, |row| {
                         let row = row * l;
@@ -345,7 +345,7 @@ impl HashedNgram<'_> {
                 }
             }
             (WeightType::I16, _) => {
-                let mut acc = [0i32; MAX_TAGS];
+                let mut acc = [0i32; N];
                 self.compiled.for_each_hash(ctx, |h| {
                     self.for_each_feature_row(h, |row| {
                         let row = row * 2 * l;

@@ -2,7 +2,9 @@
 
 use core::fmt;
 
-use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_TAGS, MAX_TEMPLATES, OLDEST_FORMAT_VERSION};
+use crate::limits::{
+    MAX_BUCKET_BITS, MAX_CHAR_TAGS, MAX_HASHES_PER_FEATURE, MAX_TAGS, MAX_TEMPLATES, OLDEST_FORMAT_VERSION,
+};
 
 /// Why a byte slice is not a model this decoder can run.
 ///
@@ -44,7 +46,8 @@ pub enum ModelError {
         /// Number of unread bytes.
         count: usize,
     },
-    /// The number of tags is zero or larger than [`crate::MAX_TAGS`].
+    /// The number of tags is zero or larger than the decoder supports: 16 for a character-level model,
+    /// [`crate::MAX_TAGS`] for a token-level one (32 with the `wide-tags` feature, else 16).
     BadTagCount {
         /// Number of tags declared.
         count: usize,
@@ -289,7 +292,19 @@ impl fmt::Display for ModelError {
             Self::Malformed => f.write_str("model body is truncated or malformed"),
             Self::TrailingBytes { count } => write!(f, "model body has {count} unread bytes before the checksum"),
             Self::BadTagCount { count } => {
-                write!(f, "model declares {count} tags (1..={} supported)", MAX_TAGS)
+                if MAX_TAGS > MAX_CHAR_TAGS {
+                    write!(
+                        f,
+                        "model declares {count} tags (1..={MAX_CHAR_TAGS} supported for a character-level model, \
+                         1..={MAX_TAGS} for a token-level one)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "model declares {count} tags (1..={MAX_TAGS} supported; a token-level model of up to 32 \
+                         tags needs the decoder's `wide-tags` feature)"
+                    )
+                }
             }
             Self::BadTagName => f.write_str("model has an empty, repeated or invalid tag name"),
             Self::TensorSize { tensor, expected, found } => {

@@ -8,7 +8,6 @@ use crate::emission::HashedNgram;
 use crate::format::ModelBody;
 use crate::model::Model;
 use crate::tags::Constraints;
-use crate::MAX_TAGS;
 
 /// The model file format, defined once: `encode` (feature `alloc`) writes it, [`crate::Model::from_bytes`]
 /// reads it. `decoder/FORMAT.md` is the prose specification.
@@ -54,9 +53,11 @@ pub mod neural {
 pub mod lattice {
     #[cfg(feature = "tokens")]
     pub use crate::lattice::label_tokens;
+    #[cfg(feature = "wide-tags")]
+    pub use crate::lattice::viterbi_wide;
     pub use crate::lattice::{
-        backpointer_bits, backpointer_bytes, label_chars, row_bytes, viterbi, TransitionScores, MAX_EMISSION,
-        MAX_EXPONENT, MAX_SPREAD,
+        backpointer_bits, backpointer_bytes, label_chars, max_spread, row_bytes, viterbi, TransitionScores,
+        MAX_EMISSION, MAX_EXPONENT, MAX_SPREAD,
     };
 }
 
@@ -112,7 +113,7 @@ pub trait ModelInternals<'a> {
     fn end_score(&self, tag: usize) -> i32;
     /// The emission scores of every tag at `position` of `chars` (raw characters, the whole sequence),
     /// into `out[..L]`: what decoding adds at that position, with the model's normalisation and word list.
-    fn emission_scores(&self, chars: &[char], position: usize, out: &mut [i32; MAX_TAGS]);
+    fn emission_scores<const N: usize>(&self, chars: &[char], position: usize, out: &mut [i32; N]);
     /// The rows of the hashed table each template reads at `position` of `chars`: `visit(template index,
     /// row)`, once per row a feature reads (its hash's first). Nothing for a model of another kind.
     fn table_rows(&self, chars: &[char], position: usize, visit: impl FnMut(usize, usize));
@@ -122,11 +123,11 @@ pub trait ModelInternals<'a> {
     /// The emission scores of every tag at token `position` of `tokens`, into `out[..L]` (zeros for a
     /// model that is not token-level).
     #[cfg(feature = "tokens")]
-    fn token_scores(
+    fn token_scores<const N: usize>(
         &self,
         tokens: &(impl crate::tokens::TokenColumns + ?Sized),
         position: usize,
-        out: &mut [i32; MAX_TAGS],
+        out: &mut [i32; N],
     );
 }
 
@@ -168,7 +169,7 @@ impl<'a> ModelInternals<'a> for Model<'a> {
         Model::end_score(self, tag)
     }
 
-    fn emission_scores(&self, chars: &[char], position: usize, out: &mut [i32; MAX_TAGS]) {
+    fn emission_scores<const N: usize>(&self, chars: &[char], position: usize, out: &mut [i32; N]) {
         let mut scorer = self.scorer();
         scorer.seek(chars, position);
         scorer.scores(out);
@@ -180,11 +181,11 @@ impl<'a> ModelInternals<'a> for Model<'a> {
     }
 
     #[cfg(feature = "tokens")]
-    fn token_scores(
+    fn token_scores<const N: usize>(
         &self,
         tokens: &(impl crate::tokens::TokenColumns + ?Sized),
         position: usize,
-        out: &mut [i32; MAX_TAGS],
+        out: &mut [i32; N],
     ) {
         Model::token_scores(self, tokens, position, out)
     }

@@ -31,6 +31,11 @@
 //! addition can overflow `i32`. The tests decode 100,000 positions of extreme scores for every `L` up
 //! to 16 with overflow checks on, and a `debug_assert` checks the bound on every column.
 //!
+//! The 32-tag lattice of `wide-tags` (token-level models of 17 to 32 tags) has `k <= 31^2 + 1 = 962`, so
+//! `2k(E+S) = 2_080_505_856 < 2^31 - 2^26` ([`max_spread`]`(32)`), and a value before renormalisation
+//! stays within `±(2^31 - 2^26 + 2^21)`: still no overflow, with less room (its tests decode extreme
+//! scores for 17, 24 and 32 tags).
+//!
 //! # Tie-breaking
 //!
 //! Deterministic: among predecessors with equal scores the lowest tag index wins, and among final
@@ -43,27 +48,37 @@
 //!
 //! Back-pointers are packed: `ceil(log2 L)` bits per tag (at least 1), a row per position padded to 1, 2,
 //! 4 or 8 bytes ([`row_bytes`]): one byte per character for `L <= 4` (BMES), 2 bytes for `L = 5`, 4 for
-//! `L <= 8`, 8 for `L <= 16`. [`viterbi`] and [`label_chars`] need [`backpointer_bytes`]`(L, T)` bytes of
+//! `L <= 8`, 8 for `L <= 16`; one byte per tag for more (the 32-tag lattice). [`viterbi`] and
+//! [`label_chars`] need [`backpointer_bytes`]`(L, T)` bytes of
 //! caller-supplied buffer and a fixed stack of about 2 KiB ([`TransitionScores`] is about 1.5 KiB: the
 //! `[16][16]` `i32` transition table plus masks and predecessor lists; a column is 68 bytes).
 
 use crate::emission::Scorer;
 use crate::error::{LatticeError, Tensor};
-use crate::limits::{MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
+#[cfg(feature = "wide-tags")]
+use crate::limits::MAX_TAGS;
+use crate::limits::{MAX_CHAR_TAGS, MAX_OFFSET, MAX_TEMPLATES};
 use crate::model::Model;
 use crate::spans::{allowed_table, span_at, span_code, SpanRules, AFTER_WORD};
 use crate::tags::ChunkRoles;
-use crate::tags::{all_tags, Constraints};
+use crate::tags::{all_tags, all_tags_in, Constraints, TagMask};
 #[cfg(feature = "tokens")]
 use crate::tokens::TokenColumns;
 
 /// Largest magnitude of one position's emission score: `MAX_TEMPLATES * 2^15 = 2^20` score units.
 pub const MAX_EMISSION: i32 = (MAX_TEMPLATES as i32) << 15;
-/// Largest primitivity exponent of a graph on `MAX_TAGS` tags (Wielandt): `(16-1)^2 + 1 = 226`.
-pub const MAX_EXPONENT: i32 = ((MAX_TAGS as i32) - 1) * ((MAX_TAGS as i32) - 1) + 1;
+/// Largest primitivity exponent of a graph on `MAX_CHAR_TAGS` tags (Wielandt): `(16-1)^2 + 1 = 226`.
+pub const MAX_EXPONENT: i32 = ((MAX_CHAR_TAGS as i32) - 1) * ((MAX_CHAR_TAGS as i32) - 1) + 1;
 /// Largest spread between the best and any live score of a column, in score units:
 /// `2 * MAX_EXPONENT * (MAX_EMISSION + 2^15) = 488_767_488 < 2^29` (see the module docs for the proof).
 pub const MAX_SPREAD: i32 = 2 * MAX_EXPONENT * (MAX_EMISSION + (1 << 15));
+
+/// [`MAX_SPREAD`] for a lattice of `tags` tags (`tags <= 32`): `2 ((tags-1)^2 + 1) (MAX_EMISSION + 2^15)`,
+/// [`MAX_SPREAD`] for 16 tags and `2_080_505_856 < 2^31 - 2^26` for 32 (see the module docs).
+pub const fn max_spread(tags: usize) -> i32 {
+    let k = (tags as i32 - 1) * (tags as i32 - 1) + 1;
+    2 * k * (MAX_EMISSION + (1 << 15))
+}
 
 /// Bits of one packed back-pointer: `ceil(log2 L)`, at least 1.
 pub const fn backpointer_bits(num_tags: usize) -> u32 {
@@ -75,8 +90,11 @@ pub const fn backpointer_bits(num_tags: usize) -> u32 {
 }
 
 /// Bytes of one packed back-pointer row (all `L` tags of one position): `L * ceil(log2 L)` bits rounded up
-/// to 1, 2, 4 or 8 bytes.
+/// to 1, 2, 4 or 8 bytes; for more than 16 tags (the 32-tag lattice of `wide-tags`), one byte per tag.
 pub const fn row_bytes(num_tags: usize) -> usize {
+    if num_tags > MAX_CHAR_TAGS {
+        return num_tags;
+    }
     let bits = num_tags * backpointer_bits(num_tags) as usize;
     let bytes = bits.div_ceil(8);
     if bytes <= 1 {
@@ -93,53 +111,40 @@ pub const fn backpointer_bytes(num_tags: usize, len: usize) -> usize {
 }
 
 /// The CRF layer ready for decoding: transition, start and end scores widened to `i32`, with the
-/// validated hard constraints as predecessor bitmasks and lists. About 1.5 KiB; build it once per model.
+/// validated hard constraints as predecessor bitmasks and lists, for up to `N` tags in masks `M`. About
+/// 1.5 KiB for the default 16 tags (5.5 KiB for 32); build it once per model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransitionScores {
+pub struct TransitionScores<M: TagMask = u16, const N: usize = MAX_CHAR_TAGS> {
     num_tags: usize,
     /// `[to][from]` transition scores (score units), so a column's inner loop reads contiguously. Entries
     /// at or above `L` are 0.
-    trans: [[i32; MAX_TAGS]; MAX_TAGS],
+    trans: [[i32; N]; N],
     /// `[L]` start scores (score units).
-    start: [i32; MAX_TAGS],
+    start: [i32; N],
     /// `[L]` end scores (score units).
-    end: [i32; MAX_TAGS],
+    end: [i32; N],
     /// `prev[to]`: bitmask of the tags allowed to precede `to`.
-    prev: [u16; MAX_TAGS],
+    prev: [M; N],
     /// `preds[to]`: the tags allowed to precede `to`, ascending, then the last one repeated up to
-    /// `MAX_TAGS` entries (the fast path for columns where every tag is live: a repeated candidate equals an
+    /// `N` entries (the fast path for columns where every tag is live: a repeated candidate equals an
     /// earlier one and never wins under the strict `>`, so every list can be scanned to a fixed length).
-    preds: [[u8; MAX_TAGS]; MAX_TAGS],
+    preds: [[u8; N]; N],
     /// Largest number of allowed predecessors of a tag.
     max_preds: usize,
     /// Tags without any allowed predecessor (none for validated constraints).
-    orphans: u16,
+    orphans: M,
     /// All `L` tags.
-    full: u16,
-    constraints: Constraints,
+    full: M,
+    constraints: Constraints<M, N>,
     exponent: usize,
 }
 
-impl TransitionScores {
-    /// The scores and constraints of a (validated) model.
-    pub fn from_model(model: &Model<'_>) -> Self {
-        let l = model.num_tags().min(MAX_TAGS);
-        let mut s = Self::empty(*model.constraints(), model.primitive_exponent());
-        for to in 0..l {
-            for from in 0..l {
-                s.trans[to][from] = model.transition(from, to);
-            }
-            s.start[to] = model.start_score(to);
-            s.end[to] = model.end_score(to);
-        }
-        s
-    }
-
+impl<M: TagMask, const N: usize> TransitionScores<M, N> {
     /// Scores from raw arrays (tests, tools): `transitions` is `[L][L]` (`[from * L + to]`), `start` and
     /// `end` are `[L]`, all in score units; `constraints` must pass
     /// [`Constraints::validate`](crate::tags::Constraints::validate).
     pub fn new(
-        constraints: &Constraints,
+        constraints: &Constraints<M, N>,
         transitions: &[i16],
         start: &[i16],
         end: &[i16],
@@ -169,29 +174,29 @@ impl TransitionScores {
         Ok(s)
     }
 
-    fn empty(constraints: Constraints, exponent: usize) -> Self {
-        let l = constraints.num_tags.min(MAX_TAGS);
-        let mut prev = [0u16; MAX_TAGS];
+    fn empty(constraints: Constraints<M, N>, exponent: usize) -> Self {
+        let l = constraints.num_tags.min(N);
+        let mut prev = [M::NONE; N];
         for (from, &next) in constraints.next.iter().enumerate().take(l) {
             for (to, p) in prev.iter_mut().enumerate().take(l) {
-                if next & (1 << to) != 0 {
-                    *p |= 1 << from;
+                if next & M::bit(to) != M::NONE {
+                    *p |= M::bit(from);
                 }
             }
         }
-        let mut preds = [[0u8; MAX_TAGS]; MAX_TAGS];
+        let mut preds = [[0u8; N]; N];
         let mut max_preds = 0;
-        let mut orphans = 0u16;
+        let mut orphans = M::NONE;
         for to in 0..l {
             let mut count = 0;
             for from in 0..l {
-                if prev[to] & (1 << from) != 0 {
+                if prev[to] & M::bit(from) != M::NONE {
                     preds[to][count] = from as u8;
                     count += 1;
                 }
             }
             if count == 0 {
-                orphans |= 1 << to;
+                orphans |= M::bit(to);
             } else {
                 let last = preds[to][count - 1];
                 preds[to][count..].fill(last);
@@ -200,14 +205,14 @@ impl TransitionScores {
         }
         Self {
             num_tags: l,
-            trans: [[0; MAX_TAGS]; MAX_TAGS],
-            start: [0; MAX_TAGS],
-            end: [0; MAX_TAGS],
+            trans: [[0; N]; N],
+            start: [0; N],
+            end: [0; N],
             prev,
             preds,
             max_preds,
             orphans,
-            full: all_tags(l),
+            full: all_tags_in(l),
             constraints,
             exponent,
         }
@@ -219,7 +224,7 @@ impl TransitionScores {
     }
 
     /// The hard constraints decoding obeys.
-    pub fn constraints(&self) -> &Constraints {
+    pub fn constraints(&self) -> &Constraints<M, N> {
         &self.constraints
     }
 
@@ -246,14 +251,14 @@ impl TransitionScores {
     /// First column: the allowed start tags among `allowed` (all allowed start tags when none of
     /// `allowed` may start), scored `start + emission`, renormalised. Returns the subtracted maximum.
     #[inline]
-    pub(crate) fn first(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> i32 {
-        let starts = self.constraints.start & all_tags(self.num_tags);
-        col.live = if starts & allowed != 0 { starts & allowed } else { starts };
+    pub(crate) fn first(&self, col: &mut Column<M, N>, emission: &[i32; N], allowed: M) -> i32 {
+        let starts = self.constraints.start & all_tags_in(self.num_tags);
+        col.live = if starts & allowed != M::NONE { starts & allowed } else { starts };
         let mut max = i32::MIN;
         let mut rest = col.live;
-        while rest != 0 {
-            let to = tz(rest);
-            rest &= rest - 1;
+        while rest != M::NONE {
+            let to = tz::<M, N>(rest);
+            rest &= rest - M::ONE;
             let v = self.start[to] + emission[to];
             col.score[to] = v;
             max = max.max(v);
@@ -262,11 +267,53 @@ impl TransitionScores {
         max
     }
 
+    /// The best final tag of a column: the live allowed end tags, scored with their end score, lowest index
+    /// on ties. Returns the tag and its score. If no live tag may end (impossible for validated
+    /// constraints, see [`Constraints::validate`]) the best live tag is returned instead.
+    #[inline]
+    pub(crate) fn best_end(&self, col: &Column<M, N>) -> (usize, i32) {
+        let ends = col.live & self.constraints.end;
+        let (candidates, with_end) = if ends != M::NONE { (ends, true) } else { (col.live, false) };
+        let mut best = (0usize, i32::MIN);
+        let mut rest = candidates;
+        while rest != M::NONE {
+            let tag = tz::<M, N>(rest);
+            rest &= rest - M::ONE;
+            let v = col.score[tag] + if with_end { self.end[tag] } else { 0 };
+            if v > best.1 {
+                best = (tag, v);
+            }
+        }
+        best
+    }
+}
+
+impl TransitionScores {
+    /// The scores and constraints of a (validated) model. A model of more than 16 tags (a token-level
+    /// model of `wide-tags`, decoded by [`label_tokens`]) gets the one-tag lattice here (every unit tag 0):
+    /// the character labelers that use this one never label it otherwise.
+    pub fn from_model(model: &Model<'_>) -> Self {
+        #[cfg(feature = "wide-tags")]
+        if model.num_tags() > MAX_CHAR_TAGS {
+            return Self::empty(Constraints::unconstrained(1), 1);
+        }
+        let l = model.num_tags().min(MAX_CHAR_TAGS);
+        let mut s = Self::empty(*model.constraints(), model.primitive_exponent());
+        for to in 0..l {
+            for from in 0..l {
+                s.trans[to][from] = model.transition(from, to);
+            }
+            s.start[to] = model.start_score(to);
+            s.end[to] = model.end_score(to);
+        }
+        s
+    }
+
     /// One Viterbi column: for every tag with a live allowed predecessor, the best predecessor (lowest
     /// index on ties) into `args[to]`, and the new renormalised scores. Returns the packed back-pointer row
     /// and the subtracted maximum.
     #[inline]
-    pub(crate) fn step(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
+    pub(crate) fn step(&self, col: &mut Column, emission: &[i32; MAX_CHAR_TAGS]) -> (u64, i32) {
         if col.live == self.full && self.orphans == 0 {
             match (self.num_tags, self.max_preds) {
                 (4, 2) => self.step_full::<4, 2>(col, emission),
@@ -282,7 +329,7 @@ impl TransitionScores {
     /// [`Self::step`] with only the tags of `allowed` (a forced span's mask, see `spans.rs`); when no
     /// allowed tag can be reached, the mask is ignored, so every column keeps a live tag.
     #[inline(always)]
-    pub(crate) fn step_allowed(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> (u64, i32) {
+    pub(crate) fn step_allowed(&self, col: &mut Column, emission: &[i32; MAX_CHAR_TAGS], allowed: u16) -> (u64, i32) {
         if allowed == self.full {
             self.step(col, emission)
         } else {
@@ -294,7 +341,11 @@ impl TransitionScores {
     /// `N` tags of which none has more than `P` allowed predecessors: fixed trip counts, fully unrolled,
     /// branch-free. Every allowed predecessor is live, and only allowed ones are in `preds`.
     #[inline(always)]
-    fn step_full<const N: usize, const P: usize>(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
+    fn step_full<const N: usize, const P: usize>(
+        &self,
+        col: &mut Column,
+        emission: &[i32; MAX_CHAR_TAGS],
+    ) -> (u64, i32) {
         let bits = backpointer_bits(N);
         let mut next = [0i32; N];
         let mut row = 0u64;
@@ -303,11 +354,11 @@ impl TransitionScores {
         for (to, v) in next.iter_mut().enumerate() {
             let list = &self.preds[to];
             let trans = &self.trans[to];
-            let first = usize::from(list[0]) & (MAX_TAGS - 1);
+            let first = usize::from(list[0]) & (MAX_CHAR_TAGS - 1);
             let mut best = col.score[first] + trans[first];
             let mut arg = first;
             for &from in &list[1..P] {
-                let from = usize::from(from) & (MAX_TAGS - 1);
+                let from = usize::from(from) & (MAX_CHAR_TAGS - 1);
                 let c = col.score[from] + trans[from];
                 // Ascending list and a strict `>`: the lowest predecessor wins ties. Branch-free select.
                 let take = -i32::from(c > best);
@@ -331,21 +382,21 @@ impl TransitionScores {
     }
 
     /// [`Self::step_full`] for any `L`, scanning every padded predecessor list to `max_preds` entries.
-    fn step_full_any(&self, col: &mut Column, emission: &[i32; MAX_TAGS]) -> (u64, i32) {
-        let l = self.num_tags.min(MAX_TAGS);
+    fn step_full_any(&self, col: &mut Column, emission: &[i32; MAX_CHAR_TAGS]) -> (u64, i32) {
+        let l = self.num_tags.min(MAX_CHAR_TAGS);
         let bits = backpointer_bits(l);
-        let p = self.max_preds.clamp(1, MAX_TAGS);
-        let mut next = [0i32; MAX_TAGS];
+        let p = self.max_preds.clamp(1, MAX_CHAR_TAGS);
+        let mut next = [0i32; MAX_CHAR_TAGS];
         let mut row = 0u64;
         let mut max = i32::MIN;
         for (to, v) in next.iter_mut().enumerate().take(l) {
             let list = &self.preds[to];
             let trans = &self.trans[to];
-            let first = usize::from(list[0]) & (MAX_TAGS - 1);
+            let first = usize::from(list[0]) & (MAX_CHAR_TAGS - 1);
             let mut best = col.score[first] + trans[first];
             let mut arg = first;
             for &from in &list[1..p] {
-                let from = usize::from(from) & (MAX_TAGS - 1);
+                let from = usize::from(from) & (MAX_CHAR_TAGS - 1);
                 let c = col.score[from] + trans[from];
                 if c > best {
                     best = c;
@@ -366,7 +417,7 @@ impl TransitionScores {
     /// [`Self::step`] for columns where some tags are not live (the first `k` columns of a sequence, or
     /// after a forced cut, or constrained by `allowed`): predecessors are taken from `prev[to] & live`,
     /// and only tags of `allowed` are scored unless that leaves none live.
-    fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_TAGS], allowed: u16) -> (u64, i32) {
+    fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_CHAR_TAGS], allowed: u16) -> (u64, i32) {
         // With a user dictionary most columns are constrained: the common tag count gets fixed trip counts.
         // The other cases share one out-of-line pass (flash is tight on the Cortex-M3 with a dictionary).
         let mut pass = if self.num_tags == 4 {
@@ -386,15 +437,15 @@ impl TransitionScores {
 
     /// [`Self::masked_pass`] for any tag count.
     #[inline(never)]
-    fn any_masked_pass(&self, col: &Column, emission: &[i32; MAX_TAGS], allowed: u16) -> MaskedPass {
-        self.masked_pass::<MAX_TAGS>(col, emission, allowed)
+    fn any_masked_pass(&self, col: &Column, emission: &[i32; MAX_CHAR_TAGS], allowed: u16) -> MaskedPass {
+        self.masked_pass::<MAX_CHAR_TAGS>(col, emission, allowed)
     }
 
     /// Scores the tags of `allowed` that have a live predecessor.
     #[inline(always)]
-    fn masked_pass<const N: usize>(&self, col: &Column, emission: &[i32; MAX_TAGS], allowed: u16) -> MaskedPass {
+    fn masked_pass<const N: usize>(&self, col: &Column, emission: &[i32; MAX_CHAR_TAGS], allowed: u16) -> MaskedPass {
         let bits = backpointer_bits(self.num_tags);
-        let mut next = [0i32; MAX_TAGS];
+        let mut next = [0i32; MAX_CHAR_TAGS];
         let mut live = 0u16;
         let mut row = 0u64;
         let mut row32 = 0u32;
@@ -406,11 +457,11 @@ impl TransitionScores {
                 continue;
             }
             let trans = &self.trans[to];
-            let mut arg = tz(preds);
+            let mut arg = tz::<u16, MAX_CHAR_TAGS>(preds);
             preds &= preds - 1;
             let mut best = col.score[arg] + trans[arg];
             while preds != 0 {
-                let from = tz(preds);
+                let from = tz::<u16, MAX_CHAR_TAGS>(preds);
                 preds &= preds - 1;
                 let c = col.score[from] + trans[from];
                 if c > best {
@@ -434,32 +485,110 @@ impl TransitionScores {
         }
         MaskedPass { next, live, row, max }
     }
+}
 
-    /// The best final tag of a column: the live allowed end tags, scored with their end score, lowest index
-    /// on ties. Returns the tag and its score. If no live tag may end (impossible for validated
-    /// constraints, see [`Constraints::validate`]) the best live tag is returned instead.
-    #[inline]
-    pub(crate) fn best_end(&self, col: &Column) -> (usize, i32) {
-        let ends = col.live & self.constraints.end;
-        let (candidates, with_end) = if ends != 0 { (ends, true) } else { (col.live, false) };
-        let mut best = (0usize, i32::MIN);
-        let mut rest = candidates;
-        while rest != 0 {
-            let tag = tz(rest);
-            rest &= rest - 1;
-            let v = col.score[tag] + if with_end { self.end[tag] } else { 0 };
-            if v > best.1 {
-                best = (tag, v);
+/// The 32-tag lattice of `wide-tags` (token-level models of 17 to 32 tags): every column takes the
+/// predecessors of each tag among the live allowed ones, as [`TransitionScores::step_masked`] does,
+/// and writes the back-pointers one byte per tag.
+#[cfg(feature = "wide-tags")]
+impl TransitionScores<u32, MAX_TAGS> {
+    /// The scores and constraints of a (validated) model of any tag count.
+    pub fn from_model_wide(model: &Model<'_>) -> Self {
+        let l = model.num_tags().min(MAX_TAGS);
+        let mut s = Self::empty(model.constraints_in(), model.primitive_exponent());
+        for to in 0..l {
+            for from in 0..l {
+                s.trans[to][from] = model.transition(from, to);
             }
+            s.start[to] = model.start_score(to);
+            s.end[to] = model.end_score(to);
         }
-        best
+        s
     }
+
+    /// One column: for every tag with a live allowed predecessor, its best predecessor (lowest index on
+    /// ties) into `args[to]`, and the new renormalised scores. Returns the subtracted maximum.
+    fn step_wide(&self, col: &mut Column<u32, MAX_TAGS>, emission: &[i32; MAX_TAGS], args: &mut [u8]) -> i32 {
+        let mut next = [0i32; MAX_TAGS];
+        let mut live = 0u32;
+        let mut max = i32::MIN;
+        for (to, arg_out) in args.iter_mut().enumerate().take(self.num_tags.min(MAX_TAGS)) {
+            let mut preds = self.prev[to] & col.live;
+            if preds == 0 {
+                continue;
+            }
+            let trans = &self.trans[to];
+            let mut arg = tz::<u32, MAX_TAGS>(preds);
+            preds &= preds - 1;
+            let mut best = col.score[arg] + trans[arg];
+            while preds != 0 {
+                let from = tz::<u32, MAX_TAGS>(preds);
+                preds &= preds - 1;
+                let c = col.score[from] + trans[from];
+                if c > best {
+                    best = c;
+                    arg = from;
+                }
+            }
+            let v = best + emission[to];
+            next[to] = v;
+            max = max.max(v);
+            live |= 1 << to;
+            *arg_out = arg as u8;
+        }
+        col.score = next;
+        col.live = live;
+        col.renormalise(max);
+        max
+    }
+}
+
+/// [`decode`] on the 32-tag lattice: rows of one byte per tag.
+#[cfg(feature = "wide-tags")]
+fn decode_wide(
+    scores: &TransitionScores<u32, MAX_TAGS>,
+    len: usize,
+    backpointers: &mut [u8],
+    tags: &mut [u8],
+    mut emissions: impl Iterator<Item = [i32; MAX_TAGS]>,
+) -> Result<i64, LatticeError> {
+    let l = scores.num_tags();
+    // One byte per tag: `backpointer_bytes(l, len)` for the `l > 16` this lattice is for.
+    let stride = l.max(1);
+    let needed = len.saturating_sub(1) * stride;
+    if backpointers.len() < needed {
+        return Err(LatticeError::BackpointersTooSmall { needed, found: backpointers.len() });
+    }
+    if tags.len() < len {
+        return Err(LatticeError::TagsTooSmall { needed: len, found: tags.len() });
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut col = Column::<u32, MAX_TAGS>::new();
+    let e = emissions.next().unwrap_or([0; MAX_TAGS]);
+    let mut total = i64::from(scores.first(&mut col, &e, all_tags_in(l)));
+    for row in backpointers.chunks_exact_mut(stride).take(len - 1) {
+        let e = emissions.next().unwrap_or([0; MAX_TAGS]);
+        total += i64::from(scores.step_wide(&mut col, &e, row));
+    }
+    let (mut tag, last) = scores.best_end(&col);
+    total += i64::from(last);
+    for t in (0..len).rev() {
+        if let Some(slot) = tags.get_mut(t) {
+            *slot = tag as u8;
+        }
+        if t > 0 {
+            tag = backpointers.get((t - 1) * stride + tag).map_or(0, |&b| usize::from(b)) & (MAX_TAGS - 1);
+        }
+    }
+    Ok(total)
 }
 
 /// One pass of [`TransitionScores::step_masked`]: the new column's scores (before renormalising), live
 /// tags, packed back-pointers and best score.
 struct MaskedPass {
-    next: [i32; MAX_TAGS],
+    next: [i32; MAX_CHAR_TAGS],
     live: u16,
     row: u64,
     max: i32,
@@ -467,40 +596,40 @@ struct MaskedPass {
 
 /// One lattice column: renormalised scores of the live tags.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Column {
+pub(crate) struct Column<M: TagMask = u16, const N: usize = MAX_CHAR_TAGS> {
     /// `[L]` scores (score units, in `[-MAX_SPREAD, 0]` for live tags; garbage for the others).
-    pub(crate) score: [i32; MAX_TAGS],
+    pub(crate) score: [i32; N],
     /// Tags some allowed path reaches.
-    pub(crate) live: u16,
+    pub(crate) live: M,
 }
 
-impl Column {
+impl<M: TagMask, const N: usize> Column<M, N> {
     pub(crate) const fn new() -> Self {
-        Self { score: [0; MAX_TAGS], live: 0 }
+        Self { score: [0; N], live: M::NONE }
     }
 
     #[inline]
     fn renormalise(&mut self, max: i32) {
         let mut rest = self.live;
-        while rest != 0 {
-            let tag = tz(rest);
-            rest &= rest - 1;
+        while rest != M::NONE {
+            let tag = tz::<M, N>(rest);
+            rest &= rest - M::ONE;
             self.score[tag] -= max;
-            debug_assert!(self.score[tag] >= -MAX_SPREAD, "score spread bound violated");
+            debug_assert!(self.score[tag] >= -max_spread(N), "score spread bound violated");
         }
     }
 }
 
-/// Index of the lowest set bit of a non-zero mask, masked so indexing `[_; MAX_TAGS]` needs no check.
+/// Index of the lowest set bit of a non-zero mask, masked so indexing `[_; N]` needs no check.
 #[inline(always)]
-fn tz(mask: u16) -> usize {
-    (mask.trailing_zeros() as usize) & (MAX_TAGS - 1)
+fn tz<M: TagMask, const N: usize>(mask: M) -> usize {
+    (mask.lowest() as usize) & (N - 1)
 }
 
 /// Reads the back-pointer of `tag` from a packed row.
 #[inline(always)]
 pub(crate) fn unpack(row: u64, tag: usize, bits: u32) -> usize {
-    ((row >> (tag as u32 * bits)) & ((1 << bits) - 1)) as usize & (MAX_TAGS - 1)
+    ((row >> (tag as u32 * bits)) & ((1 << bits) - 1)) as usize & (MAX_CHAR_TAGS - 1)
 }
 
 /// Reads a packed row of `stride` (1, 2, 4 or 8) bytes at `offset`; 0 when out of range.
@@ -561,11 +690,40 @@ pub fn viterbi(
         backpointers,
         tags_out,
         rows.map(|row| {
-            let mut e = [0i32; MAX_TAGS];
+            let mut e = [0i32; MAX_CHAR_TAGS];
             for (dst, &src) in e.iter_mut().zip(row) {
                 *dst = src.clamp(-MAX_EMISSION, MAX_EMISSION);
             }
             (e, all_tags(l))
+        }),
+    )
+}
+
+/// [`viterbi`] on the 32-tag lattice of `wide-tags` (any `L` up to 32; back-pointers one byte per tag:
+/// `(T - 1) * L` bytes, which is [`backpointer_bytes`]`(L, T)` for `L > 16`).
+#[cfg(feature = "wide-tags")]
+pub fn viterbi_wide(
+    emissions: &[i32],
+    scores: &TransitionScores<u32, MAX_TAGS>,
+    backpointers: &mut [u8],
+    tags_out: &mut [u8],
+) -> Result<i64, LatticeError> {
+    let l = scores.num_tags();
+    if emissions.len() % l != 0 {
+        return Err(LatticeError::EmissionShape { len: emissions.len(), num_tags: l });
+    }
+    let rows = emissions.chunks_exact(l);
+    decode_wide(
+        scores,
+        rows.len(),
+        backpointers,
+        tags_out,
+        rows.map(|row| {
+            let mut e = [0i32; MAX_TAGS];
+            for (dst, &src) in e.iter_mut().zip(row) {
+                *dst = src.clamp(-MAX_EMISSION, MAX_EMISSION);
+            }
+            e
         }),
     )
 }
@@ -648,7 +806,7 @@ impl<'m> LineLabeler<'m> {
                 Some(c) => scorer.shift_in(c),
                 None => scorer.shift_in_end(),
             }
-            let mut e = [0i32; MAX_TAGS];
+            let mut e = [0i32; MAX_CHAR_TAGS];
             scorer.scores(&mut e);
             let mut code = 0;
             if t >= span_start + span_len {
@@ -689,16 +847,31 @@ pub fn label_tokens(
     backpointers: &mut [u8],
     tags: &mut [u8],
 ) -> Result<i64, LatticeError> {
+    let len = tokens.token_count();
+    #[cfg(feature = "wide-tags")]
+    if model.num_tags() > MAX_CHAR_TAGS {
+        let scores = TransitionScores::from_model_wide(model);
+        return decode_wide(
+            &scores,
+            len,
+            backpointers,
+            tags,
+            (0..len).map(|position| {
+                let mut e = [0i32; MAX_TAGS];
+                model.token_scores(tokens, position, &mut e);
+                e
+            }),
+        );
+    }
     let scores = TransitionScores::from_model(model);
     let full = all_tags(model.num_tags());
-    let len = tokens.token_count();
     decode(
         &scores,
         len,
         backpointers,
         tags,
         (0..len).map(|position| {
-            let mut e = [0i32; MAX_TAGS];
+            let mut e = [0i32; MAX_CHAR_TAGS];
             model.token_scores(tokens, position, &mut e);
             (e, full)
         }),
@@ -711,7 +884,7 @@ fn decode(
     len: usize,
     backpointers: &mut [u8],
     tags: &mut [u8],
-    mut emissions: impl Iterator<Item = ([i32; MAX_TAGS], u16)>,
+    mut emissions: impl Iterator<Item = ([i32; MAX_CHAR_TAGS], u16)>,
 ) -> Result<i64, LatticeError> {
     let l = scores.num_tags();
     let needed = backpointer_bytes(l, len);
@@ -728,10 +901,10 @@ fn decode(
     let bits = backpointer_bits(l);
     let mut col = Column::new();
     let full = all_tags(l);
-    let (e, allowed) = emissions.next().unwrap_or(([0; MAX_TAGS], full));
+    let (e, allowed) = emissions.next().unwrap_or(([0; MAX_CHAR_TAGS], full));
     let mut total = i64::from(scores.first(&mut col, &e, allowed));
     for t in 1..len {
-        let (e, allowed) = emissions.next().unwrap_or(([0; MAX_TAGS], full));
+        let (e, allowed) = emissions.next().unwrap_or(([0; MAX_CHAR_TAGS], full));
         let (row, max) = scores.step_allowed(&mut col, &e, allowed);
         total += i64::from(max);
         write_row(backpointers, (t - 1) * stride, stride, row);

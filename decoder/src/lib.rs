@@ -62,7 +62,7 @@ pub use error::{LatticeError, ModelError, Tensor};
 #[cfg(feature = "neural")]
 pub use error::{NeuralPart, NeuralProblem};
 pub use lattice::LineLabeler;
-pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_TAGS, MAX_TEMPLATES};
+pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_CHAR_TAGS, MAX_TAGS, MAX_TEMPLATES};
 pub use model::Model;
 pub use segment::{Segmenter, DEFAULT_SEPARATOR, DEFAULT_WINDOW};
 pub use spans::{SpanRules, SPAN_LOOKAHEAD};

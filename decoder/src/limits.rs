@@ -1,8 +1,32 @@
 //! The fixed limits every model and every decoder of this crate share. A leaf module: everything else may
 //! read it, it reads nothing.
 
-/// Most tags a model may have (tag sets are `u16` bitmasks).
+/// Most tags a model may have: 16, or 32 for a token-level model with the `wide-tags` feature.
+///
+/// A tag set is a bitmask and the decoder's tables are sized by this limit: the lattice holds
+/// `[[i32; N]; N]` transition scores and `[[u8; N]; N]` predecessor lists for `N` tags, and a column
+/// `[i32; N]` scores. Raising the limit for every build would cost each board RAM for models that do
+/// not need it (the 16-tag lattice is 1.5 KiB of a Cortex-M0's 16 KiB; a 32-tag one is 5.5 KiB) and
+/// 32-bit rather than 16-bit masks. So the lattice is generic over its width
+/// ([`TagMask`](crate::internal::tags::TagMask): `u16` masks for 16 tags, `u32` for 32): the
+/// streaming labeler, the segmenter and [`LineLabeler`](crate::LineLabeler) (character-level models,
+/// the firmware's and the C API's) are always the 16-tag lattice, whatever the features, and keep their
+/// code, their sizes and their instructions per character. A token-level model of more than 16 tags
+/// (CoNLL-2000 chunking has 22, Weibo NER 17) is decoded by the 32-tag lattice, which exists only with
+/// the additive `wide-tags` feature (the trainer and the Python package enable it; the firmware and the
+/// C API do not). Without it such a model is refused at load ([`crate::ModelError::BadTagCount`]).
+/// 32 rather than 64: `u32` masks are one register on every Cortex-M, back-pointers still fit a byte,
+/// and with Wielandt's bound `(32-1)^2 + 1 = 962` on the primitivity exponent the scores still provably
+/// fit `i32` (see `lattice.rs`); 64 tags would need 64-bit masks and a separate bound on the exponent.
+#[cfg(not(feature = "wide-tags"))]
 pub const MAX_TAGS: usize = 16;
+/// Most tags a model may have: 16, or 32 for a token-level model with the `wide-tags` feature (see the
+/// build without it for why).
+#[cfg(feature = "wide-tags")]
+pub const MAX_TAGS: usize = 32;
+/// Most tags of a character-level model (segmentation, character tagging, neural): 16 with or without
+/// `wide-tags`, the width of the streaming labeler, the segmenter and [`crate::LineLabeler`].
+pub const MAX_CHAR_TAGS: usize = 16;
 /// Most feature templates a hashed n-gram model may have. With every weight within the i16 range this
 /// keeps one position's emission score within `MAX_TEMPLATES * 2^15 = 2^20`.
 pub const MAX_TEMPLATES: usize = 32;

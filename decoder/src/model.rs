@@ -5,8 +5,8 @@ use crate::error::{ModelError, Tensor};
 use crate::features::{CompiledTemplates, Template, TEMPLATE_BYTES};
 use crate::format::{self, EmissionSpec, ModelBody, NgramTable, WeightType, CODEBOOK_ENTRIES};
 use crate::lexicon::Lexicon;
-use crate::limits::{MAX_BUCKET_BITS, MAX_HASHES_PER_FEATURE, MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
-use crate::tags::{derive_constraints, Constraints, TagScheme};
+use crate::limits::{MAX_BUCKET_BITS, MAX_CHAR_TAGS, MAX_HASHES_PER_FEATURE, MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
+use crate::tags::{derive_constraints, derive_constraints_in, Constraints, TagMask, TagScheme};
 use crate::text::NORMALIZE_KNOWN;
 #[cfg(feature = "tokens")]
 use crate::tokens::{TokenColumns, TokenTemplates};
@@ -34,6 +34,8 @@ pub struct Model<'a> {
     body: ModelBody<'a>,
     num_tags: usize,
     scheme: TagScheme,
+    /// The constraints of a model of at most 16 tags (the character labelers' width); for a wider one
+    /// (token-level, `wide-tags`) the one-tag placeholder, and [`Model::constraints_in`] derives them.
     constraints: Constraints,
     primitive_exponent: usize,
     emission: Emission<'a>,
@@ -51,7 +53,13 @@ impl<'a> Model<'a> {
         let body = format::decode(bytes)?;
 
         let num_tags = body.tag_names.split(' ').count();
-        if body.tag_names.is_empty() || num_tags > MAX_TAGS {
+        // Only a token-level model may have more than 16 tags (and only with `wide-tags`): the
+        // character labelers are 16 wide in every build.
+        #[cfg(feature = "tokens")]
+        let max_tags = if token_section.is_some() { MAX_TAGS } else { MAX_CHAR_TAGS };
+        #[cfg(not(feature = "tokens"))]
+        let max_tags = MAX_CHAR_TAGS;
+        if body.tag_names.is_empty() || num_tags > max_tags {
             return Err(ModelError::BadTagCount { count: if body.tag_names.is_empty() { 0 } else { num_tags } });
         }
         let names = body.tag_names.split(' ');
@@ -62,11 +70,24 @@ impl<'a> Model<'a> {
             }
         }
 
-        let (scheme, constraints) = match body.constraints {
-            None => derive_constraints(names),
-            Some(custom) => (TagScheme::Custom, custom_constraints(&custom, num_tags)?),
+        // Constant `false` without `wide-tags`: the branch is compiled out.
+        let wide = cfg!(feature = "wide-tags") && num_tags > MAX_CHAR_TAGS;
+        let (scheme, constraints, primitive_exponent) = if !wide {
+            let (scheme, constraints) = match body.constraints {
+                None => derive_constraints(names),
+                Some(custom) => (TagScheme::Custom, custom_constraints(&custom, num_tags)?),
+            };
+            let primitive_exponent = constraints.validate()?;
+            (scheme, constraints, primitive_exponent)
+        } else {
+            // The wide constraints are checked here and derived again where decoding needs them, so that
+            // a `Model` keeps its size (the C API's storage bound) in every build.
+            let (scheme, wide) = match body.constraints {
+                None => derive_constraints_in::<u32, MAX_TAGS>(names),
+                Some(custom) => (TagScheme::Custom, custom_constraints(&custom, num_tags)?),
+            };
+            (scheme, Constraints::unconstrained(1), wide.validate()?)
         };
-        let primitive_exponent = constraints.validate()?;
 
         let pair_bytes = 2 * num_tags * num_tags;
         check_len(Tensor::Transitions, body.transitions.transitions, pair_bytes)?;
@@ -156,15 +177,15 @@ impl<'a> Model<'a> {
     /// The emission scores of every tag at token `position` of `tokens` into `out[..L]`: the rows of the
     /// token templates' feature hashes summed and shifted once (zeros for a model that is not token-level).
     #[cfg(feature = "tokens")]
-    pub(crate) fn token_scores(
+    pub(crate) fn token_scores<const N: usize>(
         &self,
         tokens: &(impl TokenColumns + ?Sized),
         position: usize,
-        out: &mut [i32; MAX_TAGS],
+        out: &mut [i32; N],
     ) {
-        *out = [0; MAX_TAGS];
+        *out = [0; N];
         let (Some(templates), Some(table)) = (&self.tokens, self.ngram()) else { return };
-        let mut acc = [0i32; MAX_TAGS];
+        let mut acc = [0i32; N];
         templates.hashes(tokens, position, |hash| table.accumulate(hash, &mut acc));
         let shift = u32::from(table.weight_shift);
         for (o, a) in out.iter_mut().zip(acc) {
@@ -177,9 +198,20 @@ impl<'a> Model<'a> {
         self.emission.words().len()
     }
 
-    /// The hard constraints decoding obeys.
+    /// The hard constraints decoding obeys, for a model of at most 16 tags (a one-tag placeholder for
+    /// a wider one: see [`Model::constraints_in`]).
     pub(crate) fn constraints(&self) -> &Constraints {
         &self.constraints
+    }
+
+    /// The hard constraints decoding obeys, in width `N` (at least the model's tag count, or the
+    /// unconstrained tag set of `N` tags is returned): derived again from the file, as at load.
+    pub fn constraints_in<M: TagMask, const N: usize>(&self) -> Constraints<M, N> {
+        let derived = match &self.body.constraints {
+            None => Some(derive_constraints_in(self.tag_names()).1),
+            Some(custom) => custom_constraints(custom, self.num_tags).ok(),
+        };
+        derived.filter(|c| c.num_tags == self.num_tags).unwrap_or_else(|| Constraints::allow_all(N))
     }
 
     /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
@@ -386,18 +418,24 @@ fn check_len(tensor: Tensor, bytes: &[u8], expected: usize) -> Result<(), ModelE
     }
 }
 
-fn custom_constraints(custom: &format::CustomConstraints<'_>, num_tags: usize) -> Result<Constraints, ModelError> {
+fn custom_constraints<M: TagMask, const N: usize>(
+    custom: &format::CustomConstraints<'_>,
+    num_tags: usize,
+) -> Result<Constraints<M, N>, ModelError> {
     check_len(Tensor::AllowedTransitions, custom.allowed_transitions, num_tags * num_tags)?;
     check_len(Tensor::AllowedStart, custom.allowed_start, num_tags)?;
     check_len(Tensor::AllowedEnd, custom.allowed_end, num_tags)?;
-    let bits = |bytes: &[u8]| -> Result<u16, ModelError> {
-        bytes.iter().enumerate().try_fold(0u16, |acc, (i, &b)| match b {
+    if num_tags > N {
+        return Err(ModelError::BadTagCount { count: num_tags });
+    }
+    let bits = |bytes: &[u8]| -> Result<M, ModelError> {
+        bytes.iter().enumerate().try_fold(M::NONE, |acc, (i, &b)| match b {
             0 => Ok(acc),
-            1 => Ok(acc | 1 << i),
+            1 => Ok(acc | M::bit(i)),
             _ => Err(ModelError::BadConstraint),
         })
     };
-    let mut c = Constraints::unconstrained(num_tags);
+    let mut c = Constraints::allow_all(num_tags);
     for (from, row) in custom.allowed_transitions.chunks_exact(num_tags).enumerate() {
         c.next[from] = bits(row)?;
     }

@@ -18,7 +18,7 @@ use crate::format::{
     MAX_NGRAM_TEMPLATES, MAX_SHIFT, MIN_SHIFT,
 };
 use crate::hash::{finalize, mix, row};
-use crate::limits::{MAX_OFFSET, MAX_TAGS, MAX_TEMPLATES};
+use crate::limits::{MAX_OFFSET, MAX_TEMPLATES};
 use crate::text::NORMALIZE_KNOWN;
 
 /// Largest emission score magnitude: the lattice's bound (`MAX_TEMPLATES * 2^15`), to which every
@@ -291,7 +291,7 @@ impl<'a> Neural<'a> {
 
     /// Writes the score of each tag at the window's centre into `out[..L]` (score units, within
     /// `±MAX_TEMPLATES * 2^15`).
-    pub(crate) fn scores(&self, ctx: &Context, out: &mut [i32; MAX_TAGS]) {
+    pub(crate) fn scores<const N: usize>(&self, ctx: &Context, out: &mut [i32; N]) {
         let codes = ctx.codes();
         let mut current = [[0i8; MAX_CHANNELS]; WINDOW];
         let mut next = [[0i8; MAX_CHANNELS]; WINDOW];

@@ -14,7 +14,7 @@
 //! tag masks (constrained Viterbi), never by editing the output.
 
 use crate::dictionary::{Dictionary, TrieNode};
-use crate::limits::MAX_TAGS;
+use crate::limits::MAX_CHAR_TAGS;
 use crate::tags::ChunkRoles;
 
 /// Longest forced span, in characters (the streaming labeler's extra look-ahead).
@@ -86,7 +86,7 @@ pub(crate) const AFTER_WORD: u8 = MUST_OPEN;
 
 /// The allowed tags for each of the 16 constraint codes, for tags with `roles` among `num_tags`.
 pub(crate) fn allowed_table(roles: &ChunkRoles, num_tags: usize) -> [u16; 16] {
-    let full = if num_tags >= MAX_TAGS { u16::MAX } else { (1u16 << num_tags) - 1 };
+    let full = if num_tags >= MAX_CHAR_TAGS { u16::MAX } else { (1u16 << num_tags) - 1 };
     let mut table = [full; 16];
     for (code, allowed) in table.iter_mut().enumerate() {
         let code = code as u8;

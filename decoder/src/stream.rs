@@ -51,7 +51,7 @@
 use crate::emission::Emission;
 use crate::features::{Context, AFTER_END};
 use crate::lattice::{backpointer_bits, read_row, row_bytes, unpack, write_row, Column, TransitionScores};
-use crate::limits::{MAX_OFFSET, MAX_TAGS};
+use crate::limits::{MAX_CHAR_TAGS, MAX_OFFSET};
 use crate::model::Model;
 use crate::spans::{allowed_table, span_code, SpanRules, SpanScan, AFTER_WORD};
 use crate::tags::ChunkRoles;
@@ -134,7 +134,7 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     scanning: bool,
     /// Span code for the next unit to arrive (it follows a whole word).
     carry: u8,
-    /// Number of tags `L` (`<= MAX_TAGS`).
+    /// Number of tags `L` (`<= MAX_CHAR_TAGS`).
     num_tags: usize,
     bits: u32,
     stride: usize,
@@ -153,7 +153,7 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     normalization: u8,
     col: Column,
     /// Emission scores of the column being computed (`[..L]` meaningful).
-    e: [i32; MAX_TAGS],
+    e: [i32; MAX_CHAR_TAGS],
     /// The feature window, centred on column `stepped` once it is computed.
     ctx: Context,
     emission: Emission<'m>,
@@ -194,6 +194,10 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID_WINDOW;
         let l = model.num_tags();
+        // A model of more than 16 tags (token-level, `wide-tags`) is labeled on the one-tag lattice
+        // `TransitionScores::from_model` gives it: every unit tag 0. It labels tokens, not characters.
+        #[cfg(feature = "wide-tags")]
+        let l = if l > MAX_CHAR_TAGS { 1 } else { l };
         let stride = row_bytes(l);
         // Computed before the struct expression: a call inside it makes the compiler build the whole
         // labeler in a temporary and copy it (3.8 KiB more firmware stack).
@@ -201,7 +205,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         Self {
             completable: model.constraints().completable(model.primitive_exponent()),
             scores: TransitionScores::from_model(model),
-            num_tags: l.min(MAX_TAGS),
+            num_tags: l.min(MAX_CHAR_TAGS),
             bits: backpointer_bits(l),
             stride,
             rows: WINDOW / stride,
@@ -218,7 +222,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             stepped: 0,
             committed: 0,
             col: Column::new(),
-            e: [0; MAX_TAGS],
+            e: [0; MAX_CHAR_TAGS],
             anchor: 0,
             roots: IDENTITY,
             raw: [[0; 4]; WINDOW],
@@ -555,7 +559,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             let anchor = self.anchor;
             // The anchor may be an already committed column (after a forced cut).
             if (anchor.wrapping_sub(self.committed) as i32) >= 0 {
-                let state = (seen.trailing_zeros() as usize) & (MAX_TAGS - 1);
+                let state = (seen.trailing_zeros() as usize) & (MAX_CHAR_TAGS - 1);
                 self.commit(anchor, state, emit);
             }
             self.anchor = position;
@@ -598,7 +602,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
         let mut best = (0usize, i32::MIN);
         let mut rest = candidates;
         while rest != 0 {
-            let tag = (rest.trailing_zeros() as usize) & (MAX_TAGS - 1);
+            let tag = (rest.trailing_zeros() as usize) & (MAX_CHAR_TAGS - 1);
             rest &= rest - 1;
             if self.col.score[tag] > best.1 {
                 best = (tag, self.col.score[tag]);

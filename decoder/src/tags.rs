@@ -3,7 +3,7 @@
 //! explicitly in the model.
 
 use crate::error::ModelError;
-use crate::limits::MAX_TAGS;
+use crate::limits::{MAX_CHAR_TAGS, MAX_TAGS};
 
 /// The scheme recognised from the tag names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,49 +22,140 @@ pub enum TagScheme {
     Custom,
 }
 
-/// Hard constraints as bitmasks over tags (bit `j` = tag `j`).
+/// A tag set as a bitmask (bit `j` = tag `j`): `u16` for up to 16 tags, `u32` for up to 32 (see
+/// [`crate::MAX_TAGS`]). The lattice and the constraints are generic over it, so a 16-tag lattice keeps
+/// its `u16` code whatever else is compiled in.
+pub trait TagMask:
+    Copy
+    + Eq
+    + core::fmt::Debug
+    + core::ops::BitAnd<Output = Self>
+    + core::ops::BitOr<Output = Self>
+    + core::ops::Not<Output = Self>
+    + core::ops::Sub<Output = Self>
+    + core::ops::BitAndAssign
+    + core::ops::BitOrAssign
+    + 'static
+{
+    /// Number of bits.
+    const BITS: usize;
+    /// No tag.
+    const NONE: Self;
+    /// Tag 0.
+    const ONE: Self;
+    /// The tag `tag` (`tag < BITS`).
+    fn bit(tag: usize) -> Self;
+    /// Index of the lowest set bit (`BITS` for no bit).
+    fn lowest(self) -> u32;
+    /// The mask widened to 64 bits.
+    fn to_u64(self) -> u64;
+    /// The low `BITS` bits of `bits`.
+    fn from_u64(bits: u64) -> Self;
+}
+
+macro_rules! tag_mask {
+    ($t:ty) => {
+        impl TagMask for $t {
+            const BITS: usize = <$t>::BITS as usize;
+            const NONE: Self = 0;
+            const ONE: Self = 1;
+            #[inline(always)]
+            fn bit(tag: usize) -> Self {
+                1 << tag
+            }
+            #[inline(always)]
+            fn lowest(self) -> u32 {
+                self.trailing_zeros()
+            }
+            #[inline(always)]
+            fn to_u64(self) -> u64 {
+                u64::from(self)
+            }
+            #[inline(always)]
+            fn from_u64(bits: u64) -> Self {
+                bits as $t
+            }
+        }
+    };
+}
+tag_mask!(u16);
+tag_mask!(u32);
+
+/// The tag mask of a model of this build: `u16`, or `u32` with `wide-tags`.
+#[cfg(not(feature = "wide-tags"))]
+pub type ModelMask = u16;
+/// The tag mask of a model of this build: `u16`, or `u32` with `wide-tags`.
+#[cfg(feature = "wide-tags")]
+pub type ModelMask = u32;
+/// Constraints wide enough for any model of this build ([`MAX_TAGS`] tags).
+pub type ModelConstraints = Constraints<ModelMask, MAX_TAGS>;
+
+/// Hard constraints as bitmasks over tags (bit `j` = tag `j`), for up to `N` tags in masks `M` (`N` is at
+/// most `M`'s bits). The default, `Constraints<u16, 16>`, is the character models' and the firmware's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Constraints {
+pub struct Constraints<M: TagMask = u16, const N: usize = MAX_CHAR_TAGS> {
     /// `next[i]`: the tags allowed to follow tag `i`.
-    pub next: [u16; MAX_TAGS],
+    pub next: [M; N],
     /// Tags allowed at the first position.
-    pub start: u16,
+    pub start: M,
     /// Tags allowed at the last position.
-    pub end: u16,
+    pub end: M,
     /// Number of tags `L`; bits at and above `L` are always clear.
     pub num_tags: usize,
 }
 
 impl Constraints {
-    /// Everything allowed among `num_tags` tags (`num_tags <= MAX_TAGS`).
+    /// Everything allowed among `num_tags` tags (`num_tags <= 16`; see [`Constraints::allow_all`] for
+    /// other widths).
     pub const fn unconstrained(num_tags: usize) -> Self {
         let all = all_tags(num_tags);
-        let mut next = [0u16; MAX_TAGS];
+        let mut next = [0u16; MAX_CHAR_TAGS];
         let mut i = 0;
-        while i < num_tags && i < MAX_TAGS {
+        while i < num_tags && i < MAX_CHAR_TAGS {
             next[i] = all;
             i += 1;
         }
         Self { next, start: all, end: all, num_tags }
     }
+}
+
+impl<M: TagMask, const N: usize> Constraints<M, N> {
+    const FITS: () = assert!(N <= M::BITS && N.is_power_of_two(), "N tags must fit the mask");
+
+    /// Everything allowed among `num_tags` tags (`num_tags <= N`), in any width.
+    pub fn allow_all(num_tags: usize) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::FITS;
+        let all = all_tags_in::<M>(num_tags.min(N));
+        let mut next = [M::NONE; N];
+        for n in next.iter_mut().take(num_tags) {
+            *n = all;
+        }
+        Self { next, start: all, end: all, num_tags }
+    }
+
+    /// No tag allowed anywhere (to be filled in), for `num_tags` tags.
+    fn empty(num_tags: usize) -> Self {
+        Self { next: [M::NONE; N], start: M::NONE, end: M::NONE, num_tags }
+    }
 
     /// May tag `to` follow tag `from`?
     #[inline]
-    pub const fn allows(&self, from: usize, to: usize) -> bool {
-        from < MAX_TAGS && to < 16 && self.next[from] & (1 << to) != 0
+    pub fn allows(&self, from: usize, to: usize) -> bool {
+        from < N && to < N && self.next[from] & M::bit(to) != M::NONE
     }
 
     /// May a sequence start with `tag`?
     #[inline]
-    pub const fn allows_start(&self, tag: usize) -> bool {
-        tag < 16 && self.start & (1 << tag) != 0
+    pub fn allows_start(&self, tag: usize) -> bool {
+        tag < N && self.start & M::bit(tag) != M::NONE
     }
 
     /// May a sequence end with `tag`?
     #[inline]
-    pub const fn allows_end(&self, tag: usize) -> bool {
-        tag < 16 && self.end & (1 << tag) != 0
+    pub fn allows_end(&self, tag: usize) -> bool {
+        tag < N && self.end & M::bit(tag) != M::NONE
     }
 
     /// Is a whole tag sequence allowed (start, every transition, end)? Empty sequences are allowed.
@@ -75,9 +166,23 @@ impl Constraints {
             && tags.windows(2).all(|w| self.allows(usize::from(w[0]), usize::from(w[1])))
     }
 
+    /// The same constraints in another width, if they fit it (`num_tags <= N2`).
+    pub fn to_width<M2: TagMask, const N2: usize>(&self) -> Option<Constraints<M2, N2>> {
+        if self.num_tags > N2 || self.num_tags > N {
+            return None;
+        }
+        let mut c = Constraints::<M2, N2>::empty(self.num_tags);
+        for (to, from) in c.next.iter_mut().zip(&self.next) {
+            *to = M2::from_u64(from.to_u64());
+        }
+        c.start = M2::from_u64(self.start.to_u64());
+        c.end = M2::from_u64(self.end.to_u64());
+        Some(c)
+    }
+
     /// Checks everything the decoder relies on and returns the primitivity exponent `k`:
     ///
-    /// - `num_tags` is in `1..=MAX_TAGS` ([`ModelError::BadTagCount`]) and no bit at or above `num_tags` is
+    /// - `num_tags` is in `1..=N` ([`ModelError::BadTagCount`]) and no bit at or above `num_tags` is
     ///   set ([`ModelError::BadConstraint`]);
     /// - some tag may start, some may end, and every sequence length `T >= 1` has at least one allowed tag
     ///   sequence ([`ModelError::UnusableConstraints`]); the lengths `1..=(L-1)^2+2` are checked, which
@@ -85,23 +190,23 @@ impl Constraints {
     /// - the allowed-transition graph is primitive ([`ModelError::TransitionGraphNotPrimitive`]).
     pub fn validate(&self) -> Result<usize, ModelError> {
         let l = self.num_tags;
-        if l == 0 || l > MAX_TAGS {
+        if l == 0 || l > N {
             return Err(ModelError::BadTagCount { count: l });
         }
-        let all = all_tags(l);
-        if self.start & !all != 0
-            || self.end & !all != 0
-            || self.next.iter().enumerate().any(|(i, &n)| n & !all != 0 || (i >= l && n != 0))
+        let all = all_tags_in::<M>(l);
+        if self.start & !all != M::NONE
+            || self.end & !all != M::NONE
+            || self.next.iter().enumerate().any(|(i, &n)| n & !all != M::NONE || (i >= l && n != M::NONE))
         {
             return Err(ModelError::BadConstraint);
         }
-        if self.start == 0 || self.end == 0 {
+        if self.start == M::NONE || self.end == M::NONE {
             return Err(ModelError::UnusableConstraints);
         }
         // reach: the tags that end some allowed sequence of length `len`.
         let mut reach = self.start;
         for _len in 1..=(l - 1) * (l - 1) + 2 {
-            if reach & self.end == 0 {
+            if reach & self.end == M::NONE {
                 return Err(ModelError::UnusableConstraints);
             }
             reach = self.successors(reach);
@@ -111,12 +216,12 @@ impl Constraints {
 
     /// The tags that may follow some tag of `tags`.
     #[inline]
-    pub fn successors(&self, tags: u16) -> u16 {
-        let mut out = 0;
+    pub fn successors(&self, tags: M) -> M {
+        let mut out = M::NONE;
         let mut rest = tags;
-        while rest != 0 {
-            out |= self.next[(rest.trailing_zeros() as usize) & (MAX_TAGS - 1)];
-            rest &= rest - 1;
+        while rest != M::NONE {
+            out |= self.next[(rest.lowest() as usize) & (N - 1)];
+            rest &= rest - M::ONE;
         }
         out
     }
@@ -125,20 +230,20 @@ impl Constraints {
     /// transitions ends on an allowed end tag. A streaming decoder that must force a cut picks its state
     /// among these so the rest of the sequence can still end legally. For the BMES, BIO and BIOES schemes
     /// every tag qualifies. `k` is the primitivity exponent (paths of `k` or more steps reach every tag).
-    pub fn completable(&self, k: usize) -> u16 {
-        let mut out = 0u16;
-        for tag in 0..self.num_tags.min(MAX_TAGS) {
-            let mut reach = 1u16 << tag;
+    pub fn completable(&self, k: usize) -> M {
+        let mut out = M::NONE;
+        for tag in 0..self.num_tags.min(N) {
+            let mut reach = M::bit(tag);
             let mut ok = true;
             for _ in 0..k.max(1) {
                 reach = self.successors(reach);
-                if reach & self.end == 0 {
+                if reach & self.end == M::NONE {
                     ok = false;
                     break;
                 }
             }
             if ok {
-                out |= 1 << tag;
+                out |= M::bit(tag);
             }
         }
         out
@@ -149,19 +254,19 @@ impl Constraints {
     /// periodic). Wielandt's bound `(L-1)^2 + 1` limits the search.
     pub fn primitive_exponent(&self) -> Option<usize> {
         let l = self.num_tags;
-        if l == 0 || l > MAX_TAGS {
+        if l == 0 || l > N {
             return None;
         }
-        let all = all_tags(l);
+        let all = all_tags_in::<M>(l);
         let mut reach = self.next; // reach[i]: tags reachable from i in exactly k steps
         for k in 1..=(l - 1) * (l - 1) + 1 {
             if reach[..l].iter().all(|&r| r == all) {
                 return Some(k);
             }
-            let mut step = [0u16; MAX_TAGS];
+            let mut step = [M::NONE; N];
             for (i, s) in step[..l].iter_mut().enumerate() {
                 for j in 0..l {
-                    if reach[i] & (1 << j) != 0 {
+                    if reach[i] & M::bit(j) != M::NONE {
                         *s |= self.next[j];
                     }
                 }
@@ -178,6 +283,16 @@ pub const fn all_tags(num_tags: usize) -> u16 {
         u16::MAX
     } else {
         (1u16 << num_tags) - 1
+    }
+}
+
+/// The bitmask of tags `0..num_tags` in masks `M` (all bits for `num_tags >= M::BITS`).
+#[inline]
+pub fn all_tags_in<M: TagMask>(num_tags: usize) -> M {
+    if num_tags >= M::BITS {
+        !M::NONE
+    } else {
+        M::bit(num_tags) - M::ONE
     }
 }
 
@@ -230,14 +345,22 @@ pub fn parse_tag(name: &str) -> Option<(Role, &str)> {
     Some((role, kind))
 }
 
-/// Recognises the scheme of `names` and derives its constraints. Names must number `1..=MAX_TAGS`.
+/// Recognises the scheme of `names` and derives its constraints. Names must number `1..=16` (see
+/// [`derive_constraints_in`] for wider tag sets).
 pub fn derive_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> (TagScheme, Constraints) {
-    let num_tags = names.clone().count().min(MAX_TAGS);
-    let mut parsed = [(Role::Outside, ""); MAX_TAGS];
+    derive_constraints_in(names)
+}
+
+/// [`derive_constraints`] into constraints of width `N` (names past the `N`-th are ignored).
+pub fn derive_constraints_in<'a, M: TagMask, const N: usize>(
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> (TagScheme, Constraints<M, N>) {
+    let num_tags = names.clone().count().min(N);
+    let mut parsed = [(Role::Outside, ""); N];
     for (slot, name) in parsed.iter_mut().zip(names) {
         match parse_tag(name) {
             Some(p) => *slot = p,
-            None => return (TagScheme::Unconstrained, Constraints::unconstrained(num_tags)),
+            None => return (TagScheme::Unconstrained, Constraints::allow_all(num_tags)),
         }
     }
     let parsed = &parsed[..num_tags];
@@ -255,21 +378,21 @@ pub fn derive_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> (
     };
     // BIO has no E/S: a chunk ends wherever the next tag does not continue it.
     let chunk_may_end_anywhere = scheme == TagScheme::Bio;
-    let mut c = Constraints { next: [0; MAX_TAGS], start: 0, end: 0, num_tags };
+    let mut c = Constraints::empty(num_tags);
     for (i, &(role_i, kind_i)) in parsed.iter().enumerate() {
         let open = matches!(role_i, Role::Begin | Role::Inside);
         if matches!(role_i, Role::Begin | Role::Single | Role::Outside) {
-            c.start |= 1 << i;
+            c.start |= M::bit(i);
         }
         if !open || chunk_may_end_anywhere {
-            c.end |= 1 << i;
+            c.end |= M::bit(i);
         }
         for (j, &(role_j, kind_j)) in parsed.iter().enumerate() {
             let continues = matches!(role_j, Role::Inside | Role::End) && kind_j == kind_i;
             let starts_new = matches!(role_j, Role::Begin | Role::Single | Role::Outside);
             let allowed = if open { continues || (chunk_may_end_anywhere && starts_new) } else { starts_new };
             if allowed {
-                c.next[i] |= 1 << j;
+                c.next[i] |= M::bit(j);
             }
         }
     }
@@ -280,21 +403,29 @@ pub fn derive_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> (
 /// chunk (after anything) and `B-X` appears only right after a chunk of the same type `X`, to separate
 /// two adjacent chunks. So a sequence starts with `O` or an `I` tag, `B-X` follows only `I-X` or `B-X`,
 /// and every tag may end. IOB1 uses IOB2's names, so a model stores these as custom constraints. Names
-/// that are not `O`, `B-X` or `I-X` (or more than `MAX_TAGS`) give `None`.
+/// that are not `O`, `B-X` or `I-X` (or more than 16) give `None` (see [`iob1_constraints_in`]).
 pub fn iob1_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Option<Constraints> {
+    iob1_constraints_in(names)
+}
+
+/// [`iob1_constraints`] in constraints of width `N` (`None` for more than `N` names).
+pub fn iob1_constraints_in<'a, M: TagMask, const N: usize>(
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> Option<Constraints<M, N>> {
     let num_tags = names.clone().count();
-    if num_tags == 0 || num_tags > MAX_TAGS {
+    if num_tags == 0 || num_tags > N {
         return None;
     }
-    let mut parsed = [(Role::Outside, ""); MAX_TAGS];
+    let mut parsed = [(Role::Outside, ""); N];
     for (slot, name) in parsed.iter_mut().zip(names) {
         *slot = parse_tag(name).filter(|(r, _)| matches!(r, Role::Begin | Role::Inside | Role::Outside))?;
     }
     let parsed = &parsed[..num_tags];
-    let mut c = Constraints { next: [0; MAX_TAGS], start: 0, end: all_tags(num_tags), num_tags };
+    let mut c = Constraints::empty(num_tags);
+    c.end = all_tags_in(num_tags);
     for (j, &(role_j, kind_j)) in parsed.iter().enumerate() {
         if role_j != Role::Begin {
-            c.start |= 1 << j;
+            c.start |= M::bit(j);
         }
         for (i, &(role_i, kind_i)) in parsed.iter().enumerate() {
             let allowed = match role_j {
@@ -302,7 +433,7 @@ pub fn iob1_constraints<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Opt
                 _ => true,
             };
             if allowed {
-                c.next[i] |= 1 << j;
+                c.next[i] |= M::bit(j);
             }
         }
     }
@@ -319,10 +450,11 @@ pub struct ChunkRoles {
 }
 
 impl ChunkRoles {
-    /// The roles of tags named `names` (tag `i` is the `i`-th name; names past `MAX_TAGS` are ignored).
+    /// The roles of tags named `names` (tag `i` is the `i`-th name; names past the 16th are ignored: the
+    /// roles serve the character models' labelers).
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         let mut roles = Self { opens: 0, closes: 0 };
-        for (i, name) in names.into_iter().enumerate().take(MAX_TAGS) {
+        for (i, name) in names.into_iter().enumerate().take(MAX_CHAR_TAGS) {
             let (opens, closes) = match parse_tag(name) {
                 Some((role, _)) => (role.opens_chunk(), role.closes_chunk()),
                 None => (true, true),
@@ -436,7 +568,7 @@ mod tests {
     #[test]
     fn periodic_graph_is_not_primitive() {
         let mut c = Constraints::unconstrained(2);
-        c.next = [0; MAX_TAGS];
+        c.next = [0; MAX_CHAR_TAGS];
         c.next[0] = 0b10;
         c.next[1] = 0b01;
         assert_eq!(c.primitive_exponent(), None);

@@ -12,7 +12,7 @@ use decoder::internal::segment::segment;
 use decoder::internal::text::normalize;
 use decoder::internal::ModelInternals;
 use decoder::DEFAULT_SEPARATOR;
-use decoder::{Model, MAX_TAGS, MAX_TEMPLATES};
+use decoder::{Model, MAX_CHAR_TAGS, MAX_TEMPLATES};
 use proptest::prelude::*;
 
 /// Characters of every class, with full-width and upper-case forms for the normalisation flags.
@@ -123,7 +123,7 @@ fn model_emissions(model: &Model<'_>, chars: &[char]) -> (Vec<i32>, Vec<usize>) 
     let mut emissions = Vec::new();
     let mut table_rows = Vec::new();
     for position in 0..chars.len() {
-        let mut out = [0i32; MAX_TAGS];
+        let mut out = [0i32; MAX_CHAR_TAGS];
         model.emission_scores(chars, position, &mut out);
         emissions.extend_from_slice(&out[..model.num_tags()]);
         model.table_rows(chars, position, |_, r| table_rows.push(r));
@@ -289,7 +289,7 @@ fn extreme_codebooks_never_overflow() {
     let templates: Vec<Template> = (0..MAX_TEMPLATES).map(|i| pool[i % pool.len()]).collect();
     let mut rng = Rng(32);
     let wielandt16 = {
-        let l = MAX_TAGS;
+        let l = MAX_CHAR_TAGS;
         let mut t = vec![0u8; l * l];
         for i in 0..l - 1 {
             t[i * l + i + 1] = 1;
@@ -300,7 +300,7 @@ fn extreme_codebooks_never_overflow() {
     };
     let tag_sets: [(String, Option<Masks>); 3] = [
         ("B M E S".into(), None),
-        ((0..MAX_TAGS).map(|i| format!("T{i}")).collect::<Vec<_>>().join(" "), Some(wielandt16)),
+        ((0..MAX_CHAR_TAGS).map(|i| format!("T{i}")).collect::<Vec<_>>().join(" "), Some(wielandt16)),
         ("B I O".into(), None),
     ];
     for (names, custom) in tag_sets {

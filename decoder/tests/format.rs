@@ -337,7 +337,7 @@ fn codebook_scores_are_frozen() {
         let mut visited = Vec::new();
         model.table_rows(&[ch], 0, |template, row| visited.push((template, row)));
         assert_eq!(visited, [(0, rows[0]), (0, rows[1]), (1, rows[2]), (1, rows[3])], "{ch}");
-        let mut out = [i32::MIN; decoder::MAX_TAGS];
+        let mut out = [i32::MIN; decoder::MAX_CHAR_TAGS];
         model.emission_scores(&[ch], 0, &mut out);
         assert_eq!(out[..4], expected, "{ch}");
         // Entries at and above L are left alone.
@@ -373,7 +373,7 @@ fn lexicon_scores_are_frozen() {
         let mut visited = Vec::new();
         model.table_rows(&chars, position, |template, row| visited.push((template, row)));
         assert_eq!(visited, [(0, rows[0]), (1, rows[1]), (2, rows[2])], "position {position}");
-        let mut out = [0i32; decoder::MAX_TAGS];
+        let mut out = [0i32; decoder::MAX_CHAR_TAGS];
         model.emission_scores(&chars, position, &mut out);
         assert_eq!(out[..4], expected, "position {position}");
     }
@@ -424,7 +424,7 @@ fn covering_word_scores_are_frozen() {
         let mut visited = Vec::new();
         model.table_rows(&chars, position, |template, row| visited.push((template, row)));
         assert_eq!(visited, [(0, rows[0]), (1, rows[1]), (2, rows[2]), (3, rows[3])], "position {position}");
-        let mut out = [0i32; decoder::MAX_TAGS];
+        let mut out = [0i32; decoder::MAX_CHAR_TAGS];
         model.emission_scores(&chars, position, &mut out);
         assert_eq!(out[..4], expected, "position {position}");
     }
@@ -727,7 +727,7 @@ fn row_count_limits_load() {
     let bytes = m.encode();
     let model = Model::from_bytes(&bytes).unwrap();
     assert_eq!(model.ngram().unwrap().rows(), 1);
-    let mut out = [0; decoder::MAX_TAGS];
+    let mut out = [0; decoder::MAX_CHAR_TAGS];
     model.emission_scores(&['x'], 0, &mut out);
     // Two templates, two rows per feature: entry 255 (`[-4, -3, -2, -1]`) four times, shifted by 4.
     assert_eq!(out[..4], [-256, -192, -128, -64]);

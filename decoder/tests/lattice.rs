@@ -6,7 +6,7 @@ mod common;
 use common::Rng;
 use decoder::internal::lattice::{backpointer_bytes, viterbi, TransitionScores, MAX_EMISSION};
 use decoder::internal::tags::{derive_constraints, Constraints};
-use decoder::{LatticeError, MAX_TAGS};
+use decoder::{LatticeError, MAX_CHAR_TAGS};
 use proptest::prelude::*;
 
 /// Random valid constraints on `l` tags: a derived scheme when `l` fits one, else random primitive masks.
@@ -232,7 +232,7 @@ pub fn wielandt(l: usize) -> Constraints {
     if l == 1 {
         return c;
     }
-    c.next = [0; MAX_TAGS];
+    c.next = [0; MAX_CHAR_TAGS];
     for i in 0..l - 1 {
         c.next[i] = 1 << (i + 1);
     }
@@ -242,7 +242,7 @@ pub fn wielandt(l: usize) -> Constraints {
 
 #[test]
 fn wielandt_graphs_have_the_largest_exponent() {
-    for l in 1..=MAX_TAGS {
+    for l in 1..=MAX_CHAR_TAGS {
         assert_eq!(wielandt(l).validate(), Ok((l - 1) * (l - 1) + 1), "L = {l}");
     }
 }
@@ -253,7 +253,7 @@ fn wielandt_graphs_have_the_largest_exponent() {
 fn extreme_scores_never_overflow() {
     const T: usize = 100_000;
     let mut rng = Rng(7);
-    for l in 1..=MAX_TAGS {
+    for l in 1..=MAX_CHAR_TAGS {
         for graph in 0..2 {
             let c = if graph == 0 { wielandt(l) } else { Constraints::unconstrained(l) };
             for pattern in 0..4 {

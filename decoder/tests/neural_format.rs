@@ -120,7 +120,7 @@ fn scores(model: &Model<'_>, text: &str) -> Vec<[i32; 4]> {
     let chars: Vec<char> = text.chars().collect();
     (0..chars.len())
         .map(|p| {
-            let mut out = [0; decoder::MAX_TAGS];
+            let mut out = [0; decoder::MAX_CHAR_TAGS];
             model.emission_scores(&chars, p, &mut out);
             [out[0], out[1], out[2], out[3]]
         })
