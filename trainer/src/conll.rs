@@ -2,6 +2,13 @@
 //! token per line, its columns separated by whitespace (the word first, then any features), the last
 //! column its tag; a blank line ends a sentence; `-DOCSTART-` lines mark document starts and are skipped.
 //!
+//! Word positions: a file whose every token (its first column) is a text followed by a decimal number
+//! that counts the token's position in a word, 0 at the first character of a word and one more at each
+//! next one (the Weibo NER files of the second release: `科0`, `技1`, `全0`, `方1`, `位2`, from a
+//! word segmentation that is not part of the task), is read with the text alone; [`ConllFile`] says so
+//! in `word_positions`. See [`strip_word_positions`] for the exact rule, which no other layout meets by
+//! chance: a file of words that merely end in digits keeps them.
+//!
 //! Every data line of a file must have as many columns as the first one. Malformed input (ragged
 //! columns, invalid UTF-8, a missing tag column) is a [`CorpusError`] naming the file and the line. An
 //! empty file, or one of blank lines only, reads as zero sentences: whether that is acceptable is the
@@ -61,6 +68,9 @@ pub struct ConllFile {
     pub columns: usize,
     /// The sentences in file order; none of them is empty.
     pub sentences: Vec<ConllSentence>,
+    /// Each token's first column ended in its position in a word, which was removed (see
+    /// [`strip_word_positions`]).
+    pub word_positions: bool,
 }
 
 impl ConllFile {
@@ -119,7 +129,61 @@ pub fn parse_conll_columns(bytes: &[u8], source_name: &str, tag_column: TagColum
     if !current.is_empty() {
         file.sentences.push(current);
     }
+    file.word_positions = strip_word_positions(&mut file.sentences);
     Ok(file)
+}
+
+/// Removes the word positions from the tokens' first columns if every token has one, and says whether
+/// it did. A token has one when its first column ends in the decimal digits of the position its place in
+/// the sentence allows, after a non-empty text: 0 (the first character of a word; the only position a
+/// sentence's first token may have) or one more than the previous token's position (the next character
+/// of the same word), the latter preferred when both fit. Annotation slips are tolerated in at most 1% of
+/// the tokens, when the token is one character followed by other digits (the Weibo training file has one:
+/// `越2` after a position 0); the next token then counts from that position. The file must also have some
+/// position above 0. Otherwise nothing changes, so that a corpus whose words end in digits (`A1`,
+/// `F16`) keeps them.
+pub fn strip_word_positions(sentences: &mut [ConllSentence]) -> bool {
+    // First pass: find every token's text length; change nothing unless every token has a position.
+    let mut lengths = Vec::new();
+    let mut some_continuation = false;
+    let mut slips = 0usize;
+    for sentence in sentences.iter() {
+        let mut previous: Option<usize> = None;
+        for token in &sentence.tokens {
+            let Some(word) = token.first() else { return false };
+            let split = |position: usize| {
+                let digits = position.to_string();
+                word.strip_suffix(digits.as_str()).filter(|text| !text.is_empty()).map(|text| (text.len(), position))
+            };
+            let slip = || {
+                let mut chars = word.chars();
+                let first = chars.next()?;
+                let digits = chars.as_str();
+                let valid = (1..=4).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+                valid.then(|| (first.len_utf8(), digits.parse::<usize>().unwrap_or(0)))
+            };
+            let expected = previous.and_then(|p| split(p + 1)).or_else(|| split(0));
+            let Some((text_len, position)) = expected.or_else(|| {
+                slips += 1;
+                slip()
+            }) else {
+                return false;
+            };
+            some_continuation |= position > 0;
+            previous = Some(position);
+            lengths.push(text_len);
+        }
+    }
+    if !some_continuation || slips * 100 > lengths.len() {
+        return false;
+    }
+    let mut lengths = lengths.into_iter();
+    for token in sentences.iter_mut().flat_map(|s| s.tokens.iter_mut()) {
+        if let (Some(word), Some(len)) = (token.first_mut(), lengths.next()) {
+            word.truncate(len);
+        }
+    }
+    true
 }
 
 /// Reads a CoNLL column file (see [`parse_conll_columns`]); errors name the path.
@@ -228,6 +292,47 @@ mod tests {
         let path = dir.path().join("missing.conll");
         let message = read_conll_columns(&path, TagColumn::Last).unwrap_err().to_string();
         assert!(message.contains("missing.conll"), "{message}");
+    }
+
+    #[test]
+    fn word_positions_are_stripped_from_a_weibo_layout_file() {
+        // The Weibo NER layout: each character followed by its position in a word, positions past 9
+        // included, a character that is itself a digit, and a token of two characters (U+FFFD twice, as in
+        // the corpus).
+        let text = "科0\tO\n技1\tO\n全0\tB-PER.NAM\n方1\tI-PER.NAM\n位2\tO\n\n                    1\u{30}\tO\n9\u{31}\tO\n\u{FFFD}\u{FFFD}0\tO\na0\tO\nb1\tO\nc2\tO\nd3\tO\ne4\tO\nf5\tO\n                    g6\tO\nh7\tO\ni8\tO\nj9\tO\nk10\tO\nl11\tO\n\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    a0\tO\nb1\tO\nc0\tO\nd1\tO\ne0\tO\nf1\tO\ng0\tO\nh1\tO\ni0\tO\nj1\tO\n                    性0\tO\n越2\tO\n势3\tO\n";
+        let file = parse(text).unwrap();
+        assert!(file.word_positions);
+        let words: Vec<Vec<&str>> = file.sentences.iter().map(|s| (0..s.len()).map(|i| s.word(i)).collect()).collect();
+        assert_eq!(words[0], ["科", "技", "全", "方", "位"]);
+        assert_eq!(&words[1][..3], ["1", "9", "\u{FFFD}\u{FFFD}"]);
+        assert_eq!(&words[1][13..], ["k", "l"]);
+        assert_eq!(file.sentences[0].tags[2], "B-PER.NAM");
+        // One slip in 100 tokens (`越2` after a position 0, as in the Weibo training file) is tolerated.
+        assert_eq!(&words[2][80..], ["性", "越", "势"]);
+    }
+
+    #[test]
+    fn words_that_merely_end_in_digits_are_kept() {
+        for text in [
+            // A position must start at 0 in each sentence.
+            "F16 NN B-NP\nA1 NN I-NP\n",
+            // Every token must have one: `x` has none.
+            "a0 O\nb1 O\nx O\n",
+            // Each position is 0 or one more than the previous one.
+            "a0 O\nb1 O\nc3 O\n",
+            // Slips in more than 1% of the tokens.
+            "a0 O\nb1 O\nc3 O\nd0 O\n",
+            // Only zeros: nothing says these are positions.
+            "a0 O\nb0 O\n",
+            // A position needs a text before it.
+            "10 O\n1 O\n",
+        ] {
+            let file = parse(text).unwrap();
+            assert!(!file.word_positions, "{text:?}");
+            let original: Vec<&str> = text.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+            let words: Vec<&str> = (0..file.sentences[0].len()).map(|i| file.sentences[0].word(i)).collect();
+            assert_eq!(words, original, "{text:?}");
+        }
     }
 
     #[test]
