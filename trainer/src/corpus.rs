@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use decoder::internal::segment::ChunkRoles;
-use decoder::internal::tags::{derive_constraints, Constraints, TagScheme};
+use decoder::internal::tags::{derive_constraints_in, ModelConstraints as Constraints, TagScheme};
 use decoder::internal::text::is_separator;
 
 /// The tag names of word segmentation, in the order the exported model stores them.
@@ -87,8 +87,8 @@ impl WordTags {
 
     /// The hard constraints of the six-tag set (which its names do not imply).
     fn bmes6_constraints() -> Constraints {
-        let mut c = Constraints::unconstrained(6);
-        let mask = |tags: &[usize]| tags.iter().fold(0u16, |m, &t| m | 1 << t);
+        let mut c = Constraints::allow_all(6);
+        let mask = |tags: &[usize]| tags.iter().fold(0, |m, &t| m | 1 << t);
         // B -> M-2 | E; M-2 -> M-3 | E; M-3 -> M | E; M -> M | E; E -> B | S; S -> B | S.
         c.next[0] = mask(&[1, 4]);
         c.next[1] = mask(&[2, 4]);
@@ -108,7 +108,7 @@ pub fn constraints_for(tag_names: &[String]) -> (TagScheme, Constraints) {
     if WordTags::of(tag_names) == Some(WordTags::Bmes6) {
         (TagScheme::Custom, WordTags::bmes6_constraints())
     } else {
-        derive_constraints(tag_names.iter().map(String::as_str))
+        derive_constraints_in(tag_names.iter().map(String::as_str))
     }
 }
 
@@ -146,7 +146,7 @@ pub enum CorpusError {
         source_name: String,
         /// Number of tags found.
         count: usize,
-        /// The limit ([`decoder::MAX_TAGS`]).
+        /// The limit ([`decoder::MAX_CHAR_TAGS`]: a character model has at most 16 tags).
         max: usize,
     },
 }
@@ -363,11 +363,11 @@ pub fn parse_conll(bytes: &[u8], source_name: &str, known_tags: Option<&[String]
             order_tags(distinct)
         }
     };
-    if tag_names.len() > decoder::MAX_TAGS {
+    if tag_names.len() > decoder::MAX_CHAR_TAGS {
         return Err(CorpusError::TooManyTags {
             source_name: source_name.to_string(),
             count: tag_names.len(),
-            max: decoder::MAX_TAGS,
+            max: decoder::MAX_CHAR_TAGS,
         });
     }
     let mut sentences = Vec::with_capacity(raw_sentences.len());

@@ -8,7 +8,7 @@
 // iterator chains would.
 #![allow(clippy::needless_range_loop)]
 
-use decoder::internal::tags::Constraints;
+use decoder::internal::tags::ModelConstraints as Constraints;
 
 /// The scores of one sentence's lattice: `[T][L]` emissions and the CRF layer.
 #[derive(Debug, Clone, Copy)]
@@ -285,7 +285,7 @@ pub fn log_sum_exp(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use decoder::internal::tags::derive_constraints;
+    use decoder::internal::tags::derive_constraints_in as derive_constraints;
 
     /// A deterministic pseudo-random number in [-1, 1).
     fn noise(seed: &mut u64) -> f32 {

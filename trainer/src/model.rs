@@ -1,7 +1,7 @@
 //! The floating-point model being trained: a hashed n-gram emission table plus the CRF layer
 //! (transition, start and end scores), and its float Viterbi for evaluation during training.
 
-use decoder::internal::tags::{Constraints, TagScheme};
+use decoder::internal::tags::{ModelConstraints as Constraints, TagScheme};
 
 use crate::features::FeatureSpec;
 

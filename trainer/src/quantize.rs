@@ -191,7 +191,7 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
     // Constraints the names do not imply are stored.
     let (scheme, constraints) = model.constraints();
     let l = model.num_tags();
-    let bit = |mask: u16, i: usize| u8::from(mask & (1 << i) != 0);
+    let bit = |mask: decoder::internal::tags::ModelMask, i: usize| u8::from(mask & (1 << i) != 0);
     let allowed_transitions: Vec<u8> = (0..l * l).map(|i| bit(constraints.next[i / l], i % l)).collect();
     let allowed_start: Vec<u8> = (0..l).map(|i| bit(constraints.start, i)).collect();
     let allowed_end: Vec<u8> = (0..l).map(|i| bit(constraints.end, i)).collect();
@@ -344,7 +344,8 @@ pub fn dequantize(model: &decoder::Model<'_>) -> anyhow::Result<FloatModel> {
             lexicon: words.map(|w| std::sync::Arc::new(crate::lexicon::TrainingLexicon::from_hashes(w))),
             tokens: model.token_templates().map(|t| std::sync::Arc::new(crate::token::TokenFeatures::from_decoder(t))),
         },
-        custom_constraints: (model.scheme() == decoder::TagScheme::Custom).then(|| *model.constraints()),
+        custom_constraints: (model.scheme() == decoder::TagScheme::Custom)
+            .then(|| model.constraints_in::<decoder::internal::tags::ModelMask, { decoder::MAX_TAGS }>()),
         weights,
         codes: emission.codes().map(<[u8]>::to_vec),
         transitions,

@@ -13,7 +13,9 @@ use std::time::Instant;
 use anyhow::{bail, Context as _, Result};
 use decoder::internal::format::TokenSpec;
 use decoder::internal::lattice::{backpointer_bytes, label_tokens};
-use decoder::internal::tags::{derive_constraints, iob1_constraints, parse_tag, Constraints, Role};
+use decoder::internal::tags::{
+    derive_constraints_in, iob1_constraints_in, parse_tag, ModelConstraints as Constraints, Role,
+};
 use decoder::internal::tokens::{check_line, TokenTemplates};
 use decoder::{Model, MAX_TAGS, MAX_TEMPLATES};
 use rayon::prelude::*;
@@ -148,6 +150,48 @@ pub fn default_template(columns: usize) -> String {
     lines.iter().enumerate().map(|(i, l)| format!("U{i:02}:{l}")).collect::<Vec<_>>().join("\n")
 }
 
+/// The default template for character-level data (one character a token, as in Chinese NER; see
+/// [`is_character_level`]), with `columns` input columns: the character in a ±2 window, its bigrams
+/// within the window (and the one that skips the centre), its trigrams, and its character class in a ±1
+/// window alone and together; further columns at ±1. The word-level default's shapes, affixes and
+/// lower case say nothing about one Chinese character.
+pub fn default_character_template(columns: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for k in -2..=2 {
+        lines.push(format!("%x[{k},0]"));
+    }
+    for (a, b) in [(-2, -1), (-1, 0), (0, 1), (1, 2), (-1, 1)] {
+        lines.push(format!("%x[{a},0]/%x[{b},0]"));
+    }
+    for (a, b, c) in [(-2, -1, 0), (-1, 0, 1), (0, 1, 2)] {
+        lines.push(format!("%x[{a},0]/%x[{b},0]/%x[{c},0]"));
+    }
+    for k in -1..=1 {
+        lines.push(format!("%chartype[{k},0]"));
+    }
+    lines.push("%chartype[-1,0]/%chartype[0,0]/%chartype[1,0]".into());
+    for column in 1..columns {
+        for k in -1..=1 {
+            lines.push(format!("%x[{k},{column}]"));
+        }
+    }
+    lines.truncate(MAX_TEMPLATES);
+    lines.iter().enumerate().map(|(i, l)| format!("U{i:02}:{l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether a corpus is character-level: at least 95% of its tokens are one character (Weibo NER has a
+/// few tokens of two U+FFFD, the remains of broken emoji).
+pub fn is_character_level(sentences: &[ConllSentence]) -> bool {
+    let (mut single, mut total) = (0usize, 0usize);
+    for sentence in sentences {
+        for i in 0..sentence.len() {
+            total += 1;
+            single += usize::from(sentence.word(i).chars().count() == 1);
+        }
+    }
+    total > 0 && single * 20 >= total * 19
+}
+
 /// The chunk scheme of a tag set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkScheme {
@@ -161,8 +205,12 @@ pub enum ChunkScheme {
     Other,
 }
 
-/// Detects the scheme from the tag names and, to tell IOB1 from IOB2, from the gold sequences: IOB1
-/// when some `I-X` starts a sentence or follows `O` or a tag of another type.
+/// Detects the scheme from the tag names and, to tell IOB1 from IOB2, from the gold sequences: a chunk
+/// opens with `I-X` when that starts a sentence or follows `O` or a tag of another type, and with `B-X`
+/// when a `B-X` does. IOB1 when `I-X` opens some chunks and at least as many as `B-X` does: IOB2 data
+/// with a few annotation slips (Weibo NER's training set has 10 `I-X` right after `O`, against about
+/// 2,000 chunks that `B-X` opens) stays IOB2, while IOB1 data opens nearly every chunk with `I-X`
+/// (CoNLL-2003's training set: 23,427 with `I-X`, 2 with `B-X`).
 pub fn detect_scheme(tag_names: &[String], sentences: &[Vec<u8>]) -> ChunkScheme {
     let parsed: Vec<Option<(Role, &str)>> = tag_names.iter().map(|n| parse_tag(n)).collect();
     if parsed.iter().any(Option::is_none) {
@@ -172,18 +220,25 @@ pub fn detect_scheme(tag_names: &[String], sentences: &[Vec<u8>]) -> ChunkScheme
     if roles.iter().any(|(r, _)| matches!(r, Role::End | Role::Single)) {
         return ChunkScheme::Bioes;
     }
-    let opens_inside = |previous: Option<u8>, tag: u8| {
-        let (role, kind) = roles[usize::from(tag)];
-        role == Role::Inside
+    // Whether `tag` opens a chunk with the role `role` after `previous`.
+    let opens_with = |role: Role, previous: Option<u8>, tag: u8| {
+        let (tag_role, kind) = roles[usize::from(tag)];
+        tag_role == role
             && previous.is_none_or(|p| {
                 let (previous_role, previous_kind) = roles[usize::from(p)];
                 previous_role == Role::Outside || previous_kind != kind
             })
     };
-    let iob1 = sentences.iter().any(|tags| {
-        tags.iter().enumerate().any(|(i, &t)| opens_inside(if i == 0 { None } else { Some(tags[i - 1]) }, t))
-    });
-    if iob1 {
+    let count = |role: Role| -> usize {
+        sentences
+            .iter()
+            .map(|tags| {
+                (0..tags.len()).filter(|&i| opens_with(role, i.checked_sub(1).map(|p| tags[p]), tags[i])).count()
+            })
+            .sum()
+    };
+    let inside = count(Role::Inside);
+    if inside > 0 && inside >= count(Role::Begin) {
         ChunkScheme::Iob1
     } else {
         ChunkScheme::Iob2
@@ -195,11 +250,11 @@ pub fn detect_scheme(tag_names: &[String], sentences: &[Vec<u8>]) -> ChunkScheme
 pub fn scheme_constraints(scheme: ChunkScheme, tag_names: &[String]) -> (Option<Constraints>, Constraints) {
     let names = tag_names.iter().map(String::as_str);
     if scheme == ChunkScheme::Iob1 {
-        if let Some(c) = iob1_constraints(names.clone()) {
+        if let Some(c) = iob1_constraints_in(names.clone()) {
             return (Some(c), c);
         }
     }
-    let (_, derived) = derive_constraints(names);
+    let (_, derived) = derive_constraints_in(names);
     (None, derived)
 }
 
@@ -212,6 +267,9 @@ pub struct TokenCorpus {
     pub sentences: Vec<ConllSentence>,
     /// Per sentence, its tag indices.
     pub tags: Vec<Vec<u8>>,
+    /// The file's tokens ended in their word positions, which were removed
+    /// ([`crate::conll::strip_word_positions`]).
+    pub word_positions: bool,
 }
 
 /// Reads a word-level CoNLL file with tags. With `known_tags` (a model's), a tag the model does not have
@@ -249,12 +307,16 @@ pub fn token_corpus(
             names
         }
     };
-    if tag_names.len() > MAX_TAGS {
+    // Known tags are a model's (and, when scoring, the gold file's tags it lacks, never predicted).
+    if known_tags.is_none() && tag_names.len() > MAX_TAGS {
         bail!(
             "{name}: {} distinct tags, but a model has at most {MAX_TAGS} ({})",
             tag_names.len(),
             tag_names.join(" ")
         );
+    }
+    if tag_names.len() > usize::from(u8::MAX) + 1 {
+        bail!("{name}: {} distinct tags", tag_names.len());
     }
     let mut tags = Vec::with_capacity(file.sentences.len());
     for sentence in &file.sentences {
@@ -267,7 +329,7 @@ pub fn token_corpus(
         }
         tags.push(indices);
     }
-    Ok(TokenCorpus { tag_names, sentences: file.sentences, tags })
+    Ok(TokenCorpus { tag_names, sentences: file.sentences, tags, word_positions: file.word_positions })
 }
 
 /// Whether a training file is a word-level CoNLL column file (rather than segmented text or the
@@ -307,7 +369,8 @@ pub struct TokenTrainOptions {
     pub train: PathBuf,
     /// Dev file (for choosing the epoch and the quantization); default: every 20th training sentence.
     pub dev: Option<PathBuf>,
-    /// CRF++ template file; default: [`default_template`].
+    /// CRF++ template file; default: [`default_template`], or [`default_character_template`] for
+    /// character-level data.
     pub template: Option<PathBuf>,
     /// Where to write the model.
     pub out: PathBuf,
@@ -348,8 +411,14 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
                 String::from_utf8(read_bytes(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
             parse_template_file(&text, &path.display().to_string(), columns)?
         }
+        None if is_character_level(&train.sentences) => {
+            TokenFeatures::new(columns, default_character_template(columns)).map_err(anyhow::Error::msg)?
+        }
         None => TokenFeatures::new(columns, default_template(columns)).map_err(anyhow::Error::msg)?,
     };
+    if train.word_positions {
+        say(progress, "each token ends in its position in a word (the Weibo NER layout): read without it".into());
+    }
     let scheme = detect_scheme(&train.tag_names, &train.tags);
     let (custom, _) = scheme_constraints(scheme, &train.tag_names);
     say(
@@ -471,8 +540,19 @@ pub fn model_tags(model: &Model<'_>) -> Vec<String> {
 }
 
 /// Labels a gold CoNLL file with a token-level model and scores it by conlleval's rules.
+///
+/// A gold tag the model does not have (CoNLL-2000's test set has `I-LST`, its training set only
+/// `B-LST`) is scored as conlleval scores it: its chunks count as gold chunks the model missed.
 pub fn evaluate_file(model: &Model<'_>, path: &Path) -> Result<ConllReport> {
-    let corpus = read_token_corpus(path, Some(&model_tags(model)), model_columns(model))?;
+    let bytes = read_bytes(path)?;
+    let name = path.display().to_string();
+    let file = parse_conll_columns(&bytes, &name, TagColumn::Last)?;
+    let mut tags = model_tags(model);
+    let mut extra: Vec<&String> = file.sentences.iter().flat_map(|s| &s.tags).filter(|t| !tags.contains(t)).collect();
+    extra.sort();
+    extra.dedup();
+    tags.extend(extra.into_iter().cloned());
+    let corpus = token_corpus(file, &name, Some(&tags), model_columns(model))?;
     let predicted = label_corpus(model, &corpus.sentences)?;
     Ok(score_tags(&corpus, &predicted))
 }
@@ -546,6 +626,9 @@ mod tests {
     #[test]
     fn default_templates_are_valid_for_any_column_count() {
         for columns in 1..=6 {
+            TokenFeatures::new(columns, default_character_template(columns)).unwrap();
+        }
+        for columns in 1..=6 {
             let features = TokenFeatures::new(columns, default_template(columns)).unwrap();
             assert!(features.len() <= MAX_TEMPLATES && features.len() >= 20, "{columns}: {}", features.len());
         }
@@ -568,6 +651,8 @@ mod tests {
         assert_eq!(detect_scheme(&tags, &[vec![1, 2, 0], vec![0, 1]]), ChunkScheme::Iob2);
         assert_eq!(detect_scheme(&tags, &[vec![1, 2, 0], vec![0, 2]]), ChunkScheme::Iob1);
         assert_eq!(detect_scheme(&tags, &[vec![2, 1]]), ChunkScheme::Iob1);
+        // IOB2 with one slip (`I-X` after `O`) among chunks that `B-X` opens stays IOB2.
+        assert_eq!(detect_scheme(&tags, &[vec![1, 2, 0, 2], vec![1, 0, 1]]), ChunkScheme::Iob2);
         assert_eq!(detect_scheme(&names(&["O", "B-X", "E-X", "S-X"]), &[]), ChunkScheme::Bioes);
         assert_eq!(detect_scheme(&names(&["NN", "VB"]), &[]), ChunkScheme::Other);
         // IOB1 is stored as custom constraints (its names are IOB2's), IOB2 derived from the names.

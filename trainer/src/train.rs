@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use decoder::internal::tags::Constraints;
+use decoder::internal::tags::ModelConstraints as Constraints;
 use rayon::prelude::*;
 
 use crate::corpus::{Corpus, Sentence};

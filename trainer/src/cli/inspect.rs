@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use decoder::internal::format::NgramTable;
+use decoder::internal::tags::ModelMask;
 use decoder::internal::ModelInternals;
+use decoder::MAX_TAGS;
 
 use super::out_raw;
 use crate::pipeline::report::{transition_table, weight_type_name};
@@ -115,7 +117,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
         body.transitions.start.len(),
         body.transitions.end.len()
     );
-    let constraints = model.constraints();
+    let constraints = model.constraints_in::<ModelMask, MAX_TAGS>();
     let _ = writeln!(out, "allowed transitions (1 = allowed; primitivity exponent {}):", model.primitive_exponent());
     let names: Vec<&str> = model.tag_names().collect();
     let _ = write!(out, "{:>8}", "from\\to");
@@ -130,11 +132,11 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
         }
         out.push('\n');
     }
-    let bits = |mask: u16| {
+    let bits = |mask: ModelMask| {
         names.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(" ")
     };
     let _ = writeln!(out, "  may start: {}   may end: {}", bits(constraints.start), bits(constraints.end));
-    out.push_str(&transition_table(&float.tag_names, &float.transitions, &float.start, &float.end, Some(constraints)));
+    out.push_str(&transition_table(&float.tag_names, &float.transitions, &float.start, &float.end, Some(&constraints)));
     out_raw!("{out}");
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! differentiable in the emissions and the CRF scores alike.
 
 use candle_core::{DType, Device, Result, Tensor};
-use decoder::internal::tags::Constraints;
+use decoder::internal::tags::ModelConstraints as Constraints;
 
 /// What a forbidden transition, start or end tag adds to a path's score in training: large enough
 /// that no forbidden path carries probability, finite so that nothing becomes NaN.

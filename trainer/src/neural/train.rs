@@ -20,7 +20,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use decoder::internal::features::{AFTER_END, BEFORE_START};
 use decoder::internal::neural::{ngram_bucket, vocabulary_row};
-use decoder::internal::tags::Constraints;
+use decoder::internal::tags::ModelConstraints as Constraints;
 use decoder::internal::text::{normalize, NORMALIZE_WIDTH};
 
 use super::crf_loss::{crf_nll, mask_penalties, softmax_nll, CrfTensors, GoldBatch};

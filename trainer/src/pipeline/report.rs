@@ -159,7 +159,7 @@ pub fn transition_table(
     transitions: &[f32],
     start: &[f32],
     end: &[f32],
-    constraints: Option<&decoder::internal::tags::Constraints>,
+    constraints: Option<&decoder::internal::tags::ModelConstraints>,
 ) -> String {
     let l = tag_names.len();
     let cell = |value: f32, allowed: bool| {
