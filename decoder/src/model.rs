@@ -207,6 +207,9 @@ impl<'a> Model<'a> {
     /// The hard constraints decoding obeys, in width `N` (at least the model's tag count, or the
     /// unconstrained tag set of `N` tags is returned): derived again from the file, as at load.
     pub fn constraints_in<M: TagMask, const N: usize>(&self) -> Constraints<M, N> {
+        if self.num_tags > N {
+            return Constraints::allow_all(N);
+        }
         let derived = match &self.body.constraints {
             None => Some(derive_constraints_in(self.tag_names()).1),
             Some(custom) => custom_constraints(custom, self.num_tags).ok(),
@@ -425,9 +428,6 @@ fn custom_constraints<M: TagMask, const N: usize>(
     check_len(Tensor::AllowedTransitions, custom.allowed_transitions, num_tags * num_tags)?;
     check_len(Tensor::AllowedStart, custom.allowed_start, num_tags)?;
     check_len(Tensor::AllowedEnd, custom.allowed_end, num_tags)?;
-    if num_tags > N {
-        return Err(ModelError::BadTagCount { count: num_tags });
-    }
     let bits = |bytes: &[u8]| -> Result<M, ModelError> {
         bytes.iter().enumerate().try_fold(M::NONE, |acc, (i, &b)| match b {
             0 => Ok(acc),

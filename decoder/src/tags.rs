@@ -127,10 +127,12 @@ impl<M: TagMask, const N: usize> Constraints<M, N> {
     pub fn allow_all(num_tags: usize) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::FITS;
-        let all = all_tags_in::<M>(num_tags.min(N));
+        let all = all_tags_in::<M>(num_tags);
         let mut next = [M::NONE; N];
-        for n in next.iter_mut().take(num_tags) {
-            *n = all;
+        let mut i = 0;
+        while i < num_tags && i < N {
+            next[i] = all;
+            i += 1;
         }
         Self { next, start: all, end: all, num_tags }
     }
@@ -188,6 +190,7 @@ impl<M: TagMask, const N: usize> Constraints<M, N> {
     ///   sequence ([`ModelError::UnusableConstraints`]); the lengths `1..=(L-1)^2+2` are checked, which
     ///   together with primitivity covers every length;
     /// - the allowed-transition graph is primitive ([`ModelError::TransitionGraphNotPrimitive`]).
+    #[inline(never)]
     pub fn validate(&self) -> Result<usize, ModelError> {
         let l = self.num_tags;
         if l == 0 || l > N {
