@@ -150,48 +150,6 @@ pub fn default_template(columns: usize) -> String {
     lines.iter().enumerate().map(|(i, l)| format!("U{i:02}:{l}")).collect::<Vec<_>>().join("\n")
 }
 
-/// The default template for character-level data (one character a token, as in Chinese NER; see
-/// [`is_character_level`]), with `columns` input columns: the character in a ±2 window, its bigrams
-/// within the window (and the one that skips the centre), its trigrams, and its character class in a ±1
-/// window alone and together; further columns at ±1. The word-level default's shapes, affixes and
-/// lower case say nothing about one Chinese character.
-pub fn default_character_template(columns: usize) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    for k in -2..=2 {
-        lines.push(format!("%x[{k},0]"));
-    }
-    for (a, b) in [(-2, -1), (-1, 0), (0, 1), (1, 2), (-1, 1)] {
-        lines.push(format!("%x[{a},0]/%x[{b},0]"));
-    }
-    for (a, b, c) in [(-2, -1, 0), (-1, 0, 1), (0, 1, 2)] {
-        lines.push(format!("%x[{a},0]/%x[{b},0]/%x[{c},0]"));
-    }
-    for k in -1..=1 {
-        lines.push(format!("%chartype[{k},0]"));
-    }
-    lines.push("%chartype[-1,0]/%chartype[0,0]/%chartype[1,0]".into());
-    for column in 1..columns {
-        for k in -1..=1 {
-            lines.push(format!("%x[{k},{column}]"));
-        }
-    }
-    lines.truncate(MAX_TEMPLATES);
-    lines.iter().enumerate().map(|(i, l)| format!("U{i:02}:{l}")).collect::<Vec<_>>().join("\n")
-}
-
-/// Whether a corpus is character-level: at least 95% of its tokens are one character (Weibo NER has a
-/// few tokens of two U+FFFD, the remains of broken emoji).
-pub fn is_character_level(sentences: &[ConllSentence]) -> bool {
-    let (mut single, mut total) = (0usize, 0usize);
-    for sentence in sentences {
-        for i in 0..sentence.len() {
-            total += 1;
-            single += usize::from(sentence.word(i).chars().count() == 1);
-        }
-    }
-    total > 0 && single * 20 >= total * 19
-}
-
 /// The chunk scheme of a tag set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkScheme {
@@ -369,8 +327,7 @@ pub struct TokenTrainOptions {
     pub train: PathBuf,
     /// Dev file (for choosing the epoch and the quantization); default: every 20th training sentence.
     pub dev: Option<PathBuf>,
-    /// CRF++ template file; default: [`default_template`], or [`default_character_template`] for
-    /// character-level data.
+    /// CRF++ template file; default: [`default_template`].
     pub template: Option<PathBuf>,
     /// Where to write the model.
     pub out: PathBuf,
@@ -410,9 +367,6 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
             let text =
                 String::from_utf8(read_bytes(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
             parse_template_file(&text, &path.display().to_string(), columns)?
-        }
-        None if is_character_level(&train.sentences) => {
-            TokenFeatures::new(columns, default_character_template(columns)).map_err(anyhow::Error::msg)?
         }
         None => TokenFeatures::new(columns, default_template(columns)).map_err(anyhow::Error::msg)?,
     };
@@ -626,9 +580,6 @@ mod tests {
     #[test]
     fn default_templates_are_valid_for_any_column_count() {
         for columns in 1..=6 {
-            TokenFeatures::new(columns, default_character_template(columns)).unwrap();
-        }
-        for columns in 1..=6 {
             let features = TokenFeatures::new(columns, default_template(columns)).unwrap();
             assert!(features.len() <= MAX_TEMPLATES && features.len() >= 20, "{columns}: {}", features.len());
         }
@@ -750,6 +701,85 @@ mod tests {
         }
     }
 
+    /// A synthetic IOB2 corpus of 12 entity types (25 tags): chunks of 1 to 3 words of their type's
+    /// vocabulary, `O` words between them, and sometimes two chunks of different types side by side.
+    fn synthetic_wide(sentences: usize, seed: u64) -> String {
+        let mut rng = crate::train::SplitMix64::new(seed);
+        let mut out = String::new();
+        for _ in 0..sentences {
+            for _ in 0..3 + rng.next_u64() % 4 {
+                let r = rng.next_u64();
+                if r % 3 == 0 {
+                    out.push_str(&format!("o{} O\n", (r >> 8) % 6));
+                }
+                let kind = (r >> 16) % 12;
+                for i in 0..1 + (r >> 24) % 3 {
+                    let tag = if i == 0 { "B" } else { "I" };
+                    out.push_str(&format!("e{kind}w{} {tag}-T{kind}\n", (r >> (32 + 2 * i)) % 3));
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// More than 16 tags train and decode, and whatever the input (here tokens of every type in random
+    /// order, and unseen ones), no label sequence has an `I-X` after `O`, after another type, or first.
+    #[test]
+    fn a_25_tag_iob2_corpus_trains_and_decoding_obeys_its_masks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (train_path, test_path, model_path) =
+            (dir.path().join("train.conll"), dir.path().join("test.conll"), dir.path().join("m.crfm"));
+        std::fs::write(&train_path, synthetic_wide(400, 3)).unwrap();
+        std::fs::write(&test_path, synthetic_wide(80, 4)).unwrap();
+        let options = TokenTrainOptions {
+            train: train_path,
+            dev: None,
+            template: None,
+            out: model_path.clone(),
+            bucket_bits: 14,
+            config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
+        };
+        let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();
+        assert_eq!(summary.scheme, ChunkScheme::Iob2);
+        let bytes = std::fs::read(&model_path).unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(model.num_tags(), 25);
+        let report = evaluate_file(&model, &test_path).unwrap();
+        // Two chunks of one type side by side read like one: not every chunk can be recovered.
+        assert!(report.f1() > 80.0, "{}", report.render_conlleval());
+
+        let mut rng = crate::train::SplitMix64::new(5);
+        let sentences: Vec<ConllSentence> = (0..300)
+            .map(|_| {
+                let len = 1 + rng.next_u64() as usize % 12;
+                let tokens = (0..len)
+                    .map(|_| {
+                        let r = rng.next_u64();
+                        vec![match r % 4 {
+                            0 => format!("o{}", (r >> 8) % 6),
+                            1 => format!("unseen{}", (r >> 8) % 50),
+                            _ => format!("e{}w{}", (r >> 8) % 12, (r >> 16) % 3),
+                        }]
+                    })
+                    .collect();
+                ConllSentence { tokens, tags: vec![], lines: vec![0; len] }
+            })
+            .collect();
+        let names = model_tags(&model);
+        let mut inside_continuations = 0;
+        for tags in label_corpus(&model, &sentences).unwrap() {
+            for (i, &tag) in tags.iter().enumerate() {
+                let Some(kind) = names[usize::from(tag)].strip_prefix("I-") else { continue };
+                let previous = i.checked_sub(1).map(|p| names[usize::from(tags[p])].as_str());
+                let continues = previous.is_some_and(|p| p.get(2..) == Some(kind) && p != "O");
+                assert!(continues, "{:?}", tags.iter().map(|&t| names[usize::from(t)].as_str()).collect::<Vec<_>>());
+                inside_continuations += 1;
+            }
+        }
+        assert!(inside_continuations > 0);
+    }
+
     #[test]
     fn bad_input_names_the_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
@@ -772,8 +802,8 @@ mod tests {
         assert!(columns.contains("unseen.conll:1: 2 input columns"), "{columns}");
         let many = write(
             "many.conll",
-            (0..17).map(|i| format!("w X T{i}\n")).collect::<String>().replace('T', "B-T").as_bytes(),
+            (0..33).map(|i| format!("w X T{i}\n")).collect::<String>().replace('T', "B-T").as_bytes(),
         );
-        assert!(error(&many, None).contains("17 distinct tags"));
+        assert!(error(&many, None).contains("33 distinct tags, but a model has at most 32"), "{}", error(&many, None));
     }
 }
