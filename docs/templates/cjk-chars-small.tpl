@@ -1,0 +1,11 @@
+# Fewer n-grams than cjk-chars.tpl (docs/experiments.md).
+U00:%x[-2,0]
+U01:%x[-1,0]
+U02:%x[0,0]
+U03:%x[1,0]
+U04:%x[2,0]
+U05:%x[-1,0]/%x[0,0]
+U06:%x[0,0]/%x[1,0]
+U07:%chartype[-1,0]
+U08:%chartype[0,0]
+U09:%chartype[1,0]
