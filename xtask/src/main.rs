@@ -345,6 +345,19 @@ fn test_everything() -> Result<()> {
     steps.run("cargo test --workspace --profile ci-test (host tests, QEMU tests)", || {
         process::run(process::cargo().current_dir(&root).args(["test", "--workspace", "--profile", "ci-test"]))
     })?;
+    // The workspace build unifies the trainer's `wide-tags` into the decoder: its build without the feature
+    // (the firmware's and the C API's) is tested on its own, for the refusal of a model above 16 tags.
+    steps.run("cargo test -p decoder --test wide_tags --profile ci-test (the decoder without wide-tags)", || {
+        process::run(process::cargo().current_dir(&root).args([
+            "test",
+            "-p",
+            "decoder",
+            "--test",
+            "wide_tags",
+            "--profile",
+            "ci-test",
+        ]))
+    })?;
     steps.run("python package: wheel installed into target/python-venv, pytest", || {
         let venv = system_python.venv()?;
         venv.install_package()?;
