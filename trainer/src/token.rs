@@ -301,7 +301,8 @@ pub fn token_corpus(
 /// Whether a training file is a word-level CoNLL column file (rather than segmented text or the
 /// one-character-per-line CoNLL of character models): its first data lines (up to 50) all have the same
 /// number of whitespace-separated columns, at least two, the last of them a chunk tag, and either three
-/// or more columns or a first column of more than one character somewhere.
+/// or more columns, a first column of more than one character somewhere, or more than 16 distinct tags in
+/// the file (more than a character model may have).
 pub fn is_token_level(bytes: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(1 << 16)]);
     let mut columns = None;
@@ -325,7 +326,23 @@ pub fn is_token_level(bytes: &[u8]) -> bool {
             break;
         }
     }
-    seen > 0 && (columns.unwrap_or(0) >= 3 || long_word)
+    seen > 0 && (columns.unwrap_or(0) >= 3 || long_word || more_than_character_tags(bytes))
+}
+
+/// Whether a file's lines end in more distinct tags than a character model may have
+/// ([`decoder::MAX_CHAR_TAGS`]): a one-character-a-line file of such tags (Weibo NER without its word
+/// positions) trains as a token-level model rather than being refused.
+fn more_than_character_tags(bytes: &[u8]) -> bool {
+    let mut tags = std::collections::HashSet::new();
+    for line in bytes.split(|&b| b == b'\n') {
+        if let Some(tag) = line.split(|b| b.is_ascii_whitespace()).rfind(|field| !field.is_empty()) {
+            tags.insert(tag);
+            if tags.len() > decoder::MAX_CHAR_TAGS {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// What `trainer train` does with a token-level file.
@@ -626,6 +643,10 @@ mod tests {
         assert!(is_token_level(b"-DOCSTART- -X- O\n\nEU NNP B-ORG\nrejects VBZ O\n"));
         assert!(is_token_level(b"Peter B-PER\nruns O\n"));
         assert!(!is_token_level("中\tB\n文\tE\n".as_bytes()));
+        // One character a line, but more tags than a character model may have: token-level.
+        let many: String = (0..17).map(|i| format!("中\tB-T{i}\n")).collect();
+        assert!(is_token_level(many.as_bytes()));
+        assert!(!is_token_level(many.lines().take(16).map(|l| format!("{l}\n")).collect::<String>().as_bytes()));
         assert!(!is_token_level("我们 在 北京 。\n他 说 。\n".as_bytes()));
     }
 
