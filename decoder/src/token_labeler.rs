@@ -176,7 +176,17 @@ impl TokenColumns for Buffered<'_> {
             Some(previous) => self.ends.get(previous).map_or(0, |&end| usize::from(end)),
         };
         let end = self.ends.get(token).map_or(0, |&end| usize::from(end));
-        self.text.get(start..end).and_then(|token| token.split(' ').nth(column)).unwrap_or("")
+        let Some(token) = self.text.get(start..end) else { return "" };
+        // The column-th space-separated field, by a byte scan (spaces are ASCII: boundaries).
+        let mut from = 0;
+        for _ in 0..column {
+            match token.as_bytes().iter().skip(from).position(|&b| b == b' ') {
+                Some(at) => from += at + 1,
+                None => return "",
+            }
+        }
+        let to = token.as_bytes().iter().skip(from).position(|&b| b == b' ').map_or(token.len(), |at| from + at);
+        token.get(from..to).unwrap_or("")
     }
 }
 
