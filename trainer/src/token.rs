@@ -496,7 +496,7 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         // k-means from a few seeds; the clustering that scores best on dev is kept.
         let mut best: Option<(f64, FloatModel)> = None;
         for k in 0..KMEANS_SEEDS {
-            let seed = options.config.seed.wrapping_mul(KMEANS_SEEDS).wrapping_add(k);
+            let seed = options.config.seed.wrapping_add(k);
             let model = crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed);
             let score = dev_score(&model);
             say(
