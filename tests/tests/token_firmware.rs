@@ -4,7 +4,7 @@
 //! (`CRF_DATA_DIR`, default `../shared/data`; skipped with a message otherwise), and malformed input gets
 //! its documented answers (`decoder::TokenLabeler`), never a hang or a fault.
 //!
-//! The model is the committed `models/ner-conll2003-64k.crfm` (docs/results.md says how it was made).
+//! The model is the committed `models/ner-conll2003-64k.crfm` (trainer/README.md says how it was made).
 
 use std::{path::PathBuf, time::Duration};
 

@@ -672,9 +672,13 @@ fn firmware_measure_tokens(args: &MeasureArgs, model: &std::path::Path) -> Resul
             measured_by: provenance.command_line.clone(),
         });
     }
-    record.command = command_line();
+    // `command` stays the segmentation runs' (docs/results.md quotes it for their table); each token entry
+    // carries its own.
     record.save(&record_path)?;
     println!("measure: wrote {}", record_path.display());
+    if args.out.is_none() {
+        xtask::results::render_all(&workspace_root())?;
+    }
     if !failures.is_empty() {
         bail!("the measurement failed:\n{}", failures.join("\n"));
     }
