@@ -49,6 +49,9 @@ mod lattice;
 mod stream;
 // the segmenter.
 mod segment;
+// the streaming labeler of token-level models.
+#[cfg(feature = "tokens")]
+mod token_labeler;
 
 pub mod internal;
 
@@ -68,6 +71,8 @@ pub use segment::{Segmenter, DEFAULT_SEPARATOR, DEFAULT_WINDOW};
 pub use spans::{SpanRules, SPAN_LOOKAHEAD};
 pub use stream::{Event, Labeled, LineEnding, StreamLabeler};
 pub use tags::TagScheme;
+#[cfg(feature = "tokens")]
+pub use token_labeler::{Answer, LineError, TokenLabeler, TokenStats, DOCUMENT_START};
 
 /// The workspace README's Rust example, compiled as a doctest so that it stays true.
 #[cfg(doctest)]

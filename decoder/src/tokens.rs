@@ -209,14 +209,21 @@ impl<'a> Iterator for Pieces<'a> {
         if self.failed || self.at >= self.line.len() {
             return None;
         }
-        let rest = &self.line[self.at..];
+        // Byte scans rather than pattern searches: the firmware expands every template at every token.
+        let bytes = self.line.as_bytes();
         let start = self.at;
-        if !rest.starts_with('%') {
-            let end = rest.find('%').unwrap_or(rest.len());
-            self.at += end;
-            return Some(Ok(Piece::Literal(&rest[..end])));
+        if bytes.get(start) != Some(&b'%') {
+            let end = bytes.iter().skip(start).position(|&b| b == b'%').map_or(bytes.len(), |n| start + n);
+            self.at = end;
+            // `%` is ASCII, so both ends are character boundaries.
+            return self.line.get(start..end).map(|text| Ok(Piece::Literal(text)));
         }
-        let result = parse_reference(&rest[1..]);
+        let rest = self.line.get(start + 1..).unwrap_or("");
+        if let Some((piece, used)) = parse_plain_reference(rest) {
+            self.at = start + 1 + used;
+            return Some(Ok(piece));
+        }
+        let result = parse_reference(rest);
         match result {
             Ok((piece, used)) => {
                 self.at += 1 + used;
@@ -228,6 +235,51 @@ impl<'a> Iterator for Pieces<'a> {
             }
         }
     }
+}
+
+/// The common spelling of a reference, `name[row,column]` without spaces (`x[-1,0]`), parsed byte by
+/// byte: the piece [`parse_reference`] gives for it and the bytes used, or `None` for any other spelling
+/// (and any error), which [`parse_reference`] then reads.
+fn parse_plain_reference(text: &str) -> Option<(Piece<'_>, usize)> {
+    let bytes = text.as_bytes();
+    let open = bytes.iter().position(|&b| !b.is_ascii_alphanumeric())?;
+    if open == 0 || bytes[open] != b'[' {
+        return None;
+    }
+    let function = TokenFunction::from_name(text.get(..open)?)?;
+    // A signed number of 1 to 3 digits from `at`, then the byte after it.
+    let number = |mut at: usize| {
+        let negative = match bytes.get(at) {
+            Some(b'-') => {
+                at += 1;
+                true
+            }
+            Some(b'+') => {
+                at += 1;
+                false
+            }
+            _ => false,
+        };
+        let (mut value, mut digits) = (0i32, 0);
+        while let Some(&d @ b'0'..=b'9') = bytes.get(at) {
+            value = value * 10 + i32::from(d - b'0');
+            digits += 1;
+            at += 1;
+        }
+        (1..=3).contains(&digits).then_some((if negative { -value } else { value }, at))
+    };
+    let (row, at) = number(open + 1)?;
+    if bytes.get(at) != Some(&b',') {
+        return None;
+    }
+    let (column, at) = number(at + 1)?;
+    if bytes.get(at) != Some(&b']')
+        || row.abs() > i32::from(MAX_ROW_OFFSET)
+        || !(0..MAX_COLUMNS as i32).contains(&column)
+    {
+        return None;
+    }
+    Some((Piece::Reference { function, row: row as i8, column: column as u8 }, at + 1))
 }
 
 /// Parses `name[row,column]` (after the `%`); returns the piece and the bytes it used.
@@ -340,6 +392,26 @@ impl<'a> TokenTemplates<'a> {
     /// Calls `visit` with the hash of each template's feature at `position` of `tokens`, in template
     /// order.
     pub fn hashes(&self, tokens: &(impl TokenColumns + ?Sized), position: usize, mut visit: impl FnMut(u32)) {
+        // The lines split by a byte scan (`str::split` costs the firmware markedly more a token).
+        let mut rest = self.text;
+        loop {
+            let (line, next) = match rest.as_bytes().iter().position(|&b| b == b'\n') {
+                Some(at) => (rest.get(..at).unwrap_or(""), rest.get(at + 1..)),
+                None => (rest, None),
+            };
+            let mut hasher = FeatureHasher::new();
+            expand(line, tokens, position, &mut |bytes| hasher.feed(bytes));
+            visit(hasher.finish());
+            match next {
+                Some(next) => rest = next,
+                None => return,
+            }
+        }
+    }
+
+    /// [`TokenTemplates::hashes`] as first written (lines by `str::split`): the tests compare the two.
+    #[cfg(test)]
+    fn hashes_by_split(&self, tokens: &(impl TokenColumns + ?Sized), position: usize, mut visit: impl FnMut(u32)) {
         for line in self.lines() {
             let mut hasher = FeatureHasher::new();
             expand(line, tokens, position, &mut |bytes| hasher.feed(bytes));
@@ -562,6 +634,86 @@ mod tests {
         check("U03:%x[-2,1]%x[+2,1]", &SENTENCE, 0, "U03:_B-2CD");
         check("U04:%x[3,0]", &SENTENCE, 1, "U04:_B+2");
         check("U", &SENTENCE, 1, "U");
+    }
+
+    /// A parsed piece, or where and why parsing stopped.
+    type Parsed<'a> = Option<Result<Piece<'a>, (usize, TemplateProblem)>>;
+
+    /// The pieces as first parsed (pattern searches, every reference by `parse_reference`).
+    fn general_pieces(line: &str) -> ([Parsed<'_>; 16], usize) {
+        let mut out = [None; 16];
+        let (mut at, mut n) = (0, 0);
+        while at < line.len() && n < 16 {
+            let rest = &line[at..];
+            if !rest.starts_with('%') {
+                let end = rest.find('%').unwrap_or(rest.len());
+                out[n] = Some(Ok(Piece::Literal(&rest[..end])));
+                at += end;
+            } else {
+                match parse_reference(&rest[1..]) {
+                    Ok((piece, used)) => {
+                        out[n] = Some(Ok(piece));
+                        at += 1 + used;
+                    }
+                    Err(problem) => {
+                        out[n] = Some(Err((at, problem)));
+                        n += 1;
+                        break;
+                    }
+                }
+            }
+            n += 1;
+        }
+        (out, n)
+    }
+
+    #[test]
+    fn the_byte_scanning_parse_is_the_general_one() {
+        let lines = [
+            "U01:%x[-1,0]/%x[0,1]",
+            "U02:%x[+2,1]%lower[0,0]",
+            "U03:%x[ -1 , 0 ]",
+            "U04:%x[-08,0]|%suffix9[8,63]",
+            "U05:%x[9,0]",
+            "U06:%x[0,64]",
+            "U07:%x[0,0000]",
+            "U08:%x[0]",
+            "U09:%y[0,0]",
+            "U10:50%",
+            "U11:%x0,0]",
+            "U12:%[0,0]",
+            "Ü13:é%shape[0,0]ß%prefix3[-2,0]",
+            "U14:%x[0,0",
+            "U15:%x[-,0]",
+            "",
+            "%%",
+            "U16:%prefix0[0,0]",
+        ];
+        for line in lines {
+            let mut fast = [None; 16];
+            let mut n = 0;
+            for piece in Pieces::new(line) {
+                fast[n] = Some(piece);
+                n += 1;
+            }
+            let (general, m) = general_pieces(line);
+            assert_eq!((fast, n), (general, m), "{line}");
+        }
+        let t =
+            TokenTemplates::new("U01:%x[-1,0]/%x[0,1]\nU02:%lower[0,0]\nU03:%shape[1,0]", 2, MAX_TEMPLATES).unwrap();
+        for position in 0..3 {
+            let (mut a, mut b) = ([0u32; 3], [0u32; 3]);
+            let (mut i, mut j) = (0, 0);
+            t.hashes(&SENTENCE[..], position, |h| {
+                a[i] = h;
+                i += 1;
+            });
+            t.hashes_by_split(&SENTENCE[..], position, |h| {
+                b[j] = h;
+                j += 1;
+            });
+            assert_eq!((a, i), (b, j));
+        }
     }
 
     #[test]

@@ -66,6 +66,10 @@ pub fn run(mut board: board::Board, core_peripherals: CorePeripherals) -> ExitCo
     };
     // The model writes its own figures (format, tags, scheme, emission shape) as `key=value` pairs.
     defmt::info!("model: file={=str} bytes={=usize} {}", model_image::FILE_NAME, model_image::MODEL_LEN, model);
+    #[cfg(feature = "tokens")]
+    if model.is_token_level() {
+        return run_token_mode(board, syst, &model, instructions_per_tick);
+    }
 
     let user_dict = match user_dict_image::bytes().map(Dictionary::from_bytes).transpose() {
         Ok(user_dict) => user_dict,
@@ -101,6 +105,81 @@ pub fn run(mut board: board::Board, core_peripherals: CorePeripherals) -> ExitCo
 
     let stats = uart_segmenter::segment_until_end_of_transmission(&mut serial, &mut segmenter);
     report(&stats, instructions_per_tick, interrupt_cost);
+    report_serial(&serial.stats());
+    #[cfg(feature = "line-rate")]
+    line_rate::report();
+    ExitCode::Success
+}
+
+/// The token labeler's session: the model is token-level (format version 6), so UART0 carries CoNLL
+/// lines and their tags (`uart_tokens`).
+#[cfg(feature = "tokens")]
+fn run_token_mode(
+    board: board::Board,
+    #[cfg_attr(not(feature = "line-rate"), allow(unused_variables))] syst: SYST,
+    model: &Model<'_>,
+    instructions_per_tick: InstructionsPerTick,
+) -> ExitCode {
+    use crate::uart_tokens::{self, Labeler, SENTENCE_BYTES, SENTENCE_LINES};
+
+    if user_dict_image::bytes().is_some() {
+        defmt::warn!("user dictionary ignored: a token-level model labels tokens, it does not segment");
+    }
+    let mut labeler = Labeler::new(model);
+    let flash = FlashUse::now();
+    defmt::info!(
+        "memory: flash={=usize} flash_code={=usize} flash_model={=usize} static_ram={=usize} labeler_state={=usize} \
+         sentence_bytes={=usize} sentence_lines={=usize} ram_in_use={=usize}",
+        flash.total,
+        flash.code,
+        flash.model,
+        memory::static_ram_bytes(),
+        size_of::<Labeler<'_>>(),
+        SENTENCE_BYTES,
+        SENTENCE_LINES,
+        memory::static_ram_bytes() + memory::peak_stack_bytes()
+    );
+    let mut serial = Serial::start(board.uart0);
+    let interrupt_cost = InterruptCost::calibrate(|raise| board::raise_interrupt(board::UART0_INTERRUPTS[0], raise));
+    #[cfg(feature = "line-rate")]
+    if line_rate::start(syst, instructions_per_tick).is_err() {
+        return ExitCode::Failure;
+    }
+    defmt::info!(
+        "ready: labelling CoNLL lines ({=usize} columns a token, an optional tag column) from UART0 until EOT ({=u8:#04x})",
+        labeler.columns(),
+        EOT
+    );
+    let session = uart_tokens::label_until_end_of_transmission(&mut serial, &mut labeler);
+    let stats = labeler.stats();
+    defmt::info!(
+        "input: bytes_in={=u64} lines={=u64} tokens={=u64} sentences={=u64} split_sentences={=u64} error_lines={=u64} \
+         bytes_out={=u64}",
+        session.bytes_in,
+        stats.lines,
+        stats.tokens,
+        stats.sentences,
+        stats.split_sentences,
+        stats.error_lines,
+        session.bytes_out
+    );
+    if cfg!(feature = "line-rate") {
+        defmt::info!("labeler: not timed (SysTick paces the input in line-rate builds)");
+    } else {
+        let ticks = session.labeler_ticks.saturating_sub(interrupt_cost.ticks(session.labeler_interrupts));
+        let instructions = instructions_per_tick.instructions(ticks);
+        let per_token = if stats.tokens == 0 { 0.0 } else { instructions as f32 / stats.tokens as f32 };
+        defmt::info!(
+            "labeler: ticks={=u64} interrupts={=u64} instructions_per_tick={=f32} instructions={=u64} \
+             instructions_per_token={=f32} (instructions: valid under qemu -icount shift=0)",
+            ticks,
+            session.labeler_interrupts,
+            instructions_per_tick.as_f32(),
+            instructions,
+            per_token
+        );
+        report_memory();
+    }
     report_serial(&serial.stats());
     #[cfg(feature = "line-rate")]
     line_rate::report();
@@ -151,6 +230,11 @@ fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick, inte
         instructions,
         per_character
     );
+    report_memory();
+}
+
+/// Logs the peak stack and the RAM in use.
+fn report_memory() {
     let peak_stack = memory::peak_stack_bytes();
     let static_ram = memory::static_ram_bytes();
     defmt::info!(

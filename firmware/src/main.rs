@@ -24,6 +24,8 @@ mod semihosted_input;
 mod serial;
 mod systick;
 mod uart_segmenter;
+#[cfg(feature = "tokens")]
+mod uart_tokens;
 mod user_dict_image;
 
 // The global defmt logger (build.rs checks that exactly one is enabled):

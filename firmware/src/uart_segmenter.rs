@@ -32,7 +32,7 @@ use decoder::{Segmenter, DEFAULT_WINDOW};
 use crate::{serial::Serial, systick::Stopwatch};
 
 /// Most input bytes handed to the segmenter in one call.
-const INPUT_CHUNK_BYTES: usize = 128;
+pub const INPUT_CHUNK_BYTES: usize = 128;
 
 /// What one session read, wrote and spent.
 #[derive(Default)]
@@ -93,7 +93,7 @@ impl UartSink<'_> {
 /// Chunks depend only on the input, never on when bytes arrive, so the
 /// segmenter's instruction count is the same from run to run; and a line is
 /// answered as soon as its line feed arrives.
-fn receive_chunk(serial: &mut Serial, chunk: &mut [u8; INPUT_CHUNK_BYTES]) -> (usize, bool) {
+pub fn receive_chunk(serial: &mut Serial, chunk: &mut [u8; INPUT_CHUNK_BYTES]) -> (usize, bool) {
     let mut len = 0;
     while len < chunk.len() {
         let Some(byte) = serial.read_byte() else {

@@ -356,10 +356,66 @@ pub struct TokenTrainOptions {
     pub template: Option<PathBuf>,
     /// Where to write the model.
     pub out: PathBuf,
-    /// The table has `2^bucket_bits` rows.
+    /// The table has `2^bucket_bits` rows (without a budget).
     pub bucket_bits: u8,
+    /// A byte budget: the model file gets the largest table that fits (`--max-model-bytes`).
+    pub max_model_bytes: Option<usize>,
+    /// With a budget: one-byte row codes into a codebook of 256 i8 rows (any row count) instead of i8 rows
+    /// (a power of two).
+    pub codebook: bool,
+    /// Train this many models (seeds `config.seed`, `+1`, ...) and export the mean of their parameters.
+    pub ensemble: u32,
     /// The loop's settings.
     pub config: TrainConfig,
+}
+
+/// k-means runs (seeds) of a codebook model's clustering; the best on dev is kept.
+const KMEANS_SEEDS: u64 = 4;
+
+/// Room kept for the metadata string and the stored constraints of an IOB1 model when sizing a table.
+const TOKEN_SIZE_MARGIN: usize = 64;
+
+/// The most table rows with which a token-level model of `tag_names` and `features` fits `budget` bytes:
+/// with `codebook` any row count (one byte each, beside the codebook), else a power of two of i8 rows.
+pub fn largest_token_table(
+    tag_names: &[String],
+    features: &TokenFeatures,
+    budget: usize,
+    codebook: bool,
+) -> Option<u32> {
+    let l = tag_names.len();
+    // The token section (columns, the templates' length and text) and IOB1's stored masks.
+    let extra = 1 + 3 + features.templates.len() + l * l + 2 * l + TOKEN_SIZE_MARGIN;
+    let fits = |rows: u32| {
+        let spec = FeatureSpec::with_rows(vec![decoder::internal::features::Template::Bias], rows);
+        let size = quantize::file_size(
+            tag_names,
+            1,
+            &spec,
+            codebook,
+            decoder::internal::format::WeightType::I8,
+            None,
+            "token-level CoNLL model".len(),
+        );
+        size.saturating_add(extra) <= budget
+    };
+    let max_bits = decoder::MAX_BUCKET_BITS;
+    if !codebook {
+        return (4..=max_bits).rev().map(|bits| 1u32 << bits).find(|&rows| fits(rows));
+    }
+    if !fits(1) {
+        return None;
+    }
+    let (mut fitting, mut too_big) = (1u32, (1u32 << max_bits) + 1);
+    while too_big - fitting > 1 {
+        let mid = fitting + (too_big - fitting) / 2;
+        if fits(mid) {
+            fitting = mid;
+        } else {
+            too_big = mid;
+        }
+    }
+    Some(fitting)
 }
 
 /// What a token-level training run produced.
@@ -411,8 +467,24 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
             features.len()
         ),
     );
+    let rows = match options.max_model_bytes {
+        None => 1u32 << options.bucket_bits,
+        Some(budget) => {
+            let rows = largest_token_table(&train.tag_names, &features, budget, options.codebook)
+                .with_context(|| format!("no table fits a model of {budget} bytes"))?;
+            say(
+                progress,
+                format!(
+                    "budget {budget} bytes: {rows} rows ({})",
+                    if options.codebook { "one-byte codes into a 256-entry codebook of i8 rows" } else { "i8 weights" }
+                ),
+            );
+            rows
+        }
+    };
+    let codebook = options.max_model_bytes.is_some() && options.codebook;
     let features = Arc::new(features);
-    let mut spec = FeatureSpec::new(vec![decoder::internal::features::Template::Bias], options.bucket_bits);
+    let mut spec = FeatureSpec::with_rows(vec![decoder::internal::features::Template::Bias], rows);
     spec.tokens = Some(features.clone());
     let mut model = FloatModel::zeros(train.tag_names.clone(), spec.clone());
     model.custom_constraints = custom;
@@ -436,7 +508,31 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
             .collect();
         DevScore::Chunks(score_tags(&dev, &predicted).chunks)
     };
-    let outcome = train_featurized(&featurized, &dev_score, model, &options.config, progress);
+    let mut outcome = train_featurized(&featurized, &dev_score, model.clone(), &options.config, progress);
+    if options.ensemble > 1 {
+        // The mean of the members' parameters: for a linear model, their score-averaging ensemble.
+        for member in 1..options.ensemble {
+            let config = TrainConfig { seed: options.config.seed + u64::from(member), ..options.config.clone() };
+            let other = train_featurized(&featurized, &dev_score, model.clone(), &config, progress).model;
+            let m = &mut outcome.model;
+            for (mine, theirs) in [
+                (&mut m.weights, &other.weights),
+                (&mut m.transitions, &other.transitions),
+                (&mut m.start, &other.start),
+                (&mut m.end, &other.end),
+            ] {
+                for (a, b) in mine.iter_mut().zip(theirs) {
+                    *a += b;
+                }
+            }
+        }
+        let n = options.ensemble as f32;
+        let m = &mut outcome.model;
+        for values in [&mut m.weights, &mut m.transitions, &mut m.start, &mut m.end] {
+            values.iter_mut().for_each(|v| *v /= n);
+        }
+        say(progress, format!("ensemble of {}: dev {}", options.ensemble, dev_score(&outcome.model)));
+    }
     if outcome.skipped_sentences > 0 {
         say(
             progress,
@@ -444,9 +540,28 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         );
     }
 
+    let float_model = if codebook {
+        // k-means from a few seeds; the clustering that scores best on dev is kept.
+        let mut best: Option<(f64, FloatModel)> = None;
+        for k in 0..KMEANS_SEEDS {
+            let seed = options.config.seed.wrapping_add(k);
+            let model = crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed);
+            let score = dev_score(&model);
+            say(
+                progress,
+                format!("codebook: rows clustered into 256 entries (k-means seed {seed}); float dev {score}"),
+            );
+            if best.as_ref().is_none_or(|(f1, _)| score.value() > *f1) {
+                best = Some((score.value(), model));
+            }
+        }
+        best.map(|(_, model)| model).context("no codebook")?
+    } else {
+        outcome.model.clone()
+    };
     let mut best: Option<(f64, Vec<u8>, ConllReport)> = None;
-    for params in quantize::candidates(&outcome.model, decoder::internal::format::WeightType::I8)? {
-        let bytes = quantize::export(&outcome.model, params, "token-level CoNLL model")?;
+    for params in quantize::candidates(&float_model, decoder::internal::format::WeightType::I8)? {
+        let bytes = quantize::export(&float_model, params, "token-level CoNLL model")?;
         let model = Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("exported model does not load: {e}"))?;
         let report = score_tags(&dev, &label_corpus(&model, &dev.sentences)?);
         if best.as_ref().is_none_or(|(f1, _, _)| report.f1() > *f1) {
@@ -603,6 +718,17 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_gets_the_largest_table_that_fits() {
+        let tags = names(&["O", "B-LOC", "B-MISC", "B-ORG", "I-LOC", "I-MISC", "I-ORG", "I-PER"]);
+        let features = TokenFeatures::new(3, default_template(3)).unwrap();
+        // Codebook: any row count, one byte each; i8: a power of two of 8-byte rows.
+        let codes = largest_token_table(&tags, &features, 65536, true).unwrap();
+        assert!((60_000..65_536).contains(&codes), "{codes}");
+        assert_eq!(largest_token_table(&tags, &features, 65536, false), Some(4096));
+        assert_eq!(largest_token_table(&tags, &features, 1000, true), None);
+    }
+
+    #[test]
     fn default_templates_are_valid_for_any_column_count() {
         for columns in 1..=6 {
             let features = TokenFeatures::new(columns, default_template(columns)).unwrap();
@@ -691,6 +817,9 @@ mod tests {
             template: None,
             out: model_path.clone(),
             bucket_bits: 14,
+            max_model_bytes: None,
+            codebook: false,
+            ensemble: 1,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
         };
         let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();

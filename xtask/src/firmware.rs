@@ -201,6 +201,10 @@ impl FirmwareBuild {
         if self.model.as_deref().is_some_and(model_is_neural) && !self.features.iter().any(|f| f == NEURAL_FEATURE) {
             features.push(NEURAL_FEATURE.to_owned());
         }
+        if self.model.as_deref().is_some_and(model_is_token_level) && !self.features.iter().any(|f| f == TOKENS_FEATURE)
+        {
+            features.push(TOKENS_FEATURE.to_owned());
+        }
         features.join(",")
     }
 }
@@ -208,12 +212,26 @@ impl FirmwareBuild {
 /// The firmware feature that compiles the decoder's neural emission model in.
 pub const NEURAL_FEATURE: &str = "neural";
 
-/// Is `model` a neural model (format version 5 or later, `decoder::internal::format::NEURAL_FORMAT_VERSION`)?
+/// The firmware feature that compiles the decoder's token-level models in (and the firmware's CoNLL mode).
+pub const TOKENS_FEATURE: &str = "tokens";
+
+/// The format version of the model file `model` (magic, then the version as a postcard varint, one byte
+/// below 128); `None` for a file that is not a model (left for the firmware to refuse).
+fn model_version(model: &Path) -> Option<u8> {
+    let bytes = fs::read(model).ok()?;
+    bytes.starts_with(b"CRFm").then(|| bytes.get(4).copied()).flatten().filter(|&v| v < 128)
+}
+
+/// Is `model` a neural model (format version 5, `decoder::internal::format::NEURAL_FORMAT_VERSION`)?
 /// Only those need the firmware's `neural` feature; an unreadable file is left for the firmware to refuse.
 pub fn model_is_neural(model: &Path) -> bool {
-    // Magic, then the version as a postcard varint (one byte below 128).
-    fs::read(model)
-        .is_ok_and(|bytes| bytes.starts_with(b"CRFm") && bytes.get(4).is_some_and(|&v| (5..128).contains(&v)))
+    model_version(model) == Some(5)
+}
+
+/// Is `model` a token-level model (format version 6, CoNLL columns in, one tag per token out)? Those
+/// need the firmware's `tokens` feature, which makes the firmware label CoNLL lines.
+pub fn model_is_token_level(model: &Path) -> bool {
+    model_version(model) == Some(6)
 }
 
 /// The model the firmware embeds when `CRF_MODEL` is not set.
@@ -396,7 +414,7 @@ mod tests {
     }
 
     #[test]
-    fn a_neural_model_turns_the_neural_feature_on() {
+    fn a_neural_model_turns_the_neural_feature_on_and_a_token_level_one_the_tokens_feature() {
         let scratch = std::env::temp_dir().join(format!("xtask-neural-feature-{}", std::process::id()));
         fs::create_dir_all(&scratch).unwrap();
         let neural = scratch.join("neural.crfm");
@@ -405,6 +423,10 @@ mod tests {
         assert_eq!(image.all_features(), "board-mps2-an386,logger-semihosting,neural");
         let linear = FirmwareBuild::new(Board::Mps2An386).with_model(default_model());
         assert_eq!(linear.all_features(), "board-mps2-an386,logger-semihosting");
+        let token_level = scratch.join("ner.crfm");
+        fs::write(&token_level, b"CRFm\x06 rest of a version-6 file").unwrap();
+        let image = FirmwareBuild::new(Board::Lm3s6965evb).with_model(&token_level);
+        assert_eq!(image.all_features(), "board-lm3s6965evb,logger-semihosting,tokens");
         let _ = fs::remove_dir_all(&scratch);
     }
 

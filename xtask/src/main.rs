@@ -94,7 +94,11 @@ enum FirmwareTask {
     /// shift=0`, print instructions per character, peak stack, static RAM and
     /// flash (code and model), compare the output with `trainer segment` and
     /// score it, and record it all in docs/firmware.json (one entry per board
-    /// and model).
+    /// and model). With a token-level model (--model, format version 6): stream
+    /// a CoNLL file (default CoNLL-2003 eng.testb) through the token labeler on
+    /// lm3s6965evb and mps2-an386, print instructions per token, compare the
+    /// answers with the tag column of `trainer label`, and record them in
+    /// docs/firmware.json's token_measurements.
     Measure(MeasureArgs),
     /// Build the C API's example firmware (capi/examples/firmware-c, on the
     /// lm3s6965evb) and the Rust firmware, stream the same text through both
@@ -504,6 +508,9 @@ fn firmware_run(args: &RunArgs) -> Result<()> {
 }
 
 fn firmware_measure(args: &MeasureArgs) -> Result<()> {
+    if let Some(model) = args.model.as_deref().filter(|model| firmware::model_is_token_level(model)) {
+        return firmware_measure_tokens(args, model);
+    }
     let toolchain = Toolchain::setup()?;
     let input_path = match &args.input {
         Some(path) => path.clone(),
@@ -577,6 +584,109 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
         record.insert(entry);
     }
     record.command = command_line();
+    record.save(&record_path)?;
+    println!("measure: wrote {}", record_path.display());
+    if args.out.is_none() {
+        xtask::results::render_all(&workspace_root())?;
+    }
+    if !failures.is_empty() {
+        bail!("the measurement failed:\n{}", failures.join("\n"));
+    }
+    Ok(())
+}
+
+/// The boards a token-level model is measured on by default: the smallest that holds the labeler
+/// (Cortex-M3, 64 KiB RAM) and a Cortex-M4.
+const TOKEN_BOARDS: [Board; 2] = [Board::Lm3s6965evb, Board::Mps2An386];
+
+/// `firmware measure` with a token-level model: streams a CoNLL file (default: CoNLL-2003's eng.testb)
+/// through the firmware's token labeler, compares its answers with the tag column of `trainer label`,
+/// and records instructions per token, stack, RAM and flash in docs/firmware.json (`token_measurements`).
+fn firmware_measure_tokens(args: &MeasureArgs, model: &std::path::Path) -> Result<()> {
+    use xtask::measure::tokens::{self, TokenFigures, TokenMeasurement};
+    if args.user_dict.is_some() || args.gold.is_some() || args.words.is_some() {
+        bail!("--user-dict, --gold and --words are for word segmentation; {} is a token-level model", model.display());
+    }
+    let toolchain = Toolchain::setup()?;
+    let input_path = match &args.input {
+        Some(path) => path.clone(),
+        None => tokens::conll2003_test().with_context(|| {
+            format!(
+                "no conll2003/eng.testb under {} (set {}): give --input FILE, a CoNLL file",
+                measure::data_dir().display(),
+                measure::DATA_DIR_VARIABLE
+            )
+        })?,
+    };
+    let input = fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
+    println!("measure: token-level model {}, input {} ({} bytes)", model.display(), input_path.display(), input.len());
+    let trainer = Trainer::build()?;
+    let expected = tokens::tag_column(&trainer.label(model, &input_path)?);
+    // Only a file with gold tags has an F1.
+    let f1 = trainer.entity_f1(model, &input_path).ok();
+    let provenance =
+        Provenance { git: GitState::of_workspace(), generated: util::now_utc()?, command_line: command_line() };
+    let record_path = args.out.clone().unwrap_or_else(record::measurements_path);
+    let mut record = MeasurementFile::load(&record_path)?;
+    let boards = match args.board {
+        Some(board) => vec![board],
+        None => TOKEN_BOARDS.to_vec(),
+    };
+    let data_dir = fs::canonicalize(measure::data_dir()).unwrap_or_else(|_| measure::data_dir());
+    let mut failures = Vec::new();
+    for board in boards {
+        let image = FirmwareBuild::new(board).with_model(model);
+        let elf = build_and_measure(&toolchain, &image, CargoOutput::Show)?;
+        let run = measure::run_segmenter(&toolchain, board, &elf, &input, Duration::from_secs(args.timeout))?;
+        for line in run.outcome.defmt_log.lines() {
+            println!("    {line}");
+        }
+        let figures = match TokenFigures::from_log(&run.outcome.defmt_log) {
+            Ok(figures) if run.outcome.success() => figures,
+            _ => {
+                failures.push(format!("{board}: {}", run.outcome.report()));
+                continue;
+            }
+        };
+        let identical = run.outcome.uart_output == expected;
+        println!(
+            "{board} ({}): {figures}\n{board}: {}; QEMU {:.1}s; host entity F1 {}",
+            board.core(),
+            if identical { "identical to `trainer label`" } else { "DIFFERS from `trainer label`" },
+            run.outcome.elapsed.as_secs_f64(),
+            f1.map_or("—".to_owned(), |f1| format!("{f1:.2}"))
+        );
+        if !identical {
+            failures.push(format!("{board}: the UART0 output differs from the tag column of `trainer label`"));
+        }
+        let input_shown = fs::canonicalize(&input_path).unwrap_or_else(|_| input_path.clone());
+        record.insert_token_measurement(TokenMeasurement {
+            board: board.name().to_owned(),
+            core: board.core().to_owned(),
+            model: measure::session::shown_model_path(model),
+            model_sha256: measure::host::sha256_of(model)?,
+            model_bytes: fs::metadata(model)?.len(),
+            input: util::shown_path(&input_shown, &data_dir),
+            input_bytes: figures.bytes_in,
+            lines: figures.lines,
+            tokens: figures.tokens,
+            sentences: figures.sentences,
+            instructions_per_token: figures.instructions_per_token,
+            peak_stack_bytes: figures.peak_stack,
+            static_ram_bytes: figures.static_ram,
+            ram_in_use_bytes: figures.ram_in_use,
+            code_bytes: figures.flash_code,
+            flash_used_bytes: figures.flash,
+            identical_to_host: identical,
+            f1,
+            commit: provenance.git.commit.clone().unwrap_or_else(|| "unknown".to_owned()),
+            dirty: provenance.git.dirty,
+            generated: provenance.generated.clone(),
+            measured_by: provenance.command_line.clone(),
+        });
+    }
+    // `command` stays the segmentation runs' (docs/results.md quotes it for their table); each token entry
+    // carries its own.
     record.save(&record_path)?;
     println!("measure: wrote {}", record_path.display());
     if args.out.is_none() {

@@ -509,12 +509,25 @@ const TOKEN_BUCKET_BITS: u8 = 20;
 
 /// `train` on a word-level CoNLL column file: a token-level model.
 fn train_tokens_and_print(args: &TrainArgs) -> Result<()> {
+    if !args.distill.is_empty() || args.teacher.is_some() {
+        bail!("--distill and --teacher are for character models; a token-level model trains on its CoNLL file");
+    }
+    if args.max_model_bytes.is_none() && args.weight_type == WeightTypeArg::Codebook {
+        bail!("--weight-type codebook needs --max-model-bytes for a token-level model");
+    }
     let options = crate::token::TokenTrainOptions {
         train: args.train.clone().context("--train")?,
         dev: args.dev.clone(),
         template: args.template.clone(),
         out: args.out.clone(),
         bucket_bits: TOKEN_BUCKET_BITS,
+        max_model_bytes: args.max_model_bytes,
+        ensemble: args.ensemble,
+        codebook: match args.weight_type {
+            WeightTypeArg::Auto | WeightTypeArg::Codebook => true,
+            WeightTypeArg::I8 => false,
+            WeightTypeArg::I16 => bail!("token-level models store i8 weights (--weight-type i8 or codebook)"),
+        },
         config: crate::train::TrainConfig {
             epochs: args.epochs,
             patience: args.patience,

@@ -80,6 +80,23 @@ impl Trainer {
         stdout_of(&mut command)
     }
 
+    /// `trainer label --model MODEL INPUT`: a CoNLL file with the predicted tag appended to each line.
+    pub fn label(&self, model: &Path, input: &Path) -> Result<Vec<u8>> {
+        let mut command = self.command("label");
+        command.arg("--model").arg(model).arg(input);
+        stdout_of(&mut command)
+    }
+
+    /// conlleval's entity F1 (percent) of `trainer eval --model MODEL --test TEST --json`.
+    pub fn entity_f1(&self, model: &Path, test: &Path) -> Result<f64> {
+        let mut command = self.command("eval");
+        command.arg("--model").arg(model).arg("--test").arg(test).arg("--json");
+        let json = stdout_of(&mut command)?;
+        let value: serde_json::Value = serde_json::from_slice(&json)
+            .with_context(|| format!("reading the output of `{}`", process::display(&command)))?;
+        value["f1"].as_f64().with_context(|| format!("`{}` printed no f1", process::display(&command)))
+    }
+
     /// `trainer score --gold GOLD --test TEST [--words WORDS] --json`.
     pub fn score(&self, gold: &Path, test: &Path, words: Option<&Path>) -> Result<Scores> {
         let mut command = self.command("score");

@@ -10,6 +10,7 @@ pub mod host;
 pub mod record;
 pub mod serial;
 pub mod session;
+pub mod tokens;
 
 use std::{
     collections::BTreeMap,

@@ -116,6 +116,10 @@ pub struct MeasurementFile {
     /// model (sorted like `measurements`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub line_rates: Vec<LineRate>,
+    /// Token-level models (CoNLL in, tags out) measured by `cargo xtask firmware measure --model`, one
+    /// entry per board and model (sorted like `measurements`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_measurements: Vec<super::tokens::TokenMeasurement>,
 }
 
 /// The highest standard baud rate at which a board takes a whole input
@@ -190,6 +194,14 @@ impl MeasurementFile {
         self.sort();
     }
 
+    /// Adds `measurement`, replacing the entry of the same board and model.
+    pub fn insert_token_measurement(&mut self, measurement: super::tokens::TokenMeasurement) {
+        self.token_measurements
+            .retain(|old| (&old.board, &old.model_sha256) != (&measurement.board, &measurement.model_sha256));
+        self.token_measurements.push(measurement);
+        self.sort();
+    }
+
     /// Adds `measurement`, replacing the entry of the same board, model and
     /// user dictionary.
     pub fn insert(&mut self, measurement: Measurement) {
@@ -208,6 +220,8 @@ impl MeasurementFile {
             ))
         });
         self.line_rates
+            .sort_by(|a, b| (&a.board, &a.model, &a.model_sha256).cmp(&(&b.board, &b.model, &b.model_sha256)));
+        self.token_measurements
             .sort_by(|a, b| (&a.board, &a.model, &a.model_sha256).cmp(&(&b.board, &b.model, &b.model_sha256)));
     }
 

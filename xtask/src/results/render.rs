@@ -305,6 +305,38 @@ fn firmware_section(out: &mut String, sources: &Sources) {
              time: where it fell behind, the figure is a lower bound set by QEMU, not by the firmware.\n\n{line_rates}"
         );
     }
+    if !firmware.token_measurements.is_empty() {
+        out.push_str(
+            "Token-level models (CoNLL lines in, one tag a line out), by `cargo xtask firmware measure --model M`: \
+             the firmware labels the input under `qemu -icount shift=0`; \"same as host\": its answers equal the tag \
+             column of `trainer label`; F1: conlleval's entity F1 of `trainer eval` on the input.\n\n\
+             | board | model | model bytes | input | tokens | instructions/token | peak stack | static RAM | code | \
+             flash used | same as host | F1 | commit |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for run in &firmware.token_measurements {
+            let _ = writeln!(
+                out,
+                "| {} ({}) | `{}` | {} | `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {}{} |",
+                run.board,
+                run.core,
+                run.model,
+                group_digits(run.model_bytes),
+                run.input,
+                group_digits(run.tokens),
+                format_instructions(run.instructions_per_token),
+                group_digits(run.peak_stack_bytes),
+                group_digits(run.static_ram_bytes),
+                group_digits(run.code_bytes),
+                group_digits(run.flash_used_bytes),
+                yes_no(run.identical_to_host),
+                run.f1.map_or(NONE.to_owned(), |f1| format!("{f1:.2}")),
+                run.commit,
+                if run.dirty { " (dirty)" } else { "" }
+            );
+        }
+        out.push('\n');
+    }
 }
 
 fn frontier_section(out: &mut String, sources: &Sources) {
