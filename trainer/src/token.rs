@@ -896,6 +896,9 @@ mod tests {
             template: None,
             out: model_path.clone(),
             bucket_bits: 14,
+            max_model_bytes: None,
+            codebook: false,
+            ensemble: 1,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
         };
         let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();
