@@ -20,6 +20,12 @@ const BOARDS: &[(&str, &str, &[&str])] = &[
         &["thumbv7m-none-eabi"],
     ),
     (
+        "board-mps2-an385",
+        "mps2-an385",
+        // Cortex-M3, as on the LM3S6965.
+        &["thumbv7m-none-eabi"],
+    ),
+    (
         "board-mps2-an386",
         "mps2-an386",
         // Cortex-M4F runs plain v7-M code as well as v7E-M with hard float.

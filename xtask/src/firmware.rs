@@ -18,6 +18,9 @@ pub enum Board {
     /// TI Stellaris LM3S6965 evaluation board: Cortex-M3, 256K flash, 64K RAM.
     #[value(name = "lm3s6965evb")]
     Lm3s6965evb,
+    /// Arm MPS2 with the AN385 image: Cortex-M3, 4M code and 4M data RAM (the AN386's map and UART).
+    #[value(name = "mps2-an385")]
+    Mps2An385,
     /// Arm MPS2 with the AN386 image: Cortex-M4F, 4M code and 4M data RAM.
     #[value(name = "mps2-an386")]
     Mps2An386,
@@ -34,13 +37,20 @@ pub enum Board {
 
 impl Board {
     /// Every board, in the order the checks run them.
-    pub const ALL: [Board; 5] =
-        [Board::Lm3s6965evb, Board::Mps2An386, Board::Mps2An505, Board::Netduinoplus2, Board::Microbit];
+    pub const ALL: [Board; 6] = [
+        Board::Lm3s6965evb,
+        Board::Mps2An385,
+        Board::Mps2An386,
+        Board::Mps2An505,
+        Board::Netduinoplus2,
+        Board::Microbit,
+    ];
 
     /// The board's name, which is also its QEMU machine (`-M`).
     pub fn name(self) -> &'static str {
         match self {
             Board::Lm3s6965evb => "lm3s6965evb",
+            Board::Mps2An385 => "mps2-an385",
             Board::Mps2An386 => "mps2-an386",
             Board::Mps2An505 => "mps2-an505",
             Board::Netduinoplus2 => "netduinoplus2",
@@ -52,6 +62,7 @@ impl Board {
     pub fn core(self) -> &'static str {
         match self {
             Board::Lm3s6965evb => "Cortex-M3",
+            Board::Mps2An385 => "Cortex-M3",
             Board::Mps2An386 => "Cortex-M4",
             Board::Mps2An505 => "Cortex-M33",
             Board::Netduinoplus2 => "Cortex-M4",
@@ -63,6 +74,7 @@ impl Board {
     pub fn target(self) -> &'static str {
         match self {
             Board::Lm3s6965evb => "thumbv7m-none-eabi",
+            Board::Mps2An385 => "thumbv7m-none-eabi",
             Board::Mps2An386 => "thumbv7em-none-eabihf",
             Board::Mps2An505 => "thumbv8m.main-none-eabihf",
             Board::Netduinoplus2 => "thumbv7em-none-eabihf",

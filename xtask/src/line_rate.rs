@@ -55,7 +55,7 @@ impl InputSource {
     /// the host file through semihosting on the others (256 KiB of flash
     /// each, about 200 KiB of it the model).
     pub fn for_board(board: Board) -> Self {
-        if matches!(board, Board::Mps2An386 | Board::Mps2An505 | Board::Netduinoplus2) {
+        if matches!(board, Board::Mps2An385 | Board::Mps2An386 | Board::Mps2An505 | Board::Netduinoplus2) {
             InputSource::Flash
         } else {
             InputSource::Semihosting

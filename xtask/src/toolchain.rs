@@ -36,7 +36,7 @@ const DEBIAN_RUST_PACKAGES: [&str; 5] = ["rustc-web", "rust-web-src", "rust-web-
 /// The Debian package that ships `qemu-system-arm`.
 const QEMU_PACKAGE: &str = "qemu-system-arm";
 /// QEMU machines the firmware runs on.
-const QEMU_MACHINES: [&str; 5] = ["lm3s6965evb", "mps2-an386", "mps2-an505", "netduinoplus2", "microbit"];
+const QEMU_MACHINES: [&str; 6] = ["lm3s6965evb", "mps2-an385", "mps2-an386", "mps2-an505", "netduinoplus2", "microbit"];
 /// defmt-print 1.x decodes the frames of defmt 1.x, which the firmware uses.
 const DEFMT_PRINT_VERSION: &str = "^1";
 /// Debian packages of the C cross compiler that builds the C API's example firmware: GCC for bare-metal

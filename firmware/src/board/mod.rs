@@ -13,6 +13,11 @@ mod lm3s6965evb;
 #[cfg(feature = "board-lm3s6965evb")]
 use lm3s6965evb as selected;
 
+#[cfg(feature = "board-mps2-an385")]
+mod mps2_an385;
+#[cfg(feature = "board-mps2-an385")]
+use mps2_an385 as selected;
+
 #[cfg(feature = "board-mps2-an386")]
 mod mps2_an386;
 #[cfg(feature = "board-mps2-an386")]
@@ -33,7 +38,7 @@ mod microbit;
 #[cfg(feature = "board-microbit")]
 use microbit as selected;
 
-#[cfg(any(feature = "board-mps2-an386", feature = "board-mps2-an505"))]
+#[cfg(any(feature = "board-mps2-an385", feature = "board-mps2-an386", feature = "board-mps2-an505"))]
 mod cmsdk_uart;
 
 use crate::mmio::Reg32;

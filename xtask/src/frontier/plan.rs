@@ -338,10 +338,11 @@ impl BoardFlash {
         code_bytes.saturating_add(model_bytes) <= self.flash_bytes
     }
 
-    /// Short column title: `M3` for lm3s6965evb, `M4` for mps2-an386, `M33` for mps2-an505, `F405` for netduinoplus2, `M0` for microbit.
+    /// Short column title: `M3` for lm3s6965evb, `M3 AN385` for mps2-an385, `M4` for mps2-an386, `M33` for mps2-an505, `F405` for netduinoplus2, `M0` for microbit.
     pub(crate) fn core_tag(self) -> &'static str {
         match self.board {
             Board::Lm3s6965evb => "M3",
+            Board::Mps2An385 => "M3 AN385",
             Board::Mps2An386 => "M4",
             Board::Mps2An505 => "M33",
             Board::Netduinoplus2 => "F405",
