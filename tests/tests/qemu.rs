@@ -48,6 +48,11 @@ fn boots_and_exits_zero_on_lm3s6965evb_cortex_m3() {
 }
 
 #[test]
+fn boots_and_exits_zero_on_mps2_an385_cortex_m3() {
+    boots_and_exits_zero(Board::Mps2An385);
+}
+
+#[test]
 fn boots_and_exits_zero_on_mps2_an386_cortex_m4() {
     boots_and_exits_zero(Board::Mps2An386);
 }

@@ -72,6 +72,55 @@ fn firmware_run<'a>(sources: &'a Sources, sha256: &str) -> Option<&'a Measuremen
         .find(|run| run.board == HEADLINE_BOARD && run.model_sha256 == sha256 && run.without_user_dict())
 }
 
+/// What a user dictionary costs: each image with one against the same board and model without, in
+/// instructions per character (nothing when no image with a dictionary has its fixed-cost twin).
+fn user_dict_cost(out: &mut String, measurements: &[Measurement]) {
+    let pairs: Vec<(&Measurement, &Measurement)> = measurements
+        .iter()
+        .filter_map(|with| {
+            with.user_dict.as_ref()?;
+            let alone = measurements.iter().find(|alone| {
+                alone.board == with.board
+                    && alone.model_sha256 == with.model_sha256
+                    && alone.input == with.input
+                    && alone.without_user_dict()
+            })?;
+            Some((alone, with))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    out.push_str(
+        "User dictionary cost: instructions per character of an image with a user dictionary against the same \
+         board and model without one (the fixed cost), on the same input.\n\n\
+         | board | model | user dictionary | fixed instructions/char | with the dictionary | ratio | \
+         flash used with it | commits (fixed, with) |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for (alone, with) in pairs {
+        let dirty = |run: &Measurement| if run.dirty { " (dirty)" } else { "" };
+        let _ = writeln!(
+            out,
+            "| {} ({}) | `{}` | `{}` | {} | {} | {:.3} | {} of {} | {}{}, {}{} |",
+            with.board,
+            with.core,
+            with.model,
+            with.user_dict.as_deref().unwrap_or_default(),
+            format_instructions(alone.instructions_per_char),
+            format_instructions(with.instructions_per_char),
+            with.instructions_per_char / alone.instructions_per_char,
+            group_digits(with.flash_used_bytes),
+            group_digits(with.flash_bytes),
+            alone.commit,
+            dirty(alone),
+            with.commit,
+            dirty(with)
+        );
+    }
+    out.push('\n');
+}
+
 /// The README's headline table (with a line saying where it comes from).
 pub fn headline_table(sources: &Sources) -> String {
     let f1 = |name: &str| model(sources, name).map_or(NONE.to_owned(), |model| percent(model.f1));
@@ -291,6 +340,7 @@ fn firmware_section(out: &mut String, sources: &Sources) {
         );
     }
     out.push('\n');
+    user_dict_cost(out, &firmware.measurements);
     let line_rates = super::line_rates::line_rate_table(firmware);
     if !line_rates.is_empty() {
         let _ = writeln!(

@@ -148,3 +148,29 @@ fn the_headline_block_is_replaced_between_its_markers_and_rendering_twice_change
     let error = replace_headline("# Title\n", "| table |\n").unwrap_err().to_string();
     assert!(error.contains("<!-- results:headline -->"), "{error}");
 }
+
+#[test]
+fn a_user_dictionary_image_is_set_against_the_same_board_and_model_without_one() {
+    assert!(!results_markdown(&sources()).contains("User dictionary cost"));
+    let mut sources = sources();
+    let firmware = sources.firmware.as_mut().unwrap();
+    let mut with_dict = firmware.measurements[0].clone();
+    with_dict.user_dict = Some("target/user-dict/pfr-top10k.txt".to_owned());
+    with_dict.user_dict_sha256 = Some("ee".to_owned());
+    with_dict.instructions_per_char = 1604.85;
+    with_dict.flash_used_bytes = 343_000;
+    with_dict.flash_bytes = 4_194_304;
+    with_dict.commit = "fed".to_owned();
+    // The same dictionary with the 160 KiB model, which has no entry of its own on this board: no pair.
+    let mut unpaired = with_dict.clone();
+    unpaired.model_sha256 = "cc".to_owned();
+    firmware.measurements.extend([with_dict, unpaired]);
+    let markdown = results_markdown(&sources);
+    let rows: Vec<&str> =
+        markdown.lines().filter(|line| line.contains("| `target/user-dict/pfr-top10k.txt` |")).collect();
+    assert_eq!(
+        rows,
+        ["| lm3s6965evb (Cortex-M3) | `models/default.crfm` | `target/user-dict/pfr-top10k.txt` | 1,235 | 1,605 | \
+          1.300 | 343,000 of 4,194,304 | def, fed |"]
+    );
+}
