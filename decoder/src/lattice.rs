@@ -418,34 +418,47 @@ impl TransitionScores {
     /// after a forced cut, or constrained by `allowed`): predecessors are taken from `prev[to] & live`,
     /// and only tags of `allowed` are scored unless that leaves none live.
     fn step_masked(&self, col: &mut Column, emission: &[i32; MAX_CHAR_TAGS], allowed: u16) -> (u64, i32) {
-        // With a user dictionary most columns are constrained: the common tag count gets fixed trip counts.
-        // The other cases share one out-of-line pass (flash is tight on the Cortex-M3 with a dictionary).
-        let mut pass = if self.num_tags == 4 {
-            self.masked_pass::<4>(col, emission, allowed)
+        // With a user dictionary most columns are constrained: the common tag count gets fixed trip counts
+        // and a 4-score pass (clearing and copying 16 scores per column cost a Cortex-M3 about 80
+        // instructions). The other cases share one out-of-line pass (flash is tight on the Cortex-M3 with
+        // a dictionary).
+        if self.num_tags == 4 {
+            let pass = self.masked_pass::<4>(col, emission, allowed);
+            if pass.live != 0 || allowed == self.full {
+                return col.take(pass);
+            }
         } else {
-            self.any_masked_pass(col, emission, allowed)
-        };
-        if pass.live == 0 && allowed != self.full {
-            // No allowed tag is reachable: score every tag instead.
-            pass = self.any_masked_pass(col, emission, self.full);
+            let pass = self.any_masked_pass(col, emission, allowed);
+            if pass.live != 0 || allowed == self.full {
+                return col.take(pass);
+            }
         }
-        col.score = pass.next;
-        col.live = pass.live;
-        col.renormalise(pass.max);
-        (pass.row, pass.max)
+        // No allowed tag is reachable: score every tag instead.
+        let pass = self.any_masked_pass(col, emission, self.full);
+        col.take(pass)
     }
 
     /// [`Self::masked_pass`] for any tag count.
     #[inline(never)]
-    fn any_masked_pass(&self, col: &Column, emission: &[i32; MAX_CHAR_TAGS], allowed: u16) -> MaskedPass {
+    fn any_masked_pass(
+        &self,
+        col: &Column,
+        emission: &[i32; MAX_CHAR_TAGS],
+        allowed: u16,
+    ) -> MaskedPass<MAX_CHAR_TAGS> {
         self.masked_pass::<MAX_CHAR_TAGS>(col, emission, allowed)
     }
 
     /// Scores the tags of `allowed` that have a live predecessor.
     #[inline(always)]
-    fn masked_pass<const N: usize>(&self, col: &Column, emission: &[i32; MAX_CHAR_TAGS], allowed: u16) -> MaskedPass {
+    fn masked_pass<const N: usize>(
+        &self,
+        col: &Column,
+        emission: &[i32; MAX_CHAR_TAGS],
+        allowed: u16,
+    ) -> MaskedPass<N> {
         let bits = backpointer_bits(self.num_tags);
-        let mut next = [0i32; MAX_CHAR_TAGS];
+        let mut next = [0i32; N];
         let mut live = 0u16;
         let mut row = 0u64;
         let mut row32 = 0u32;
@@ -585,10 +598,10 @@ fn decode_wide(
     Ok(total)
 }
 
-/// One pass of [`TransitionScores::step_masked`]: the new column's scores (before renormalising), live
-/// tags, packed back-pointers and best score.
-struct MaskedPass {
-    next: [i32; MAX_CHAR_TAGS],
+/// One pass of [`TransitionScores::step_masked`] over the first `N` tags: their new scores (before
+/// renormalising; those of dead tags are left 0), live tags, packed back-pointers and best score.
+struct MaskedPass<const N: usize> {
+    next: [i32; N],
     live: u16,
     row: u64,
     max: i32,
@@ -617,6 +630,20 @@ impl<M: TagMask, const N: usize> Column<M, N> {
             self.score[tag] -= max;
             debug_assert!(self.score[tag] >= -max_spread(N), "score spread bound violated");
         }
+    }
+}
+
+impl Column {
+    /// Takes a pass's scores and live tags, renormalised: the column its step returns.
+    #[inline(always)]
+    fn take<const P: usize>(&mut self, pass: MaskedPass<P>) -> (u64, i32) {
+        // Only the first `P` scores: the others belong to no live tag, so they may keep the old values.
+        for (score, &next) in self.score.iter_mut().zip(&pass.next) {
+            *score = next;
+        }
+        self.live = pass.live;
+        self.renormalise(pass.max);
+        (pass.row, pass.max)
     }
 }
 
