@@ -465,23 +465,11 @@ impl TransitionScores {
         let mut max = i32::MIN;
         let l = self.num_tags.min(N);
         for to in 0..l {
-            let mut preds = self.prev[to] & col.live;
+            let preds = self.prev[to] & col.live;
             if preds == 0 || allowed & (1 << to) == 0 {
                 continue;
             }
-            let trans = &self.trans[to];
-            let mut arg = tz::<u16, MAX_CHAR_TAGS>(preds);
-            preds &= preds - 1;
-            let mut best = col.score[arg] + trans[arg];
-            while preds != 0 {
-                let from = tz::<u16, MAX_CHAR_TAGS>(preds);
-                preds &= preds - 1;
-                let c = col.score[from] + trans[from];
-                if c > best {
-                    best = c;
-                    arg = from;
-                }
-            }
+            let (best, arg) = best_predecessor::<u16, MAX_CHAR_TAGS>(preds, &col.score, &self.trans[to]);
             let v = best + emission[to];
             next[to] = v;
             max = max.max(v);
@@ -526,23 +514,11 @@ impl TransitionScores<u32, MAX_TAGS> {
         let mut live = 0u32;
         let mut max = i32::MIN;
         for (to, arg_out) in args.iter_mut().enumerate().take(self.num_tags.min(MAX_TAGS)) {
-            let mut preds = self.prev[to] & col.live;
+            let preds = self.prev[to] & col.live;
             if preds == 0 {
                 continue;
             }
-            let trans = &self.trans[to];
-            let mut arg = tz::<u32, MAX_TAGS>(preds);
-            preds &= preds - 1;
-            let mut best = col.score[arg] + trans[arg];
-            while preds != 0 {
-                let from = tz::<u32, MAX_TAGS>(preds);
-                preds &= preds - 1;
-                let c = col.score[from] + trans[from];
-                if c > best {
-                    best = c;
-                    arg = from;
-                }
-            }
+            let (best, arg) = best_predecessor::<u32, MAX_TAGS>(preds, &col.score, &self.trans[to]);
             let v = best + emission[to];
             next[to] = v;
             max = max.max(v);
@@ -651,6 +627,25 @@ impl Column {
 #[inline(always)]
 fn tz<M: TagMask, const N: usize>(mask: M) -> usize {
     (mask.lowest() as usize) & (N - 1)
+}
+
+/// The best of the predecessors `preds` (non-empty) of one tag: the highest `score[from] + trans[from]`
+/// and its `from`, the lowest index on ties.
+#[inline(always)]
+fn best_predecessor<M: TagMask, const N: usize>(mut preds: M, score: &[i32; N], trans: &[i32; N]) -> (i32, usize) {
+    let mut arg = tz::<M, N>(preds);
+    preds &= preds - M::ONE;
+    let mut best = score[arg] + trans[arg];
+    while preds != M::NONE {
+        let from = tz::<M, N>(preds);
+        preds &= preds - M::ONE;
+        let c = score[from] + trans[from];
+        if c > best {
+            best = c;
+            arg = from;
+        }
+    }
+    (best, arg)
 }
 
 /// Reads the back-pointer of `tag` from a packed row.

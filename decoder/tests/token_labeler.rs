@@ -2,15 +2,14 @@
 //! answer per input line whatever the bytes, the same answers however the input is cut, and the
 //! documented answers to malformed lines.
 
-use decoder::internal::format::{
-    self, EmissionSpec, HashedNgramSpec, ModelBody, TokenSpec, TransitionSpec, WeightType,
-};
+use decoder::internal::features::Template;
+use decoder::internal::format::{TokenSpec, WeightType};
 use decoder::internal::lattice::{backpointer_bytes, label_tokens};
 use decoder::{Answer, LineError, Model, TokenLabeler, TokenStats};
 use proptest::prelude::*;
 
 mod common;
-use common::Rng;
+use common::{Rng, Spec};
 
 const TAGS: &str = "O B-X I-X B-Y I-Y";
 const TEMPLATES: &str = "U0:%x[0,0]\nU1:%x[-1,1]/%x[0,1]\nU2:%suffix2[0,0]\nU3:%shape[1,0]";
@@ -20,27 +19,23 @@ fn token_model(seed: u64) -> Vec<u8> {
     let mut rng = Rng(seed);
     let l = TAGS.split(' ').count();
     let bucket_bits = 6;
-    let weights: Vec<u8> = (0..(1usize << bucket_bits) * l).map(|_| rng.range(-100, 100) as i8 as u8).collect();
-    let q =
-        |n: usize, rng: &mut Rng| format::i16_bytes(&(0..n).map(|_| rng.range(-300, 300) as i16).collect::<Vec<_>>());
-    let (transitions, start, end) = (q(l * l, &mut rng), q(l, &mut rng), q(l, &mut rng));
-    let templates: Vec<u8> = decoder::internal::features::Template::Bias.encode().to_vec();
-    let body = ModelBody {
-        tag_names: TAGS,
-        constraints: None,
-        score_frac_bits: 8,
-        emission: EmissionSpec::HashedNgram(HashedNgramSpec {
-            normalization: 0,
-            templates: &templates,
-            bucket_bits,
-            weight_type: WeightType::I8,
-            weight_shift: 2,
-            weights: &weights,
-        }),
-        transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
-        metadata: "test",
+    let weights = (0..(1usize << bucket_bits) * l).map(|_| rng.range(-100, 100) as i8 as u8).collect();
+    let mut scores = |n: usize| (0..n).map(|_| rng.range(-300, 300) as i16).collect::<Vec<_>>();
+    let (transitions, start, end) = (scores(l * l), scores(l), scores(l));
+    let spec = Spec {
+        names: TAGS.into(),
+        custom: None,
+        normalization: 0,
+        templates: vec![Template::Bias],
+        bucket_bits,
+        weight_type: WeightType::I8,
+        weight_shift: 2,
+        weights,
+        transitions,
+        start,
+        end,
     };
-    format::encode_with_tokens(&body, Some(&TokenSpec { columns: 2, templates: TEMPLATES })).unwrap()
+    spec.encode_tokens(&TokenSpec { columns: 2, templates: TEMPLATES })
 }
 
 /// Runs `pieces` through a labeler and writes the answers as the firmware does.

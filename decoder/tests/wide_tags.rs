@@ -3,10 +3,11 @@
 //! than 16 tags refused in every build.
 
 use decoder::internal::features::Template;
-use decoder::internal::format::{
-    encode_with_tokens, i16_bytes, EmissionSpec, HashedNgramSpec, ModelBody, TokenSpec, TransitionSpec, WeightType,
-};
+use decoder::internal::format::{TokenSpec, WeightType};
 use decoder::{Model, ModelError, MAX_CHAR_TAGS, MAX_TAGS};
+
+mod common;
+use common::{Rng, Spec};
 
 /// IOB2 names: `O`, then `B-Tk I-Tk` for `types` types.
 fn iob2_names(types: usize) -> String {
@@ -18,57 +19,42 @@ fn iob2_names(types: usize) -> String {
     names.join(" ")
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// A token-level model over `names` with random i8 weights (or every weight `extreme`) for the
 /// templates below, random (or extreme) transition scores, and `token` templates (`None`: a character
 /// model of the same tags).
 fn model_bytes(names: &str, rng: &mut Rng, extreme: Option<i8>, token: bool) -> Vec<u8> {
     let l = names.split(' ').count();
     let bucket_bits = 6u8;
-    let weights: Vec<u8> =
+    let weights =
         (0..(1usize << bucket_bits) * l).map(|_| extreme.unwrap_or_else(|| rng.below(256) as u8 as i8) as u8).collect();
-    let score = |rng: &mut Rng| match extreme {
-        Some(e) if e > 0 => i16::MAX,
-        Some(_) => i16::MIN,
-        None => rng.below(4001) as i16 - 2000,
+    let mut scores = |n: usize| {
+        (0..n)
+            .map(|_| match extreme {
+                Some(e) if e > 0 => i16::MAX,
+                Some(_) => i16::MIN,
+                None => rng.range(-2000, 2000) as i16,
+            })
+            .collect::<Vec<_>>()
     };
-    let transitions: Vec<i16> = (0..l * l).map(|_| score(rng)).collect();
-    let start: Vec<i16> = (0..l).map(|_| score(rng)).collect();
-    let end: Vec<i16> = (0..l).map(|_| score(rng)).collect();
-    let templates = Template::Bias.encode();
-    let (transitions, start, end) = (i16_bytes(&transitions), i16_bytes(&start), i16_bytes(&end));
-    let body = ModelBody {
-        tag_names: names,
-        constraints: None,
-        score_frac_bits: 8,
-        emission: EmissionSpec::HashedNgram(HashedNgramSpec {
-            normalization: 0,
-            templates: &templates,
-            bucket_bits,
-            weight_type: WeightType::I8,
-            weight_shift: 8,
-            weights: &weights,
-        }),
-        transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
-        metadata: "",
+    let (transitions, start, end) = (scores(l * l), scores(l), scores(l));
+    let spec = Spec {
+        names: names.into(),
+        custom: None,
+        normalization: 0,
+        templates: vec![Template::Bias],
+        bucket_bits,
+        weight_type: WeightType::I8,
+        weight_shift: 8,
+        weights,
+        transitions,
+        start,
+        end,
     };
-    let section = TokenSpec { columns: 1, templates: "U00:%x[0,0]\nU01:%x[-1,0]/%x[0,0]\nU02:%x[1,0]" };
-    encode_with_tokens(&body, token.then_some(&section)).unwrap()
+    if token {
+        spec.encode_tokens(&TokenSpec { columns: 1, templates: "U00:%x[0,0]\nU01:%x[-1,0]/%x[0,0]\nU02:%x[1,0]" })
+    } else {
+        spec.encode()
+    }
 }
 
 #[test]

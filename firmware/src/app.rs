@@ -166,9 +166,13 @@ fn run_token_mode(
     if cfg!(feature = "line-rate") {
         defmt::info!("labeler: not timed (SysTick paces the input in line-rate builds)");
     } else {
-        let ticks = session.labeler_ticks.saturating_sub(interrupt_cost.ticks(session.labeler_interrupts));
-        let instructions = instructions_per_tick.instructions(ticks);
-        let per_token = if stats.tokens == 0 { 0.0 } else { instructions as f32 / stats.tokens as f32 };
+        let Work { ticks, instructions, per_unit: per_token } = Work::measure(
+            session.labeler_ticks,
+            session.labeler_interrupts,
+            stats.tokens,
+            instructions_per_tick,
+            interrupt_cost,
+        );
         defmt::info!(
             "labeler: ticks={=u64} interrupts={=u64} instructions_per_tick={=f32} instructions={=u64} \
              instructions_per_token={=f32} (instructions: valid under qemu -icount shift=0)",
@@ -184,6 +188,33 @@ fn run_token_mode(
     #[cfg(feature = "line-rate")]
     line_rate::report();
     ExitCode::Success
+}
+
+/// What the segmenter or labeler spent, its interrupts' share taken out.
+struct Work {
+    /// SysTick ticks, interrupt handlers left out.
+    ticks: u64,
+    /// Instructions in those ticks (valid under `qemu -icount shift=0`).
+    instructions: u64,
+    /// Instructions per unit of input (character or token; 0 for no input).
+    per_unit: f32,
+}
+
+impl Work {
+    fn measure(
+        ticks: u64,
+        interrupts: u64,
+        units: u64,
+        instructions_per_tick: InstructionsPerTick,
+        interrupt_cost: InterruptCost,
+    ) -> Self {
+        // What the interrupts cost beyond their handlers' timed bodies is the
+        // UART's, not the segmenter's or labeler's.
+        let ticks = ticks.saturating_sub(interrupt_cost.ticks(interrupts));
+        let instructions = instructions_per_tick.instructions(ticks);
+        let per_unit = if units == 0 { 0.0 } else { instructions as f32 / units as f32 };
+        Self { ticks, instructions, per_unit }
+    }
 }
 
 /// How the image's flash splits into the model and everything else.
@@ -216,11 +247,13 @@ fn report(stats: &SessionStats, instructions_per_tick: InstructionsPerTick, inte
         defmt::info!("segmenter: not timed (SysTick paces the input in line-rate builds)");
         return;
     }
-    // What the interrupts cost beyond their handlers' timed bodies is the
-    // UART's, not the segmenter's.
-    let ticks = stats.segmenter_ticks.saturating_sub(interrupt_cost.ticks(stats.segmenter_interrupts));
-    let instructions = instructions_per_tick.instructions(ticks);
-    let per_character = if stats.characters == 0 { 0.0 } else { instructions as f32 / stats.characters as f32 };
+    let Work { ticks, instructions, per_unit: per_character } = Work::measure(
+        stats.segmenter_ticks,
+        stats.segmenter_interrupts,
+        stats.characters,
+        instructions_per_tick,
+        interrupt_cost,
+    );
     defmt::info!(
         "segmenter: ticks={=u64} interrupts={=u64} instructions_per_tick={=f32} instructions={=u64} \
          instructions_per_char={=f32} (instructions: valid under qemu -icount shift=0)",

@@ -4,7 +4,8 @@
 
 use decoder::internal::features::{Template, DEFAULT_TEMPLATES};
 use decoder::internal::format::{
-    self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TransitionSpec, WeightType,
+    self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TokenSpec, TransitionSpec,
+    WeightType,
 };
 use decoder::internal::lattice::{backpointer_bytes, label_chars};
 use decoder::internal::tags::Constraints;
@@ -54,21 +55,27 @@ impl Spec {
 
     /// A version-1 file: `weights` is the `[2^bucket_bits][L]` table.
     pub fn encode(&self) -> Vec<u8> {
-        self.encode_with(None)
+        self.encode_with(None, None)
+    }
+
+    /// A token-level file (format version 6) with the template section `tokens`: `weights` is the
+    /// `[2^bucket_bits][L]` table over the hashed token features.
+    pub fn encode_tokens(&self, tokens: &TokenSpec<'_>) -> Vec<u8> {
+        self.encode_with(None, Some(tokens))
     }
 
     /// A version-2 codebook file with `codes.len()` rows: `weights` is the `[256][L]` codebook and
     /// `bucket_bits` is unused.
     pub fn encode_codebook(&self, codes: &[u8]) -> Vec<u8> {
-        self.encode_with(Some((codes, 1)))
+        self.encode_with(Some((codes, 1)), None)
     }
 
     /// Like [`Spec::encode_codebook`], with `hashes` rows per feature.
     pub fn encode_codebook_hashes(&self, codes: &[u8], hashes: u8) -> Vec<u8> {
-        self.encode_with(Some((codes, hashes)))
+        self.encode_with(Some((codes, hashes)), None)
     }
 
-    fn encode_with(&self, codes: Option<(&[u8], u8)>) -> Vec<u8> {
+    fn encode_with(&self, codes: Option<(&[u8], u8)>, tokens: Option<&TokenSpec<'_>>) -> Vec<u8> {
         let templates: Vec<u8> = self.templates.iter().flat_map(|t| t.encode()).collect();
         let trans = format::i16_bytes(&self.transitions);
         let start = format::i16_bytes(&self.start);
@@ -104,7 +111,7 @@ impl Spec {
             transitions: TransitionSpec { transitions: &trans, start: &start, end: &end },
             metadata: "test",
         };
-        format::encode(&body).expect("encode")
+        format::encode_with_tokens(&body, tokens).expect("encode")
     }
 }
 
