@@ -109,8 +109,7 @@ impl Model {
 
 /// A text repeats its words (punctuation, function words): a hash table of the str objects made so far
 /// (open addressing, linear probing) shares one object among all occurrences of a word (str is
-/// immutable), which saves most of the allocations and UTF-8 decoding that an object per occurrence
-/// costs. It never evicts: once half full it keeps the words it has (the frequent ones come early) and
+/// immutable), which saves most of the allocations and conversions that an object per occurrence costs. It never evicts: once half full it keeps the words it has (the frequent ones come early) and
 /// makes the others uncached.
 struct WordCache<'t, 'py> {
     /// `(hash, word, object)`; `None`: empty.
@@ -180,8 +179,8 @@ const MAX_WIDE_WORD: usize = 32;
 
 /// A new str object holding `word`. Built from the word's characters as `wchar_t` (UCS-4 on Unix, UTF-16
 /// on Windows): CPython then sizes the object once, from the largest character, where building it from
-/// UTF-8 (`PyString::new`) decodes into a guessed width, widens and shrinks it, three allocations for a
-/// CJK word; a `segment` call on a long text spends most of its time outside the decoder here.
+/// UTF-8 (`PyString::new`) decodes into a guessed width, then widens and shrinks it: three allocations for
+/// a CJK word.
 fn new_str<'py>(py: Python<'py>, word: &str) -> Bound<'py, PyString> {
     let mut wide: [libc::wchar_t; MAX_WIDE_WORD] = [0; MAX_WIDE_WORD];
     let mut len = 0;
