@@ -67,7 +67,7 @@ pub use error::{NeuralPart, NeuralProblem};
 pub use lattice::LineLabeler;
 pub use limits::{FORMAT_VERSION, MAX_BUCKET_BITS, MAX_CHAR_TAGS, MAX_TAGS, MAX_TEMPLATES};
 pub use model::Model;
-pub use segment::{Segmenter, DEFAULT_SEPARATOR, DEFAULT_WINDOW};
+pub use segment::{word_spans, Segmenter, WordSpans, DEFAULT_SEPARATOR, DEFAULT_WINDOW};
 pub use spans::{SpanRules, SPAN_LOOKAHEAD};
 pub use stream::{Event, Labeled, LineEnding, StreamLabeler};
 pub use tags::TagScheme;

@@ -19,7 +19,7 @@ use crate::lattice::LineLabeler;
 
 use crate::model::Model;
 use crate::spans::SpanRules;
-use crate::stream::{Event, StreamLabeler};
+use crate::stream::{Event, LineEnding, StreamLabeler};
 pub use crate::tags::ChunkRoles;
 #[cfg(feature = "alloc")]
 use crate::text::is_separator;
@@ -207,6 +207,85 @@ impl<'m, const WINDOW: usize> Segmenter<'m, WINDOW> {
         self.finish(&mut out);
         self.forced_cuts()
     }
+}
+
+/// The words of a [`StreamLabeler`]'s events as byte ranges of its input: the same words, split by the
+/// same rules, that a [`Segmenter`] writes, without writing them. Each word is contiguous in the input
+/// (separators and line endings end a word), so a caller holding the input takes its words as slices of
+/// it instead of copying them; ranges count from the first byte the labeler was given.
+#[derive(Debug, Clone, Copy)]
+pub struct WordSpans {
+    roles: ChunkRoles,
+    /// Input bytes the events so far stand for.
+    offset: usize,
+    /// Where the word not yet reported starts, if one has started.
+    open: Option<usize>,
+    /// Tag of the last unit of that word.
+    last_tag: u8,
+}
+
+impl WordSpans {
+    /// Word spans by the chunk roles of `model`'s tags.
+    pub fn new(model: &Model<'_>) -> Self {
+        Self { roles: ChunkRoles::of(model), offset: 0, open: None, last_tag: 0 }
+    }
+
+    /// Takes the labeler's next event; `out` receives each word's range as soon as the word has ended.
+    #[inline]
+    pub fn event(&mut self, event: Event, out: &mut impl FnMut(core::ops::Range<usize>)) {
+        match event {
+            Event::Unit(unit) => {
+                let start = self.offset;
+                self.offset += usize::from(unit.len);
+                match unit.tag {
+                    Some(tag) => {
+                        match self.open {
+                            Some(open) if self.roles.boundary(self.last_tag, tag) => {
+                                out(open..start);
+                                self.open = Some(start);
+                            }
+                            Some(_) => {}
+                            None => self.open = Some(start),
+                        }
+                        self.last_tag = tag;
+                    }
+                    None => self.close(start, out),
+                }
+            }
+            Event::LineEnd(ending) => {
+                self.close(self.offset, out);
+                self.offset += match ending {
+                    LineEnding::Lf => 1,
+                    LineEnding::CrLf => 2,
+                    LineEnding::EndOfInput => 0,
+                };
+            }
+        }
+    }
+
+    /// Reports the open word, if any, as ending at `end`.
+    #[inline]
+    fn close(&mut self, end: usize, out: &mut impl FnMut(core::ops::Range<usize>)) {
+        if let Some(open) = self.open.take() {
+            out(open..end);
+        }
+    }
+}
+
+/// The words of the whole of `input`, segmented with span `rules` by a [`StreamLabeler`] of window
+/// `WINDOW`, as byte ranges of `input` (see [`WordSpans`]): `input[range]` is each word a [`Segmenter`]
+/// with the same rules writes, in order. Returns the number of forced cuts.
+pub fn word_spans<'m, const WINDOW: usize>(
+    model: &Model<'m>,
+    rules: SpanRules<'m>,
+    input: &[u8],
+    mut out: impl FnMut(core::ops::Range<usize>),
+) -> u64 {
+    let mut labeler = StreamLabeler::<WINDOW>::with_rules(model, rules);
+    let mut words = WordSpans::new(model);
+    labeler.push(input, |event| words.event(event, &mut out));
+    labeler.finish(|event| words.event(event, &mut out));
+    labeler.forced_cuts()
 }
 
 #[cfg(feature = "alloc")]

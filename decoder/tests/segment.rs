@@ -9,7 +9,7 @@ use decoder::internal::segment::{segment, segment_line, segment_line_with_rules,
 use decoder::Event;
 use decoder::SpanRules;
 use decoder::DEFAULT_SEPARATOR;
-use decoder::{Model, Segmenter, DEFAULT_WINDOW};
+use decoder::{word_spans, Model, Segmenter, WordSpans, DEFAULT_WINDOW};
 use proptest::prelude::*;
 
 /// A BMES model with zero emission weights whose transitions favour the given pattern.
@@ -143,5 +143,64 @@ proptest! {
             let lines: Vec<String> = text.split_inclusive('\n').map(|l| segment_line_with_rules(&model, SpanRules::NONE, l).join("  ") + "\n").collect();
             prop_assert_eq!(String::from_utf8(out).unwrap(), lines.concat());
         }
+    }
+}
+
+/// The words a `Segmenter` with `rules` writes (its output split at its separator and line breaks).
+fn segmenter_words(model: &Model<'_>, rules: SpanRules<'_>, input: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    Segmenter::<DEFAULT_WINDOW>::with_rules_and_separator(model, rules, b"\n")
+        .segment_all(input, |b| out.extend_from_slice(b));
+    out.split(|&b| b == b'\n').filter(|word| !word.is_empty()).map(<[u8]>::to_vec).collect()
+}
+
+#[test]
+fn word_spans_are_the_segmenters_words_in_place() {
+    let singles = fixed(&[(3, 3)], [0, 0, 0, 100], [0, 0, 0, 100]).encode();
+    let singles = Model::from_bytes(&singles).unwrap();
+    let pairs = fixed(&[(0, 2), (2, 0)], [100, 0, 0, 0], [0, 0, 100, 0]).encode();
+    let pairs = Model::from_bytes(&pairs).unwrap();
+    let spans = |model: &Model<'_>, input: &str| {
+        let mut spans = Vec::new();
+        word_spans::<DEFAULT_WINDOW>(model, SpanRules::NONE, input.as_bytes(), |span| spans.push(span));
+        spans
+    };
+    assert_eq!(spans(&singles, "中文 分\r\n词\rx"), [0..3, 3..6, 7..10, 12..15, 16..17]);
+    assert_eq!(spans(&pairs, "中文分词\u{3000}ＡＢ\n"), [0..6, 6..12, 15..21]);
+    assert_eq!(spans(&pairs, ""), []);
+    assert_eq!(spans(&pairs, " \n\r\n"), []);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn word_spans_slice_the_segmenters_words(seed: u64, len in 0usize..200, cuts in proptest::collection::vec(0usize..1000, 0..5), forced_spans: bool) {
+        let mut rng = Rng(seed);
+        let spec = random_small(&mut rng);
+        let bytes = spec.encode();
+        let model = Model::from_bytes(&bytes).unwrap();
+        let alphabet = ["中", "文", "分", "词", "a", "1", ".", "http://x.y/", " ", "\n", "\r", "\r\n", "\u{3000}", "\u{FFFD}"];
+        let mut input = Vec::new();
+        for _ in 0..len {
+            input.extend_from_slice(alphabet[rng.below(alphabet.len() as u64) as usize].as_bytes());
+        }
+        if rng.below(3) == 0 {
+            input.push(0xFF);
+        }
+        let rules = SpanRules { dictionary: None, forced_spans };
+        let expected = segmenter_words(&model, rules, &input);
+        // Whole, and streamed in pieces through `WordSpans` (ranges count from the first piece).
+        let mut whole = Vec::new();
+        word_spans::<DEFAULT_WINDOW>(&model, rules, &input, |span| whole.push(input[span].to_vec()));
+        prop_assert_eq!(&whole, &expected);
+        let mut labeler = decoder::StreamLabeler::<DEFAULT_WINDOW>::with_rules(&model, rules);
+        let mut words = WordSpans::new(&model);
+        let mut streamed = Vec::new();
+        for piece in split_at(&input, &cuts) {
+            labeler.push(piece, |event| words.event(event, &mut |span| streamed.push(input[span].to_vec())));
+        }
+        labeler.finish(|event| words.event(event, &mut |span| streamed.push(input[span].to_vec())));
+        prop_assert_eq!(&streamed, &expected);
     }
 }

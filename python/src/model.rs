@@ -28,11 +28,6 @@ self_cell!(
 /// and taking it back again costs more than other threads gain.
 const RELEASE_GIL_BYTES: usize = 4096;
 
-/// Separates the words in the segmenter's output: a line break, which no word contains (line breaks are
-/// line endings, and other white space separates words), so every line break in the output is a word
-/// boundary, exactly where `trainer segment` writes its two spaces or ends a line.
-const WORD_BREAK: &[u8] = b"\n";
-
 /// A segmentation (or other character-tagging) model, loaded from a model file that `trainer train`
 /// or `crf_mcu.train` wrote.
 #[pyclass(module = "crf_mcu", frozen)]
@@ -75,8 +70,8 @@ impl Model {
         }
     }
 
-    /// `text` segmented with `separator` between words, and `\n` ending every line.
-    fn segment_to_string(&self, py: Python<'_>, text: &str, separator: &[u8], forced_spans: Option<bool>) -> String {
+    /// `text` segmented with `separator` between words, and `\n` ending every line, as UTF-8 bytes.
+    fn segment_to_bytes(&self, py: Python<'_>, text: &str, separator: &[u8], forced_spans: Option<bool>) -> Vec<u8> {
         let dictionary = self.user_dict.current();
         let forced_spans = forced_spans.unwrap_or(self.forced_spans);
         Self::maybe_detached(py, text, || {
@@ -84,9 +79,7 @@ impl Model {
             let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
             Segmenter::<DEFAULT_WINDOW>::with_rules_and_separator(self.model(), rules, separator)
                 .segment_all(text.as_bytes(), |bytes| out.extend_from_slice(bytes));
-            // The segmenter writes each unit's input bytes whole and adds only the separator and line
-            // breaks: valid UTF-8 in, valid UTF-8 out. Lossy conversion keeps this panic-free all the same.
-            String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            out
         })
     }
 
@@ -96,41 +89,124 @@ impl Model {
         text: &str,
         forced_spans: Option<bool>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let lines = self.segment_to_string(py, text, WORD_BREAK, forced_spans);
-        // A text repeats its words (punctuation, function words): a direct-mapped cache of str objects,
-        // indexed by a hash of the word, shares one object among a word's occurrences (str is immutable),
-        // which saves most of the allocations and UTF-8 decoding that an object per occurrence costs.
-        let slots = (lines.len() / 8).clamp(16, MAX_CACHED_WORDS).next_power_of_two();
-        let mut cache: Vec<Option<(&str, Bound<'py, PyString>)>> = vec![None; slots];
-        let mut words = Vec::with_capacity(lines.len() / 4);
-        for word in lines.split('\n').filter(|word| !word.is_empty()) {
-            let slot = &mut cache[word_hash(word) as usize & (slots - 1)];
-            match slot {
-                Some((cached, object)) if *cached == word => words.push(object.clone()),
-                _ => {
-                    let object = PyString::new(py, word);
-                    words.push(object.clone());
-                    *slot = Some((word, object));
-                }
-            }
-        }
+        let dictionary = self.user_dict.current();
+        let forced_spans = forced_spans.unwrap_or(self.forced_spans);
+        // Each word as its byte range in `text` (the words `segment_text` writes, as the decoder's
+        // `WordSpans` finds them): no segmented copy of the text to write, check and split again.
+        let spans = Self::maybe_detached(py, text, || {
+            let mut spans = Vec::with_capacity(text.len() / 4 + 1);
+            let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
+            decoder::word_spans::<DEFAULT_WINDOW>(self.model(), rules, text.as_bytes(), |span| spans.push(span));
+            spans
+        });
+        let mut cache = WordCache::new(spans.len());
+        // The ranges start and end at characters (units are whole characters of a valid str), so `get`
+        // always finds the word.
+        let words = spans.into_iter().map(|span| cache.word(py, text.get(span).unwrap_or_default()));
         PyList::new(py, words)
     }
 }
 
-/// The most str objects `segment` keeps for reuse while it builds one list (a power of two).
-const MAX_CACHED_WORDS: usize = 1 << 14;
+/// A text repeats its words (punctuation, function words): a hash table of the str objects made so far
+/// (open addressing, linear probing) shares one object among all occurrences of a word (str is
+/// immutable), which saves most of the allocations and conversions that an object per occurrence costs. It never evicts: once half full it keeps the words it has (the frequent ones come early) and
+/// makes the others uncached.
+struct WordCache<'t, 'py> {
+    /// `(hash, word, object)`; `None`: empty.
+    slots: Vec<Option<(u64, &'t str, Bound<'py, PyString>)>>,
+    /// `64 - log2(slots.len())`: the hash's top bits pick the first slot.
+    shift: u32,
+    /// Words that may still be added (half the slots, so probes stay short).
+    room: usize,
+}
+
+/// The most slots a `WordCache` has (a power of two): it holds up to half as many words.
+const MAX_CACHE_SLOTS: usize = 1 << 16;
+
+impl<'t, 'py> WordCache<'t, 'py> {
+    /// A cache for a list of `words` words (there are fewer distinct words than that).
+    fn new(words: usize) -> Self {
+        let slots = words.next_power_of_two().clamp(16, MAX_CACHE_SLOTS);
+        Self { slots: vec![None; slots], shift: 64 - slots.trailing_zeros(), room: slots / 2 }
+    }
+
+    /// The str object for `word`: the cached one, or a new one.
+    fn word(&mut self, py: Python<'py>, word: &'t str) -> Bound<'py, PyString> {
+        let hash = word_hash(word);
+        let mask = self.slots.len() - 1;
+        let mut index = (hash >> self.shift) as usize;
+        loop {
+            match &self.slots[index & mask] {
+                // Equal hashes of words of one length up to 8 bytes mean equal words (`word_hash`).
+                Some((cached_hash, cached, object))
+                    if *cached_hash == hash
+                        && cached.len() == word.len()
+                        && (word.len() <= WORD_HASH_BYTES || *cached == word) =>
+                {
+                    return object.clone();
+                }
+                Some(_) => index += 1,
+                None => break,
+            }
+        }
+        let object = new_str(py, word);
+        if self.room > 0 {
+            self.room -= 1;
+            self.slots[index & mask] = Some((hash, word, object.clone()));
+        }
+        object
+    }
+}
+
+/// How many leading bytes of a word `word_hash` reads.
+const WORD_HASH_BYTES: usize = 8;
 
 /// A hash of a word for the cache: its first 8 bytes and its length, mixed by one multiplication (most
-/// words are 1 to 3 CJK characters, 3 to 9 bytes, so this sees almost all of them); the cache compares
-/// the whole word on a hit, so a collision only costs a new str object.
+/// words are 1 to 3 CJK characters, 3 to 9 bytes, so this sees almost all of them). The multiplier is
+/// odd, so the mix is a bijection: two words of one length up to 8 bytes hash alike only if they are
+/// equal; longer ones are compared whole.
 fn word_hash(word: &str) -> u64 {
     let bytes = word.as_bytes();
-    let mut head = [0u8; 8];
-    let len = bytes.len().min(8);
+    let mut head = [0u8; WORD_HASH_BYTES];
+    let len = bytes.len().min(WORD_HASH_BYTES);
     head[..len].copy_from_slice(&bytes[..len]);
-    let mixed = (u64::from_le_bytes(head) ^ (bytes.len() as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    mixed >> 40
+    (u64::from_le_bytes(head) ^ (bytes.len() as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The longest word (in characters) that `new_str` builds from wide characters; longer ones (rare) go
+/// through UTF-8.
+const MAX_WIDE_WORD: usize = 32;
+
+/// A new str object holding `word`. Built from the word's characters as `wchar_t` (UCS-4 on Unix, UTF-16
+/// on Windows): CPython then sizes the object once, from the largest character, where building it from
+/// UTF-8 (`PyString::new`) decodes into a guessed width, then widens and shrinks it: three allocations for
+/// a CJK word.
+fn new_str<'py>(py: Python<'py>, word: &str) -> Bound<'py, PyString> {
+    let mut wide: [libc::wchar_t; MAX_WIDE_WORD] = [0; MAX_WIDE_WORD];
+    let mut len = 0;
+    let mut push = |unit: u32| match wide.get_mut(len) {
+        Some(slot) => {
+            // Lossless: a `wchar_t` of 4 bytes holds every character; one of 2 bytes gets UTF-16 units.
+            *slot = unit as libc::wchar_t;
+            len += 1;
+            true
+        }
+        None => false,
+    };
+    let fits = if std::mem::size_of::<libc::wchar_t>() >= 4 {
+        word.chars().all(|ch| push(u32::from(ch)))
+    } else {
+        word.encode_utf16().all(|unit| push(u32::from(unit)))
+    };
+    if !fits {
+        return PyString::new(py, word);
+    }
+    // SAFETY: `wide[..len]` is initialised and outlives the call, which copies it into a new object (a
+    // new reference, owned by the `Bound`); a null result (out of memory) panics, as `PyString::new` does.
+    unsafe {
+        Bound::from_owned_ptr(py, pyo3::ffi::PyUnicode_FromWideChar(wide.as_ptr(), len as pyo3::ffi::Py_ssize_t))
+            .cast_into_unchecked()
+    }
 }
 
 #[pymethods]
@@ -188,8 +264,17 @@ impl Model {
     /// `text` segmented as `trainer segment` writes it: each line's words with `separator` between them
     /// (default two spaces, as in the SIGHAN files), `\n` after every line (white space dropped).
     #[pyo3(signature = (text, separator = "  ", *, forced_spans = None))]
-    fn segment_text(&self, py: Python<'_>, text: PyBackedStr, separator: &str, forced_spans: Option<bool>) -> String {
-        self.segment_to_string(py, &text, separator.as_bytes(), forced_spans)
+    fn segment_text<'py>(
+        &self,
+        py: Python<'py>,
+        text: PyBackedStr,
+        separator: &str,
+        forced_spans: Option<bool>,
+    ) -> PyResult<Bound<'py, PyString>> {
+        // The segmenter writes each unit's input bytes whole and adds only the separator and line
+        // breaks: valid UTF-8 in, valid UTF-8 out. Python checks it as it makes the str (once, not
+        // also here).
+        PyString::from_bytes(py, &self.segment_to_bytes(py, &text, separator.as_bytes(), forced_spans))
     }
 
     /// The words of `text` as an iterator (jieba's `cut`).

@@ -4,7 +4,7 @@ use std::{
     fs,
     io::Read,
     path::{Path, PathBuf},
-    process::ExitCode,
+    process::{Command, ExitCode},
     time::{Duration, Instant},
 };
 
@@ -24,8 +24,9 @@ use xtask::{
     process,
     python::{self, SystemPython},
     qemu,
+    results::python_speed::{PythonSpeed, PYTHON_README, PYTHON_SPEED_JSON},
     toolchain::{ArmGcc, Toolchain, THUMB_TARGETS},
-    util::{self, GitState},
+    util::{self, now_utc, shown_path, GitState},
     workspace_root,
 };
 
@@ -80,6 +81,11 @@ struct BenchPythonArgs {
     /// Runs of each way; the best counts.
     #[arg(long, default_value_t = 10)]
     runs: u32,
+    /// Count instructions with callgrind instead of timing (one run of each
+    /// way, each less the same process without the segmenting), write
+    /// docs/python-speed.json and render python/README.md's speed table.
+    #[arg(long)]
+    instructions: bool,
 }
 
 #[derive(Subcommand)]
@@ -720,7 +726,59 @@ fn bench_python(args: &BenchPythonArgs) -> Result<()> {
         }),
     };
     let model = args.model.clone().unwrap_or_else(firmware::default_model);
-    venv.bench(trainer.binary(), &model, &input, args.runs)
+    if args.instructions {
+        count_python_instructions(&venv, trainer.binary(), &model, &input)
+    } else {
+        venv.bench(trainer.binary(), &model, &input, args.runs)
+    }
+}
+
+/// `bench-python --instructions`: callgrind's counts of `trainer segment` and of the package's
+/// `segment` and `segment_text` on `input`, into docs/python-speed.json and python/README.md.
+fn count_python_instructions(venv: &python::Venv, trainer: &Path, model: &Path, input: &Path) -> Result<()> {
+    python::require_valgrind()?;
+    let root = workspace_root();
+    let git = GitState::of_workspace_ignoring(&[PYTHON_SPEED_JSON, PYTHON_README]);
+    let scratch = root.join("target").join("bench-python");
+    fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let empty = scratch.join("empty.txt");
+    fs::write(&empty, b"").with_context(|| format!("writing {}", empty.display()))?;
+    let trainer_count = |text: &Path, name: &str| {
+        let mut segment = Command::new(trainer);
+        segment.arg("segment").arg("--model").arg(model).arg(text);
+        python::callgrind_instructions(&segment, &scratch.join(format!("callgrind.trainer.{name}")))
+    };
+    let trainer_instructions = trainer_count(input, "input")?;
+    let trainer_empty_instructions = trainer_count(&empty, "empty")?;
+    let python_count = |mode: &str| venv.count_segment_once(model, input, mode, &scratch);
+    let data_dir = measure::data_dir();
+    let speed = PythonSpeed {
+        command: "cargo xtask bench-python --instructions".to_owned(),
+        commit: git.commit.clone().unwrap_or_else(|| "unknown".to_owned()),
+        dirty: git.dirty,
+        generated: now_utc()?,
+        model: shown_path(model, &data_dir),
+        input: shown_path(input, &data_dir),
+        input_bytes: fs::metadata(input).with_context(|| format!("reading {}", input.display()))?.len(),
+        python: venv.version(),
+        trainer_instructions,
+        trainer_empty_instructions,
+        python_none_instructions: python_count("none")?,
+        segment_instructions: python_count("segment")?,
+        segment_text_instructions: python_count("segment_text")?,
+    };
+    println!(
+        "bench-python: net instructions: trainer segment {}, Model.segment {} ({:.3}x), Model.segment_text {:.3}x",
+        speed.trainer_net(),
+        speed.segment_instructions.saturating_sub(speed.python_none_instructions),
+        speed.segment_ratio(),
+        speed.segment_text_ratio()
+    );
+    let path = root.join(PYTHON_SPEED_JSON);
+    fs::write(&path, serde_json::to_string_pretty(&speed)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("bench-python: wrote {}", path.display());
+    xtask::results::render_results(&root)
 }
 
 fn firmware_c_compare(args: &CCompareArgs) -> Result<()> {

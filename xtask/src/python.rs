@@ -6,12 +6,12 @@
 //! needs Python); its builds go to `target/python/`.
 
 use std::{
-    env,
+    env, fs,
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Stdio},
 };
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::{
     measure,
@@ -151,6 +151,24 @@ impl Venv {
         process::run(&mut pytest)
     }
 
+    /// `python --version` of the environment's interpreter.
+    pub fn version(&self) -> String {
+        stdout_of(self.python_command().arg("--version")).unwrap_or_else(|| "Python (version unknown)".to_owned())
+    }
+
+    /// Instructions callgrind counts for `python/bench/segment_once.py MODEL INPUT MODE` (`none`,
+    /// `segment` or `segment_text`), with a fixed hash seed so that runs repeat to the instruction.
+    pub fn count_segment_once(&self, model: &Path, input: &Path, mode: &str, scratch: &Path) -> Result<u64> {
+        let mut python = self.python_command();
+        python
+            .arg(package_dir().join("bench").join("segment_once.py"))
+            .arg(model)
+            .arg(input)
+            .arg(mode)
+            .env("PYTHONHASHSEED", "0");
+        callgrind_instructions(&python, &scratch.join(format!("callgrind.python.{mode}")))
+    }
+
     /// Runs `python/bench/bench_segment.py` on `input` with `model`.
     pub fn bench(&self, trainer: &Path, model: &Path, input: &Path, runs: u32) -> Result<()> {
         if !input.is_file() {
@@ -167,5 +185,58 @@ impl Venv {
             .arg(runs.to_string())
             .arg(input);
         process::run(&mut bench)
+    }
+}
+
+/// The instructions of `command` (its whole process) under `valgrind --tool=callgrind`, whose profile goes
+/// to `profile`; the command's output is discarded.
+pub fn callgrind_instructions(command: &Command, profile: &Path) -> Result<u64> {
+    let mut valgrind = Command::new("valgrind");
+    valgrind
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", profile.display()))
+        .arg(command.get_program())
+        .args(command.get_args())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(dir) = command.get_current_dir() {
+        valgrind.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => valgrind.env(key, value),
+            None => valgrind.env_remove(key),
+        };
+    }
+    process::run(&mut valgrind)?;
+    let text = fs::read_to_string(profile).with_context(|| format!("reading {}", profile.display()))?;
+    profile_total(&text).with_context(|| format!("{}: no `summary:` or `totals:` line", profile.display()))
+}
+
+/// The total of a callgrind profile: its `summary:` line (or `totals:`), one event (instructions).
+pub fn profile_total(profile: &str) -> Option<u64> {
+    profile.lines().find_map(|line| {
+        let count = line.strip_prefix("summary:").or_else(|| line.strip_prefix("totals:"))?;
+        count.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// Makes sure `valgrind` is on PATH (installing Debian's package as root when it is missing).
+pub fn require_valgrind() -> Result<()> {
+    if find_on_path("valgrind").is_none() {
+        apt_install(&["valgrind"], Missing::Install, "")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profiles_total_is_its_summary_line() {
+        assert_eq!(profile_total("events: Ir\nsummary: 229819434\ntotals: 1\n"), Some(229_819_434));
+        assert_eq!(profile_total("events: Ir\ntotals: 42\n"), Some(42));
+        assert_eq!(profile_total("events: Ir\n"), None);
     }
 }

@@ -6,7 +6,7 @@
 use std::fs;
 
 use xtask::{
-    results::{render_documents, FRONTIER_MARKDOWN, README, RESULTS_MARKDOWN},
+    results::{python_speed::PYTHON_README, render_documents, FRONTIER_MARKDOWN, README, RESULTS_MARKDOWN},
     workspace_root,
 };
 
@@ -31,8 +31,13 @@ fn committed_documents_equal_their_rendering_from_the_measurement_files() {
     let root = workspace_root();
     let rendered = render_documents(&root).expect("rendering from the committed JSON files");
     let frontier = rendered.frontier_markdown.as_ref().map(|markdown| (FRONTIER_MARKDOWN, markdown));
-    for (relative, expected) in
-        [(RESULTS_MARKDOWN, &rendered.results_markdown), (README, &rendered.readme)].into_iter().chain(frontier)
+    for (relative, expected) in [
+        (RESULTS_MARKDOWN, &rendered.results_markdown),
+        (README, &rendered.readme),
+        (PYTHON_README, &rendered.python_readme),
+    ]
+    .into_iter()
+    .chain(frontier)
     {
         let committed = fs::read_to_string(root.join(relative)).expect(relative);
         assert!(

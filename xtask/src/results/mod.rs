@@ -10,6 +10,7 @@
 
 pub mod line_rates;
 pub mod models;
+pub mod python_speed;
 pub mod render;
 mod runner;
 
@@ -223,6 +224,8 @@ pub struct Rendered {
     pub readme: String,
     /// The whole of `docs/frontier.md`, if `docs/frontier.json` exists.
     pub frontier_markdown: Option<String>,
+    /// The whole of `python/README.md`, its speed table replaced (from `docs/python-speed.json`).
+    pub python_readme: String,
 }
 
 /// Renders docs/results.md and the README (under `root`) from the
@@ -239,7 +242,20 @@ pub fn render_documents(root: &Path) -> Result<Rendered> {
             &sources.firmware.as_ref().map(line_rates::line_rate_table).unwrap_or_default(),
         ),
         frontier_markdown: frontier_markdown(root)?,
+        python_readme: python_readme(root)?,
     })
+}
+
+/// python/README.md with the table of `docs/python-speed.json` (`cargo xtask bench-python
+/// --instructions`) in its block; an empty block without that file.
+fn python_readme(root: &Path) -> Result<String> {
+    let path = root.join(python_speed::PYTHON_README);
+    let readme = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let speed: Option<python_speed::PythonSpeed> = read_json(root, python_speed::PYTHON_SPEED_JSON)?;
+    Ok(python_speed::replace_python_speed(
+        &readme,
+        &speed.as_ref().map(python_speed::python_speed_table).unwrap_or_default(),
+    ))
 }
 
 /// docs/frontier.md as `cargo xtask frontier --rerender` writes it from docs/frontier.json and the
@@ -264,11 +280,18 @@ fn frontier_markdown(root: &Path) -> Result<Option<String>> {
 /// those files calls this (or [`render_all`]) when it finishes.
 pub fn render_results(root: &Path) -> Result<()> {
     let rendered = render_documents(root)?;
-    for (relative, text) in [(RESULTS_MARKDOWN, &rendered.results_markdown), (README, &rendered.readme)] {
+    for (relative, text) in [
+        (RESULTS_MARKDOWN, &rendered.results_markdown),
+        (README, &rendered.readme),
+        (python_speed::PYTHON_README, &rendered.python_readme),
+    ] {
         let path = root.join(relative);
         fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    println!("results: rendered {RESULTS_MARKDOWN} and the headline table of {README}");
+    println!(
+        "results: rendered {RESULTS_MARKDOWN}, the headline table of {README} and the speed table of {}",
+        python_speed::PYTHON_README
+    );
     Ok(())
 }
 
