@@ -49,7 +49,8 @@ pub const FRONTIER_MARKDOWN: &str = "docs/frontier.md";
 pub struct ResultsArgs {
     /// Re-measure only these models (comma separated), keeping the others'
     /// entries in docs/results.json. Names: pku, ctb6, ctb6-ensemble-refit,
-    /// pku-160k, default.
+    /// pku-160k, pku-160k-6tags, default, conll2000, weibo-ner, conll2003,
+    /// conll2003-64k.
     #[arg(long, value_name = "NAME", value_delimiter = ',', conflicts_with = "render")]
     pub only: Vec<String>,
     /// The corpora (default: CRF_DATA_DIR, else ../shared/data next to the

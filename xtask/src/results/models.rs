@@ -16,6 +16,12 @@ pub enum TestCorpus {
     Pku,
     /// Chinese Treebank 6 test, OOV words defined by the model's training words.
     Ctb6,
+    /// CoNLL-2000 chunking test (token-level, conlleval's chunk F1).
+    Conll2000,
+    /// Weibo NER (2nd release) test (token-level, conlleval's entity F1).
+    WeiboNer,
+    /// CoNLL-2003 English `eng.testb` (token-level, conlleval's entity F1).
+    Conll2003,
 }
 
 impl TestCorpus {
@@ -24,15 +30,27 @@ impl TestCorpus {
         match self {
             Self::Pku => "pku",
             Self::Ctb6 => "ctb6",
+            Self::Conll2000 => "conll2000",
+            Self::WeiboNer => "weibo-ner",
+            Self::Conll2003 => "conll2003",
         }
     }
 
-    /// The gold segmentation of the test set.
+    /// The gold segmentation (or gold CoNLL file) of the test set.
     pub fn gold(self) -> &'static str {
         match self {
             Self::Pku => "$D/icwb2/pku_test_gold.utf8",
             Self::Ctb6 => "$D/ctb6/ctb6.test.seg",
+            Self::Conll2000 => "$D/conll2000/test.txt",
+            Self::WeiboNer => "$D/weibo-ner/weiboNER_2nd_conll.test",
+            Self::Conll2003 => "$D/conll2003/eng.testb",
         }
+    }
+
+    /// Whether its models are token-level (a CoNLL column file, scored by `trainer eval --test` with
+    /// conlleval's rules) rather than segmenters.
+    pub fn token_level(self) -> bool {
+        matches!(self, Self::Conll2000 | Self::WeiboNer | Self::Conll2003)
     }
 
     /// The word list defining OOV words; `None`: the trainer's MODEL.words
@@ -41,7 +59,7 @@ impl TestCorpus {
     pub fn words(self) -> Option<&'static str> {
         match self {
             Self::Pku => Some("$D/icwb2/pku_training_words.utf8"),
-            Self::Ctb6 => None,
+            _ => None,
         }
     }
 
@@ -51,6 +69,9 @@ impl TestCorpus {
         match self {
             Self::Pku => "$D/pfr199801/199801_seg.utf8",
             Self::Ctb6 => "$D/ctb6/ctb6.train.seg",
+            Self::Conll2000 => "$D/conll2000/train.txt",
+            Self::WeiboNer => "$D/weibo-ner/weiboNER_2nd_conll.train",
+            Self::Conll2003 => "$D/conll2003/eng.train",
         }
     }
 }
@@ -190,6 +211,54 @@ pub const MODELS: &[ModelSpec] = &[
         conventions: false,
         committed: Some("models/default.crfm"),
     },
+    ModelSpec {
+        name: "conll2000",
+        description: "token-level chunker: the default template and options (dev: every 20th training sentence)",
+        corpus: TestCorpus::Conll2000,
+        train_args: &["--train", "$D/conll2000/train.txt"],
+        conventions: false,
+        committed: None,
+    },
+    ModelSpec {
+        name: "weibo-ner",
+        description: "token-level NER, one character a token (the word positions stripped), with the dev set",
+        corpus: TestCorpus::WeiboNer,
+        train_args: &[
+            "--train",
+            "$D/weibo-ner/weiboNER_2nd_conll.train",
+            "--dev",
+            "$D/weibo-ner/weiboNER_2nd_conll.dev",
+        ],
+        conventions: false,
+        committed: None,
+    },
+    ModelSpec {
+        name: "conll2003",
+        description: "token-level NER, unlimited: the default template and options, dev eng.testa",
+        corpus: TestCorpus::Conll2003,
+        train_args: &["--train", "$D/conll2003/eng.train", "--dev", "$D/conll2003/eng.testa"],
+        conventions: false,
+        committed: None,
+    },
+    ModelSpec {
+        name: "conll2003-64k",
+        description: "token-level NER in 64 KiB (codebook), the model the firmware runs",
+        corpus: TestCorpus::Conll2003,
+        train_args: &[
+            "--train",
+            "$D/conll2003/eng.train",
+            "--dev",
+            "$D/conll2003/eng.testa",
+            "--max-model-bytes",
+            "65536",
+            "--epochs",
+            "20",
+            "--patience",
+            "5",
+        ],
+        conventions: false,
+        committed: Some("models/ner-conll2003-64k.crfm"),
+    },
 ];
 
 /// The models named by `--only` (all of them for an empty list), in the
@@ -285,7 +354,8 @@ mod tests {
 
     #[test]
     fn every_model_lists_its_test_gold_among_its_train_arguments() {
-        for model in MODELS {
+        // A token-level model's test file is scored by `trainer eval --test` only.
+        for model in MODELS.iter().filter(|model| !model.corpus.token_level()) {
             assert!(model.train_args.contains(&model.corpus.gold()), "{}", model.name);
             assert_eq!(model.corpus.words().is_some(), model.train_args.contains(&"--words"), "{}", model.name);
         }

@@ -194,7 +194,9 @@ fn models_section(out: &mut String, sources: &Sources) {
         "Written by `{}` at commit {}{} on {} ({RESULTS_JSON}). PKU models are trained on People's Daily \
          1998-01 and scored on the SIGHAN 2005 PKU test set, OOV words being those missing from \
          `pku_training_words.utf8`; CTB6 models are scored on CTB6 test, OOV words being those missing from \
-         the model's training words.\n",
+         the model's training words. Token-level models (CoNLL column files: CoNLL-2000 chunking, Weibo NER, \
+         CoNLL-2003 NER) are scored by conlleval's rules, chunk or entity F1 on the test file (`eng.testb` for \
+         CoNLL-2003), with no OOV recall.\n",
         results.command,
         results.commit,
         if results.dirty { " (with uncommitted changes)" } else { "" },

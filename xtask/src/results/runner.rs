@@ -15,7 +15,7 @@ use super::{
     read_json, render_all, ConventionResult, ModelResult, ResultsFile, README, RESULTS_JSON, RESULTS_MARKDOWN,
 };
 use crate::{
-    frontier::runner::scores_from_json,
+    frontier::{report::Scores, runner::scores_from_json},
     measure::host::sha256_of,
     process,
     util::{json::number, utc_timestamp, GitState},
@@ -139,13 +139,20 @@ impl Trainer<'_> {
         let training_seconds = started.elapsed().as_secs_f64();
 
         let output = format!("{MODEL_DIR}/{}.out", spec.name);
-        let mut eval_args = vec!["eval", "--model", &model, "--gold", spec.corpus.gold()];
-        if let Some(words) = spec.corpus.words() {
-            eval_args.extend_from_slice(&["--words", words]);
-        }
-        eval_args.extend_from_slice(&["--output", &output, "--json"]);
+        let eval_args = if spec.corpus.token_level() {
+            vec!["eval", "--model", &model, "--test", spec.corpus.gold(), "--json"]
+        } else {
+            let mut args = vec!["eval", "--model", &model, "--gold", spec.corpus.gold()];
+            if let Some(words) = spec.corpus.words() {
+                args.extend_from_slice(&["--words", words]);
+            }
+            args.extend_from_slice(&["--output", &output, "--json"]);
+            args
+        };
         let (mut eval, eval_command) = self.command(&eval_args);
-        let scores = scores_from_json(&self.json_of(&mut eval)?).with_context(|| format!("`{eval_command}`"))?;
+        let json = self.json_of(&mut eval)?;
+        let scores = if spec.corpus.token_level() { token_scores(&json) } else { scores_from_json(&json) }
+            .with_context(|| format!("`{eval_command}`"))?;
 
         let conventions = if spec.conventions {
             let training = spec.corpus.training_text();
@@ -183,6 +190,13 @@ impl Trainer<'_> {
             generated: stamp.generated.clone(),
         })
     }
+}
+
+/// Reads a token-level `trainer eval --json` (conlleval's figures, in percent) as fractions, the unit of
+/// the segmenters' scores.
+fn token_scores(json: &Value) -> Result<Scores> {
+    let fraction = |key: &str| number(json, key).map(|percent| percent / 100.0);
+    Ok(Scores { precision: fraction("precision")?, recall: fraction("recall")?, f1: fraction("f1")?, oov_recall: None })
 }
 
 /// Reads `trainer score --conventions --json`: `f1`, `span_f1_without_conflicts`
@@ -252,6 +266,19 @@ mod tests {
         merge(&mut entries, entry("ctb6", 0.5));
         let names: Vec<(&str, f64)> = entries.iter().map(|entry| (entry.name.as_str(), entry.f1)).collect();
         assert_eq!(names, [("pku", 0.3), ("ctb6", 0.5), ("default", 0.9)]);
+    }
+
+    #[test]
+    fn token_level_scores_are_read_in_percent_and_kept_as_fractions() {
+        let json: Value = serde_json::from_str(
+            r#"{"accuracy": 96.8, "f1": 84.5, "precision": 85.0, "recall": 84.0, "per_type": {}}"#,
+        )
+        .unwrap();
+        let scores = token_scores(&json).unwrap();
+        assert!((scores.f1 - 0.845).abs() < 1e-12 && (scores.precision - 0.85).abs() < 1e-12, "{scores:?}");
+        assert_eq!(scores.oov_recall, None);
+        let error = token_scores(&serde_json::from_str(r#"{"f1": 84.5}"#).unwrap()).unwrap_err().to_string();
+        assert!(error.contains("precision"), "{error}");
     }
 
     #[test]
