@@ -14,7 +14,7 @@ sequences and of sequences containing a forbidden BMES transition (null for peer
 
 The token-level steps read CRFsuite's attribute format as `trainer features` writes it (our exact feature
 strings): `crfsuite-token-train` prints one JSON line with the L-BFGS iterations run (ITERATIONS 0: no cap,
-CRFsuite's own stopping test); `crfsuite-token-label` writes each token's gold and guessed tag (what
+CRFsuite's own stopping test) and the seconds spent reading the file and in `Trainer.train` alone; `crfsuite-token-label` writes each token's gold and guessed tag (what
 `trainer conlleval` scores) and prints load seconds, the labeling seconds of every repeat and the counts.
 """
 
@@ -261,11 +261,14 @@ def crfsuite_token_train(attributes, model, iterations):
     if int(iterations) > 0:
         params["max_iterations"] = int(iterations)
     trainer.set_params(params)
+    t0 = time.perf_counter()
     for xseq, yseq in read_attribute_sequences(attributes):
         trainer.append(xseq, yseq)
+    t1 = time.perf_counter()
     trainer.train(model)
+    t2 = time.perf_counter()
     print(json.dumps({"iterations": trainer.logparser.last_iteration["num"],
-                      "max_iterations": int(trainer.get("max_iterations"))}))
+                      "max_iterations": int(trainer.get("max_iterations")), "read_s": t1 - t0, "train_s": t2 - t1}))
 
 
 def crfsuite_token_label(model_path, attributes, output_path, repeats):
