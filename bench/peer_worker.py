@@ -6,9 +6,16 @@ so the parent can measure its wall time and peak memory).
     peer_worker.py pkuseg-train TRAIN REPORT_FILE MODEL_DIR ITERATIONS
     peer_worker.py pkuseg-label MODEL_DIR INPUT OUTPUT REPEATS
     peer_worker.py jieba-label - INPUT OUTPUT REPEATS
+    peer_worker.py crfsuite-token-train ATTRIBUTES MODEL ITERATIONS
+    peer_worker.py crfsuite-token-label MODEL ATTRIBUTES OUTPUT REPEATS
 
 A label step prints one JSON line: model load seconds, the labeling seconds of every repeat, the number of
 sequences and of sequences containing a forbidden BMES transition (null for peers that output words).
+
+The token-level steps read CRFsuite's attribute format as `trainer features` writes it (our exact feature
+strings): `crfsuite-token-train` prints one JSON line with the L-BFGS iterations run (ITERATIONS 0: no cap,
+CRFsuite's own stopping test) and the seconds spent reading the file and in `Trainer.train` alone; `crfsuite-token-label` writes each token's gold and guessed tag (what
+`trainer conlleval` scores) and prints load seconds, the labeling seconds of every repeat and the counts.
 """
 
 import json
@@ -210,12 +217,89 @@ def jieba_label(_model, input_path, output_path, repeats):
                 input_path, output_path, repeats)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Token-level CRFsuite on `trainer features` files
+
+
+def unescape_attribute(text):
+    """CRFsuite's escapes: a backslash keeps the next character (`\\:` is `:`, `\\\\` is `\\`)."""
+    if "\\" not in text:
+        return text
+    out, escaped = [], False
+    for c in text:
+        if escaped or c != "\\":
+            out.append(c)
+            escaped = False
+        else:
+            escaped = True
+    return "".join(out)
+
+
+def read_attribute_sequences(path):
+    """Yields (attributes per token, tags) per sentence of an attribute file, one sentence at a time."""
+    xseq, yseq = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                if yseq:
+                    yield xseq, yseq
+                xseq, yseq = [], []
+                continue
+            tag, *attributes = line.split("\t")
+            yseq.append(tag)
+            xseq.append([unescape_attribute(a) for a in attributes])
+    if yseq:
+        yield xseq, yseq
+
+
+def crfsuite_token_train(attributes, model, iterations):
+    import pycrfsuite
+
+    trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
+    params = {"c1": 0.0, "c2": 1.0}
+    if int(iterations) > 0:
+        params["max_iterations"] = int(iterations)
+    trainer.set_params(params)
+    t0 = time.perf_counter()
+    for xseq, yseq in read_attribute_sequences(attributes):
+        trainer.append(xseq, yseq)
+    t1 = time.perf_counter()
+    trainer.train(model)
+    t2 = time.perf_counter()
+    print(json.dumps({"iterations": trainer.logparser.last_iteration["num"],
+                      "max_iterations": int(trainer.get("max_iterations")), "read_s": t1 - t0, "train_s": t2 - t1}))
+
+
+def crfsuite_token_label(model_path, attributes, output_path, repeats):
+    import pycrfsuite
+
+    sequences = list(read_attribute_sequences(attributes))
+    t0 = time.perf_counter()
+    tagger = pycrfsuite.Tagger()
+    tagger.open(model_path)
+    load_s = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        guessed = [tagger.tag(xseq) for xseq, _ in sequences]
+        times.append(time.perf_counter() - t0)
+    with open(output_path, "w", encoding="utf-8") as f:
+        for (_, gold), tags in zip(sequences, guessed):
+            f.writelines(f"{g} {t}\n" for g, t in zip(gold, tags))
+            f.write("\n")
+    print(json.dumps({"load_s": load_s, "label_s": times, "sequences": len(sequences),
+                      "tokens": sum(len(gold) for _, gold in sequences)}))
+
+
 COMMANDS = {
     "crfsuite-train": crfsuite_train,
     "crfsuite-label": crfsuite_label,
     "pkuseg-train": pkuseg_train,
     "pkuseg-label": pkuseg_label,
     "jieba-label": jieba_label,
+    "crfsuite-token-train": crfsuite_token_train,
+    "crfsuite-token-label": crfsuite_token_label,
 }
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@
 //! - [`integer`]: the exported model's integer decode path (the decoder's);
 //! - [`scorer`] and [`evaluate`]: the SIGHAN scorer and dev-set scoring; [`conventions`]: where a test
 //!   set's gold segmentation follows conventions its training text never does; [`conlleval`]: entity
-//!   (chunk) scoring as the CoNLL `conlleval` script does it;
+//!   (chunk) scoring as the CoNLL `conlleval` script does it; [`crfsuite`]: our token features in CRFsuite's
+//!   attribute format (the peer benchmark);
 //! - [`pipeline`]: a whole training run, one stage per file (budget sizing, teacher and distillation,
 //!   word list, ensemble and refit, compression, quantization, report);
 //! - [`cli`]: the command-line commands (the only module that knows `clap`).
@@ -43,6 +44,7 @@ pub mod conlleval;
 pub mod conventions;
 pub mod corpus;
 pub mod crf;
+pub mod crfsuite;
 pub mod distill;
 pub mod evaluate;
 pub mod features;

@@ -275,3 +275,44 @@ fn malformed_files_are_errors_naming_the_file() {
     let message = score_conll_files(&good, &missing).unwrap_err().to_string();
     assert!(message.contains("missing.txt"), "{message}");
 }
+
+#[test]
+fn the_conlleval_and_features_commands_score_and_write_a_small_file() {
+    let exe = env!("CARGO_BIN_EXE_trainer");
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = write(dir.path(), "pairs.txt", "EU B-ORG B-ORG\nrejects O O\n\nPeter B-PER B-PER\nBlackburn I-PER O\n");
+    let scored = std::process::Command::new(exe).args(["conlleval", "--json"]).arg(&pairs).output().unwrap();
+    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    // 2 gold chunks, 2 guessed, 1 correct: P = R = F1 = 50%.
+    assert_eq!((json["precision"].as_f64(), json["f1"].as_f64()), (Some(50.0), Some(50.0)));
+    assert_eq!(json["per_type"]["PER"]["correct"], 0);
+
+    let tagged = write(dir.path(), "tagged.txt", "He PRP B-NP\nsaid VBD B-VP\n");
+    let template =
+        write(dir.path(), "template.txt", "# the word and the next part of speech\nU00:%x[0,0]/%x[1,1]\nB\n");
+    let out = dir.path().join("tagged.crfsuite");
+    let written = std::process::Command::new(exe)
+        .args(["features", "--template"])
+        .arg(&template)
+        .arg(&tagged)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "B-NP\tU00\\:He/VBD\nB-VP\tU00\\:said/_B+1\n\n");
+
+    let bad = write(dir.path(), "bad.txt", "U00:%x[0,2]\n");
+    let refused = std::process::Command::new(exe)
+        .args(["features", "--template"])
+        .arg(&bad)
+        .arg(&tagged)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("bad.txt:1:") && message.contains("input columns"), "{message}");
+}

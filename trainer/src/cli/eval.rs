@@ -234,26 +234,7 @@ fn run_token_eval(model: &decoder::Model<'_>, args: &EvalArgs) -> Result<()> {
     let started = Instant::now();
     let report = crate::token::evaluate_file(model, &args.gold)?;
     if args.json {
-        let per_type: serde_json::Map<String, serde_json::Value> = report
-            .by_type
-            .iter()
-            .map(|(kind, c)| {
-                let value = serde_json::json!({
-                    "precision": c.precision(), "recall": c.recall(), "f1": c.f1(),
-                    "gold": c.gold, "guessed": c.guessed, "correct": c.correct,
-                });
-                (kind.clone(), value)
-            })
-            .collect();
-        let json = serde_json::json!({
-            "precision": report.precision(),
-            "recall": report.recall(),
-            "f1": report.f1(),
-            "accuracy": report.accuracy(),
-            "tokens": report.tokens,
-            "per_type": per_type,
-            "seconds": started.elapsed().as_secs_f64(),
-        });
+        let json = super::conlleval::report_json(&report, started.elapsed().as_secs_f64());
         out!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         out_raw!("{}", report.render_conlleval());

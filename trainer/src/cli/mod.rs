@@ -1,7 +1,10 @@
-//! The command line: `train` (the default), `eval`, `score`, `segment` and `inspect`. Each command
+//! The command line: `train` (the default), `eval`, `score`, `segment`, `label`, `conlleval`, `features`
+//! and `inspect`. Each command
 //! parses its options, converts them to the library's and calls it; one command per file.
 
+mod conlleval;
 mod eval;
+mod features;
 mod inspect;
 mod label;
 mod progress;
@@ -12,7 +15,9 @@ mod train;
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
+pub use conlleval::{run_conlleval, ConllevalArgs};
 pub use eval::{run_eval, run_score, EvalArgs, ScoreArgs};
+pub use features::{run_features, FeaturesArgs};
 pub use inspect::{run_inspect, InspectArgs};
 pub use label::{run_label, LabelArgs};
 pub use progress::ConsoleProgress;
@@ -77,6 +82,12 @@ pub enum Command {
     /// Tag a CoNLL column file with a token-level model: its lines plus the predicted tag as one more
     /// column (the format conlleval reads).
     Label(LabelArgs),
+    /// Score a CoNLL column file whose last two columns are the gold and the guessed tag by conlleval's
+    /// rules (chunk precision, recall and F1), without a model.
+    Conlleval(ConllevalArgs),
+    /// Write a tagged CoNLL column file's token-level features (a model's templates, a template file's
+    /// or the default) in CRFsuite's attribute format: CRFsuite then trains on exactly our features.
+    Features(FeaturesArgs),
     /// Print a model file's header, tensor sizes, tag scheme, constraints and transition scores.
     Inspect(InspectArgs),
     /// Removed: the learning-rate study moved to the `tune` example program (`--study lr`).
@@ -105,6 +116,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Score(args)) => run_score(&args),
         Some(Command::Segment(args)) => run_segment(&args),
         Some(Command::Label(args)) => run_label(&args),
+        Some(Command::Conlleval(args)) => run_conlleval(&args),
+        Some(Command::Features(args)) => run_features(&args),
         Some(Command::Inspect(args)) => run_inspect(&args),
         Some(Command::Experiment { .. }) => bail!(
             "`trainer experiment` was removed: the CRF learning-rate study (`experiment lr`) is now \
