@@ -72,14 +72,7 @@ pub fn line_rate_table(firmware: &MeasurementFile) -> String {
 /// `readme` with its line-rate block replaced by `table`; unchanged if it has
 /// no such block.
 pub fn replace_line_rates(readme: &str, table: &str) -> String {
-    let (Some(start), Some(end)) = (readme.find(LINE_RATES_START), readme.find(LINE_RATES_END)) else {
-        return readme.to_owned();
-    };
-    if end < start {
-        return readme.to_owned();
-    }
-    let body_start = start + LINE_RATES_START.len();
-    format!("{}\n{table}{}", &readme[..body_start], &readme[end..])
+    super::render::replace_block(readme, LINE_RATES_START, LINE_RATES_END, table).unwrap_or_else(|| readme.to_owned())
 }
 
 #[cfg(test)]

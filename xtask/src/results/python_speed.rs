@@ -102,14 +102,8 @@ pub fn python_speed_table(speed: &PythonSpeed) -> String {
 
 /// `readme` with its block replaced by `table`; unchanged if it has no such block.
 pub fn replace_python_speed(readme: &str, table: &str) -> String {
-    let (Some(start), Some(end)) = (readme.find(PYTHON_SPEED_START), readme.find(PYTHON_SPEED_END)) else {
-        return readme.to_owned();
-    };
-    if end < start {
-        return readme.to_owned();
-    }
-    let body_start = start + PYTHON_SPEED_START.len();
-    format!("{}\n{table}{}", &readme[..body_start], &readme[end..])
+    super::render::replace_block(readme, PYTHON_SPEED_START, PYTHON_SPEED_END, table)
+        .unwrap_or_else(|| readme.to_owned())
 }
 
 #[cfg(test)]

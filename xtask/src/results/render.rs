@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 
 pub use crate::{frontier::report::percent, util::group_digits};
 
@@ -151,14 +151,22 @@ pub fn headline_table(sources: &Sources) -> String {
 
 /// `readme` with the lines between the headline markers replaced by `block`.
 pub fn replace_headline(readme: &str, block: &str) -> Result<String> {
-    let (Some(start), Some(end)) = (readme.find(HEADLINE_START), readme.find(HEADLINE_END)) else {
-        bail!("no `{HEADLINE_START}` ... `{HEADLINE_END}` block (the headline table goes between them)");
-    };
-    if end < start {
-        bail!("`{HEADLINE_END}` comes before `{HEADLINE_START}`");
+    replace_block(readme, HEADLINE_START, HEADLINE_END, block).with_context(|| {
+        format!(
+            "no `{HEADLINE_START}` ... `{HEADLINE_END}` block, in that order (the headline table goes between them)"
+        )
+    })
+}
+
+/// `text` with what lies between the marker lines `start` and `end` replaced by `block`; `None` when
+/// either marker is missing or `end` comes first.
+pub fn replace_block(text: &str, start: &str, end: &str, block: &str) -> Option<String> {
+    let (block_start, block_end) = (text.find(start)?, text.find(end)?);
+    if block_end < block_start {
+        return None;
     }
-    let body_start = start + HEADLINE_START.len();
-    Ok(format!("{}\n{block}{}", &readme[..body_start], &readme[end..]))
+    let body_start = block_start + start.len();
+    Some(format!("{}\n{block}{}", &text[..body_start], &text[block_end..]))
 }
 
 /// The whole of docs/results.md.
