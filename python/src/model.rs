@@ -1,7 +1,9 @@
 //! `crf_mcu.Model`: a model file loaded once (CRC and sizes checked at load), segmenting and labeling
 //! with the decoder's streaming labeler, exactly as `trainer segment` and the firmware do.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use decoder::{Event, Segmenter, SpanRules, StreamLabeler, DEFAULT_WINDOW};
 use pyo3::prelude::*;
@@ -41,6 +43,8 @@ pub struct Model {
     user_dict: UserDictionary,
     /// Whether URLs, e-mail addresses and numbers are kept whole when a call does not say.
     forced_spans: bool,
+    /// `segment`'s buffers, kept between calls (taken by one call at a time; a concurrent call makes its own).
+    scratch: Mutex<SegmentScratch>,
 }
 
 impl Model {
@@ -49,7 +53,14 @@ impl Model {
         let loaded =
             LoadedModel::try_new(bytes, |bytes| trainer::pipeline::load_model(name, bytes)).map_err(to_py_err)?;
         let tags = loaded.borrow_dependent().tag_names().map(str::to_owned).collect();
-        Ok(Self { loaded, path, tags, user_dict: UserDictionary::default(), forced_spans: true })
+        Ok(Self {
+            loaded,
+            path,
+            tags,
+            user_dict: UserDictionary::default(),
+            forced_spans: true,
+            scratch: Mutex::default(),
+        })
     }
 
     /// Adds the words of the word-list file at `path`; errors name the file (and the line).
@@ -91,68 +102,135 @@ impl Model {
     ) -> PyResult<Bound<'py, PyList>> {
         let dictionary = self.user_dict.current();
         let forced_spans = forced_spans.unwrap_or(self.forced_spans);
+        let mut scratch = self.scratch.try_lock().map(|mut kept| std::mem::take(&mut *kept)).unwrap_or_default();
         // Each word as its byte range in `text` (the words `segment_text` writes, as the decoder's
         // `WordSpans` finds them): no segmented copy of the text to write, check and split again.
-        let spans = Self::maybe_detached(py, text, || {
-            let mut spans = Vec::with_capacity(text.len() / 4 + 1);
+        let mut spans = std::mem::take(&mut scratch.spans);
+        spans.clear();
+        let spans = Self::maybe_detached(py, text, move || {
             let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
             decoder::word_spans::<DEFAULT_WINDOW>(self.model(), rules, text.as_bytes(), |span| spans.push(span));
             spans
         });
-        let mut cache = WordCache::new(spans.len());
-        // The ranges start and end at characters (units are whole characters of a valid str), so `get`
-        // always finds the word.
-        let words = spans.into_iter().map(|span| cache.word(py, text.get(span).unwrap_or_default()));
-        PyList::new(py, words)
+        let list = {
+            let mut cache = WordCache::new(text, spans.len(), &mut scratch);
+            PyList::new(py, spans.iter().map(|span| cache.word(py, span.clone())))
+        };
+        scratch.spans = spans;
+        if scratch.kept_bytes() <= MAX_KEPT_SCRATCH_BYTES {
+            if let Ok(mut kept) = self.scratch.try_lock() {
+                *kept = scratch;
+            }
+        }
+        list
     }
+}
+
+/// The buffers of `Model.segment`, kept from call to call: allocated anew for a long text they would be
+/// fresh pages every time, and the page faults would cost more than the words' str objects.
+#[derive(Default)]
+struct SegmentScratch {
+    /// The words' byte ranges in the text.
+    spans: Vec<Range<usize>>,
+    /// The word cache's hash table.
+    slots: Vec<CacheSlot>,
+    /// Where each cached word starts in the text, in the order the words were first seen.
+    starts: Vec<usize>,
+}
+
+impl SegmentScratch {
+    fn kept_bytes(&self) -> usize {
+        self.spans.capacity() * std::mem::size_of::<Range<usize>>()
+            + self.slots.capacity() * std::mem::size_of::<CacheSlot>()
+            + self.starts.capacity() * std::mem::size_of::<usize>()
+    }
+}
+
+/// `Model.segment` keeps its buffers for the next call up to this size (a 3 MB text's worth); beyond it
+/// they are freed.
+const MAX_KEPT_SCRATCH_BYTES: usize = 16 << 20;
+
+/// One slot of the word cache's table: a word's hash and length beside its index, so that finding a
+/// word of up to 8 bytes reads this slot and its object only.
+#[derive(Clone, Copy, Default)]
+struct CacheSlot {
+    hash: u64,
+    /// 0: empty; else 1 + the word's index in the cache.
+    word: u32,
+    /// The word's length in bytes.
+    len: u32,
 }
 
 /// A text repeats its words (punctuation, function words): a hash table of the str objects made so far
 /// (open addressing, linear probing) shares one object among all occurrences of a word (str is
-/// immutable), which saves most of the allocations and conversions that an object per occurrence costs. It never evicts: once half full it keeps the words it has (the frequent ones come early) and
-/// makes the others uncached.
-struct WordCache<'t, 'py> {
-    /// `(hash, word, object)`; `None`: empty.
-    slots: Vec<Option<(u64, &'t str, Bound<'py, PyString>)>>,
+/// immutable), which saves most of the allocations and conversions that an object per occurrence costs.
+/// It never evicts: once half full it keeps the words it has (the frequent ones come early) and makes
+/// the others uncached.
+struct WordCache<'t, 'py, 's> {
+    text: &'t str,
+    /// See [`SegmentScratch::slots`].
+    slots: &'s mut [CacheSlot],
+    /// See [`SegmentScratch::starts`].
+    starts: &'s mut Vec<usize>,
+    /// The str object of each cached word.
+    objects: Vec<Bound<'py, PyString>>,
     /// `64 - log2(slots.len())`: the hash's top bits pick the first slot.
     shift: u32,
     /// Words that may still be added (half the slots, so probes stay short).
     room: usize,
 }
 
-/// The most slots a `WordCache` has (a power of two): it holds up to half as many words.
-const MAX_CACHE_SLOTS: usize = 1 << 16;
+/// The most slots a `WordCache` has (a power of two): it holds up to half as many words (PKU's test
+/// text, 104,000 words, has 13,800 distinct ones). A table that stays in the processor's cache matters
+/// more than holding every rare word.
+const MAX_CACHE_SLOTS: usize = 1 << 15;
 
-impl<'t, 'py> WordCache<'t, 'py> {
-    /// A cache for a list of `words` words (there are fewer distinct words than that).
-    fn new(words: usize) -> Self {
-        let slots = words.next_power_of_two().clamp(16, MAX_CACHE_SLOTS);
-        Self { slots: vec![None; slots], shift: 64 - slots.trailing_zeros(), room: slots / 2 }
+impl<'t, 'py, 's> WordCache<'t, 'py, 's> {
+    /// A cache for a list of `count` words of `text` (there are fewer distinct words than that).
+    fn new(text: &'t str, count: usize, scratch: &'s mut SegmentScratch) -> Self {
+        let slots = count.next_power_of_two().clamp(16, MAX_CACHE_SLOTS);
+        scratch.slots.clear();
+        scratch.slots.resize(slots, CacheSlot::default());
+        scratch.starts.clear();
+        Self {
+            text,
+            slots: &mut scratch.slots,
+            starts: &mut scratch.starts,
+            objects: Vec::new(),
+            shift: 64 - slots.trailing_zeros(),
+            room: slots / 2,
+        }
     }
 
-    /// The str object for `word`: the cached one, or a new one.
-    fn word(&mut self, py: Python<'py>, word: &'t str) -> Bound<'py, PyString> {
+    /// The str object for the word at `span` of the text: the cached one, or a new one.
+    fn word(&mut self, py: Python<'py>, span: Range<usize>) -> Bound<'py, PyString> {
+        // The ranges start and end at characters (units are whole characters of a valid str), so `get`
+        // always finds the word.
+        let word = self.text.get(span.clone()).unwrap_or_default();
         let hash = word_hash(word);
         let mask = self.slots.len() - 1;
         let mut index = (hash >> self.shift) as usize;
         loop {
-            match &self.slots[index & mask] {
-                // Equal hashes of words of one length up to 8 bytes mean equal words (`word_hash`).
-                Some((cached_hash, cached, object))
-                    if *cached_hash == hash
-                        && cached.len() == word.len()
-                        && (word.len() <= WORD_HASH_BYTES || *cached == word) =>
-                {
-                    return object.clone();
-                }
-                Some(_) => index += 1,
-                None => break,
+            let slot = self.slots[index & mask];
+            let Some(cached) = (slot.word as usize).checked_sub(1) else { break };
+            // Equal hashes of words of one length up to 8 bytes mean equal words (`word_hash`).
+            if slot.hash == hash
+                && slot.len as usize == word.len()
+                && (word.len() <= WORD_HASH_BYTES || {
+                    let start = self.starts[cached];
+                    self.text.as_bytes().get(start..start + word.len()) == Some(word.as_bytes())
+                })
+            {
+                return self.objects[cached].clone();
             }
+            index += 1;
         }
         let object = new_str(py, word);
-        if self.room > 0 {
+        if let (true, Ok(len)) = (self.room > 0, u32::try_from(word.len())) {
             self.room -= 1;
-            self.slots[index & mask] = Some((hash, word, object.clone()));
+            self.starts.push(span.start);
+            self.objects.push(object.clone());
+            self.slots[index & mask] = CacheSlot { hash, word: self.objects.len() as u32, len };
         }
         object
     }
@@ -167,10 +245,28 @@ const WORD_HASH_BYTES: usize = 8;
 /// equal; longer ones are compared whole.
 fn word_hash(word: &str) -> u64 {
     let bytes = word.as_bytes();
-    let mut head = [0u8; WORD_HASH_BYTES];
-    let len = bytes.len().min(WORD_HASH_BYTES);
-    head[..len].copy_from_slice(&bytes[..len]);
-    (u64::from_le_bytes(head) ^ (bytes.len() as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    (word_head(bytes) ^ (bytes.len() as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The first 8 bytes of `bytes` as a little-endian number, zero above a shorter slice's end. Read by
+/// whole (possibly overlapping) loads rather than copied into a zeroed buffer: a copy of variable length
+/// then an 8-byte load stalls the store forwarding on every word. The overlapping parts are the same
+/// bytes at the same places, so or-ing them changes nothing.
+fn word_head(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    let load4 = |at: usize| {
+        bytes.get(at..at + 4).map_or(0, |four| u64::from(u32::from_le_bytes([four[0], four[1], four[2], four[3]])))
+    };
+    if let Some(eight) = bytes.first_chunk::<WORD_HASH_BYTES>() {
+        u64::from_le_bytes(*eight)
+    } else if n >= 4 {
+        load4(0) | load4(n - 4) << (8 * (n - 4))
+    } else if n > 0 {
+        let byte = |at: usize| u64::from(bytes[at]);
+        byte(0) | byte(n / 2) << (8 * (n / 2)) | byte(n - 1) << (8 * (n - 1))
+    } else {
+        0
+    }
 }
 
 /// The longest word (in characters) that `new_str` builds from wide characters; longer ones (rare) go
@@ -346,5 +442,25 @@ impl Model {
     fn __repr__(&self) -> String {
         let source = self.path.as_ref().map_or_else(|| "<bytes>".to_owned(), |path| path.display().to_string());
         format!("crf_mcu.Model({source:?}, tags={:?}, {} bytes)", self.tags, self.size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `word_head` packs the bytes it reads exactly as a zero-padded copy of the first 8 would.
+    #[test]
+    fn word_head_is_the_zero_padded_first_eight_bytes() {
+        let text = "a\u{4e2d}b\u{6587}\u{1f600}xyz0123456789";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let bytes = &text.as_bytes()[start..end];
+                let mut head = [0u8; WORD_HASH_BYTES];
+                let len = bytes.len().min(WORD_HASH_BYTES);
+                head[..len].copy_from_slice(&bytes[..len]);
+                assert_eq!(word_head(bytes), u64::from_le_bytes(head), "{bytes:?}");
+            }
+        }
     }
 }

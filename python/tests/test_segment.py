@@ -90,6 +90,15 @@ def test_model_properties(model):
     assert crf_mcu.Model.from_bytes(DEFAULT_MODEL.read_bytes()).segment("研究生命起源") == ["研究", "生命", "起源"]
 
 
+def test_words_sharing_their_first_eight_bytes_stay_apart(model):
+    # The word cache hashes a word's first 8 bytes and its length: longer words that agree there (same
+    # length or not) must still come out as themselves, however often they repeat.
+    words = ["abcdefghij", "abcdefghik", "abcdefghijk", "中华人民共和国", "中华人民共和", "中华人民共和国"]
+    text = " ".join(words * 3)
+    assert model.segment(text) == model.segment_text(text).split()
+    assert model.segment(text)[:3] == words[:3]
+
+
 def test_threads_share_a_model(model):
     # Long enough that the GIL is released while segmenting.
     text = SAMPLE_INPUT.read_text(encoding="utf-8") * 20
