@@ -433,6 +433,19 @@ pub struct TokenTrainSummary {
     pub templates: usize,
 }
 
+/// The features of a file of `columns` input columns: those of the CRF++ template file at `template`
+/// (errors name it, and the line), or the default template for the columns.
+pub fn read_token_features(template: Option<&Path>, columns: usize) -> Result<TokenFeatures> {
+    match template {
+        Some(path) => {
+            let text =
+                String::from_utf8(read_bytes(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
+            parse_template_file(&text, &path.display().to_string(), columns)
+        }
+        None => TokenFeatures::new(columns, default_template(columns)).map_err(anyhow::Error::msg),
+    }
+}
+
 /// Trains a token-level model, exports it (the quantization that scores best on dev with the decoder's
 /// integer path) and writes it.
 pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) -> Result<TokenTrainSummary> {
@@ -443,14 +456,7 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         Some(path) => read_token_corpus(path, Some(&train.tag_names), Some(columns))?,
         None => hold_out(&mut train, 20),
     };
-    let features = match &options.template {
-        Some(path) => {
-            let text =
-                String::from_utf8(read_bytes(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
-            parse_template_file(&text, &path.display().to_string(), columns)?
-        }
-        None => TokenFeatures::new(columns, default_template(columns)).map_err(anyhow::Error::msg)?,
-    };
+    let features = read_token_features(options.template.as_deref(), columns)?;
     if train.word_positions {
         say(progress, "each token ends in its position in a word (the Weibo NER layout): read without it".into());
     }

@@ -10,7 +10,7 @@ use clap::Args;
 use crate::conll::{read_conll_columns, TagColumn};
 use crate::crfsuite::write_attributes;
 use crate::pipeline::{load_model, read_model_file};
-use crate::token::{default_template, parse_template_file, TokenFeatures};
+use crate::token::{read_token_features, TokenFeatures};
 
 /// Options of `features`.
 #[derive(Debug, Clone, Args)]
@@ -39,20 +39,15 @@ pub fn run_features(args: &FeaturesArgs) -> Result<()> {
         bail!("{name}: no sentence (a CoNLL file needs token lines, a blank line between sentences)");
     };
     let columns = first.tokens[0].len();
-    let features = match (&args.model, &args.template) {
-        (Some(path), _) => {
+    let features = match &args.model {
+        Some(path) => {
             use decoder::internal::ModelInternals;
             let bytes = read_model_file(path)?;
             let model = load_model(path, &bytes)?;
             let templates = model.token_templates().map(TokenFeatures::from_decoder);
             templates.with_context(|| format!("{}: not a token-level model (it has no templates)", path.display()))?
         }
-        (None, Some(path)) => {
-            let text = String::from_utf8(crate::corpus::read_bytes(path)?)
-                .with_context(|| format!("{}: not UTF-8", path.display()))?;
-            parse_template_file(&text, &path.display().to_string(), columns)?
-        }
-        (None, None) => TokenFeatures::new(columns, default_template(columns)).map_err(anyhow::Error::msg)?,
+        None => read_token_features(args.template.as_deref(), columns)?,
     };
     let handle = std::fs::File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut writer = std::io::BufWriter::new(handle);
