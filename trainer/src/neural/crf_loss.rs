@@ -90,6 +90,18 @@ pub fn mask_penalties(constraints: &Constraints, num_tags: usize, device: &Devic
     ])
 }
 
+/// No penalties at all (the shape of [`mask_penalties`]'s, all zero): the loss of a plain CRF, in which
+/// the transition matrix itself must learn which transitions never occur (the CRF learning-rate study
+/// trains so, as the original did).
+pub fn no_penalties(num_tags: usize, device: &Device) -> Result<[Tensor; 3]> {
+    let l = num_tags;
+    Ok([
+        Tensor::zeros((l, l), DType::F32, device)?,
+        Tensor::zeros(l, DType::F32, device)?,
+        Tensor::zeros(l, DType::F32, device)?,
+    ])
+}
+
 /// `log(sum(exp(x)))` over `dim`, kept as a dimension of size 1 (the maximum is subtracted first, as a
 /// constant, so that nothing overflows).
 pub fn logsumexp(x: &Tensor, dim: usize) -> Result<Tensor> {
@@ -110,7 +122,7 @@ pub struct CrfTensors<'a> {
 
 /// The summed CRF negative log-likelihood of the batch's gold paths: `log Z - score(gold)` per sentence,
 /// over the lattice of `emissions` (`[B][T][L]`) under the hard masks `penalties`
-/// ([`mask_penalties`]). A scalar.
+/// ([`mask_penalties`], or [`no_penalties`] for a plain CRF). A scalar.
 pub fn crf_nll(emissions: &Tensor, gold: &GoldBatch, crf: CrfTensors<'_>, penalties: &[Tensor; 3]) -> Result<Tensor> {
     let (b, t, l) = emissions.dims3()?;
     let transitions = (crf.transitions + &penalties[0])?.reshape((1, l, l))?;
@@ -145,13 +157,14 @@ mod tests {
     use candle_core::Var;
 
     /// Brute force: log Z by enumerating every allowed path of a short sentence.
-    fn brute_log_z(e: &[f32], trans: &[f32], start: &[f32], end: &[f32], c: &Constraints, l: usize) -> f64 {
+    /// `c == None`: every path counts.
+    fn brute_log_z(e: &[f32], trans: &[f32], start: &[f32], end: &[f32], c: Option<&Constraints>, l: usize) -> f64 {
         let t = e.len() / l;
         let mut total = 0f64;
         for code in 0..l.pow(t as u32) {
             let path: Vec<usize> = (0..t).map(|p| code / l.pow(p as u32) % l).collect();
             let tags: Vec<u8> = path.iter().map(|&x| x as u8).collect();
-            if !c.allows_sequence(&tags) {
+            if c.is_some_and(|c| !c.allows_sequence(&tags)) {
                 continue;
             }
             let mut s = f64::from(start[path[0]] + end[path[t - 1]]);
@@ -170,14 +183,12 @@ mod tests {
         crate::corpus::constraints_for(&["B", "M", "E", "S"].map(str::to_owned)).1
     }
 
-    #[test]
-    fn the_forward_algorithm_sums_every_allowed_path() -> Result<()> {
+    /// The candle loss of two sentences (5 and 3 characters in one padded batch) under `penalties`,
+    /// against brute force over the paths `constraints` allow (every path when `None`).
+    fn check_against_brute_force(constraints: Option<&Constraints>, penalties: &[Tensor; 3]) -> Result<f64> {
         let (l, device) = (4, Device::Cpu);
         let mut rng = SplitMix::new(5);
-        let constraints = bmes();
-        let penalties = mask_penalties(&constraints, l, &device)?;
         let (trans, start, end) = (rng.values(16, 1.0), rng.values(4, 1.0), rng.values(4, 1.0));
-        // Two sentences of 5 and 3 characters in one padded batch.
         let tags: [&[u8]; 2] = [&[0, 2, 3, 0, 2], &[3, 0, 2]];
         let e = rng.values(2 * 5 * l, 2.0);
         let gold = GoldBatch::new(&tags, l, &device)?;
@@ -187,7 +198,7 @@ mod tests {
             Tensor::from_vec(end.clone(), l, &device)?,
         ];
         let crf = CrfTensors { transitions: &crf_t[0], start: &crf_t[1], end: &crf_t[2] };
-        let nll = crf_nll(&Tensor::from_vec(e.clone(), (2, 5, l), &device)?, &gold, crf, &penalties)?;
+        let nll = crf_nll(&Tensor::from_vec(e.clone(), (2, 5, l), &device)?, &gold, crf, penalties)?;
         let mut expected = 0f64;
         for (i, sentence) in tags.iter().enumerate() {
             let n = sentence.len();
@@ -199,10 +210,28 @@ mod tests {
                     gold_score += f64::from(trans[usize::from(sentence[p - 1]) * l + usize::from(tag)]);
                 }
             }
-            expected += brute_log_z(e_i, &trans, &start, &end, &constraints, l) - gold_score;
+            expected += brute_log_z(e_i, &trans, &start, &end, constraints, l) - gold_score;
         }
         let got = f64::from(nll.to_scalar::<f32>()?);
         assert!((got - expected).abs() < 1e-3 * expected.abs().max(1.0), "candle {got}, brute force {expected}");
+        Ok(got)
+    }
+
+    #[test]
+    fn the_forward_algorithm_sums_every_allowed_path() -> Result<()> {
+        let constraints = bmes();
+        check_against_brute_force(Some(&constraints), &mask_penalties(&constraints, 4, &Device::Cpu)?)?;
+        Ok(())
+    }
+
+    /// Without the masks the loss is a plain CRF's: log Z sums the forbidden paths too, so the gold
+    /// path's negative log-likelihood is larger than under the masks.
+    #[test]
+    fn without_penalties_the_forward_algorithm_sums_every_path() -> Result<()> {
+        let constraints = bmes();
+        let masked = check_against_brute_force(Some(&constraints), &mask_penalties(&constraints, 4, &Device::Cpu)?)?;
+        let plain = check_against_brute_force(None, &no_penalties(4, &Device::Cpu)?)?;
+        assert!(plain > masked + 0.1, "unmasked loss {plain}, masked {masked}");
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! - [`sample`]: the small random model the firmware test runs;
 //! - [`crf_loss`]: the CRF and softmax losses in candle operations (candle differentiates them);
 //! - [`train`]: the training loop (AdamW, the CRF layer's own learning rate, dropout, early stopping);
+//! - [`study`]: the CRF learning-rate study (runs, its metrics, its table);
 //! - [`describe`]: what `trainer inspect` prints about a neural model.
 
 pub mod crf_loss;
@@ -16,5 +17,6 @@ pub mod export;
 pub mod forward;
 pub mod random;
 pub mod sample;
+pub mod study;
 pub mod train;
 pub mod weights;

@@ -23,7 +23,7 @@ use decoder::internal::neural::{ngram_bucket, vocabulary_row};
 use decoder::internal::tags::ModelConstraints as Constraints;
 use decoder::internal::text::{normalize, NORMALIZE_WIDTH};
 
-use super::crf_loss::{crf_nll, mask_penalties, softmax_nll, CrfTensors, GoldBatch};
+use super::crf_loss::{crf_nll, mask_penalties, no_penalties, softmax_nll, CrfTensors, GoldBatch};
 use super::export::CrfScores;
 use super::random::{random_weights, NeuralShape, SplitMix};
 use super::weights::{DenseWeights, NeuralWeights};
@@ -80,6 +80,14 @@ pub struct NeuralConfig {
     pub max_seconds: Option<f64>,
     /// Training objective.
     pub loss: NeuralLoss,
+    /// Train the CRF loss under the hard masks (forbidden paths have probability zero). Without them the
+    /// transitions must learn which pairs never occur, as in a plain CRF (the learning-rate study);
+    /// decoding applies the masks either way.
+    pub constrained_training: bool,
+    /// The initial transition scores of a CRF model are drawn uniform in `±initial_transition_range` (0:
+    /// all zero, the default; a softmax model keeps zero transitions). The learning-rate study starts them random, as the note's Keras CRF layer did, so that
+    /// a layer that does not learn is visible as forbidden transitions still scoring high.
+    pub initial_transition_range: f32,
     /// Seed of the initial weights, the order of the sentences and the dropout masks.
     pub seed: u64,
 }
@@ -103,6 +111,8 @@ impl Default for NeuralConfig {
             patience: 3,
             max_seconds: None,
             loss: NeuralLoss::Crf,
+            constrained_training: true,
+            initial_transition_range: 0.0,
             seed: 1,
         }
     }
@@ -161,6 +171,11 @@ impl NeuralConfig {
             "--crf-lr-mult must be a non-negative number, got {}",
             self.crf_lr_mult
         );
+        ensure!(
+            self.initial_transition_range >= 0.0 && self.initial_transition_range.is_finite(),
+            "the initial transition range must be a non-negative number, got {}",
+            self.initial_transition_range
+        );
         ensure!((0.0..1.0).contains(&self.dropout), "--neural dropout must be in [0, 1), got {}", self.dropout);
         ensure!(self.batch_size >= 1, "--neural batch must be at least 1");
         ensure!(self.epochs >= 1, "--epochs must be at least 1");
@@ -217,6 +232,8 @@ pub struct NeuralOutcome {
     pub skipped_sentences: usize,
     /// Whether training stopped at `max_seconds`.
     pub timed_out: bool,
+    /// The transition scores before the first step (`[L][L]`), to measure how far training moved them.
+    pub initial_transitions: Vec<f32>,
 }
 
 /// The inputs of one sentence: its characters' embedding rows and n-gram buckets, and its tags.
@@ -473,12 +490,23 @@ pub fn train_neural(
     let lengths: Vec<usize> = encoded.iter().map(|s| s.chars.len()).collect();
 
     let params = Params::new(&template, num_tags, &device)?;
+    if config.initial_transition_range > 0.0 && config.loss == NeuralLoss::Crf {
+        // A stream of its own, so that the encoder's initial weights stay those of the zero start.
+        let values =
+            SplitMix::new(config.seed ^ 0x7EA5_1710).values(num_tags * num_tags, config.initial_transition_range);
+        params.transitions.set(&Tensor::from_vec(values, (num_tags, num_tags), &device)?)?;
+    }
+    let initial_transitions = params.transitions.as_tensor().flatten_all()?.to_vec1::<f32>()?;
     let adam = |vars: Vec<Var>, lr: f64| {
         AdamW::new(vars, ParamsAdamW { lr, weight_decay: config.weight_decay, ..ParamsAdamW::default() })
     };
     let mut encoder_optimizer = adam(params.encoder_vars(), config.lr)?;
     let mut crf_optimizer = adam(params.crf_vars(), config.lr * config.crf_lr_mult)?;
-    let penalties = mask_penalties(&constraints, num_tags, &device)?;
+    let penalties = if config.constrained_training {
+        mask_penalties(&constraints, num_tags, &device)?
+    } else {
+        no_penalties(num_tags, &device)?
+    };
     let mut rng = SplitMix::new(config.seed ^ 0x005E_ED0F_7EA1);
 
     let mut epochs = Vec::new();
@@ -557,7 +585,7 @@ pub fn train_neural(
         }
     }
     let (best, model) = best.expect("at least one epoch");
-    Ok(NeuralOutcome { model, epochs, best, skipped_sentences, timed_out })
+    Ok(NeuralOutcome { model, epochs, best, skipped_sentences, timed_out, initial_transitions })
 }
 
 fn format_duration(d: Duration) -> String {

@@ -60,9 +60,16 @@ fn check_options(options: &TrainOptions) -> Result<()> {
     Ok(())
 }
 
-/// The neural configuration `options` stand for (epochs, patience and seed are the shared options').
+/// The neural configuration `options` stand for (epochs, patience, seed and constrained training are
+/// the shared options').
 pub fn neural_config(options: &TrainOptions) -> NeuralConfig {
-    NeuralConfig { epochs: options.epochs, patience: options.patience, seed: options.seed, ..options.neural.clone() }
+    NeuralConfig {
+        epochs: options.epochs,
+        patience: options.patience,
+        seed: options.seed,
+        constrained_training: options.constrained_training,
+        ..options.neural.clone()
+    }
 }
 
 /// Trains, exports and writes a neural model as `options` say.

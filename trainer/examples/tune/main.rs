@@ -6,7 +6,10 @@
 //! ```text
 //! cargo run --release -p trainer --example tune -- <train options> --l2 1 --batch-size 16
 //! cargo run --release -p trainer --example tune -- --study lr --train pku_training.utf8 --test ... --words ...
+//! cargo run --release -p trainer --example tune -- --study neural-lr --train 199801_seg.utf8 --test ... --words ...
 //! ```
+
+mod neural_lr;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,9 +36,12 @@ struct Tune {
     /// Run a study (several trainings and a table) instead of one training run.
     #[arg(long, value_enum)]
     study: Option<Study>,
-    /// Options of `--study lr`.
+    /// Options of `--study lr` (--multipliers also of `--study neural-lr`).
     #[command(flatten)]
     lr_study: LrStudyArgs,
+    /// Options of `--study neural-lr`.
+    #[command(flatten)]
+    neural_lr_study: neural_lr::NeuralLrArgs,
 }
 
 /// The studies.
@@ -46,6 +52,12 @@ enum Study {
     /// the learned transition matrix of each. --crf-lr and --loss are set by the study. Models go next
     /// to --out as experiment-lr-N.crfm.
     Lr,
+    /// The CRF learning-rate study on the neural emission model (issue #18): softmax and CRF with the
+    /// CRF layer's rate at --multipliers times the encoder's, for each of --encoder-lrs and --depths,
+    /// --seeds each, trained without the hard masks to convergence on dev (--patience, --max-epochs);
+    /// PKU test F1 decoded without and with the masks and what the transitions learned. Writes
+    /// --study-json and the table into --study-doc. The shared shape comes from --neural.
+    NeuralLr,
 }
 
 /// Options of `--study lr`.
@@ -176,12 +188,21 @@ fn main() {
 }
 
 fn run(tune: Tune) -> Result<()> {
+    if let Some(Study::NeuralLr) = tune.study {
+        let threads = neural_lr::threads_per_job(&tune.neural_lr_study, tune.train.threads);
+        // candle's matrix products read their thread count from this variable; each job's rayon pool
+        // has as many threads.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        cli::set_threads(Some(threads))?;
+        return neural_lr::neural_lr_study(&tune.train, &tune.neural_lr_study, &tune.lr_study.multipliers, threads);
+    }
     cli::set_threads(tune.train.threads)?;
     let mut options = tune.train.options();
     tune.knobs.apply(&mut options);
-    match tune.study {
-        None => cli::train_and_print(&options, tune.train.quiet).map(|_| ()),
-        Some(Study::Lr) => lr_study(&options, &tune.lr_study, tune.train.quiet),
+    if let Some(Study::Lr) = tune.study {
+        lr_study(&options, &tune.lr_study, tune.train.quiet)
+    } else {
+        cli::train_and_print(&options, tune.train.quiet).map(|_| ())
     }
 }
 
