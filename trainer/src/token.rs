@@ -462,8 +462,8 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
     }
     let scheme = detect_scheme(&train.tag_names, &train.tags);
     // Without a byte budget, IOB1 trains as IOB2: `B-X` opening every chunk lets a name's first word
-    // learn apart from the rest (CoNLL-2003 dev F1 91.36 against 90.95, mean of seeds 1 to 3). At 64 KiB
-    // the ninth tag's codebook columns cost more than that (dev 89.55 against 89.73): IOB1 stays.
+    // learn apart from the rest. At 64 KiB the ninth tag's codebook columns cost more than that gains,
+    // so IOB1 stays (both measured on CoNLL-2003 dev in docs/experiments.md).
     let retag = scheme == ChunkScheme::Iob1 && options.max_model_bytes.is_none();
     let (train, dev) = if retag {
         say(progress, "IOB1 tags retagged as IOB2 (B-X opens every chunk): the model labels in IOB2".into());

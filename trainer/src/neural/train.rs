@@ -85,8 +85,9 @@ pub struct NeuralConfig {
     /// decoding applies the masks either way.
     pub constrained_training: bool,
     /// The initial transition scores of a CRF model are drawn uniform in `±initial_transition_range` (0:
-    /// all zero, the default; a softmax model keeps zero transitions). The learning-rate study starts them random, as the note's Keras CRF layer did, so that
-    /// a layer that does not learn is visible as forbidden transitions still scoring high.
+    /// all zero, the default; a softmax model keeps zero transitions). The learning-rate study starts
+    /// them random, as the note's Keras CRF layer did, so that a layer that does not learn is visible as
+    /// forbidden transitions still scoring high.
     pub initial_transition_range: f32,
     /// Seed of the initial weights, the order of the sentences and the dropout masks.
     pub seed: u64,
