@@ -26,6 +26,9 @@ pub(crate) enum Emission<'a> {
     /// The integer neural encoder.
     #[cfg(feature = "neural")]
     Neural(crate::neural::Neural<'a>),
+    /// The encoder plus an n-gram table (no word list), their scores summed.
+    #[cfg(feature = "neural")]
+    Hybrid(crate::neural::Neural<'a>, HashedNgram<'a>),
 }
 
 impl<'a> Emission<'a> {
@@ -35,7 +38,7 @@ impl<'a> Emission<'a> {
         match self {
             Self::Hashed(m) => m.normalization,
             #[cfg(feature = "neural")]
-            Self::Neural(m) => m.normalization,
+            Self::Neural(m) | Self::Hybrid(m, _) => m.normalization,
         }
     }
 
@@ -45,7 +48,7 @@ impl<'a> Emission<'a> {
         match self {
             Self::Hashed(m) => &m.lexicon,
             #[cfg(feature = "neural")]
-            Self::Neural(_) => &NO_WORDS,
+            Self::Neural(_) | Self::Hybrid(..) => &NO_WORDS,
         }
     }
 
@@ -58,6 +61,17 @@ impl<'a> Emission<'a> {
             Self::Hashed(m) => m.scores(ctx, out),
             #[cfg(feature = "neural")]
             Self::Neural(m) => m.scores(ctx, out),
+            #[cfg(feature = "neural")]
+            Self::Hybrid(neural, table) => {
+                neural.scores(ctx, out);
+                let mut rows = [0i32; N];
+                table.scores(ctx, &mut rows);
+                // Each part is within the bound; their sum saturates at it, as the encoder's scores do.
+                let limit = (MAX_TEMPLATES as i32) << 15;
+                for (o, r) in out.iter_mut().zip(rows).take(neural.num_tags()) {
+                    *o = (*o + r).clamp(-limit, limit);
+                }
+            }
         }
     }
 }
@@ -120,6 +134,8 @@ impl<'a> Scorer<'a> {
     pub(crate) fn table_rows(&self, visit: impl FnMut(usize, usize)) {
         match &self.emission {
             Emission::Hashed(m) => m.table_rows(&self.ctx, visit),
+            #[cfg(feature = "neural")]
+            Emission::Hybrid(_, m) => m.table_rows(&self.ctx, visit),
             #[cfg(feature = "neural")]
             Emission::Neural(_) => {}
         }

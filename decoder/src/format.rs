@@ -53,7 +53,7 @@ pub struct ModelBody<'a> {
 
 impl ModelBody<'_> {
     /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
-    /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`], or the newer version its
+    /// [`EmissionSpec::CodebookNgram`], 5 for `Neural`, 7 for `Hybrid`, 3 for [`EmissionSpec::LexiconNgram`], or the newer version its
     /// templates need ([`Template::format_version`]: 4 for covering words or a lexicon
     /// feature with a character).
     pub fn version(&self) -> u16 {
@@ -62,6 +62,8 @@ impl ModelBody<'_> {
             EmissionSpec::CodebookNgram(_) => 2,
             #[cfg(feature = "neural")]
             EmissionSpec::Neural(_) => crate::neural_format::NEURAL_FORMAT_VERSION,
+            #[cfg(feature = "neural")]
+            EmissionSpec::Hybrid(_) => crate::neural_format::HYBRID_FORMAT_VERSION,
             EmissionSpec::LexiconNgram(spec) => {
                 let templates = match spec.table {
                     NgramTable::Hashed(t) => t.templates,
@@ -115,11 +117,33 @@ pub enum EmissionSpec<'a> {
     #[cfg(feature = "neural")]
     #[serde(borrow)]
     Neural(crate::neural_format::NeuralSpec<'a>),
+    /// The neural encoder plus an n-gram table, trained jointly: a position's scores are the encoder's
+    /// plus the table's row sums (version 7, decoder feature `neural`).
+    #[cfg(feature = "neural")]
+    #[serde(borrow)]
+    Hybrid(HybridSpec<'a>),
+}
+
+/// A hybrid emission model ([`EmissionSpec::Hybrid`]): the score of tag `l` at a position is
+/// `clamp(neural_l + table_l, ±MAX_TEMPLATES * 2^15)`, where `neural_l` is the encoder's score (as
+/// [`EmissionSpec::Neural`] computes it) and `table_l` the sum of the table's rows over its templates
+/// (as [`EmissionSpec::HashedNgram`] or [`EmissionSpec::CodebookNgram`] computes it), both in score
+/// units. The table has no word list (no lexicon templates), and its normalisation must be the
+/// encoder's (both read one window of characters).
+#[cfg(feature = "neural")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HybridSpec<'a> {
+    /// The encoder.
+    #[serde(borrow)]
+    pub neural: crate::neural_format::NeuralSpec<'a>,
+    /// The n-gram table and its templates.
+    #[serde(borrow)]
+    pub table: NgramTable<'a>,
 }
 
 impl<'a> EmissionSpec<'a> {
-    /// The n-gram table, whichever the kind: the spec itself, or a lexicon model's table (`None` for a
-    /// neural model).
+    /// The n-gram table, whichever the kind: the spec itself, a lexicon model's or a hybrid model's table
+    /// (`None` for a neural model).
     pub const fn table(&self) -> Option<NgramTable<'a>> {
         match *self {
             Self::HashedNgram(s) => Some(NgramTable::Hashed(s)),
@@ -127,6 +151,8 @@ impl<'a> EmissionSpec<'a> {
             Self::LexiconNgram(s) => Some(s.table),
             #[cfg(feature = "neural")]
             Self::Neural(_) => None,
+            #[cfg(feature = "neural")]
+            Self::Hybrid(s) => Some(s.table),
         }
     }
 
@@ -337,8 +363,12 @@ fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
         return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
     #[cfg(all(feature = "tokens", not(feature = "neural")))]
-    if version == 5 {
+    if version == 5 || version == 7 {
         return Err(ModelError::NeuralNotBuilt);
+    }
+    #[cfg(all(feature = "neural", not(feature = "tokens")))]
+    if version == TOKEN_FORMAT_VERSION {
+        return Err(ModelError::TokensNotBuilt);
     }
     let (covered, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
     let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
@@ -353,9 +383,10 @@ fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
         postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
     #[cfg(feature = "tokens")]
     let mut tokens = None;
-    // Versions from TOKEN_FORMAT_VERSION on pass the version check only with the `tokens` feature.
+    // Version TOKEN_FORMAT_VERSION passes the version check only with the `tokens` feature; later
+    // versions (the hybrid model's) have no token section.
     #[cfg(feature = "tokens")]
-    if version >= TOKEN_FORMAT_VERSION {
+    if version == TOKEN_FORMAT_VERSION {
         // A token-level file: the section follows the body, over a plain n-gram table.
         let (section, rest) = postcard::take_from_bytes::<TokenSpec<'_>>(unread).map_err(|_| ModelError::Malformed)?;
         if !matches!(body.emission, EmissionSpec::HashedNgram(_) | EmissionSpec::CodebookNgram(_)) {

@@ -97,6 +97,22 @@ impl<'a> Model<'a> {
         let emission = match body.emission {
             #[cfg(feature = "neural")]
             EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
+            #[cfg(feature = "neural")]
+            EmissionSpec::Hybrid(spec) => {
+                let neural = crate::neural::Neural::from_spec(&spec.neural, num_tags)?;
+                // The table as an n-gram model of its own (no word list: lexicon templates are refused).
+                let table = emission_model(&body.emission, num_tags)?;
+                if table.normalization != neural.normalization {
+                    return Err(ModelError::BadNeural {
+                        part: crate::error::NeuralPart::Embedding,
+                        problem: crate::error::NeuralProblem::TableNormalization {
+                            encoder: neural.normalization,
+                            table: table.normalization,
+                        },
+                    });
+                }
+                Emission::Hybrid(neural, table)
+            }
             _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
         };
         #[cfg(feature = "tokens")]
@@ -111,7 +127,7 @@ impl<'a> Model<'a> {
                 .map_err(ModelError::BadTokenTemplates)?,
             ),
             #[cfg(feature = "neural")]
-            (Some(_), Emission::Neural(_)) => return Err(ModelError::Malformed),
+            (Some(_), Emission::Neural(_) | Emission::Hybrid(..)) => return Err(ModelError::Malformed),
         };
         Ok(Self {
             body,
@@ -227,21 +243,31 @@ impl<'a> Model<'a> {
         &self.body
     }
 
-    /// The hashed n-gram emission model, if the model has one.
+    /// The hashed n-gram emission model, if the model is one (a hybrid model's table is
+    /// [`Model::hybrid_table`]).
     pub(crate) fn ngram(&self) -> Option<&HashedNgram<'a>> {
         match &self.emission {
             Emission::Hashed(m) => Some(m),
             #[cfg(feature = "neural")]
-            Emission::Neural(_) => None,
+            Emission::Neural(_) | Emission::Hybrid(..) => None,
         }
     }
 
-    /// The neural emission model, if the model has one.
+    /// The neural encoder, if the model has one (a neural or a hybrid model).
     #[cfg(feature = "neural")]
     pub(crate) fn neural(&self) -> Option<&crate::neural::Neural<'a>> {
         match &self.emission {
-            Emission::Neural(m) => Some(m),
+            Emission::Neural(m) | Emission::Hybrid(m, _) => Some(m),
             Emission::Hashed(_) => None,
+        }
+    }
+
+    /// The n-gram table of a hybrid model.
+    #[cfg(feature = "neural")]
+    pub(crate) fn hybrid_table(&self) -> Option<&HashedNgram<'a>> {
+        match &self.emission {
+            Emission::Hybrid(_, m) => Some(m),
+            Emission::Hashed(_) | Emission::Neural(_) => None,
         }
     }
 
@@ -305,6 +331,17 @@ impl defmt::Format for Model<'_> {
                 m.embedding_dim(),
                 m.conv_layers().count(),
                 m.conv_reach()
+            ),
+            #[cfg(feature = "neural")]
+            Emission::Hybrid(m, t) => defmt::write!(
+                f,
+                " hybrid vocabulary={=usize} dim={=usize} convs={=usize} reach={=usize} templates={=usize} rows={=usize}",
+                m.vocabulary_size(),
+                m.embedding_dim(),
+                m.conv_layers().count(),
+                m.conv_reach(),
+                t.templates().len(),
+                t.rows()
             ),
         }
     }
