@@ -40,6 +40,8 @@ pub mod lexicon {
 /// The hashed n-gram emission model a [`crate::Model`] reads (see [`ModelInternals::ngram`]).
 pub mod emission {
     pub use crate::emission::HashedNgram;
+    #[cfg(feature = "neural")]
+    pub use crate::emission::HybridTable;
 }
 
 /// The neural emission model: its integer inference's building blocks, shared with the trainer's
@@ -101,7 +103,7 @@ pub trait ModelInternals<'a> {
     fn neural(&self) -> Option<&crate::neural::Neural<'a>>;
     /// The n-gram table of a hybrid model (`None` for the other kinds).
     #[cfg(feature = "neural")]
-    fn hybrid_table(&self) -> Option<&HashedNgram<'a>>;
+    fn hybrid_table(&self) -> Option<&crate::emission::HybridTable<'a>>;
     /// The hard constraints decoding obeys.
     fn constraints(&self) -> &Constraints;
     /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
@@ -149,7 +151,7 @@ impl<'a> ModelInternals<'a> for Model<'a> {
     }
 
     #[cfg(feature = "neural")]
-    fn hybrid_table(&self) -> Option<&HashedNgram<'a>> {
+    fn hybrid_table(&self) -> Option<&crate::emission::HybridTable<'a>> {
         Model::hybrid_table(self)
     }
 

@@ -47,10 +47,10 @@ pub struct Model<'a> {
 impl<'a> Model<'a> {
     /// Checks and borrows a model file: magic, version, CRC-32, structure, then every size and constraint.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        let sections = format::decode_sections(bytes)?;
+        let body = sections.body;
         #[cfg(feature = "tokens")]
-        let (body, token_section) = format::decode_with_tokens(bytes)?;
-        #[cfg(not(feature = "tokens"))]
-        let body = format::decode(bytes)?;
+        let token_section = sections.tokens;
 
         let num_tags = body.tag_names.split(' ').count();
         // Only a token-level model may have more than 16 tags (and only with `wide-tags`): the
@@ -99,9 +99,11 @@ impl<'a> Model<'a> {
             EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
             #[cfg(feature = "neural")]
             EmissionSpec::Hybrid(spec) => {
-                let neural = crate::neural::Neural::from_spec(&spec.neural, num_tags)?;
+                let neural = crate::neural::Neural::from_spec(&spec, num_tags)?;
+                // `decode_sections` reads the table of every hybrid body.
+                let Some(table_spec) = sections.table else { return Err(ModelError::Malformed) };
                 // The table as an n-gram model of its own (no word list: lexicon templates are refused).
-                let table = emission_model(&body.emission, num_tags)?;
+                let table = table_model(table_spec, None, num_tags)?;
                 if table.normalization != neural.normalization {
                     return Err(ModelError::BadNeural {
                         part: crate::error::NeuralPart::Embedding,
@@ -111,7 +113,11 @@ impl<'a> Model<'a> {
                         },
                     });
                 }
-                Emission::Hybrid(neural, table)
+                let templates = match table_spec {
+                    NgramTable::Hashed(t) => t.templates,
+                    NgramTable::Codebook(t) => t.templates,
+                };
+                Emission::Hybrid(neural, crate::emission::HybridTable::new(&table, templates))
             }
             _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
         };
@@ -264,7 +270,7 @@ impl<'a> Model<'a> {
 
     /// The n-gram table of a hybrid model.
     #[cfg(feature = "neural")]
-    pub(crate) fn hybrid_table(&self) -> Option<&HashedNgram<'a>> {
+    pub(crate) fn hybrid_table(&self) -> Option<&crate::emission::HybridTable<'a>> {
         match &self.emission {
             Emission::Hybrid(_, m) => Some(m),
             Emission::Hashed(_) | Emission::Neural(_) => None,
@@ -340,7 +346,7 @@ impl defmt::Format for Model<'_> {
                 m.embedding_dim(),
                 m.conv_layers().count(),
                 m.conv_reach(),
-                t.templates().len(),
+                t.templates().count(),
                 t.rows()
             ),
         }
@@ -365,7 +371,16 @@ struct CommonSpec<'a> {
 /// that order) and builds its decoder.
 fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<HashedNgram<'a>, ModelError> {
     // A neural spec never reaches here (`Model::from_bytes` builds it apart).
-    let (Some(table), words) = (spec.table(), spec.words()) else { return Err(ModelError::Malformed) };
+    let Some(table) = spec.table() else { return Err(ModelError::Malformed) };
+    table_model(table, spec.words(), num_tags)
+}
+
+/// Validates an n-gram table (and its word list, if any) and builds its decoder.
+fn table_model<'a>(
+    table: NgramTable<'a>,
+    words: Option<(&'a [u8], u8, &'a [u8])>,
+    num_tags: usize,
+) -> Result<HashedNgram<'a>, ModelError> {
     let common = match table {
         NgramTable::Hashed(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
         NgramTable::Codebook(s) => CommonSpec { normalization: s.normalization, templates: s.templates },

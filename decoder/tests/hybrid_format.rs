@@ -3,20 +3,20 @@
 //! no damaged file panics.
 
 use decoder::internal::format::{
-    self, ConvLayer, DenseLayer, EmissionSpec, HashedNgramSpec, HybridSpec, ModelBody, NeuralSpec, NgramTable,
-    Requantization, TransitionSpec, WeightType,
+    self, ConvLayer, DenseLayer, EmissionSpec, HashedNgramSpec, ModelBody, NeuralSpec, NgramTable, Requantization,
+    TransitionSpec, WeightType,
 };
 use decoder::internal::ModelInternals;
 use decoder::{Model, ModelError, NeuralPart, NeuralProblem, Tensor};
 
-/// `tiny()` encoded: `TINY_NEURAL` of `tests/neural_format.rs` with version 7, the variant `Hybrid` and
-/// the table after the dense layer. Computed independently (Python: the neural bytes spliced, then
+/// `tiny()` encoded: `TINY_NEURAL` of `tests/neural_format.rs` with version 7 and the variant `Hybrid`,
+/// then the table after the body. Computed independently (Python: the neural bytes spliced, then
 /// zlib.crc32); changing any byte is a format change and needs a new version.
 #[rustfmt::skip]
 const TINY_HYBRID: [u8; 198] = [
     // magic "CRFm", version 7; tag_names "B M E S"; constraints None; score_frac_bits 8
     0x43, 0x52, 0x46, 0x6d, 0x07, 0x07, 0x42, 0x20, 0x4d, 0x20, 0x45, 0x20, 0x53, 0x00, 0x08,
-    // emission: Hybrid (variant 4); neural: the encoder of TINY_NEURAL, field for field
+    // emission: Hybrid (variant 4), then the encoder of TINY_NEURAL, field for field
     0x04, 0x01, 0x04, 0x2d, 0x4e, 0x00, 0x00, 0x02, 0x04, 0x01, 0xff, 0x0a, 0x14, 0x02, 0x00, 0x02, 0x01,
     0x02, 0x03, 0xfd,
     0x80, 0x80, 0x80, 0x80, 0x08, 0x01,
@@ -26,17 +26,19 @@ const TINY_HYBRID: [u8; 198] = [
     0x08, 0x01, 0x00, 0x00, 0x01, 0x01, 0x01, 0xff, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x01, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x40, 0x01, 0x9c, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x40, 0x01,
-    // table: Hashed (variant 0), normalization 1, templates (len 8: bias, char 0), bucket_bits 1,
-    // weight_type I8, weight_shift 1, weights (len 8: two rows [5, -5, 0, 10])
-    0x00, 0x01, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x08, 0x05, 0xfb,
-    0x00, 0x0a, 0x05, 0xfb, 0x00, 0x0a,
     // transitions (len 32, zeros), start (len 8, zeros), end (len 8, zeros)
     0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00,
-    // metadata "n"; CRC-32
-    0x01, 0x6e, 0xe1, 0x17, 0xa3, 0x35,
+    // metadata "n"
+    0x01, 0x6e,
+    // the table section: Hashed (variant 0), normalization 1, templates (len 8: bias, char 0),
+    // bucket_bits 1, weight_type I8, weight_shift 1, weights (len 8: two rows [5, -5, 0, 10])
+    0x00, 0x01, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x08, 0x05, 0xfb,
+    0x00, 0x0a, 0x05, 0xfb, 0x00, 0x0a,
+    // CRC-32
+    0x88, 0x89, 0xb0, 0xfc,
 ];
 
 /// Per-channel parameters: bias, multiplier 2^30 (0.5), shift.
@@ -96,11 +98,11 @@ fn encode(neural: NeuralSpec<'_>, table: NgramTable<'_>) -> Vec<u8> {
         tag_names: "B M E S",
         constraints: None,
         score_frac_bits: 8,
-        emission: EmissionSpec::Hybrid(HybridSpec { neural, table }),
+        emission: EmissionSpec::Hybrid(neural),
         transitions: TransitionSpec { transitions: &[0; 32], start: &[0; 8], end: &[0; 8] },
         metadata: "n",
     };
-    format::encode(&body).unwrap()
+    format::encode_with_table(&body, &table).unwrap()
 }
 
 /// The tiny model with its dense biases `biases`.
@@ -132,6 +134,11 @@ fn hybrid_encoding_is_frozen() {
     assert_eq!(model.format_version(), 7);
     assert!(model.ngram().is_none() && model.neural().is_some());
     assert_eq!(model.hybrid_table().map(|t| t.rows()), Some(2));
+    let templates: Vec<_> = model.hybrid_table().unwrap().templates().collect();
+    assert_eq!(
+        templates,
+        [decoder::internal::features::Template::Bias, decoder::internal::features::Template::Char(0)]
+    );
 }
 
 #[test]
@@ -218,6 +225,33 @@ fn disagreements_are_refused_with_their_reason() {
         message,
         "neural encoder, embeddings: normalisation flags 0x01 differ from the hybrid n-gram table's 0x00"
     );
+}
+
+#[test]
+fn a_hybrid_body_needs_its_table_and_nothing_else() {
+    // Without the table section: the body ends where the table should begin.
+    let conv = concat(&[channel(0, 1), channel(5, 0)]);
+    let dense = concat(&[0, 0, 100, -100].map(|b| channel(b, 1)));
+    let body = ModelBody {
+        tag_names: "B M E S",
+        constraints: None,
+        score_frac_bits: 8,
+        emission: EmissionSpec::Hybrid(neural(&conv, &dense)),
+        transitions: TransitionSpec { transitions: &[0; 32], start: &[0; 8], end: &[0; 8] },
+        metadata: "n",
+    };
+    let bare = format::encode(&body).unwrap();
+    assert_eq!(Model::from_bytes(&bare).unwrap_err(), ModelError::Malformed);
+    // A byte after the table.
+    let mut longer = TINY_HYBRID[..TINY_HYBRID.len() - 4].to_vec();
+    longer.extend_from_slice(&[0, 0, 0, 0, 0]);
+    let n = longer.len() - 4;
+    let crc = decoder::internal::crc::crc32(&longer[..n]);
+    longer[n..].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(Model::from_bytes(&longer).unwrap_err(), ModelError::TrailingBytes { count: 1 });
+    // The table is a section of its own: the body's emission has none.
+    assert_eq!(format::decode(&TINY_HYBRID).unwrap().emission.table(), None);
+    assert!(format::decode_sections(&TINY_HYBRID).unwrap().table.is_some());
 }
 
 #[test]

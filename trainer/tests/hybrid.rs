@@ -80,10 +80,7 @@ fn integer_scores_follow_the_float_forward_pass() {
         let table = model.hybrid_table().expect("a hybrid model");
         let frac = i32::from(model.score_frac_bits());
         let unit = 2f64.powi(-frac);
-        let shift = match model.body().emission.table() {
-            Some(decoder::internal::format::NgramTable::Hashed(t)) => i32::from(t.weight_shift),
-            other => panic!("{other:?}"),
-        };
+        let shift = i32::from(table.weight_shift());
         let table_step = 2f64.powi(shift - frac);
         let all: Vec<_> = lines.iter().map(|line| activations(&weights, line)).collect();
         let dense_largest = all
@@ -92,7 +89,7 @@ fn integer_scores_follow_the_float_forward_pass() {
             .fold(0f64, f64::max);
         let convs = weights.convs.len();
         let bound = RELATIVE_BOUND_PER_LAYER * (1 + convs) as f64 * dense_largest
-            + table.templates().len() as f64 * table_step / 2.0
+            + table.templates().count() as f64 * table_step / 2.0
             + 2.0 * unit;
         for (line, a) in lines.iter().zip(&all) {
             for p in 0..line.len() {

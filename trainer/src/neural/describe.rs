@@ -36,7 +36,7 @@ pub fn describe(path: &Path, file_bytes: usize, model: &decoder::Model<'_>, neur
     );
     let _ = writeln!(out, "  weights: {} bytes", neural.weight_bytes());
     if let Some(table) = model.hybrid_table() {
-        let templates: Vec<String> = table.templates().iter().map(|t| format!("{t:?}")).collect();
+        let templates: Vec<String> = table.templates().map(|t| format!("{t:?}")).collect();
         let _ = writeln!(
             out,
             "hybrid n-gram table, added to the dense scores: {} rows, {:?} weights, {} bytes",

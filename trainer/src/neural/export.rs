@@ -20,8 +20,8 @@
 
 use anyhow::{bail, ensure, Result};
 use decoder::internal::format::{
-    self, ConvLayer, ConvStack, DenseLayer, EmissionSpec, HashedNgramSpec, HybridSpec, ModelBody, NeuralSpec,
-    NgramTable, Requantization, TransitionSpec, WeightType, MAX_CONV_LAYERS,
+    self, ConvLayer, ConvStack, DenseLayer, EmissionSpec, HashedNgramSpec, ModelBody, NeuralSpec, NgramTable,
+    Requantization, TransitionSpec, WeightType, MAX_CONV_LAYERS,
 };
 
 use super::forward::activations;
@@ -193,24 +193,25 @@ pub fn export_neural(
         tag_names: &tag_names,
         constraints: None,
         score_frac_bits: frac_bits,
-        emission: match &table {
-            None => EmissionSpec::Neural(spec),
-            Some((templates, bucket_bits, weight_shift, table_weights)) => EmissionSpec::Hybrid(HybridSpec {
-                neural: spec,
-                table: NgramTable::Hashed(HashedNgramSpec {
-                    normalization: weights.normalization,
-                    templates,
-                    bucket_bits: *bucket_bits,
-                    weight_type: WeightType::I8,
-                    weight_shift: *weight_shift,
-                    weights: table_weights,
-                }),
-            }),
-        },
+        emission: if table.is_some() { EmissionSpec::Hybrid(spec) } else { EmissionSpec::Neural(spec) },
         transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
         metadata,
     };
-    let bytes = format::encode(&body).map_err(|e| anyhow::anyhow!("encoding the model: {e}"))?;
+    let bytes = match &table {
+        None => format::encode(&body),
+        Some((templates, bucket_bits, weight_shift, table_weights)) => {
+            let table = NgramTable::Hashed(HashedNgramSpec {
+                normalization: weights.normalization,
+                templates,
+                bucket_bits: *bucket_bits,
+                weight_type: WeightType::I8,
+                weight_shift: *weight_shift,
+                weights: table_weights,
+            });
+            format::encode_with_table(&body, &table)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("encoding the model: {e}"))?;
     // What the decoder refuses is a bug here: say so now, not on the device.
     decoder::Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("the exported neural model does not load: {e}"))?;
     Ok(bytes)
