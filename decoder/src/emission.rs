@@ -496,9 +496,8 @@ impl<'a> HybridTable<'a> {
         self.weights.len() + self.codes.map_or(0, <[u8]>::len)
     }
 
-    /// The row of `weights` each feature hash of each template reads at `ctx`: `visit(template index,
-    /// weight row)`.
-    fn for_each_row(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
+    /// Calls `visit` with the row of `weights` each feature hash of each template reads at `ctx`.
+    fn for_each_weight_row(&self, ctx: &Context, mut visit: impl FnMut(usize)) {
         for (index, template) in self.templates().enumerate() {
             for hash in feature_hashes(template.hash(index, ctx), self.hashes) {
                 let table_row = row(hash, self.rows);
@@ -507,7 +506,7 @@ impl<'a> HybridTable<'a> {
                     Some(codes) => codes.get(table_row).map_or(0, |&c| usize::from(c)),
                     None => table_row,
                 };
-                visit(index, weight_row);
+                visit(weight_row);
             }
         }
     }
@@ -528,7 +527,7 @@ impl<'a> HybridTable<'a> {
         let l = usize::from(self.num_tags).min(N);
         let weights = self.weights;
         let mut acc = [0i32; N];
-        self.for_each_row(ctx, |_, weight_row| match self.weight_type {
+        self.for_each_weight_row(ctx, |weight_row| match self.weight_type {
             WeightType::I8 => {
                 if let Some(row) = weights.get(weight_row * l..(weight_row + 1) * l) {
                     for (a, &w) in acc.iter_mut().zip(row) {
