@@ -122,7 +122,7 @@ pub struct TrainArgs {
     /// convolution; the model reads at most 4 characters each side), lr=0.001 (AdamW, encoder),
     /// dropout=0.2, batch=32 (sentences per step), loss=crf|softmax, minutes=M (stop training after M
     /// minutes; the best epoch so far is exported); hybrid only: table-bits=20 (log2 of the n-gram
-    /// table's rows), table-lr-mult=1 (the table's learning rate over the encoder's).
+    /// table's rows), table-lr-mult=30 (the table's learning rate over the encoder's).
     #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', value_parser = parse_neural_setting)]
     pub neural: Vec<NeuralSetting>,
     /// Print less: no progress bars or per-epoch lines.
