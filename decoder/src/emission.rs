@@ -26,6 +26,9 @@ pub(crate) enum Emission<'a> {
     /// The integer neural encoder.
     #[cfg(feature = "neural")]
     Neural(crate::neural::Neural<'a>),
+    /// The encoder plus an n-gram table (no word list), their scores summed.
+    #[cfg(feature = "neural")]
+    Hybrid(crate::neural::Neural<'a>, HybridTable<'a>),
 }
 
 impl<'a> Emission<'a> {
@@ -35,7 +38,7 @@ impl<'a> Emission<'a> {
         match self {
             Self::Hashed(m) => m.normalization,
             #[cfg(feature = "neural")]
-            Self::Neural(m) => m.normalization,
+            Self::Neural(m) | Self::Hybrid(m, _) => m.normalization,
         }
     }
 
@@ -45,7 +48,7 @@ impl<'a> Emission<'a> {
         match self {
             Self::Hashed(m) => &m.lexicon,
             #[cfg(feature = "neural")]
-            Self::Neural(_) => &NO_WORDS,
+            Self::Neural(_) | Self::Hybrid(..) => &NO_WORDS,
         }
     }
 
@@ -58,6 +61,17 @@ impl<'a> Emission<'a> {
             Self::Hashed(m) => m.scores(ctx, out),
             #[cfg(feature = "neural")]
             Self::Neural(m) => m.scores(ctx, out),
+            #[cfg(feature = "neural")]
+            Self::Hybrid(neural, table) => {
+                neural.scores(ctx, out);
+                let mut rows = [0i32; N];
+                table.scores(ctx, &mut rows);
+                // Each part is within the bound; their sum saturates at it, as the encoder's scores do.
+                let limit = (MAX_TEMPLATES as i32) << 15;
+                for (o, r) in out.iter_mut().zip(rows).take(neural.num_tags()) {
+                    *o = (*o + r).clamp(-limit, limit);
+                }
+            }
         }
     }
 }
@@ -120,6 +134,8 @@ impl<'a> Scorer<'a> {
     pub(crate) fn table_rows(&self, visit: impl FnMut(usize, usize)) {
         match &self.emission {
             Emission::Hashed(m) => m.table_rows(&self.ctx, visit),
+            #[cfg(feature = "neural")]
+            Emission::Hybrid(_, m) => m.table_rows(&self.ctx, visit),
             #[cfg(feature = "neural")]
             Emission::Neural(_) => {}
         }
@@ -415,6 +431,120 @@ mod tests {
                 }
                 assert_eq!(unpack_i8x4(acc, rows), expected, "rows {start}..{}", start + rows);
             }
+        }
+    }
+}
+
+/// The n-gram table of a hybrid model: a view of its validated tables that decodes its templates at each
+/// position. A [`HashedNgram`] beside the encoder would make every `Model` (the C API's storage bound) and
+/// every labeler larger by its precompiled templates; the encoder's work dwarfs the decoding anyway.
+#[cfg(feature = "neural")]
+#[derive(Debug, Clone, Copy)]
+pub struct HybridTable<'a> {
+    /// `[K][TEMPLATE_BYTES]`, each validated at load (no lexicon template).
+    templates: &'a [u8],
+    rows: u32,
+    hashes: u8,
+    codes: Option<&'a [u8]>,
+    weight_type: WeightType,
+    weight_shift: u8,
+    /// `[R][L]` elements (direct), or `[CODEBOOK_ENTRIES][L]` (codebook); length validated at load.
+    weights: &'a [u8],
+    num_tags: u8,
+}
+
+#[cfg(feature = "neural")]
+impl<'a> HybridTable<'a> {
+    /// The view of `table`, validated, whose templates are `templates` (the same, encoded).
+    pub(crate) fn new(table: &HashedNgram<'a>, templates: &'a [u8]) -> Self {
+        Self {
+            templates,
+            rows: table.rows,
+            hashes: table.hashes,
+            codes: table.codes,
+            weight_type: table.weight_type,
+            weight_shift: table.weight_shift,
+            weights: table.weights,
+            num_tags: table.num_tags as u8,
+        }
+    }
+
+    /// The feature templates, in file order.
+    pub fn templates(&self) -> impl Iterator<Item = Template> + 'a {
+        self.templates
+            .chunks_exact(crate::features::TEMPLATE_BYTES)
+            .filter_map(|c| Template::decode([c[0], c[1], c[2], c[3]]))
+    }
+
+    /// Number of rows of the hashed table.
+    pub fn rows(&self) -> usize {
+        self.rows as usize
+    }
+
+    /// Element type of the weight table (or codebook).
+    pub fn weight_type(&self) -> WeightType {
+        self.weight_type
+    }
+
+    /// Left shift from a stored weight to score units.
+    pub fn weight_shift(&self) -> u8 {
+        self.weight_shift
+    }
+
+    /// Bytes of the weight table, or of the codes and the codebook.
+    pub fn weight_bytes(&self) -> usize {
+        self.weights.len() + self.codes.map_or(0, <[u8]>::len)
+    }
+
+    /// Calls `visit` with the row of `weights` each feature hash of each template reads at `ctx`.
+    fn for_each_weight_row(&self, ctx: &Context, mut visit: impl FnMut(usize)) {
+        for (index, template) in self.templates().enumerate() {
+            for hash in feature_hashes(template.hash(index, ctx), self.hashes) {
+                let table_row = row(hash, self.rows);
+                // Lengths are checked at load; a missing code (impossible) reads entry 0.
+                let weight_row = match self.codes {
+                    Some(codes) => codes.get(table_row).map_or(0, |&c| usize::from(c)),
+                    None => table_row,
+                };
+                visit(weight_row);
+            }
+        }
+    }
+
+    /// The rows of the hashed table each template selects at `ctx`: `visit(template index, row)`, once
+    /// per row a feature reads (its hash's first).
+    pub(crate) fn table_rows(&self, ctx: &Context, mut visit: impl FnMut(usize, usize)) {
+        for (index, template) in self.templates().enumerate() {
+            for hash in feature_hashes(template.hash(index, ctx), self.hashes) {
+                visit(index, row(hash, self.rows));
+            }
+        }
+    }
+
+    /// The table's scores at `ctx` into `out[..L]`: the rows summed, shifted once (within
+    /// `±MAX_TEMPLATES * 2^15`, as an n-gram model's).
+    pub(crate) fn scores<const N: usize>(&self, ctx: &Context, out: &mut [i32; N]) {
+        let l = usize::from(self.num_tags).min(N);
+        let weights = self.weights;
+        let mut acc = [0i32; N];
+        self.for_each_weight_row(ctx, |weight_row| match self.weight_type {
+            WeightType::I8 => {
+                if let Some(row) = weights.get(weight_row * l..(weight_row + 1) * l) {
+                    for (a, &w) in acc.iter_mut().zip(row) {
+                        *a += i32::from(w as i8);
+                    }
+                }
+            }
+            WeightType::I16 => {
+                if let Some(row) = weights.get(weight_row * 2 * l..(weight_row + 1) * 2 * l) {
+                    for (a, w) in acc.iter_mut().zip(row.chunks_exact(2)) {
+                        *a += i32::from(i16::from_le_bytes([w[0], w[1]]));
+                    }
+                }
+            }
+        });
+        for (o, a) in out[..l].iter_mut().zip(acc) {
+            *o = a << self.weight_shift;
         }
     }
 }

@@ -113,10 +113,14 @@ pub enum ModelError {
     /// A token-level model's template section is invalid.
     #[cfg(feature = "tokens")]
     BadTokenTemplates(crate::tokens::TemplateError),
-    /// A version-5 (neural) file, read by a decoder built with `tokens` (so reading version 6) but
-    /// without its `neural` feature.
+    /// A version-5 (neural) or version-7 (hybrid) file, read by a decoder built with `tokens` (so reading
+    /// versions up to 7) but without its `neural` feature.
     #[cfg(all(feature = "tokens", not(feature = "neural")))]
     NeuralNotBuilt,
+    /// A version-6 (token-level) file, read by a decoder built with `neural` (so reading versions up to
+    /// 7) but without its `tokens` feature.
+    #[cfg(all(feature = "neural", not(feature = "tokens")))]
+    TokensNotBuilt,
     /// A part of a neural encoder is inconsistent with the others or outside the decoder's limits.
     #[cfg(feature = "neural")]
     BadNeural {
@@ -194,6 +198,14 @@ pub enum NeuralProblem {
         /// The output channel.
         channel: usize,
     },
+    /// A hybrid model's n-gram table normalises characters otherwise than its encoder (both read one
+    /// window of characters, normalised once).
+    TableNormalization {
+        /// The encoder's flags.
+        encoder: u8,
+        /// The table's flags.
+        table: u8,
+    },
 }
 
 #[cfg(feature = "neural")]
@@ -234,6 +246,9 @@ impl fmt::Display for NeuralProblem {
             Self::Buckets { found } => write!(f, "{found} n-gram buckets (1..=2^24)"),
             Self::Requantization { channel } => {
                 write!(f, "requantization of channel {channel}: negative multiplier or shift out of range")
+            }
+            Self::TableNormalization { encoder, table } => {
+                write!(f, "normalisation flags {encoder:#04x} differ from the hybrid n-gram table's {table:#04x}")
             }
         }
     }
@@ -341,9 +356,13 @@ impl fmt::Display for ModelError {
             #[cfg(feature = "tokens")]
             Self::BadTokenTemplates(error) => write!(f, "token-level templates: {error}"),
             #[cfg(all(feature = "tokens", not(feature = "neural")))]
-            Self::NeuralNotBuilt => {
-                f.write_str("model format version 5 (a neural encoder) needs a decoder built with its `neural` feature")
-            }
+            Self::NeuralNotBuilt => f.write_str(
+                "model format versions 5 and 7 (a neural encoder) need a decoder built with its `neural` feature",
+            ),
+            #[cfg(all(feature = "neural", not(feature = "tokens")))]
+            Self::TokensNotBuilt => f.write_str(
+                "model format version 6 (a token-level model) needs a decoder built with its `tokens` feature",
+            ),
             #[cfg(feature = "neural")]
             Self::BadNeural { part, problem } => write!(f, "neural encoder, {part}: {problem}"),
         }

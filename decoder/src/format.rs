@@ -53,7 +53,7 @@ pub struct ModelBody<'a> {
 
 impl ModelBody<'_> {
     /// The oldest format version that can express this body: 1 for [`EmissionSpec::HashedNgram`], 2 for
-    /// [`EmissionSpec::CodebookNgram`], 3 for [`EmissionSpec::LexiconNgram`], or the newer version its
+    /// [`EmissionSpec::CodebookNgram`], 5 for `Neural`, 7 for `Hybrid`, 3 for [`EmissionSpec::LexiconNgram`], or the newer version its
     /// templates need ([`Template::format_version`]: 4 for covering words or a lexicon
     /// feature with a character).
     pub fn version(&self) -> u16 {
@@ -62,6 +62,8 @@ impl ModelBody<'_> {
             EmissionSpec::CodebookNgram(_) => 2,
             #[cfg(feature = "neural")]
             EmissionSpec::Neural(_) => crate::neural_format::NEURAL_FORMAT_VERSION,
+            #[cfg(feature = "neural")]
+            EmissionSpec::Hybrid(_) => crate::neural_format::HYBRID_FORMAT_VERSION,
             EmissionSpec::LexiconNgram(spec) => {
                 let templates = match spec.table {
                     NgramTable::Hashed(t) => t.templates,
@@ -115,11 +117,20 @@ pub enum EmissionSpec<'a> {
     #[cfg(feature = "neural")]
     #[serde(borrow)]
     Neural(crate::neural_format::NeuralSpec<'a>),
+    /// The neural encoder plus an n-gram table, trained jointly: a position's score is
+    /// `clamp(neural_l + table_l, ±MAX_TEMPLATES * 2^15)`, the encoder's score (as [`EmissionSpec::Neural`]
+    /// computes it) plus the table's row sums (as the n-gram kinds compute them), both in score units
+    /// (version 7, decoder feature `neural`). The table is not part of the body: it follows it, as its own
+    /// section (an [`NgramTable`] without a word list, whose normalisation must be the encoder's; see
+    /// [`encode_with_table`]).
+    #[cfg(feature = "neural")]
+    #[serde(borrow)]
+    Hybrid(crate::neural_format::NeuralSpec<'a>),
 }
 
 impl<'a> EmissionSpec<'a> {
     /// The n-gram table, whichever the kind: the spec itself, or a lexicon model's table (`None` for a
-    /// neural model).
+    /// neural model, and for a hybrid model, whose table is a section of its own).
     pub const fn table(&self) -> Option<NgramTable<'a>> {
         match *self {
             Self::HashedNgram(s) => Some(NgramTable::Hashed(s)),
@@ -127,6 +138,8 @@ impl<'a> EmissionSpec<'a> {
             Self::LexiconNgram(s) => Some(s.table),
             #[cfg(feature = "neural")]
             Self::Neural(_) => None,
+            #[cfg(feature = "neural")]
+            Self::Hybrid(_) => None,
         }
     }
 
@@ -272,6 +285,18 @@ pub fn encode(body: &ModelBody<'_>) -> Result<alloc::vec::Vec<u8>, postcard::Err
     encode_with_tokens(body, None)
 }
 
+/// Serialises a hybrid model (a body whose emission is [`EmissionSpec::Hybrid`]) with its n-gram table:
+/// magic, version, postcard body, postcard table, CRC-32.
+#[cfg(all(feature = "alloc", feature = "neural"))]
+pub fn encode_with_table(body: &ModelBody<'_>, table: &NgramTable<'_>) -> Result<alloc::vec::Vec<u8>, postcard::Error> {
+    let mut out = encode(body)?;
+    out.truncate(out.len() - CHECKSUM_BYTES);
+    out.extend_from_slice(&postcard::to_allocvec(table)?);
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
 /// Serialises a model with, for a token-level model, its template section (then the file is version
 /// [`TOKEN_FORMAT_VERSION`]): magic, version, postcard body, postcard section, CRC-32.
 #[cfg(feature = "alloc")]
@@ -298,30 +323,34 @@ pub fn i16_bytes(values: &[i16]) -> alloc::vec::Vec<u8> {
 }
 
 /// Checks magic, version and checksum, and decodes the body (structure only; [`crate::Model::from_bytes`]
-/// then checks consistency). A token-level file's template section is checked and left out
-/// ([`decode_with_tokens`] returns it).
+/// then checks consistency). A token-level file's template section and a hybrid file's table are checked
+/// and left out ([`decode_sections`] returns them).
 pub fn decode(bytes: &[u8]) -> Result<ModelBody<'_>, ModelError> {
-    #[cfg(feature = "tokens")]
-    return decode_sections(bytes).map(|(body, _)| body);
-    #[cfg(not(feature = "tokens"))]
-    return decode_sections(bytes);
+    decode_sections(bytes).map(|sections| sections.body)
 }
 
 /// [`decode`], also returning the template section of a token-level (version 6) file.
 #[cfg(feature = "tokens")]
 pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSpec<'_>>), ModelError> {
-    decode_sections(bytes)
+    decode_sections(bytes).map(|sections| (sections.body, sections.tokens))
 }
 
-/// What [`decode_sections`] returns: the body, and with the `tokens` feature the template section.
-#[cfg(feature = "tokens")]
-type Sections<'a> = (ModelBody<'a>, Option<TokenSpec<'a>>);
-/// What [`decode_sections`] returns: the body, and with the `tokens` feature the template section.
-#[cfg(not(feature = "tokens"))]
-type Sections<'a> = ModelBody<'a>;
+/// Everything a model file holds before its checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections<'a> {
+    /// The body.
+    pub body: ModelBody<'a>,
+    /// The template section of a token-level (version 6) file.
+    #[cfg(feature = "tokens")]
+    pub tokens: Option<TokenSpec<'a>>,
+    /// The n-gram table of a hybrid (version 7) file.
+    #[cfg(feature = "neural")]
+    pub table: Option<NgramTable<'a>>,
+}
 
-/// The one decoding routine behind [`decode`] and `decode_with_tokens`.
-fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
+/// Checks magic, version and checksum, and decodes the body and the sections after it (structure
+/// only): the one decoding routine behind [`decode`] and `decode_with_tokens`.
+pub fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
     // magic + 1-byte version + empty-ish body + checksum
     if bytes.len() < MAGIC.len() + 1 + CHECKSUM_BYTES {
         return Err(ModelError::TooShort { len: bytes.len() });
@@ -337,8 +366,12 @@ fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
         return Err(ModelError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
     #[cfg(all(feature = "tokens", not(feature = "neural")))]
-    if version == 5 {
+    if version == 5 || version == 7 {
         return Err(ModelError::NeuralNotBuilt);
+    }
+    #[cfg(all(feature = "neural", not(feature = "tokens")))]
+    if version == TOKEN_FORMAT_VERSION {
+        return Err(ModelError::TokensNotBuilt);
     }
     let (covered, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
     let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
@@ -353,15 +386,25 @@ fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
         postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
     #[cfg(feature = "tokens")]
     let mut tokens = None;
-    // Versions from TOKEN_FORMAT_VERSION on pass the version check only with the `tokens` feature.
+    // Version TOKEN_FORMAT_VERSION passes the version check only with the `tokens` feature; later
+    // versions (the hybrid model's) have no token section.
     #[cfg(feature = "tokens")]
-    if version >= TOKEN_FORMAT_VERSION {
+    if version == TOKEN_FORMAT_VERSION {
         // A token-level file: the section follows the body, over a plain n-gram table.
         let (section, rest) = postcard::take_from_bytes::<TokenSpec<'_>>(unread).map_err(|_| ModelError::Malformed)?;
         if !matches!(body.emission, EmissionSpec::HashedNgram(_) | EmissionSpec::CodebookNgram(_)) {
             return Err(ModelError::Malformed);
         }
         tokens = Some(section);
+        unread = rest;
+    }
+    // A hybrid body is followed by its table (and nothing else is).
+    #[cfg(feature = "neural")]
+    let mut table = None;
+    #[cfg(feature = "neural")]
+    if matches!(body.emission, EmissionSpec::Hybrid(_)) {
+        let (section, rest) = postcard::take_from_bytes::<NgramTable<'_>>(unread).map_err(|_| ModelError::Malformed)?;
+        table = Some(section);
         unread = rest;
     }
     if !unread.is_empty() {
@@ -371,8 +414,11 @@ fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
     if body.version() > version {
         return Err(ModelError::Malformed);
     }
-    #[cfg(feature = "tokens")]
-    return Ok((body, tokens));
-    #[cfg(not(feature = "tokens"))]
-    return Ok(body);
+    Ok(Sections {
+        body,
+        #[cfg(feature = "tokens")]
+        tokens,
+        #[cfg(feature = "neural")]
+        table,
+    })
 }

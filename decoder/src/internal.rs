@@ -40,6 +40,8 @@ pub mod lexicon {
 /// The hashed n-gram emission model a [`crate::Model`] reads (see [`ModelInternals::ngram`]).
 pub mod emission {
     pub use crate::emission::HashedNgram;
+    #[cfg(feature = "neural")]
+    pub use crate::emission::HybridTable;
 }
 
 /// The neural emission model: its integer inference's building blocks, shared with the trainer's
@@ -96,9 +98,12 @@ pub trait ModelInternals<'a> {
     fn body(&self) -> &ModelBody<'a>;
     /// The hashed n-gram emission model; `None` for a model of another emission kind (none yet).
     fn ngram(&self) -> Option<&HashedNgram<'a>>;
-    /// The neural emission model; `None` for a model of another emission kind.
+    /// The neural encoder of a neural or hybrid model; `None` for a model of another emission kind.
     #[cfg(feature = "neural")]
     fn neural(&self) -> Option<&crate::neural::Neural<'a>>;
+    /// The n-gram table of a hybrid model (`None` for the other kinds).
+    #[cfg(feature = "neural")]
+    fn hybrid_table(&self) -> Option<&crate::emission::HybridTable<'a>>;
     /// The hard constraints decoding obeys.
     fn constraints(&self) -> &Constraints;
     /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
@@ -143,6 +148,11 @@ impl<'a> ModelInternals<'a> for Model<'a> {
     #[cfg(feature = "neural")]
     fn neural(&self) -> Option<&crate::neural::Neural<'a>> {
         Model::neural(self)
+    }
+
+    #[cfg(feature = "neural")]
+    fn hybrid_table(&self) -> Option<&crate::emission::HybridTable<'a>> {
+        Model::hybrid_table(self)
     }
 
     fn constraints(&self) -> &Constraints {

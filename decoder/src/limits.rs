@@ -37,16 +37,14 @@ pub const MAX_OFFSET: usize = 4;
 /// Most rows a codebook model reads per feature.
 pub const MAX_HASHES_PER_FEATURE: u8 = 2;
 /// The newest model format version this crate reads and writes (it reads every version from
-/// [`OLDEST_FORMAT_VERSION`] on; without the `neural` feature, version 5, which adds the neural encoder,
-/// is refused as unsupported). Version 6 adds the token-level template section.
-#[cfg(feature = "tokens")]
-pub const FORMAT_VERSION: u16 = 6;
-/// The newest model format version this crate reads and writes: built without `tokens`, version 6 is
-/// refused as unsupported.
-#[cfg(all(not(feature = "tokens"), feature = "neural"))]
-pub const FORMAT_VERSION: u16 = 5;
+/// [`OLDEST_FORMAT_VERSION`] on). Version 5 adds the neural encoder, 6 the token-level template
+/// section, 7 the hybrid model (the encoder plus an n-gram table). A build without the `neural` feature
+/// refuses versions 5 and 7 (`ModelError::NeuralNotBuilt`), one without `tokens` version 6
+/// (`ModelError::TokensNotBuilt`).
+#[cfg(any(feature = "tokens", feature = "neural"))]
+pub const FORMAT_VERSION: u16 = 7;
 /// The newest model format version this crate reads and writes: built without `tokens` and `neural`,
-/// versions 5 and 6 are refused as unsupported.
+/// versions 5 to 7 are refused as unsupported.
 #[cfg(all(not(feature = "tokens"), not(feature = "neural")))]
 pub const FORMAT_VERSION: u16 = 4;
 /// The format version of a token-level model (a template section after the body).

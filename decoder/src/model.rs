@@ -47,10 +47,10 @@ pub struct Model<'a> {
 impl<'a> Model<'a> {
     /// Checks and borrows a model file: magic, version, CRC-32, structure, then every size and constraint.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, ModelError> {
+        let sections = format::decode_sections(bytes)?;
+        let body = sections.body;
         #[cfg(feature = "tokens")]
-        let (body, token_section) = format::decode_with_tokens(bytes)?;
-        #[cfg(not(feature = "tokens"))]
-        let body = format::decode(bytes)?;
+        let token_section = sections.tokens;
 
         let num_tags = body.tag_names.split(' ').count();
         // Only a token-level model may have more than 16 tags (and only with `wide-tags`): the
@@ -97,6 +97,28 @@ impl<'a> Model<'a> {
         let emission = match body.emission {
             #[cfg(feature = "neural")]
             EmissionSpec::Neural(spec) => Emission::Neural(crate::neural::Neural::from_spec(&spec, num_tags)?),
+            #[cfg(feature = "neural")]
+            EmissionSpec::Hybrid(spec) => {
+                let neural = crate::neural::Neural::from_spec(&spec, num_tags)?;
+                // `decode_sections` reads the table of every hybrid body.
+                let Some(table_spec) = sections.table else { return Err(ModelError::Malformed) };
+                // The table as an n-gram model of its own (no word list: lexicon templates are refused).
+                let table = table_model(table_spec, None, num_tags)?;
+                if table.normalization != neural.normalization {
+                    return Err(ModelError::BadNeural {
+                        part: crate::error::NeuralPart::Embedding,
+                        problem: crate::error::NeuralProblem::TableNormalization {
+                            encoder: neural.normalization,
+                            table: table.normalization,
+                        },
+                    });
+                }
+                let templates = match table_spec {
+                    NgramTable::Hashed(t) => t.templates,
+                    NgramTable::Codebook(t) => t.templates,
+                };
+                Emission::Hybrid(neural, crate::emission::HybridTable::new(&table, templates))
+            }
             _ => Emission::Hashed(emission_model(&body.emission, num_tags)?),
         };
         #[cfg(feature = "tokens")]
@@ -111,7 +133,7 @@ impl<'a> Model<'a> {
                 .map_err(ModelError::BadTokenTemplates)?,
             ),
             #[cfg(feature = "neural")]
-            (Some(_), Emission::Neural(_)) => return Err(ModelError::Malformed),
+            (Some(_), Emission::Neural(_) | Emission::Hybrid(..)) => return Err(ModelError::Malformed),
         };
         Ok(Self {
             body,
@@ -227,21 +249,31 @@ impl<'a> Model<'a> {
         &self.body
     }
 
-    /// The hashed n-gram emission model, if the model has one.
+    /// The hashed n-gram emission model, if the model is one (a hybrid model's table is
+    /// [`Model::hybrid_table`]).
     pub(crate) fn ngram(&self) -> Option<&HashedNgram<'a>> {
         match &self.emission {
             Emission::Hashed(m) => Some(m),
             #[cfg(feature = "neural")]
-            Emission::Neural(_) => None,
+            Emission::Neural(_) | Emission::Hybrid(..) => None,
         }
     }
 
-    /// The neural emission model, if the model has one.
+    /// The neural encoder, if the model has one (a neural or a hybrid model).
     #[cfg(feature = "neural")]
     pub(crate) fn neural(&self) -> Option<&crate::neural::Neural<'a>> {
         match &self.emission {
-            Emission::Neural(m) => Some(m),
+            Emission::Neural(m) | Emission::Hybrid(m, _) => Some(m),
             Emission::Hashed(_) => None,
+        }
+    }
+
+    /// The n-gram table of a hybrid model.
+    #[cfg(feature = "neural")]
+    pub(crate) fn hybrid_table(&self) -> Option<&crate::emission::HybridTable<'a>> {
+        match &self.emission {
+            Emission::Hybrid(_, m) => Some(m),
+            Emission::Hashed(_) | Emission::Neural(_) => None,
         }
     }
 
@@ -306,6 +338,17 @@ impl defmt::Format for Model<'_> {
                 m.conv_layers().count(),
                 m.conv_reach()
             ),
+            #[cfg(feature = "neural")]
+            Emission::Hybrid(m, t) => defmt::write!(
+                f,
+                " hybrid vocabulary={=usize} dim={=usize} convs={=usize} reach={=usize} templates={=usize} rows={=usize}",
+                m.vocabulary_size(),
+                m.embedding_dim(),
+                m.conv_layers().count(),
+                m.conv_reach(),
+                t.templates().count(),
+                t.rows()
+            ),
         }
     }
 }
@@ -328,7 +371,16 @@ struct CommonSpec<'a> {
 /// that order) and builds its decoder.
 fn emission_model<'a>(spec: &EmissionSpec<'a>, num_tags: usize) -> Result<HashedNgram<'a>, ModelError> {
     // A neural spec never reaches here (`Model::from_bytes` builds it apart).
-    let (Some(table), words) = (spec.table(), spec.words()) else { return Err(ModelError::Malformed) };
+    let Some(table) = spec.table() else { return Err(ModelError::Malformed) };
+    table_model(table, spec.words(), num_tags)
+}
+
+/// Validates an n-gram table (and its word list, if any) and builds its decoder.
+fn table_model<'a>(
+    table: NgramTable<'a>,
+    words: Option<(&'a [u8], u8, &'a [u8])>,
+    num_tags: usize,
+) -> Result<HashedNgram<'a>, ModelError> {
     let common = match table {
         NgramTable::Hashed(s) => CommonSpec { normalization: s.normalization, templates: s.templates },
         NgramTable::Codebook(s) => CommonSpec { normalization: s.normalization, templates: s.templates },

@@ -263,6 +263,11 @@ impl<'a> Neural<'a> {
         self.spec.ngram_buckets
     }
 
+    /// Number of tags `L` of the dense layer.
+    pub(crate) fn num_tags(&self) -> usize {
+        usize::from(self.num_tags)
+    }
+
     /// Number of n-gram templates.
     pub fn ngram_templates(&self) -> usize {
         self.spec.ngram_templates.len() / 2

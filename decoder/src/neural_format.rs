@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// The format version that introduced [`NeuralSpec`].
 pub const NEURAL_FORMAT_VERSION: u16 = 5;
+/// The format version that introduced the hybrid model (`EmissionSpec::Hybrid`: a [`NeuralSpec`] plus an
+/// n-gram table).
+pub const HYBRID_FORMAT_VERSION: u16 = 7;
 
 /// Most convolution layers of a neural encoder.
 pub const MAX_CONV_LAYERS: usize = 4;

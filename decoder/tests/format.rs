@@ -256,9 +256,9 @@ fn fix_crc(bytes: &mut [u8]) {
 
 #[test]
 fn encoding_is_frozen() {
-    // This decoder reads versions 1 to 5; each file is written with the oldest version that can express
+    // This decoder reads versions 1 to 7; each file is written with the oldest version that can express
     // it, so a direct-table (version 1) model is still exactly the version-1 bytes.
-    assert_eq!(FORMAT_VERSION, 6);
+    assert_eq!(FORMAT_VERSION, 7);
     assert_eq!(OLDEST_FORMAT_VERSION, 1);
     assert_eq!(tiny().body().version(), 1);
     assert_eq!(tiny().encode(), TINY);
@@ -517,7 +517,7 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     for (mut bytes, version) in
-        [(TINY.to_vec(), 7u8), (tiny_v2_bytes(), 7), (TINY_V3.to_vec(), 7), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
+        [(TINY.to_vec(), 8u8), (tiny_v2_bytes(), 8), (TINY_V3.to_vec(), 8), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
     {
         bytes[4] = version;
         // Checked before the checksum: a newer file is reported as such, not as corrupt.

@@ -107,9 +107,10 @@ pub struct TrainArgs {
     /// reference model trained first in the same run.
     #[arg(long, value_name = "MODEL")]
     pub teacher: Option<PathBuf>,
-    /// The emission model: linear (hashed n-gram features, the default) or neural (a character
+    /// The emission model: linear (hashed n-gram features, the default), neural (a character
     /// encoder of embeddings and convolutions trained with candle under the same CRF layer; the
-    /// `--neural` settings and `--crf-lr-mult` shape it).
+    /// `--neural` settings and `--crf-lr-mult` shape it) or hybrid (the encoder plus a hashed table of
+    /// the linear model's n-gram features, trained jointly).
     #[arg(long, value_enum, default_value_t = EmissionArg::Linear)]
     pub emission: EmissionArg,
     /// Neural: the CRF layer's AdamW learning rate is the encoder's (`--neural lr=X`) times this (the
@@ -120,7 +121,8 @@ pub struct TrainArgs {
     /// bucket-bits=15 (log2 of the n-gram embedding rows), channels=128, kernel=3, dilations=1:2 (one per
     /// convolution; the model reads at most 4 characters each side), lr=0.001 (AdamW, encoder),
     /// dropout=0.2, batch=32 (sentences per step), loss=crf|softmax, minutes=M (stop training after M
-    /// minutes; the best epoch so far is exported).
+    /// minutes; the best epoch so far is exported); hybrid only: table-bits=20 (log2 of the n-gram
+    /// table's rows), table-lr-mult=30 (the table's learning rate over the encoder's).
     #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', value_parser = parse_neural_setting)]
     pub neural: Vec<NeuralSetting>,
     /// Print less: no progress bars or per-epoch lines.
@@ -170,6 +172,7 @@ impl TrainArgs {
             emission: match self.emission {
                 EmissionArg::Linear => Emission::Linear,
                 EmissionArg::Neural => Emission::Neural,
+                EmissionArg::Hybrid => Emission::Hybrid,
             },
             neural: self
                 .neural
@@ -270,6 +273,8 @@ pub enum EmissionArg {
     Linear,
     /// Character and n-gram embeddings, 1-D convolutions, a dense layer (trained with candle).
     Neural,
+    /// The neural encoder plus a hashed n-gram table of the linear model's features, trained jointly.
+    Hybrid,
 }
 
 /// One `--neural` setting.
@@ -295,6 +300,10 @@ pub enum NeuralSetting {
     Loss(NeuralLoss),
     /// `minutes=M`.
     Minutes(f64),
+    /// `table-bits=N` (hybrid).
+    TableBits(u8),
+    /// `table-lr-mult=X` (hybrid).
+    TableLrMult(f64),
 }
 
 impl NeuralSetting {
@@ -311,6 +320,8 @@ impl NeuralSetting {
             Self::Batch(batch_size) => NeuralConfig { batch_size, ..config },
             Self::Loss(loss) => NeuralConfig { loss, ..config },
             Self::Minutes(minutes) => NeuralConfig { max_seconds: Some(minutes * 60.0), ..config },
+            Self::TableBits(bits) => NeuralConfig { table_bits: Some(bits), ..config },
+            Self::TableLrMult(table_lr_mult) => NeuralConfig { table_lr_mult, ..config },
         }
     }
 }
@@ -330,6 +341,8 @@ fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
         "lr" => NeuralSetting::Lr(number(key, value)?),
         "dropout" => NeuralSetting::Dropout(number(key, value)?),
         "batch" => NeuralSetting::Batch(number(key, value)?),
+        "table-bits" => NeuralSetting::TableBits(number(key, value)?),
+        "table-lr-mult" => NeuralSetting::TableLrMult(number(key, value)?),
         "loss" => NeuralSetting::Loss(match value.trim() {
             "crf" => NeuralLoss::Crf,
             "softmax" => NeuralLoss::Softmax,
@@ -344,7 +357,8 @@ fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
         }
         other => {
             return Err(format!(
-                "unknown setting `{other}` (dim, bucket-bits, channels, kernel, dilations, lr, dropout, batch, loss, minutes)"
+                "unknown setting `{other}` (dim, bucket-bits, channels, kernel, dilations, lr, dropout, batch, loss, \
+                 minutes, table-bits, table-lr-mult)"
             ))
         }
     })
@@ -450,8 +464,11 @@ pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
     super::set_threads(command.args.threads)?;
     if let Some(path) = &command.args.train {
         if crate::token::is_token_level(&crate::corpus::read_bytes(path)?) {
-            if command.args.emission == EmissionArg::Neural {
-                bail!("--emission neural trains on character corpora; {} is a word-level CoNLL file", path.display());
+            if command.args.emission != EmissionArg::Linear {
+                bail!(
+                    "--emission neural and hybrid train on character corpora; {} is a word-level CoNLL file",
+                    path.display()
+                );
             }
             return train_tokens_and_print(&command.args);
         }
@@ -460,7 +477,7 @@ pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
         bail!("--template is for token-level models, trained on a word-level CoNLL column file (--train)");
     }
     let options = command.args.options();
-    if options.emission == Emission::Neural {
+    if options.emission != Emission::Linear {
         let (mut console, mut silent) = (ConsoleProgress::new(), pipeline::Silent);
         let progress: &mut dyn pipeline::Progress = if command.args.quiet { &mut silent } else { &mut console };
         let summary = pipeline::neural::train(&options, progress)?;

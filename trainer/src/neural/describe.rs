@@ -15,7 +15,8 @@ pub fn describe(path: &Path, file_bytes: usize, model: &decoder::Model<'_>, neur
     let tags = model.tag_names().collect::<Vec<_>>().join(" ");
     let _ = writeln!(out, "tags ({}): {tags}   scheme {:?}", model.num_tags(), model.scheme());
     let _ = writeln!(out, "scores: integers in units of 2^-{}", body.score_frac_bits);
-    let _ = writeln!(out, "emission: neural encoder (int8 weights and activations, i32 accumulators)");
+    let kind = if model.hybrid_table().is_some() { "hybrid: neural encoder" } else { "neural encoder" };
+    let _ = writeln!(out, "emission: {kind} (int8 weights and activations, i32 accumulators)");
     let _ = writeln!(
         out,
         "  embeddings: {} characters + 1 unknown, {} n-gram templates into {} buckets, width {}",
@@ -34,5 +35,16 @@ pub fn describe(path: &Path, file_bytes: usize, model: &decoder::Model<'_>, neur
         neural.conv_reach()
     );
     let _ = writeln!(out, "  weights: {} bytes", neural.weight_bytes());
+    if let Some(table) = model.hybrid_table() {
+        let templates: Vec<String> = table.templates().map(|t| format!("{t:?}")).collect();
+        let _ = writeln!(
+            out,
+            "hybrid n-gram table, added to the dense scores: {} rows, {:?} weights, {} bytes",
+            table.rows(),
+            table.weight_type(),
+            table.weight_bytes()
+        );
+        let _ = writeln!(out, "  templates ({}): {}", templates.len(), templates.join(", "));
+    }
     out
 }

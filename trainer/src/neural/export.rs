@@ -12,11 +12,16 @@
 //! the calibration text (which sets every step). The bound is empirical, on random weights (the proptest
 //! draws them), with a margin over the worst cases seen. ReLU outputs use only the non-negative half of
 //! int8; an asymmetric zero point (TFLite's `-128`) would halve their step.
+//!
+//! A hybrid model's table is quantized as the linear model's i8 table is: one power-of-two step for the
+//! whole table, the finest that clips no weight, so each of the `K` rows a position sums is off by at most
+//! half a step: its scores add at most `K * step / 2` to the bound above, where the encoder's part is
+//! measured on the dense layer's scores alone (`trainer/tests/hybrid.rs` checks it).
 
 use anyhow::{bail, ensure, Result};
 use decoder::internal::format::{
-    self, ConvLayer, ConvStack, DenseLayer, EmissionSpec, ModelBody, NeuralSpec, Requantization, TransitionSpec,
-    MAX_CONV_LAYERS,
+    self, ConvLayer, ConvStack, DenseLayer, EmissionSpec, HashedNgramSpec, ModelBody, NeuralSpec, NgramTable,
+    Requantization, TransitionSpec, WeightType, MAX_CONV_LAYERS,
 };
 
 use super::forward::activations;
@@ -68,8 +73,9 @@ pub fn quantize_multiplier(real: f64) -> Result<(i32, i8)> {
     Ok((q as i32, exponent as i8))
 }
 
-/// Quantizes `weights` with the CRF layer `crf` into a complete model file. `calibration` (lines of raw
-/// text) sets the activation scales; it should look like the text the model will label.
+/// Quantizes `weights` with the CRF layer `crf` into a complete model file (a hybrid model's when
+/// `weights` has a table). `calibration` (lines of raw text) sets the activation scales; it should look
+/// like the text the model will label.
 pub fn export_neural(
     weights: &NeuralWeights,
     crf: &CrfScores,
@@ -107,6 +113,18 @@ pub fn export_neural(
     {
         frac_bits -= 1;
     }
+    // A hybrid table's i8 weights are `q << weight_shift` score units (`weight_shift` 0..=8, as the linear
+    // export stores them): the step that clips no weight, and no finer score unit than that step allows.
+    let table_step_exponent = weights.table.as_ref().map(|t| {
+        let largest = f64::from(max_abs(&t.weights)).max(1e-6);
+        (largest / 127.0).log2().ceil() as i32
+    });
+    if let Some(e) = table_step_exponent {
+        while i32::from(frac_bits) + e > 8 && frac_bits > 0 {
+            frac_bits -= 1;
+        }
+        ensure!(i32::from(frac_bits) + e <= 8, "the hybrid table's weights are too large to quantize");
+    }
     let score_unit = 2f64.powi(-i32::from(frac_bits));
 
     // Embeddings: one scale for both tables (they are summed).
@@ -141,6 +159,15 @@ pub fn export_neural(
             channels: &tensors.channels,
         });
     }
+    let table = match (&weights.table, table_step_exponent) {
+        (Some(t), Some(e)) => {
+            let shift = (i32::from(frac_bits) + e).max(0) as u8;
+            let step = 2f64.powi(i32::from(shift) - i32::from(frac_bits));
+            let templates: Vec<u8> = t.templates.iter().flat_map(|t| t.encode()).collect();
+            Some((templates, t.bucket_bits, shift, quantize_i8(&t.weights, step)))
+        }
+        _ => None,
+    };
     let spec = NeuralSpec {
         normalization: weights.normalization,
         vocabulary: &vocabulary,
@@ -166,11 +193,25 @@ pub fn export_neural(
         tag_names: &tag_names,
         constraints: None,
         score_frac_bits: frac_bits,
-        emission: EmissionSpec::Neural(spec),
+        emission: if table.is_some() { EmissionSpec::Hybrid(spec) } else { EmissionSpec::Neural(spec) },
         transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
         metadata,
     };
-    let bytes = format::encode(&body).map_err(|e| anyhow::anyhow!("encoding the model: {e}"))?;
+    let bytes = match &table {
+        None => format::encode(&body),
+        Some((templates, bucket_bits, weight_shift, table_weights)) => {
+            let table = NgramTable::Hashed(HashedNgramSpec {
+                normalization: weights.normalization,
+                templates,
+                bucket_bits: *bucket_bits,
+                weight_type: WeightType::I8,
+                weight_shift: *weight_shift,
+                weights: table_weights,
+            });
+            format::encode_with_table(&body, &table)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("encoding the model: {e}"))?;
     // What the decoder refuses is a bug here: say so now, not on the device.
     decoder::Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("the exported neural model does not load: {e}"))?;
     Ok(bytes)

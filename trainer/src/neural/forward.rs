@@ -5,7 +5,7 @@ use decoder::internal::features::{AFTER_END, BEFORE_START};
 use decoder::internal::neural::{ngram_bucket, vocabulary_row};
 use decoder::internal::text::normalize;
 
-use super::weights::NeuralWeights;
+use super::weights::{NeuralWeights, TableWeights};
 
 /// Every layer's activations for one sequence of `T` characters.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +14,10 @@ pub struct Activations {
     pub input: Vec<f32>,
     /// Per convolution, `[T][C_out]` after ReLU.
     pub convs: Vec<Vec<f32>>,
-    /// `[T][L]`: emission scores (real units).
+    /// `[T][L]`: emission scores (real units): the dense layer's, plus a hybrid model's table rows.
     pub scores: Vec<f32>,
+    /// `[T][L]`: a hybrid model's table row sums alone (empty for a neural model).
+    pub table: Vec<f32>,
 }
 
 /// The emission scores of `chars` (raw characters, normalised here), `[T][L]` row-major.
@@ -77,7 +79,26 @@ pub fn activations(w: &NeuralWeights, chars: &[char]) -> Activations {
             scores[p * l + tag] = w.dense.bias[tag] + dot(wrow, &x[p * c_in..(p + 1) * c_in]);
         }
     }
-    Activations { input, convs, scores }
+    let mut table = Vec::new();
+    if let Some(t) = &w.table {
+        table = table_scores(t, w.normalization, l, chars);
+        add(&mut scores, &table);
+    }
+    Activations { input, convs, scores, table }
+}
+
+/// The row sums of a hybrid model's table at every position of `chars`, `[T][L]`.
+pub fn table_scores(table: &TableWeights, normalization: u8, num_tags: usize, chars: &[char]) -> Vec<f32> {
+    let rows = table.feature_spec(normalization).extract(chars);
+    let k = table.templates.len();
+    let mut out = vec![0f32; chars.len() * num_tags];
+    for (p, scores) in out.chunks_exact_mut(num_tags).enumerate() {
+        for &row in &rows[p * k..(p + 1) * k] {
+            let row = row as usize;
+            add(scores, &table.weights[row * num_tags..(row + 1) * num_tags]);
+        }
+    }
+    out
 }
 
 fn add(acc: &mut [f32], row: &[f32]) {

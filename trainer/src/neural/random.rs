@@ -86,5 +86,6 @@ pub fn random_weights(shape: &NeuralShape, seed: u64) -> NeuralWeights {
         ngram_embeddings,
         convs,
         dense,
+        table: None,
     }
 }

@@ -28,8 +28,31 @@ pub struct DenseWeights {
     pub bias: Vec<f32>,
 }
 
-/// A neural emission model: embeddings, convolutions, dense layer. The CRF transitions are the CRF
-/// layer's, kept apart (see [`crate::neural::export::CrfScores`]).
+/// The hashed n-gram table of a hybrid model: the linear model's features, one row of `L` scores per
+/// bucket, added to the encoder's scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableWeights {
+    /// Feature templates, in model order (the hash depends on the position in this list); no lexicon
+    /// templates (a hybrid model has no word list).
+    pub templates: Vec<decoder::internal::features::Template>,
+    /// The table has `2^bucket_bits` rows.
+    pub bucket_bits: u8,
+    /// `[2^bucket_bits][L]`.
+    pub weights: Vec<f32>,
+}
+
+impl TableWeights {
+    /// The features of the table, read with the encoder's normalisation `normalization`.
+    pub fn feature_spec(&self, normalization: u8) -> crate::features::FeatureSpec {
+        crate::features::FeatureSpec {
+            normalization,
+            ..crate::features::FeatureSpec::new(self.templates.clone(), self.bucket_bits)
+        }
+    }
+}
+
+/// A neural emission model: embeddings, convolutions, dense layer, and for a hybrid model an n-gram
+/// table. The CRF transitions are the CRF layer's, kept apart (see [`crate::neural::export::CrfScores`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NeuralWeights {
     /// Character normalisation before lookup (`decoder::internal::text::NORMALIZE_*` flags).
@@ -53,6 +76,9 @@ pub struct NeuralWeights {
     pub convs: Vec<ConvWeights>,
     /// The dense layer.
     pub dense: DenseWeights,
+    /// The n-gram table of a hybrid model, whose row sums are added to the dense layer's scores
+    /// (`None`: a neural model).
+    pub table: Option<TableWeights>,
 }
 
 impl NeuralWeights {
@@ -90,6 +116,9 @@ impl NeuralWeights {
         }
         let last = self.in_channels(self.convs.len());
         errors.push(check("dense.weights", self.dense.weights.len(), self.num_tags() * last));
+        if let Some(table) = &self.table {
+            errors.push(check("table.weights", table.weights.len(), (1usize << table.bucket_bits) * self.num_tags()));
+        }
         errors.into_iter().flatten().next()
     }
 }

@@ -58,6 +58,9 @@ pub enum Emission {
     Linear,
     /// A character encoder (embeddings, convolutions, dense layer) trained with candle: [`neural::train`].
     Neural,
+    /// The encoder plus a hashed n-gram table (the linear model's features), trained jointly under one
+    /// CRF loss: [`neural::train`].
+    Hybrid,
 }
 
 /// The element type of the exported emission table.
@@ -322,8 +325,8 @@ struct Layout {
 
 /// Trains, quantizes and writes a model as `options` say (see the module documentation).
 pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainSummary> {
-    if options.emission == Emission::Neural {
-        bail!("pipeline::train trains the linear model; a neural one trains through pipeline::neural::train");
+    if options.emission != Emission::Linear {
+        bail!("pipeline::train trains the linear model; a neural or hybrid one trains through pipeline::neural::train");
     }
     options.validate()?;
     let started = Instant::now();

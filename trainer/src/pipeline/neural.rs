@@ -1,6 +1,7 @@
-//! `--emission neural`: reads the corpora as the linear path does (dev a file or every 20th training
-//! sentence), trains the neural encoder and its CRF layer ([`crate::neural::train`]), exports the int8
-//! model ([`crate::neural::export::export_neural`]), writes it with its vocabulary and scores dev and test.
+//! `--emission neural` and `--emission hybrid`: reads the corpora as the linear path does (dev a file or
+//! every 20th training sentence), trains the neural encoder (and a hybrid model's n-gram table) with its
+//! CRF layer ([`crate::neural::train`]), exports the int8 model
+//! ([`crate::neural::export::export_neural`]), writes it with its vocabulary and scores dev and test.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -11,12 +12,12 @@ use decoder::Model;
 use super::data::{self, TrainingData};
 use super::progress::{say, Progress, ProgressEvent, Stage};
 use super::report::{describe_score, human_bytes, transition_table};
-use super::TrainOptions;
+use super::{Emission, TrainOptions};
 use crate::corpus::{self, WordTags};
 use crate::evaluate::{score_predictions, DevScore};
 use crate::integer;
 use crate::neural::export::export_neural;
-use crate::neural::train::{describe_shape, train_neural, NeuralConfig, NeuralOutcome};
+use crate::neural::train::{describe_shape, train_neural, NeuralConfig, NeuralOutcome, DEFAULT_TABLE_BITS};
 use crate::scorer::Dictionary;
 
 /// Most training lines that calibrate the activation scales at export.
@@ -54,20 +55,29 @@ fn check_options(options: &TrainOptions) -> Result<()> {
         ("--lexicon-extra", !options.lexicon_extra.is_empty()),
         ("--word-tags bmes6", options.word_tags == Some(WordTags::Bmes6)),
     ];
+    let emission = if options.emission == Emission::Hybrid { "hybrid" } else { "neural" };
     if let Some((name, _)) = refused.iter().find(|(_, given)| *given) {
-        bail!("{name} does not go with --emission neural (it applies to the linear model only)");
+        bail!("{name} does not go with --emission {emission} (it applies to the linear model only)");
+    }
+    if options.emission == Emission::Neural && options.neural.table_bits.is_some() {
+        bail!("--neural table-bits goes with --emission hybrid (a neural model has no n-gram table)");
     }
     Ok(())
 }
 
 /// The neural configuration `options` stand for (epochs, patience, seed and constrained training are
-/// the shared options').
+/// the shared options'; a hybrid model's table has [`DEFAULT_TABLE_BITS`] unless `--neural` says).
 pub fn neural_config(options: &TrainOptions) -> NeuralConfig {
+    let table_bits = match options.emission {
+        Emission::Hybrid => Some(options.neural.table_bits.unwrap_or(DEFAULT_TABLE_BITS)),
+        _ => options.neural.table_bits,
+    };
     NeuralConfig {
         epochs: options.epochs,
         patience: options.patience,
         seed: options.seed,
         constrained_training: options.constrained_training,
+        table_bits,
         ..options.neural.clone()
     }
 }
@@ -104,6 +114,16 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
             config.batch_size
         ),
     );
+    if let Some(bits) = config.table_bits {
+        say(
+            progress,
+            format!(
+                "hybrid: plus a table of 2^{bits} rows of the linear model's n-gram features, AdamW lr {} (x{})",
+                config.lr * config.table_lr_mult,
+                config.table_lr_mult
+            ),
+        );
+    }
     progress.event(ProgressEvent::StageStarted(Stage::Training));
     let outcome = train_neural(&config, &train.sentences, &dev, &tag_names, progress)?;
     if outcome.skipped_sentences > 0 {
@@ -121,8 +141,12 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
     progress.event(ProgressEvent::StageStarted(Stage::Quantization));
     let every = train.sentences.len().div_ceil(CALIBRATION_LINES).max(1);
     let calibration: Vec<Vec<char>> = train.sentences.iter().step_by(every).map(|s| s.chars.clone()).collect();
+    let kind = match config.table_bits {
+        Some(bits) => format!("hybrid emission model (table 2^{bits}, lr x{})", config.table_lr_mult),
+        None => "neural emission model".to_owned(),
+    };
     let metadata = format!(
-        "neural emission model, {:?} loss, lr {}, CRF lr x{}, seed {}, best epoch {}",
+        "{kind}, {:?} loss, lr {}, CRF lr x{}, seed {}, best epoch {}",
         config.loss,
         config.lr,
         config.crf_lr_mult,

@@ -1,0 +1,271 @@
+//! The hybrid emission model (`trainer train --emission hybrid`, issue #18): the neural encoder plus a
+//! hashed n-gram table, trained jointly. The integer decoder against the float reference (within the
+//! bound `trainer::neural::export` documents), streaming against whole-line decoding, training on the
+//! sample corpus (the loss falls, one seed gives one file, the integer model scores like the float one),
+//! and the command line (train, inspect, segment, eval).
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use decoder::internal::lattice::{backpointer_bytes, label_chars};
+use decoder::internal::ModelInternals;
+use decoder::{Event, Model, StreamLabeler};
+use trainer::features::TemplateSet;
+use trainer::neural::export::{export_neural, CrfScores};
+use trainer::neural::forward::activations;
+use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
+use trainer::neural::train::{batched_scores, NeuralConfig};
+use trainer::neural::weights::{NeuralWeights, TableWeights};
+use trainer::pipeline::neural::{train, NeuralSummary};
+use trainer::pipeline::{Emission, Silent, TrainOptions};
+
+const ALPHABET: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'Ｂ', '1', '😀', 'x', '丁'];
+const VOCABULARY: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'B', '1'];
+
+/// The encoder's part of the bound of `trainer::neural::export`, per convolution and the input.
+const RELATIVE_BOUND_PER_LAYER: f64 = 0.025;
+
+/// A random encoder (as `tests/neural.rs` draws them) with a random table of the compact or the
+/// standard templates.
+fn random_hybrid(seed: u64) -> NeuralWeights {
+    let mut rng = SplitMix::new(seed);
+    let pick = |rng: &mut SplitMix, n: u64| rng.next_u64() % n;
+    let convs = match pick(&mut rng, 3) {
+        0 => vec![],
+        1 => vec![(8, 3, 1)],
+        _ => vec![(12, 3, 1), (6, 3, 2)],
+    };
+    let shape = NeuralShape {
+        vocabulary: VOCABULARY.to_vec(),
+        dim: 1 + pick(&mut rng, 16) as usize,
+        ngram_templates: vec![(-1, 2), (0, 2)][..pick(&mut rng, 3) as usize].to_vec(),
+        ngram_buckets: 1 + pick(&mut rng, 64) as u32,
+        convs,
+        num_tags: 4,
+    };
+    let mut weights = random_weights(&shape, seed);
+    let templates = if pick(&mut rng, 2) == 0 { TemplateSet::Compact } else { TemplateSet::Standard }.templates();
+    let bucket_bits = 1 + pick(&mut rng, 8) as u8;
+    // Table weights from far below to far above the encoder's scores.
+    let scale = [0.01, 0.3, 3.0, 40.0][pick(&mut rng, 4) as usize];
+    let table = rng.values(4 << bucket_bits, scale);
+    weights.table = Some(TableWeights { templates, bucket_bits, weights: table });
+    weights
+}
+
+fn random_line(rng: &mut SplitMix, len: usize) -> Vec<char> {
+    (0..len).map(|_| ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize]).collect()
+}
+
+fn bmes(rng: &mut SplitMix) -> CrfScores {
+    CrfScores {
+        tag_names: ["B", "M", "E", "S"].map(str::to_owned).to_vec(),
+        transitions: rng.values(16, 2.0),
+        start: rng.values(4, 2.0),
+        end: rng.values(4, 2.0),
+    }
+}
+
+/// Every integer score is within the documented bound of the float reference's: the encoder's part
+/// (relative to its largest dense score) plus half a table step per template.
+#[test]
+fn integer_scores_follow_the_float_forward_pass() {
+    for seed in 0..120 {
+        let weights = random_hybrid(seed);
+        let mut rng = SplitMix::new(seed ^ 0xABC);
+        let lines: Vec<Vec<char>> = (0..6).map(|i| random_line(&mut rng, 1 + i * 5)).collect();
+        let bytes = export_neural(&weights, &bmes(&mut rng), &lines, "").unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(model.format_version(), 7);
+        let table = model.hybrid_table().expect("a hybrid model");
+        let frac = i32::from(model.score_frac_bits());
+        let unit = 2f64.powi(-frac);
+        let shift = i32::from(table.weight_shift());
+        let table_step = 2f64.powi(shift - frac);
+        let all: Vec<_> = lines.iter().map(|line| activations(&weights, line)).collect();
+        let dense_largest = all
+            .iter()
+            .flat_map(|a| a.scores.iter().zip(&a.table).map(|(s, t)| f64::from(s - t).abs()))
+            .fold(0f64, f64::max);
+        let convs = weights.convs.len();
+        let bound = RELATIVE_BOUND_PER_LAYER * (1 + convs) as f64 * dense_largest
+            + table.templates().count() as f64 * table_step / 2.0
+            + 2.0 * unit;
+        for (line, a) in lines.iter().zip(&all) {
+            for p in 0..line.len() {
+                let mut out = [0i32; decoder::MAX_TAGS];
+                model.emission_scores(line, p, &mut out);
+                for (tag, &score) in out[..4].iter().enumerate() {
+                    let (int, float) = (f64::from(score) * unit, f64::from(a.scores[p * 4 + tag]));
+                    assert!(
+                        (int - float).abs() <= bound,
+                        "seed {seed} line {line:?} position {p} tag {tag}: integer {int} float {float} bound {bound}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The streaming labeler gives the tags of whole-line Viterbi on every line.
+#[test]
+fn streaming_equals_whole_line() {
+    for seed in 0..60 {
+        let weights = random_hybrid(seed);
+        let mut rng = SplitMix::new(seed ^ 0xDEF);
+        let lines: Vec<Vec<char>> = (0..8).map(|i| random_line(&mut rng, i * 7)).collect();
+        let bytes = export_neural(&weights, &bmes(&mut rng), &lines, "").unwrap();
+        let model = Model::from_bytes(&bytes).unwrap();
+        for line in &lines {
+            assert_eq!(streamed_tags(&model, line), whole_line_tags(&model, line), "seed {seed}: {line:?}");
+        }
+    }
+}
+
+/// The batched training encoder adds the table as the reference forward pass does.
+#[test]
+fn the_batched_training_encoder_is_the_reference_forward_pass() {
+    let weights = random_hybrid(5);
+    let mut rng = SplitMix::new(2);
+    let lines: Vec<Vec<char>> = [1usize, 3, 8, 13].iter().map(|&n| random_line(&mut rng, n)).collect();
+    let batched = batched_scores(&weights, &lines).unwrap();
+    for (line, scores) in lines.iter().zip(&batched) {
+        let reference = activations(&weights, line);
+        assert!(reference.table.iter().any(|&t| t != 0.0));
+        for (a, b) in scores.iter().zip(&reference.scores) {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{line:?}: candle {a}, reference {b}");
+        }
+    }
+}
+
+fn whole_line_tags(model: &Model<'_>, line: &[char]) -> Vec<u8> {
+    let mut tags = vec![0u8; line.len()];
+    let mut backpointers = vec![0u8; backpointer_bytes(model.num_tags(), line.len())];
+    label_chars(model, line, &mut backpointers, &mut tags).unwrap();
+    tags
+}
+
+fn streamed_tags(model: &Model<'_>, line: &[char]) -> Vec<u8> {
+    let mut labeler = StreamLabeler::<{ decoder::DEFAULT_WINDOW }>::new(model);
+    let mut tags = Vec::new();
+    let text: String = line.iter().collect();
+    let mut collect = |e: Event| {
+        if let Event::Unit(u) = e {
+            tags.extend(u.tag);
+        }
+    };
+    labeler.push(text.as_bytes(), &mut collect);
+    labeler.push(b"\n", &mut collect);
+    labeler.finish(&mut collect);
+    tags
+}
+
+/// A small hybrid that trains on the sample corpus in a few seconds.
+fn small(out: &std::path::Path, seed: u64) -> TrainOptions {
+    TrainOptions {
+        emission: Emission::Hybrid,
+        out: out.to_path_buf(),
+        epochs: 4,
+        patience: 4,
+        seed,
+        neural: NeuralConfig {
+            dim: 16,
+            bucket_bits: 10,
+            channels: 24,
+            dilations: vec![1],
+            lr: 1e-2,
+            batch_size: 16,
+            table_bits: Some(14),
+            ..NeuralConfig::default()
+        },
+        ..TrainOptions::default()
+    }
+}
+
+fn run(options: &TrainOptions) -> NeuralSummary {
+    train(options, &mut Silent).unwrap()
+}
+
+#[test]
+fn a_tiny_hybrid_trains_deterministically_and_its_integer_model_scores_like_the_float_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(&small(&dir.path().join("a.crfm"), 7));
+    let again = run(&small(&dir.path().join("b.crfm"), 7));
+    let other = run(&small(&dir.path().join("c.crfm"), 8));
+    let losses: Vec<f64> = first.outcome.epochs.iter().map(|e| e.loss_per_char).collect();
+    assert!(losses[losses.len() - 1] < 0.8 * losses[0], "the loss did not fall: {losses:?}");
+    assert!(first.float_dev.value() > 0.6, "dev {}", first.float_dev);
+    assert_eq!(first.bytes, again.bytes, "two runs with seed 7 wrote different models");
+    assert_ne!(first.bytes, other.bytes, "seeds 7 and 8 wrote the same model");
+    // The table learned alongside the encoder.
+    let table = first.outcome.model.weights.table.as_ref().expect("a table");
+    assert_eq!(table.bucket_bits, 14);
+    assert!(table.weights.iter().any(|w| w.abs() > 0.05));
+    let model = Model::from_bytes(&first.bytes).unwrap();
+    assert_eq!(model.format_version(), 7);
+    assert!(model.neural().is_some() && model.hybrid_table().is_some() && model.ngram().is_none());
+    let gap = (first.float_dev.value() - first.quantized_dev.value()).abs();
+    assert!(gap <= 0.01, "float {} integer {}", first.float_dev, first.quantized_dev);
+}
+
+#[test]
+fn table_options_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = small(&dir.path().join("x.crfm"), 1);
+    let error = |options: TrainOptions| train(&options, &mut Silent).unwrap_err().to_string();
+    let neural = TrainOptions { emission: Emission::Neural, ..base.clone() };
+    assert!(error(neural).contains("--neural table-bits goes with --emission hybrid"));
+    let large = TrainOptions { neural: NeuralConfig { table_bits: Some(30), ..base.neural.clone() }, ..base.clone() };
+    assert!(error(large).contains("--neural table-bits must be 1 to 24"));
+    let budget = TrainOptions { max_model_bytes: Some(65536), ..base.clone() };
+    assert!(error(budget).contains("--max-model-bytes does not go with --emission hybrid"));
+    assert!(!dir.path().join("x.crfm").exists());
+}
+
+/// `trainer train --emission hybrid` on the built-in sample corpus writes a file that `inspect`, `segment`
+/// and `eval` read through the decoder.
+#[test]
+fn command_line_train_inspect_segment_eval() {
+    let exe = env!("CARGO_BIN_EXE_trainer");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("hybrid.crfm");
+    let trained = Command::new(exe)
+        .args(["train", "-q", "--emission", "hybrid", "--epochs", "2", "--neural"])
+        .arg("dim=16,channels=24,dilations=1,table-bits=12,lr=0.01,batch=16")
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
+    let bytes = std::fs::read(&model).unwrap();
+    let loaded = Model::from_bytes(&bytes).unwrap();
+    assert_eq!(loaded.hybrid_table().map(|t| t.rows()), Some(1 << 12));
+
+    let inspect = Command::new(exe).args(["inspect", "--model"]).arg(&model).output().unwrap();
+    assert!(inspect.status.success());
+    let report = String::from_utf8(inspect.stdout).unwrap();
+    assert!(report.contains("format version 7") && report.contains("hybrid n-gram table"), "{report}");
+    assert!(report.contains("4096 rows") && report.contains("Char(0)"), "{report}");
+
+    let mut child = Command::new(exe)
+        .args(["segment", "--model"])
+        .arg(&model)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all("我们在学校门口集合\n今天天气很好".as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert_eq!(text.replace(char::is_whitespace, ""), "我们在学校门口集合今天天气很好", "{text}");
+
+    let gold = dir.path().join("gold.txt");
+    std::fs::write(&gold, "我们  是  学生  。\n").unwrap();
+    let eval =
+        Command::new(exe).args(["eval", "--json", "--model"]).arg(&model).arg("--gold").arg(&gold).output().unwrap();
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(json["counts"]["true_words"], 4);
+}
