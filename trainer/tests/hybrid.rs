@@ -4,12 +4,14 @@
 //! sample corpus (the loss falls, one seed gives one file, the integer model scores like the float one),
 //! and the command line (train, inspect, segment, eval).
 
+mod common;
+use common::{streamed_tags, whole_line_tags};
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use decoder::internal::lattice::{backpointer_bytes, label_chars};
 use decoder::internal::ModelInternals;
-use decoder::{Event, Model, StreamLabeler};
+use decoder::Model;
 use trainer::features::TemplateSet;
 use trainer::neural::export::{export_neural, CrfScores};
 use trainer::neural::forward::activations;
@@ -138,28 +140,6 @@ fn the_batched_training_encoder_is_the_reference_forward_pass() {
     }
 }
 
-fn whole_line_tags(model: &Model<'_>, line: &[char]) -> Vec<u8> {
-    let mut tags = vec![0u8; line.len()];
-    let mut backpointers = vec![0u8; backpointer_bytes(model.num_tags(), line.len())];
-    label_chars(model, line, &mut backpointers, &mut tags).unwrap();
-    tags
-}
-
-fn streamed_tags(model: &Model<'_>, line: &[char]) -> Vec<u8> {
-    let mut labeler = StreamLabeler::<{ decoder::DEFAULT_WINDOW }>::new(model);
-    let mut tags = Vec::new();
-    let text: String = line.iter().collect();
-    let mut collect = |e: Event| {
-        if let Event::Unit(u) = e {
-            tags.extend(u.tag);
-        }
-    };
-    labeler.push(text.as_bytes(), &mut collect);
-    labeler.push(b"\n", &mut collect);
-    labeler.finish(&mut collect);
-    tags
-}
-
 /// A small hybrid that trains on the sample corpus in a few seconds.
 fn small(out: &std::path::Path, seed: u64) -> TrainOptions {
     TrainOptions {
@@ -168,16 +148,7 @@ fn small(out: &std::path::Path, seed: u64) -> TrainOptions {
         epochs: 4,
         patience: 4,
         seed,
-        neural: NeuralConfig {
-            dim: 16,
-            bucket_bits: 10,
-            channels: 24,
-            dilations: vec![1],
-            lr: 1e-2,
-            batch_size: 16,
-            table_bits: Some(14),
-            ..NeuralConfig::default()
-        },
+        neural: NeuralConfig { table_bits: Some(14), ..common::small_encoder() },
         ..TrainOptions::default()
     }
 }

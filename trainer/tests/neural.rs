@@ -1,9 +1,11 @@
 //! The neural emission model end to end: the integer decoder against the float reference forward pass,
 //! streaming against whole-line decoding, and damaged model files (errors, never panics).
 
-use decoder::internal::lattice::{backpointer_bytes, label_chars};
+mod common;
+use common::{streamed_tags, whole_line_tags};
+
 use decoder::internal::ModelInternals;
-use decoder::{Event, Model, StreamLabeler};
+use decoder::Model;
 use proptest::prelude::*;
 use trainer::neural::export::{export_neural, CrfScores};
 use trainer::neural::forward::forward;
@@ -101,28 +103,6 @@ proptest! {
             prop_assert_eq!(streamed_tags(&model, line), whole_line_tags(&model, line));
         }
     }
-}
-
-fn whole_line_tags(model: &Model<'_>, line: &[char]) -> Vec<u8> {
-    let mut tags = vec![0u8; line.len()];
-    let mut backpointers = vec![0u8; backpointer_bytes(model.num_tags(), line.len())];
-    label_chars(model, line, &mut backpointers, &mut tags).unwrap();
-    tags
-}
-
-fn streamed_tags(model: &Model<'_>, line: &[char]) -> Vec<u8> {
-    let mut labeler = StreamLabeler::<{ decoder::DEFAULT_WINDOW }>::new(model);
-    let mut tags = Vec::new();
-    let text: String = line.iter().collect();
-    let mut collect = |e: Event| {
-        if let Event::Unit(u) = e {
-            tags.extend(u.tag);
-        }
-    };
-    labeler.push(text.as_bytes(), &mut collect);
-    labeler.push(b"\n", &mut collect);
-    labeler.finish(&mut collect);
-    tags
 }
 
 /// The sample model on the committed sample, and on the PKU test input when the corpora are present.

@@ -2,6 +2,8 @@
 //! the hard masks really leaves them out of the loss, and a tiny study runs end to end and measures
 //! what it claims to.
 
+mod common;
+
 use trainer::corpus::{constraints_for, parse_corpus, CorpusFormat, Sentence, WordTags};
 use trainer::neural::study::{run_study, sample_split, StudyData, StudyPlan};
 use trainer::neural::train::{train_neural, NeuralConfig, NeuralLoss};
@@ -14,18 +16,7 @@ fn sample() -> (Vec<String>, Vec<Sentence>) {
 
 /// A small encoder that trains on the sample corpus in about a second an epoch.
 fn small() -> NeuralConfig {
-    NeuralConfig {
-        dim: 16,
-        bucket_bits: 10,
-        channels: 24,
-        dilations: vec![1],
-        lr: 1e-2,
-        batch_size: 16,
-        epochs: 2,
-        patience: 2,
-        loss: NeuralLoss::Crf,
-        ..NeuralConfig::default()
-    }
+    NeuralConfig { epochs: 2, patience: 2, loss: NeuralLoss::Crf, ..common::small_encoder() }
 }
 
 /// Under the masks a forbidden transition has no gradient (its paths carry no probability), so it

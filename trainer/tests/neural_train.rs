@@ -3,6 +3,8 @@
 //! integer model scores like the float one, the batched training encoder computes what the exported
 //! model's reference forward pass computes, and bad options are refused by name.
 
+mod common;
+
 use decoder::internal::ModelInternals;
 use decoder::Model;
 use trainer::evaluate::score_predictions;
@@ -20,16 +22,7 @@ fn small(out: &std::path::Path, seed: u64, loss: NeuralLoss) -> TrainOptions {
         epochs: 4,
         patience: 4,
         seed,
-        neural: NeuralConfig {
-            dim: 16,
-            bucket_bits: 10,
-            channels: 24,
-            dilations: vec![1],
-            lr: 1e-2,
-            batch_size: 16,
-            loss,
-            ..NeuralConfig::default()
-        },
+        neural: NeuralConfig { loss, ..common::small_encoder() },
         ..TrainOptions::default()
     }
 }
