@@ -38,10 +38,8 @@ pub const MAX_REACH: usize = decoder::internal::features::MAX_OFFSET;
 
 /// log2 of the rows of a hybrid model's table when `--neural table-bits` does not say.
 pub const DEFAULT_TABLE_BITS: u8 = 20;
-/// The table's learning rate over the encoder's when `--neural table-lr-mult` does not say. Chosen on dev
-/// (every 20th sentence of the first 4,000 of People's Daily 1998-01, 3 epochs, default shape, seeds 1
-/// and 2): float dev F1 92.25 at 1 (the table barely moves at AdamW's 1e-3; the neural model alone: 92.05),
-/// 94.10 / 93.97 at 10, 95.03 / 95.15 at 30, 94.23 / 94.62 at 100, 93.61 / 93.54 at 300.
+/// The table's learning rate over the encoder's when `--neural table-lr-mult` does not say, chosen on dev
+/// (docs/experiments.md, "The hybrid table's learning rate").
 pub const DEFAULT_TABLE_LR_MULT: f64 = 30.0;
 
 /// The training objective of the neural model.
