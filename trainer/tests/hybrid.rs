@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use decoder::internal::ModelInternals;
 use decoder::Model;
 use trainer::features::TemplateSet;
+use trainer::neural::error_bound::encoder_error_bounds;
 use trainer::neural::export::{export_neural, CrfScores};
 use trainer::neural::forward::activations;
 use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
@@ -23,9 +24,6 @@ use trainer::pipeline::{Emission, Silent, TrainOptions};
 
 const ALPHABET: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'Ｂ', '1', '😀', 'x', '丁'];
 const VOCABULARY: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'B', '1'];
-
-/// The encoder's part of the bound of `trainer::neural::export`, per convolution and the input.
-const RELATIVE_BOUND_PER_LAYER: f64 = 0.025;
 
 /// A random encoder (as `tests/neural.rs` draws them) with a random table of the compact or the
 /// standard templates.
@@ -68,8 +66,8 @@ fn bmes(rng: &mut SplitMix) -> CrfScores {
     }
 }
 
-/// Every integer score is within the documented bound of the float reference's: the encoder's part
-/// (relative to its largest dense score) plus half a table step per template.
+/// Every integer score is within the bound of the float reference's: the encoder's worst case
+/// (`encoder_error_bound`) plus half a table step per template.
 #[test]
 fn integer_scores_follow_the_float_forward_pass() {
     for seed in 0..120 {
@@ -85,20 +83,15 @@ fn integer_scores_follow_the_float_forward_pass() {
         let shift = i32::from(table.weight_shift());
         let table_step = 2f64.powi(shift - frac);
         let all: Vec<_> = lines.iter().map(|line| activations(&weights, line)).collect();
-        let dense_largest = all
-            .iter()
-            .flat_map(|a| a.scores.iter().zip(&a.table).map(|(s, t)| f64::from(s - t).abs()))
-            .fold(0f64, f64::max);
-        let convs = weights.convs.len();
-        let bound = RELATIVE_BOUND_PER_LAYER * (1 + convs) as f64 * dense_largest
-            + table.templates().count() as f64 * table_step / 2.0
-            + 2.0 * unit;
+        let table_bound = table.templates().count() as f64 * table_step / 2.0;
         for (line, a) in lines.iter().zip(&all) {
+            let bounds = encoder_error_bounds(&weights, &lines, unit, line);
             for p in 0..line.len() {
                 let mut out = [0i32; decoder::MAX_TAGS];
                 model.emission_scores(line, p, &mut out);
                 for (tag, &score) in out[..4].iter().enumerate() {
                     let (int, float) = (f64::from(score) * unit, f64::from(a.scores[p * 4 + tag]));
+                    let bound = bounds[p * 4 + tag] + table_bound;
                     assert!(
                         (int - float).abs() <= bound,
                         "seed {seed} line {line:?} position {p} tag {tag}: integer {int} float {float} bound {bound}"

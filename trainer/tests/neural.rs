@@ -7,6 +7,7 @@ use common::{streamed_tags, whole_line_tags};
 use decoder::internal::ModelInternals;
 use decoder::Model;
 use proptest::prelude::*;
+use trainer::neural::error_bound::encoder_error_bounds;
 use trainer::neural::export::{export_neural, CrfScores};
 use trainer::neural::forward::forward;
 use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
@@ -15,10 +16,6 @@ use trainer::neural::sample::random_sample_model;
 /// In the vocabulary (some full-width, normalised to ASCII), and not ('x', '😀', '丁').
 const ALPHABET: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'Ｂ', '1', '😀', 'x', '丁'];
 const VOCABULARY: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'B', '1'];
-
-/// The documented bound of `trainer::neural::export`: per score, `0.025 * (1 + convolutions)` times the
-/// largest float score (over the calibration text), plus 2 score units.
-const RELATIVE_BOUND_PER_LAYER: f64 = 0.025;
 
 /// A random shape within the decoder's limits: reach at most 4 each side, up to 4 convolutions.
 fn random_shape(rng: &mut SplitMix) -> NeuralShape {
@@ -64,7 +61,7 @@ fn bmes(rng: &mut SplitMix) -> CrfScores {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Every integer score is within the documented bound of the float reference's.
+    /// Every integer score is within the worst-case bound of the float reference's (`encoder_error_bound`).
     #[test]
     fn integer_scores_follow_the_float_forward_pass(seed: u64) {
         let mut rng = SplitMix::new(seed);
@@ -75,15 +72,13 @@ proptest! {
         let model = Model::from_bytes(&bytes).unwrap();
         let unit = 2f64.powi(-i32::from(model.score_frac_bits()));
         let floats: Vec<Vec<f32>> = lines.iter().map(|line| forward(&weights, line)).collect();
-        // The steps are set by the calibration text's ranges, so the error scales with its largest score.
-        let largest = floats.iter().flatten().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
-        let bound = RELATIVE_BOUND_PER_LAYER * (1 + shape.convs.len()) as f64 * largest + 2.0 * unit;
         for (line, float) in lines.iter().zip(&floats) {
+            let bounds = encoder_error_bounds(&weights, &lines, unit, line);
             for p in 0..line.len() {
                 let mut out = [0i32; decoder::MAX_TAGS];
                 model.emission_scores(line, p, &mut out);
                 for tag in 0..4 {
-                    let (int, float) = (f64::from(out[tag]) * unit, f64::from(float[p * 4 + tag]));
+                    let (int, float, bound) = (f64::from(out[tag]) * unit, f64::from(float[p * 4 + tag]), bounds[p * 4 + tag]);
                     prop_assert!((int - float).abs() <= bound, "{shape:?} line {line:?} position {p} tag {tag}: integer {int} float {float} bound {bound}");
                 }
             }

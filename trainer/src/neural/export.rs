@@ -6,17 +6,16 @@
 //! rescale a Q31 multiplier with a power-of-two shift ([`quantize_multiplier`]). Scores come out in the
 //! CRF's score units `2^-score_frac_bits`, so the lattice adds them to the transitions directly.
 //!
-//! Error bound (what `trainer/tests/neural.rs` checks): each int8 rounding is at most half a step of its
-//! tensor, about 0.4% of its range, and each layer adds its own. The test asserts, per score,
-//! `|integer - float| <= 0.025 * (1 + convolutions) * max |float score| + 2 score units`, the maximum over
-//! the calibration text (which sets every step). The bound is empirical, on random weights (the proptest
-//! draws them), with a margin over the worst cases seen. ReLU outputs use only the non-negative half of
-//! int8; an asymmetric zero point (TFLite's `-128`) would halve their step.
+//! Error bound: each int8 rounding is at most half a step of its tensor, and each layer carries its
+//! input's error through its weights. [`super::error_bound::encoder_error_bound`] computes the worst case
+//! from the weights and the calibration ranges; `trainer/tests/neural.rs` holds every score to it on random
+//! weights. ReLU outputs use only the non-negative half of int8; an asymmetric zero point (TFLite's `-128`)
+//! would halve their step.
 //!
 //! A hybrid model's table is quantized as the linear model's i8 table is: one power-of-two step for the
 //! whole table, the finest that clips no weight, so each of the `K` rows a position sums is off by at most
-//! half a step: its scores add at most `K * step / 2` to the bound above, where the encoder's part is
-//! measured on the dense layer's scores alone (`trainer/tests/hybrid.rs` checks it).
+//! half a step: its scores add at most `K * step / 2` to the encoder's bound (`trainer/tests/hybrid.rs`
+//! checks it).
 
 use anyhow::{bail, ensure, Result};
 use decoder::internal::format::{
@@ -89,19 +88,8 @@ pub fn export_neural(
     let l = weights.num_tags();
     ensure!(crf.tag_names.len() == l, "{} tag names for {l} scores", crf.tag_names.len());
 
-    // Activation ranges over the calibration text: one per layer, and the largest score.
     let layers = weights.convs.len();
-    let mut ranges = vec![0f32; layers + 1];
-    let mut score_max = 0f32;
-    for line in calibration {
-        let a = activations(weights, line);
-        ranges[0] = ranges[0].max(max_abs(&a.input));
-        for (range, conv) in ranges[1..].iter_mut().zip(&a.convs) {
-            *range = range.max(max_abs(conv));
-        }
-        score_max = score_max.max(max_abs(&a.scores));
-    }
-    let scale_of = |max: f32| if max > 0.0 { f64::from(max) / 127.0 } else { 1.0 / 127.0 };
+    let CalibrationRanges { activations: ranges, score: score_max } = calibration_ranges(weights, calibration);
     let activation_scale: Vec<f64> = ranges.iter().map(|&m| scale_of(m)).collect();
 
     // Score units: as fine as the transitions' i16 and the lattice's emission bound allow.
@@ -128,8 +116,7 @@ pub fn export_neural(
     let score_unit = 2f64.powi(-i32::from(frac_bits));
 
     // Embeddings: one scale for both tables (they are summed).
-    let embedding_max = max_abs(&weights.char_embeddings).max(max_abs(&weights.ngram_embeddings));
-    let embedding_scale = scale_of(embedding_max);
+    let embedding_scale = embedding_scale(weights);
     let char_embeddings = quantize_i8(&weights.char_embeddings, embedding_scale);
     let ngram_embeddings = quantize_i8(&weights.ngram_embeddings, embedding_scale);
     let (multiplier, shift) = quantize_multiplier(embedding_scale / activation_scale[0])?;
@@ -217,6 +204,50 @@ pub fn export_neural(
     Ok(bytes)
 }
 
+/// The largest magnitudes over the calibration text, which set every activation step.
+pub(crate) struct CalibrationRanges {
+    /// Per layer: the input (summed embeddings), then each convolution's output.
+    pub activations: Vec<f32>,
+    /// The largest emission score (a hybrid model's table included).
+    pub score: f32,
+}
+
+pub(crate) fn calibration_ranges(weights: &NeuralWeights, calibration: &[Vec<char>]) -> CalibrationRanges {
+    let mut ranges = CalibrationRanges { activations: vec![0f32; weights.convs.len() + 1], score: 0.0 };
+    for line in calibration {
+        let a = activations(weights, line);
+        ranges.activations[0] = ranges.activations[0].max(max_abs(&a.input));
+        for (range, conv) in ranges.activations[1..].iter_mut().zip(&a.convs) {
+            *range = range.max(max_abs(conv));
+        }
+        ranges.score = ranges.score.max(max_abs(&a.scores));
+    }
+    ranges
+}
+
+/// The int8 step of a tensor whose largest magnitude is `max` (a zero tensor gets `1 / 127`).
+pub(crate) fn scale_of(max: f32) -> f64 {
+    if max > 0.0 {
+        f64::from(max) / 127.0
+    } else {
+        1.0 / 127.0
+    }
+}
+
+/// The step of both embedding tables (one scale, since they are summed).
+pub(crate) fn embedding_scale(weights: &NeuralWeights) -> f64 {
+    scale_of(max_abs(&weights.char_embeddings).max(max_abs(&weights.ngram_embeddings)))
+}
+
+/// The int8 step of one weight row (per output channel), as [`LayerTensors::new`] quantizes it.
+pub(crate) fn row_scale(row: &[f32]) -> f64 {
+    if max_abs(row) > 0.0 {
+        f64::from(max_abs(row)) / 127.0
+    } else {
+        1.0
+    }
+}
+
 /// One layer's stored tensors: int8 weights with a scale per output row, and per output its bias (i32),
 /// requantization multiplier (i32) and shift (i8).
 struct LayerTensors {
@@ -230,7 +261,7 @@ impl LayerTensors {
     fn new(weights: &[f32], bias: &[f32], per_row: usize, in_scale: f64, out_scale: f64) -> Result<Self> {
         let mut t = Self { weights: Vec::new(), channels: Vec::new() };
         for (row, &b) in weights.chunks_exact(per_row).zip(bias) {
-            let row_scale = if max_abs(row) > 0.0 { f64::from(max_abs(row)) / 127.0 } else { 1.0 };
+            let row_scale = row_scale(row);
             t.weights.extend(quantize_i8(row, row_scale));
             let accumulator_scale = in_scale * row_scale;
             let q_bias = (f64::from(b) / accumulator_scale).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX));
@@ -247,7 +278,7 @@ fn quantize_i8(values: &[f32], scale: f64) -> Vec<u8> {
     values.iter().map(|&v| (f64::from(v) / scale).round().clamp(-127.0, 127.0) as i8 as u8).collect()
 }
 
-fn max_abs(values: &[f32]) -> f32 {
+pub(crate) fn max_abs(values: &[f32]) -> f32 {
     values.iter().fold(0f32, |m, v| m.max(v.abs()))
 }
 

@@ -5,13 +5,15 @@ use decoder::internal::features::{AFTER_END, BEFORE_START};
 use decoder::internal::neural::{ngram_bucket, vocabulary_row};
 use decoder::internal::text::normalize;
 
-use super::weights::{NeuralWeights, TableWeights};
+use super::weights::{ConvWeights, NeuralWeights, TableWeights};
 
 /// Every layer's activations for one sequence of `T` characters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activations {
     /// `[T][D]`: summed embeddings.
     pub input: Vec<f32>,
+    /// Per convolution, `[T][C_out]` before ReLU.
+    pub pre_activations: Vec<Vec<f32>>,
     /// Per convolution, `[T][C_out]` after ReLU.
     pub convs: Vec<Vec<f32>>,
     /// `[T][L]`: emission scores (real units): the dense layer's, plus a hybrid model's table rows.
@@ -47,27 +49,25 @@ pub fn activations(w: &NeuralWeights, chars: &[char]) -> Activations {
             add(out, &w.ngram_embeddings[row * d..(row + 1) * d]);
         }
     }
-    let mut convs = Vec::new();
+    let (mut pre_activations, mut convs) = (Vec::new(), Vec::new());
     let (mut x, mut c_in) = (input.clone(), d);
     for conv in &w.convs {
         let (k, c_out) = (conv.kernel, conv.out_channels);
-        let half = (conv.dilation * (k - 1) / 2) as isize;
-        let mut y = vec![0f32; t * c_out];
+        let mut pre = vec![0f32; t * c_out];
         for p in 0..t {
             for o in 0..c_out {
                 let mut acc = conv.bias[o];
                 for j in 0..k {
                     // Zero padding: taps outside the sequence add nothing.
-                    let Ok(src) = usize::try_from(p as isize + (j * conv.dilation) as isize - half) else { continue };
-                    if src >= t {
-                        continue;
-                    }
+                    let Some(src) = conv_tap_source(conv, p, j, t) else { continue };
                     let wrow = &conv.weights[(o * k + j) * c_in..(o * k + j + 1) * c_in];
                     acc += dot(wrow, &x[src * c_in..(src + 1) * c_in]);
                 }
-                y[p * c_out + o] = acc.max(0.0);
+                pre[p * c_out + o] = acc;
             }
         }
+        let y: Vec<f32> = pre.iter().map(|&a| a.max(0.0)).collect();
+        pre_activations.push(pre);
         convs.push(y.clone());
         (x, c_in) = (y, c_out);
     }
@@ -84,7 +84,14 @@ pub fn activations(w: &NeuralWeights, chars: &[char]) -> Activations {
         table = table_scores(t, w.normalization, l, chars);
         add(&mut scores, &table);
     }
-    Activations { input, convs, scores, table }
+    Activations { input, pre_activations, convs, scores, table }
+}
+
+/// The position of a sequence of `len` that tap `j` of `conv` reads for output position `p`; `None` in
+/// the zero padding.
+pub fn conv_tap_source(conv: &ConvWeights, p: usize, j: usize, len: usize) -> Option<usize> {
+    let half = conv.dilation * (conv.kernel - 1) / 2;
+    (p + j * conv.dilation).checked_sub(half).filter(|&src| src < len)
 }
 
 /// The row sums of a hybrid model's table at every position of `chars`, `[T][L]`.

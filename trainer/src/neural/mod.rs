@@ -5,6 +5,7 @@
 //! - [`forward`]: the float reference forward pass (emission scores per position);
 //! - [`random`]: random weights of a given shape;
 //! - [`export`]: int8 quantization (per-channel scales, fixed-point requantization) and the model file;
+//! - [`error_bound`]: how far the integer scores can be from the float ones, from the weights;
 //! - [`sample`]: the small random model the firmware test runs;
 //! - [`crf_loss`]: the CRF and softmax losses in candle operations (candle differentiates them);
 //! - [`train`]: the training loop (AdamW, the CRF layer's own learning rate, dropout, early stopping);
@@ -13,6 +14,7 @@
 
 pub mod crf_loss;
 pub mod describe;
+pub mod error_bound;
 pub mod export;
 pub mod forward;
 pub mod random;
