@@ -2,51 +2,30 @@
 //! for byte and its integer scores, checks that every disagreement is refused with its reason, and that
 //! no damaged file panics.
 
-use decoder::internal::format::{
-    self, ConvLayer, DenseLayer, EmissionSpec, HashedNgramSpec, ModelBody, NeuralSpec, NgramTable, Requantization,
-    TransitionSpec, WeightType,
-};
+mod common;
+use common::tiny_neural::{channel, join, scores4, tiny_body, tiny_neural_spec, TINY_NEURAL};
+
+use decoder::internal::format::{self, EmissionSpec, HashedNgramSpec, NeuralSpec, NgramTable, WeightType};
 use decoder::internal::ModelInternals;
 use decoder::{Model, ModelError, NeuralPart, NeuralProblem, Tensor};
 
-/// `tiny()` encoded: `TINY_NEURAL` of `tests/neural_format.rs` with version 7 and the variant `Hybrid`,
-/// then the table after the body. Computed independently (Python: the neural bytes spliced, then
-/// zlib.crc32); changing any byte is a format change and needs a new version.
+/// `tiny()` encoded: the body of `TINY_NEURAL` (without its CRC) with version 7 and the emission variant
+/// `Hybrid`, then the table section and the CRC. Computed independently (Python: the neural bytes
+/// spliced, then zlib.crc32); changing any byte is a format change and needs a new version.
+const TINY_HYBRID: [u8; 198] = {
+    let mut body: [u8; 171] = join(TINY_NEURAL, []);
+    // The version, and the emission variant after the header's fields.
+    (body[4], body[15]) = (0x07, 0x04);
+    join::<194, 4, 198>(join(body, TABLE_SECTION), [0x88, 0x89, 0xb0, 0xfc])
+};
+
+/// Hashed (variant 0), normalization 1, templates (len 8: bias, char 0), bucket_bits 1, weight_type I8,
+/// weight_shift 1, weights (len 8: two rows [5, -5, 0, 10]).
 #[rustfmt::skip]
-const TINY_HYBRID: [u8; 198] = [
-    // magic "CRFm", version 7; tag_names "B M E S"; constraints None; score_frac_bits 8
-    0x43, 0x52, 0x46, 0x6d, 0x07, 0x07, 0x42, 0x20, 0x4d, 0x20, 0x45, 0x20, 0x53, 0x00, 0x08,
-    // emission: Hybrid (variant 4), then the encoder of TINY_NEURAL, field for field
-    0x04, 0x01, 0x04, 0x2d, 0x4e, 0x00, 0x00, 0x02, 0x04, 0x01, 0xff, 0x0a, 0x14, 0x02, 0x00, 0x02, 0x01,
-    0x02, 0x03, 0xfd,
-    0x80, 0x80, 0x80, 0x80, 0x08, 0x01,
-    0x01, 0x02, 0x01, 0x01, 0x04, 0x01, 0x00, 0x00, 0xff, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x40, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,
-    0x00, 0x00, 0x00,
-    0x08, 0x01, 0x00, 0x00, 0x01, 0x01, 0x01, 0xff, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x01, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x40, 0x01, 0x9c, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x40, 0x01,
-    // transitions (len 32, zeros), start (len 8, zeros), end (len 8, zeros)
-    0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00,
-    // metadata "n"
-    0x01, 0x6e,
-    // the table section: Hashed (variant 0), normalization 1, templates (len 8: bias, char 0),
-    // bucket_bits 1, weight_type I8, weight_shift 1, weights (len 8: two rows [5, -5, 0, 10])
+const TABLE_SECTION: [u8; 23] = [
     0x00, 0x01, 0x08, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x08, 0x05, 0xfb,
     0x00, 0x0a, 0x05, 0xfb, 0x00, 0x0a,
-    // CRC-32
-    0x88, 0x89, 0xb0, 0xfc,
 ];
-
-/// Per-channel parameters: bias, multiplier 2^30 (0.5), shift.
-const fn channel(bias: i32, shift: i8) -> [u8; 9] {
-    let b = bias.to_le_bytes();
-    let m = (1i32 << 30).to_le_bytes();
-    [b[0], b[1], b[2], b[3], m[0], m[1], m[2], m[3], shift as u8]
-}
 
 fn concat(parts: &[[u8; 9]]) -> Vec<u8> {
     parts.concat()
@@ -67,41 +46,8 @@ fn table() -> HashedNgramSpec<'static> {
     }
 }
 
-fn neural<'a>(conv_channels: &'a [u8], dense_channels: &'a [u8]) -> NeuralSpec<'a> {
-    NeuralSpec {
-        normalization: 1,
-        vocabulary: &[0x2d, 0x4e, 0, 0],
-        embedding_dim: 2,
-        char_embeddings: &[1, 0xff, 10, 20],
-        ngram_templates: &[0, 2],
-        ngram_buckets: 1,
-        ngram_embeddings: &[3, 0xfd],
-        input: Requantization { multiplier: 1 << 30, shift: 1 },
-        convs: [
-            Some(ConvLayer {
-                out_channels: 2,
-                kernel: 1,
-                dilation: 1,
-                weights: &[1, 0, 0, 0xff],
-                channels: conv_channels,
-            }),
-            None,
-            None,
-            None,
-        ],
-        dense: DenseLayer { weights: &[1, 0, 0, 1, 1, 1, 0xff, 0], channels: dense_channels },
-    }
-}
-
 fn encode(neural: NeuralSpec<'_>, table: NgramTable<'_>) -> Vec<u8> {
-    let body = ModelBody {
-        tag_names: "B M E S",
-        constraints: None,
-        score_frac_bits: 8,
-        emission: EmissionSpec::Hybrid(neural),
-        transitions: TransitionSpec { transitions: &[0; 32], start: &[0; 8], end: &[0; 8] },
-        metadata: "n",
-    };
+    let body = tiny_body(EmissionSpec::Hybrid(neural));
     format::encode_with_table(&body, &table).unwrap()
 }
 
@@ -109,22 +55,11 @@ fn encode(neural: NeuralSpec<'_>, table: NgramTable<'_>) -> Vec<u8> {
 fn tiny_with(biases: [i32; 4], table: NgramTable<'_>) -> Vec<u8> {
     let conv = concat(&[channel(0, 1), channel(5, 0)]);
     let dense = concat(&biases.map(|b| channel(b, 1)));
-    encode(neural(&conv, &dense), table)
+    encode(tiny_neural_spec(&conv, &dense), table)
 }
 
 fn tiny() -> Vec<u8> {
     tiny_with([0, 0, 100, -100], NgramTable::Hashed(table()))
-}
-
-fn scores(model: &Model<'_>, text: &str) -> Vec<[i32; 4]> {
-    let chars: Vec<char> = text.chars().collect();
-    (0..chars.len())
-        .map(|p| {
-            let mut out = [0; decoder::MAX_CHAR_TAGS];
-            model.emission_scores(&chars, p, &mut out);
-            [out[0], out[1], out[2], out[3]]
-        })
-        .collect()
 }
 
 #[test]
@@ -151,7 +86,7 @@ fn hybrid_scores_are_the_encoders_plus_the_tables() {
         .iter()
         .map(|n| [n[0] + table[0], n[1] + table[1], n[2] + table[2], n[3] + table[3]])
         .collect();
-    assert_eq!(scores(&model, "中x中"), expected);
+    assert_eq!(scores4(&model, "中x中"), expected);
 }
 
 #[test]
@@ -161,7 +96,7 @@ fn the_sum_saturates_at_the_lattice_bound() {
     let limit = (decoder::MAX_TEMPLATES as i32) << 15;
     let bytes = tiny_with([0, -(1 << 22), 0, 1 << 22], NgramTable::Hashed(table()));
     let model = Model::from_bytes(&bytes).unwrap();
-    for s in scores(&model, "中x") {
+    for s in scores4(&model, "中x") {
         assert_eq!((s[1], s[3]), (-limit, limit));
     }
 }
@@ -183,7 +118,7 @@ fn a_codebook_table_is_read_too() {
     };
     let bytes = tiny_with([0, 0, 100, -100], NgramTable::Codebook(spec));
     let model = Model::from_bytes(&bytes).unwrap();
-    assert_eq!(scores(&model, "中"), [[13 + 2, 2 * 2, 113 + 2 * 3, -113 + 2 * 4]]);
+    assert_eq!(scores4(&model, "中"), [[13 + 2, 2 * 2, 113 + 2 * 3, -113 + 2 * 4]]);
 }
 
 #[test]
@@ -212,7 +147,7 @@ fn disagreements_are_refused_with_their_reason() {
     // The encoder's own checks come first.
     let conv = concat(&[channel(0, 1), channel(5, 0)]);
     let dense = concat(&[channel(0, 1); 3]);
-    let bytes = encode(neural(&conv, &dense), NgramTable::Hashed(table()));
+    let bytes = encode(tiny_neural_spec(&conv, &dense), NgramTable::Hashed(table()));
     assert_eq!(
         Model::from_bytes(&bytes).unwrap_err(),
         ModelError::BadNeural {
@@ -232,14 +167,7 @@ fn a_hybrid_body_needs_its_table_and_nothing_else() {
     // Without the table section: the body ends where the table should begin.
     let conv = concat(&[channel(0, 1), channel(5, 0)]);
     let dense = concat(&[0, 0, 100, -100].map(|b| channel(b, 1)));
-    let body = ModelBody {
-        tag_names: "B M E S",
-        constraints: None,
-        score_frac_bits: 8,
-        emission: EmissionSpec::Hybrid(neural(&conv, &dense)),
-        transitions: TransitionSpec { transitions: &[0; 32], start: &[0; 8], end: &[0; 8] },
-        metadata: "n",
-    };
+    let body = tiny_body(EmissionSpec::Hybrid(tiny_neural_spec(&conv, &dense)));
     let bare = format::encode(&body).unwrap();
     assert_eq!(Model::from_bytes(&bare).unwrap_err(), ModelError::Malformed);
     // A byte after the table.
@@ -283,7 +211,7 @@ fn damaged_files_never_panic() {
             fix_crc(&mut bytes);
             if let Ok(model) = Model::from_bytes(&bytes) {
                 loaded += 1;
-                let _ = scores(&model, "中x中文。");
+                let _ = scores4(&model, "中x中文。");
             }
         }
     }

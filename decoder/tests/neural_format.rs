@@ -1,130 +1,27 @@
 //! Freezes the neural emission model's format (version 5) byte for byte and its integer scores, and
 //! checks that every shape disagreement is refused with its reason.
 
-use decoder::internal::format::{
-    self, ConvLayer, DenseLayer, EmissionSpec, ModelBody, NeuralSpec, Requantization, TransitionSpec,
+mod common;
+use common::tiny_neural::{
+    channel, join, scores4, tiny_body, tiny_neural_spec, TINY_CONV_CHANNELS, TINY_DENSE_CHANNELS, TINY_NEURAL,
 };
+
+use decoder::internal::format::{self, ConvLayer, EmissionSpec, NeuralSpec, Requantization};
 use decoder::internal::ModelInternals;
 use decoder::{Model, ModelError, NeuralPart, NeuralProblem, Tensor};
 
-/// `tiny()` encoded. Computed independently (Python: struct + zlib.crc32); changing any byte is a format
-/// change and needs a new version.
-#[rustfmt::skip]
-const TINY_NEURAL: [u8; 175] = [
-    // magic "CRFm", version 5; tag_names "B M E S"; constraints None; score_frac_bits 8
-    0x43, 0x52, 0x46, 0x6d, 0x05, 0x07, 0x42, 0x20, 0x4d, 0x20, 0x45, 0x20, 0x53, 0x00, 0x08,
-    // emission: Neural (variant 3): normalization 1, vocabulary (len 4: U+4E2D 中), embedding_dim 2,
-    // char_embeddings (len 4: [1, -1], [10, 20]), ngram_templates (len 2: first 0, length 2), buckets 1,
-    // ngram_embeddings (len 2: [3, -3])
-    0x03, 0x01, 0x04, 0x2d, 0x4e, 0x00, 0x00, 0x02, 0x04, 0x01, 0xff, 0x0a, 0x14, 0x02, 0x00, 0x02, 0x01,
-    0x02, 0x03, 0xfd,
-    // input: multiplier 2^30 (zigzag varint), shift 1 (i8)
-    0x80, 0x80, 0x80, 0x80, 0x08, 0x01,
-    // convs[0]: Some, out_channels 2, kernel 1, dilation 1, weights (len 4: [1, 0], [0, -1]),
-    // channels (len 18: bias 0, multiplier 2^30, shift 1; bias 5, multiplier 2^30, shift 0)
-    0x01, 0x02, 0x01, 0x01, 0x04, 0x01, 0x00, 0x00, 0xff, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x40, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,
-    // convs[1..4]: None
-    0x00, 0x00, 0x00,
-    // dense: weights (len 8: [1, 0], [0, 1], [1, 1], [-1, 0]), channels (len 36: biases 0, 0, 100, -100,
-    // each with multiplier 2^30 and shift 1)
-    0x08, 0x01, 0x00, 0x00, 0x01, 0x01, 0x01, 0xff, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x40, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x01, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x40, 0x01, 0x9c, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x40, 0x01,
-    // transitions (len 32, zeros), start (len 8, zeros), end (len 8, zeros)
-    0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0x00,
-    // metadata "n"; CRC-32
-    0x01, 0x6e, 0x5f, 0xc6, 0x5a, 0x60,
-];
-
-/// Per-channel parameters: bias, multiplier 2^30 (0.5), shift.
-const fn channel(bias: i32, shift: i8) -> [u8; 9] {
-    let b = bias.to_le_bytes();
-    let m = (1i32 << 30).to_le_bytes();
-    [b[0], b[1], b[2], b[3], m[0], m[1], m[2], m[3], shift as u8]
-}
-
-const CONV_CHANNELS: [u8; 18] = concat(channel(0, 1), channel(5, 0));
-const DENSE_CHANNELS: [u8; 36] = {
-    let (a, b) = (concat(channel(0, 1), channel(0, 1)), concat(channel(100, 1), channel(-100, 1)));
-    let mut out = [0u8; 36];
-    let mut i = 0;
-    while i < 18 {
-        out[i] = a[i];
-        out[18 + i] = b[i];
-        i += 1;
-    }
-    out
-};
-
-const fn concat(a: [u8; 9], b: [u8; 9]) -> [u8; 18] {
-    let mut out = [0u8; 18];
-    let mut i = 0;
-    while i < 9 {
-        out[i] = a[i];
-        out[9 + i] = b[i];
-        i += 1;
-    }
-    out
-}
-
-const HALF_SHIFTED_ONCE: Requantization = Requantization { multiplier: 1 << 30, shift: 1 };
-
 fn tiny_spec() -> NeuralSpec<'static> {
-    NeuralSpec {
-        normalization: 1,
-        vocabulary: &[0x2d, 0x4e, 0, 0],
-        embedding_dim: 2,
-        char_embeddings: &[1, 0xff, 10, 20],
-        ngram_templates: &[0, 2],
-        ngram_buckets: 1,
-        ngram_embeddings: &[3, 0xfd],
-        input: HALF_SHIFTED_ONCE,
-        convs: [
-            Some(ConvLayer {
-                out_channels: 2,
-                kernel: 1,
-                dilation: 1,
-                weights: &[1, 0, 0, 0xff],
-                channels: &CONV_CHANNELS,
-            }),
-            None,
-            None,
-            None,
-        ],
-        dense: DenseLayer { weights: &[1, 0, 0, 1, 1, 1, 0xff, 0], channels: &DENSE_CHANNELS },
-    }
+    tiny_neural_spec(&TINY_CONV_CHANNELS, &TINY_DENSE_CHANNELS)
 }
 
 fn encode(spec: NeuralSpec<'_>) -> Vec<u8> {
-    let body = ModelBody {
-        tag_names: "B M E S",
-        constraints: None,
-        score_frac_bits: 8,
-        emission: EmissionSpec::Neural(spec),
-        transitions: TransitionSpec { transitions: &[0; 32], start: &[0; 8], end: &[0; 8] },
-        metadata: "n",
-    };
+    let body = tiny_body(EmissionSpec::Neural(spec));
     format::encode(&body).unwrap()
 }
 
 fn load_err(spec: NeuralSpec<'_>) -> ModelError {
     let bytes = encode(spec);
     Model::from_bytes(&bytes).err().unwrap_or_else(|| panic!("loaded: {spec:?}"))
-}
-
-fn scores(model: &Model<'_>, text: &str) -> Vec<[i32; 4]> {
-    let chars: Vec<char> = text.chars().collect();
-    (0..chars.len())
-        .map(|p| {
-            let mut out = [0; decoder::MAX_CHAR_TAGS];
-            model.emission_scores(&chars, p, &mut out);
-            [out[0], out[1], out[2], out[3]]
-        })
-        .collect()
 }
 
 #[test]
@@ -141,7 +38,7 @@ fn neural_scores_are_frozen() {
     // the dense layer [13, 0, 13 + 100, -13 - 100]. 'x' is unknown: [1, -1] + [3, -3] = [4, -4] -> [4,
     // round(9 / 2) = 5] -> [4, 5, 109, -104]. Every bigram lands in the one bucket.
     let model = Model::from_bytes(&TINY_NEURAL).unwrap();
-    assert_eq!(scores(&model, "中x中"), [[13, 0, 113, -113], [4, 5, 109, -104], [13, 0, 113, -113]]);
+    assert_eq!(scores4(&model, "中x中"), [[13, 0, 113, -113], [4, 5, 109, -104], [13, 0, 113, -113]]);
 }
 
 #[test]
@@ -203,7 +100,7 @@ fn shape_disagreements_are_refused_with_their_reason() {
     assert_eq!(load_err(s), bad(NeuralPart::Conv(2), NeuralProblem::LayerAfterGap));
 
     let mut s = tiny_spec();
-    const SHIFT_TOO_LARGE: [u8; 18] = concat(channel(0, 1), channel(5, 40));
+    const SHIFT_TOO_LARGE: [u8; 18] = join(channel(0, 1), channel(5, 40));
     s.convs[0] = Some(ConvLayer { channels: &SHIFT_TOO_LARGE, ..conv(&s) });
     assert_eq!(load_err(s), bad(NeuralPart::Conv(0), NeuralProblem::Requantization { channel: 1 }));
 

@@ -1,8 +1,10 @@
 //! Train on the built-in sample corpus, write the model, load it with the decoder and segment text;
 //! the same seed gives byte-identical models whatever the number of threads; the command line works.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+use common::cli_segment;
+
+use std::process::Command;
 
 use decoder::internal::ModelInternals;
 use trainer::pipeline::{Silent, TrainOptions, TrainSummary};
@@ -254,17 +256,7 @@ fn command_line_train_segment_inspect_eval() {
     let status = Command::new(exe).args(["--quiet", "--epochs", "4", "--out"]).arg(&model).status().unwrap();
     assert!(status.success());
 
-    let mut child = Command::new(exe)
-        .args(["segment", "--model"])
-        .arg(&model)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all("我们在学校门口集合\n今天天气很好".as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = cli_segment(&model, "我们在学校门口集合\n今天天气很好");
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.starts_with("我们  在  学校"), "{text}");
 
@@ -573,15 +565,5 @@ fn the_readme_segmentation_example_is_what_segment_prints() {
     let model = command.rsplit("--model ").next().unwrap().trim();
     assert!(command.contains("segment") && model.ends_with(".crfm"), "{command}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["segment", "--model"])
-        .arg(root.join(model))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{input}\n").as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), format!("{shown}\n"));
+    assert_eq!(cli_segment(&root.join(model), &format!("{input}\n")), format!("{shown}\n"));
 }

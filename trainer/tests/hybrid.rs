@@ -5,25 +5,21 @@
 //! and the command line (train, inspect, segment, eval).
 
 mod common;
-use common::{streamed_tags, whole_line_tags};
+use common::{cli_segment, random_bmes, random_line, streamed_tags, whole_line_tags, RANDOM_VOCABULARY};
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use decoder::internal::ModelInternals;
 use decoder::Model;
 use trainer::features::TemplateSet;
 use trainer::neural::error_bound::encoder_error_bounds;
-use trainer::neural::export::{export_neural, CrfScores};
+use trainer::neural::export::export_neural;
 use trainer::neural::forward::activations;
 use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
 use trainer::neural::train::{batched_scores, NeuralConfig};
 use trainer::neural::weights::{NeuralWeights, TableWeights};
 use trainer::pipeline::neural::{train, NeuralSummary};
 use trainer::pipeline::{Emission, Silent, TrainOptions};
-
-const ALPHABET: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'Ｂ', '1', '😀', 'x', '丁'];
-const VOCABULARY: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'B', '1'];
 
 /// A random encoder (as `tests/neural.rs` draws them) with a random table of the compact or the
 /// standard templates.
@@ -36,7 +32,7 @@ fn random_hybrid(seed: u64) -> NeuralWeights {
         _ => vec![(12, 3, 1), (6, 3, 2)],
     };
     let shape = NeuralShape {
-        vocabulary: VOCABULARY.to_vec(),
+        vocabulary: RANDOM_VOCABULARY.to_vec(),
         dim: 1 + pick(&mut rng, 16) as usize,
         ngram_templates: vec![(-1, 2), (0, 2)][..pick(&mut rng, 3) as usize].to_vec(),
         ngram_buckets: 1 + pick(&mut rng, 64) as u32,
@@ -53,19 +49,6 @@ fn random_hybrid(seed: u64) -> NeuralWeights {
     weights
 }
 
-fn random_line(rng: &mut SplitMix, len: usize) -> Vec<char> {
-    (0..len).map(|_| ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize]).collect()
-}
-
-fn bmes(rng: &mut SplitMix) -> CrfScores {
-    CrfScores {
-        tag_names: ["B", "M", "E", "S"].map(str::to_owned).to_vec(),
-        transitions: rng.values(16, 2.0),
-        start: rng.values(4, 2.0),
-        end: rng.values(4, 2.0),
-    }
-}
-
 /// Every integer score is within the bound of the float reference's: the encoder's worst case
 /// (`encoder_error_bound`) plus half a table step per template.
 #[test]
@@ -74,7 +57,7 @@ fn integer_scores_follow_the_float_forward_pass() {
         let weights = random_hybrid(seed);
         let mut rng = SplitMix::new(seed ^ 0xABC);
         let lines: Vec<Vec<char>> = (0..6).map(|i| random_line(&mut rng, 1 + i * 5)).collect();
-        let bytes = export_neural(&weights, &bmes(&mut rng), &lines, "").unwrap();
+        let bytes = export_neural(&weights, &random_bmes(&mut rng), &lines, "").unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         assert_eq!(model.format_version(), 7);
         let table = model.hybrid_table().expect("a hybrid model");
@@ -109,7 +92,7 @@ fn streaming_equals_whole_line() {
         let weights = random_hybrid(seed);
         let mut rng = SplitMix::new(seed ^ 0xDEF);
         let lines: Vec<Vec<char>> = (0..8).map(|i| random_line(&mut rng, i * 7)).collect();
-        let bytes = export_neural(&weights, &bmes(&mut rng), &lines, "").unwrap();
+        let bytes = export_neural(&weights, &random_bmes(&mut rng), &lines, "").unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         for line in &lines {
             assert_eq!(streamed_tags(&model, line), whole_line_tags(&model, line), "seed {seed}: {line:?}");
@@ -211,17 +194,7 @@ fn command_line_train_inspect_segment_eval() {
     assert!(report.contains("format version 7") && report.contains("hybrid n-gram table"), "{report}");
     assert!(report.contains("4096 rows") && report.contains("Char(0)"), "{report}");
 
-    let mut child = Command::new(exe)
-        .args(["segment", "--model"])
-        .arg(&model)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all("我们在学校门口集合\n今天天气很好".as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = cli_segment(&model, "我们在学校门口集合\n今天天气很好");
     assert_eq!(text.lines().count(), 2, "{text}");
     assert_eq!(text.replace(char::is_whitespace, ""), "我们在学校门口集合今天天气很好", "{text}");
 

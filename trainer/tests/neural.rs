@@ -2,20 +2,16 @@
 //! streaming against whole-line decoding, and damaged model files (errors, never panics).
 
 mod common;
-use common::{streamed_tags, whole_line_tags};
+use common::{random_bmes, random_line, streamed_tags, whole_line_tags, RANDOM_VOCABULARY};
 
 use decoder::internal::ModelInternals;
 use decoder::Model;
 use proptest::prelude::*;
 use trainer::neural::error_bound::encoder_error_bounds;
-use trainer::neural::export::{export_neural, CrfScores};
+use trainer::neural::export::export_neural;
 use trainer::neural::forward::forward;
 use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
 use trainer::neural::sample::random_sample_model;
-
-/// In the vocabulary (some full-width, normalised to ASCII), and not ('x', '😀', '丁').
-const ALPHABET: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'Ｂ', '1', '😀', 'x', '丁'];
-const VOCABULARY: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'B', '1'];
 
 /// A random shape within the decoder's limits: reach at most 4 each side, up to 4 convolutions.
 fn random_shape(rng: &mut SplitMix) -> NeuralShape {
@@ -36,25 +32,12 @@ fn random_shape(rng: &mut SplitMix) -> NeuralShape {
         convs.push((1 + pick(rng, 40), kernel, dilation));
     }
     NeuralShape {
-        vocabulary: VOCABULARY.to_vec(),
+        vocabulary: RANDOM_VOCABULARY.to_vec(),
         dim: 1 + pick(rng, 24),
         ngram_templates,
         ngram_buckets: 1 + pick(rng, 64) as u32,
         convs,
         num_tags: 4,
-    }
-}
-
-fn random_line(rng: &mut SplitMix, len: usize) -> Vec<char> {
-    (0..len).map(|_| ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize]).collect()
-}
-
-fn bmes(rng: &mut SplitMix) -> CrfScores {
-    CrfScores {
-        tag_names: ["B", "M", "E", "S"].map(str::to_owned).to_vec(),
-        transitions: rng.values(16, 2.0),
-        start: rng.values(4, 2.0),
-        end: rng.values(4, 2.0),
     }
 }
 
@@ -68,7 +51,7 @@ proptest! {
         let shape = random_shape(&mut rng);
         let weights = random_weights(&shape, seed);
         let lines: Vec<Vec<char>> = (0..6).map(|i| random_line(&mut rng, 1 + i * 5)).collect();
-        let bytes = export_neural(&weights, &bmes(&mut rng), &lines, "").unwrap();
+        let bytes = export_neural(&weights, &random_bmes(&mut rng), &lines, "").unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         let unit = 2f64.powi(-i32::from(model.score_frac_bits()));
         let floats: Vec<Vec<f32>> = lines.iter().map(|line| forward(&weights, line)).collect();
@@ -92,7 +75,7 @@ proptest! {
         let shape = random_shape(&mut rng);
         let weights = random_weights(&shape, seed);
         let lines: Vec<Vec<char>> = (0..8).map(|i| random_line(&mut rng, i * 7)).collect();
-        let bytes = export_neural(&weights, &bmes(&mut rng), &lines, "").unwrap();
+        let bytes = export_neural(&weights, &random_bmes(&mut rng), &lines, "").unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         for line in &lines {
             prop_assert_eq!(streamed_tags(&model, line), whole_line_tags(&model, line));

@@ -2,6 +2,8 @@
 //! reference (whole-sequence) labelling of streamed input.
 #![allow(dead_code)]
 
+pub mod tiny_neural;
+
 use decoder::internal::features::{Template, DEFAULT_TEMPLATES};
 use decoder::internal::format::{
     self, CodebookNgramSpec, CustomConstraints, EmissionSpec, HashedNgramSpec, ModelBody, TokenSpec, TransitionSpec,

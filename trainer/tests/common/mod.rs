@@ -4,9 +4,53 @@
 
 use std::path::PathBuf;
 
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
 use decoder::internal::lattice::{backpointer_bytes, label_chars};
 use decoder::{Event, Model, StreamLabeler};
+use trainer::neural::export::CrfScores;
+use trainer::neural::random::SplitMix;
 use trainer::neural::train::NeuralConfig;
+
+/// Characters of random test lines: in [`RANDOM_VOCABULARY`] (some full-width, normalised to ASCII), and
+/// not ('x', '😀', '丁').
+pub const RANDOM_ALPHABET: &[char] =
+    &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'Ｂ', '1', '😀', 'x', '丁'];
+/// The vocabulary of the random neural models.
+pub const RANDOM_VOCABULARY: &[char] = &['中', '文', '字', '我', '们', '在', '北', '京', '。', 'a', 'B', '1'];
+
+/// A line of `len` characters drawn from [`RANDOM_ALPHABET`].
+pub fn random_line(rng: &mut SplitMix, len: usize) -> Vec<char> {
+    (0..len).map(|_| RANDOM_ALPHABET[(rng.next_u64() % RANDOM_ALPHABET.len() as u64) as usize]).collect()
+}
+
+/// A random BMES CRF layer.
+pub fn random_bmes(rng: &mut SplitMix) -> CrfScores {
+    CrfScores {
+        tag_names: ["B", "M", "E", "S"].map(str::to_owned).to_vec(),
+        transitions: rng.values(16, 2.0),
+        start: rng.values(4, 2.0),
+        end: rng.values(4, 2.0),
+    }
+}
+
+/// `trainer segment --model MODEL` on `input` (standard input); its standard output, after checking that
+/// it succeeded.
+pub fn cli_segment(model: &Path, input: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["segment", "--model"])
+        .arg(model)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "trainer segment --model {}", model.display());
+    String::from_utf8(output.stdout).unwrap()
+}
 
 /// The shared corpora: `$CRF_DATA_DIR`, or `<workspace root>/../shared/data`. `None` (with a message
 /// saying the test is skipped) when absent.
