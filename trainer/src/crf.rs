@@ -53,6 +53,32 @@ pub struct SentenceGradient {
     pub end: Vec<f64>,
 }
 
+/// A path distribution's marginals ([`Lattice::marginals`]): what the CRF gradient reads of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marginals {
+    /// `[T][L]`: the probability of each tag at each position.
+    pub emissions: Vec<f32>,
+    /// `[L][L]`: the expected count of each transition.
+    pub transitions: Vec<f64>,
+    /// `[L]`: the probability of each first tag.
+    pub start: Vec<f64>,
+    /// `[L]`: the probability of each last tag.
+    pub end: Vec<f64>,
+}
+
+impl Marginals {
+    /// The expected counts as a gradient (before the target's counts are subtracted).
+    fn into_gradient(self) -> SentenceGradient {
+        SentenceGradient {
+            loss: 0.0,
+            emissions: self.emissions,
+            transitions: self.transitions,
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
 impl SentenceGradient {
     /// A zero loss and gradient for a sentence of `t_len` characters and `l` tags.
     fn zeros(t_len: usize, l: usize) -> Self {
@@ -184,14 +210,81 @@ impl Lattice<'_> {
     /// The CRF negative log-likelihood of `gold` and its gradient with respect to every score.
     /// `None` when the gold path itself is forbidden by the constraints (its likelihood is zero).
     pub fn crf_gradient(&self, gold: &[u8]) -> Option<SentenceGradient> {
-        let (l, t_len) = (self.num_tags, self.len());
-        let mut grad = SentenceGradient::zeros(t_len, l);
-        if t_len == 0 {
-            return Some(grad);
-        }
         let gold_score = self.path_score(gold);
         if !gold_score.is_finite() {
             return None;
+        }
+        let (log_z, expected) = self.expectations();
+        let mut grad = SentenceGradient { loss: log_z - gold_score, ..expected.into_gradient() };
+        if !gold.is_empty() {
+            subtract_gold(&mut grad, gold, self.num_tags, 1.0);
+        }
+        Some(grad)
+    }
+
+    /// The cross-entropy of the model's path distribution against a mixture of the gold path (weight
+    /// `1 - teacher_weight`) and a teacher's path distribution given by its [`Marginals`] (knowledge
+    /// distillation), and its gradient: the model's expected counts minus the mixture's. `None` when
+    /// the gold path is forbidden, as for [`Lattice::crf_gradient`].
+    pub fn distilled_crf_gradient(
+        &self,
+        gold: &[u8],
+        teacher: &Marginals,
+        teacher_weight: f32,
+    ) -> Option<SentenceGradient> {
+        let gold_score = self.path_score(gold);
+        if !gold_score.is_finite() {
+            return None;
+        }
+        let (w, l) = (f64::from(teacher_weight), self.num_tags);
+        let (log_z, expected) = self.expectations();
+        let mut grad = expected.into_gradient();
+        // The teacher's expected path score; entries it gives no mass (forbidden ones among them) add nothing.
+        let mut teacher_score = 0.0;
+        for (t, row) in teacher.emissions.chunks_exact(l).enumerate() {
+            for (j, &p) in row.iter().enumerate().filter(|(_, &p)| p > 0.0) {
+                teacher_score += f64::from(p) * self.emission(t, j);
+                grad.emissions[t * l + j] -= (w * f64::from(p)) as f32;
+            }
+        }
+        for (k, &p) in teacher.transitions.iter().enumerate().filter(|(_, &p)| p > 0.0) {
+            teacher_score += p * self.transition(k / l, k % l);
+            grad.transitions[k] -= w * p;
+        }
+        for j in 0..l {
+            if teacher.start[j] > 0.0 {
+                teacher_score += teacher.start[j] * self.start_score(j);
+                grad.start[j] -= w * teacher.start[j];
+            }
+            if teacher.end[j] > 0.0 {
+                teacher_score += teacher.end[j] * self.end_score(j);
+                grad.end[j] -= w * teacher.end[j];
+            }
+        }
+        grad.loss = log_z - (1.0 - w) * gold_score - w * teacher_score;
+        if !gold.is_empty() {
+            subtract_gold(&mut grad, gold, l, 1.0 - w);
+        }
+        Some(grad)
+    }
+
+    /// The path distribution's marginals: per position and tag, per transition (summed over the
+    /// positions), at the start and at the end. A teacher's, for [`Lattice::distilled_crf_gradient`].
+    pub fn marginals(&self) -> Marginals {
+        self.expectations().1
+    }
+
+    /// log Z and the marginals, by forward-backward.
+    fn expectations(&self) -> (f64, Marginals) {
+        let (l, t_len) = (self.num_tags, self.len());
+        let mut marginals = Marginals {
+            emissions: vec![0.0; t_len * l],
+            transitions: vec![0.0; l * l],
+            start: vec![0.0; l],
+            end: vec![0.0; l],
+        };
+        if t_len == 0 {
+            return (0.0, marginals);
         }
         let prepared = self.prepare();
         let alpha = self.forward(&prepared);
@@ -199,17 +292,16 @@ impl Lattice<'_> {
         let last = &alpha[(t_len - 1) * l..];
         let end_terms: Vec<f64> = (0..l).map(|j| last[j] + self.end_score(j)).collect();
         let log_z = log_sum_exp(&end_terms);
-        grad.loss = log_z - gold_score;
 
         for t in 0..t_len {
             for j in 0..l {
                 let p = (alpha[t * l + j] + beta[t * l + j] - log_z).exp();
-                grad.emissions[t * l + j] = p as f32;
+                marginals.emissions[t * l + j] = p as f32;
                 if t == 0 {
-                    grad.start[j] += p;
+                    marginals.start[j] += p;
                 }
                 if t == t_len - 1 {
-                    grad.end[j] += p;
+                    marginals.end[j] += p;
                 }
             }
             if t > 0 {
@@ -221,13 +313,12 @@ impl Lattice<'_> {
                     for &j in &prepared.successors[i] {
                         let score =
                             from + prepared.transitions[i * l + j] + self.emission(t, j) + beta[t * l + j] - log_z;
-                        grad.transitions[i * l + j] += score.exp();
+                        marginals.transitions[i * l + j] += score.exp();
                     }
                 }
             }
         }
-        subtract_gold(&mut grad, gold, l);
-        Some(grad)
+        (log_z, marginals)
     }
 
     /// Per-character softmax cross-entropy of the emissions and its gradient (transitions get none).
@@ -261,16 +352,17 @@ struct Prepared {
     successors: Vec<Vec<usize>>,
 }
 
-fn subtract_gold(grad: &mut SentenceGradient, gold: &[u8], l: usize) {
+/// Subtracts `weight` times the gold path's counts (a non-empty path).
+fn subtract_gold(grad: &mut SentenceGradient, gold: &[u8], l: usize, weight: f64) {
     for (t, &tag) in gold.iter().enumerate() {
         let y = usize::from(tag);
-        grad.emissions[t * l + y] -= 1.0;
+        grad.emissions[t * l + y] -= weight as f32;
         if t > 0 {
-            grad.transitions[usize::from(gold[t - 1]) * l + y] -= 1.0;
+            grad.transitions[usize::from(gold[t - 1]) * l + y] -= weight;
         }
     }
-    grad.start[usize::from(gold[0])] -= 1.0;
-    grad.end[usize::from(gold[gold.len() - 1])] -= 1.0;
+    grad.start[usize::from(gold[0])] -= weight;
+    grad.end[usize::from(gold[gold.len() - 1])] -= weight;
 }
 
 /// `log Σ exp(x)`, exact for −∞ terms (an all −∞ input gives −∞, not NaN).
@@ -407,6 +499,62 @@ mod tests {
                 check(grad.start[idx], loss_with(&|m| m.start[idx] += h), loss_with(&|m| m.start[idx] -= h), "start");
                 check(grad.end[idx], loss_with(&|m| m.end[idx] += h), loss_with(&|m| m.end[idx] -= h), "end");
             }
+        }
+    }
+
+    /// Distillation's gradient against finite differences of its loss, with a teacher of other scores;
+    /// a teacher that is the gold path itself gives the plain CRF's loss and gradient.
+    #[test]
+    fn distilled_gradient_matches_finite_differences_and_a_gold_teacher_changes_nothing() {
+        let (_, bmes) = derive_constraints(["B", "M", "E", "S"].into_iter());
+        let (t_len, l) = (5, 4);
+        let gold = [0u8, 2, 3, 0, 2];
+        let base = tiny(t_len, l, 13);
+        let teacher_scores = tiny(t_len, l, 17);
+        let teacher = lattice(&teacher_scores, l, Some(&bmes)).marginals();
+        let loss = |m: &Tiny| lattice(m, l, Some(&bmes)).distilled_crf_gradient(&gold, &teacher, 0.7).unwrap().loss;
+        let grad = lattice(&base, l, Some(&bmes)).distilled_crf_gradient(&gold, &teacher, 0.7).unwrap();
+        let h = 1e-2f32;
+        // Which scores a finite difference shifts.
+        type Field = fn(&mut Tiny) -> &mut Vec<f32>;
+        let shifted = |field: Field, idx: usize, by: f32| {
+            let mut m = Tiny {
+                emissions: base.emissions.clone(),
+                transitions: base.transitions.clone(),
+                start: base.start.clone(),
+                end: base.end.clone(),
+            };
+            field(&mut m)[idx] += by;
+            loss(&m)
+        };
+        let fields: [(Field, Vec<f64>); 4] = [
+            (|m| &mut m.emissions, grad.emissions.iter().map(|&g| f64::from(g)).collect()),
+            (|m| &mut m.transitions, grad.transitions.clone()),
+            (|m| &mut m.start, grad.start.clone()),
+            (|m| &mut m.end, grad.end.clone()),
+        ];
+        for (field, analytic) in fields {
+            for (idx, &a) in analytic.iter().enumerate() {
+                let numeric = (shifted(field, idx, h) - shifted(field, idx, -h)) / (2.0 * f64::from(h));
+                assert!((a - numeric).abs() < 2e-3, "index {idx}: analytic {a} numeric {numeric}");
+            }
+        }
+        // The teacher moves the gradient: it is not the gold path's.
+        let plain = lattice(&base, l, Some(&bmes)).crf_gradient(&gold).unwrap();
+        assert!(plain.emissions.iter().zip(&grad.emissions).any(|(a, b)| (a - b).abs() > 0.01));
+        // A teacher certain of the gold path: the plain CRF.
+        let mut certain = Tiny { emissions: vec![-30.0; t_len * l], ..tiny(t_len, l, 19) };
+        for (t, &y) in gold.iter().enumerate() {
+            certain.emissions[t * l + usize::from(y)] = 30.0;
+        }
+        let gold_teacher = lattice(&certain, l, Some(&bmes)).marginals();
+        let same = lattice(&base, l, Some(&bmes)).distilled_crf_gradient(&gold, &gold_teacher, 0.5).unwrap();
+        assert!((same.loss - plain.loss).abs() < 1e-6, "{} vs {}", same.loss, plain.loss);
+        for (a, b) in same.emissions.iter().zip(&plain.emissions) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        for (a, b) in same.transitions.iter().zip(&plain.transitions) {
+            assert!((a - b).abs() < 1e-5);
         }
     }
 

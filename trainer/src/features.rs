@@ -9,6 +9,7 @@ use decoder::internal::text::{normalize, NORMALIZE_WIDTH};
 use rayon::prelude::*;
 
 use crate::corpus::Sentence;
+use crate::crf::Marginals;
 use crate::lexicon::TrainingLexicon;
 
 /// Which features a model uses: templates, table size and character normalisation.
@@ -240,6 +241,10 @@ pub struct FeaturizedCorpus {
     offsets: Vec<usize>,
     /// Distinct features left out for rarity.
     dropped_features: usize,
+    /// Per sentence, a teacher's marginals, and the weight of the teacher against the gold tags
+    /// ([`FeaturizedCorpus::with_teacher`]); empty without a teacher.
+    teacher: Vec<Marginals>,
+    teacher_weight: f32,
 }
 
 /// One sentence of a [`FeaturizedCorpus`].
@@ -249,6 +254,8 @@ pub struct FeaturizedSentence<'a> {
     pub rows: &'a [u32],
     /// `[T]` gold tags.
     pub tags: &'a [u8],
+    /// A teacher's marginals and its weight against the gold tags (knowledge distillation).
+    pub teacher: Option<(&'a Marginals, f32)>,
 }
 
 impl FeaturizedSentence<'_> {
@@ -321,7 +328,15 @@ impl FeaturizedCorpus {
             offsets.push(tags.len());
         }
         let dropped_features = counts.values().filter(|&&c| c < min_count).count();
-        Self { rows_per_position, rows, tags, offsets, dropped_features }
+        Self { rows_per_position, rows, tags, offsets, dropped_features, teacher: Vec::new(), teacher_weight: 0.0 }
+    }
+
+    /// The corpus with a teacher: training then fits the mixture of the gold path (weight
+    /// `1 - weight`) and the teacher's path distribution, of which `marginals` (one per sentence, in
+    /// order) say what the gradient needs ([`crate::crf::Lattice::distilled_crf_gradient`]).
+    pub fn with_teacher(self, marginals: Vec<Marginals>, weight: f32) -> Self {
+        assert_eq!(marginals.len(), self.len(), "one teacher distribution per sentence");
+        Self { teacher: marginals, teacher_weight: weight, ..self }
     }
 
     /// Distinct features left out by the `min_count` of [`FeaturizedCorpus::new`].
@@ -357,7 +372,11 @@ impl FeaturizedCorpus {
     pub fn sentence(&self, index: usize) -> FeaturizedSentence<'_> {
         let (start, end) = (self.offsets[index], self.offsets[index + 1]);
         let k = self.rows_per_position;
-        FeaturizedSentence { rows: &self.rows[start * k..end * k], tags: &self.tags[start..end] }
+        FeaturizedSentence {
+            rows: &self.rows[start * k..end * k],
+            tags: &self.tags[start..end],
+            teacher: self.teacher.get(index).map(|marginals| (marginals, self.teacher_weight)),
+        }
     }
 }
 

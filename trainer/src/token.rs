@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use crate::conll::{parse_conll_columns, ConllFile, ConllSentence, TagColumn};
 use crate::conlleval::{ChunkScorer, ConllReport};
 use crate::corpus::read_bytes;
+use crate::crf::{Lattice, Marginals};
 use crate::evaluate::DevScore;
 use crate::features::{FeatureSpec, FeaturizedCorpus};
 use crate::model::FloatModel;
@@ -365,8 +366,21 @@ pub struct TokenTrainOptions {
     pub codebook: bool,
     /// Train this many models (seeds `config.seed`, `+1`, ...) and export the mean of their parameters.
     pub ensemble: u32,
+    /// With a budget: distill from the model without one, trained first on the same data and tags.
+    pub teacher: Option<SoftTeacher>,
     /// The loop's settings.
     pub config: TrainConfig,
+}
+
+/// Knowledge distillation of a budget model from the unlimited one ([`TokenTrainOptions::teacher`]):
+/// the budget model fits a mixture of the gold tags and the teacher's path distribution on each
+/// training sentence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoftTeacher {
+    /// The teacher's share of the target (0: the gold tags alone, 1: the teacher alone).
+    pub weight: f32,
+    /// The teacher's scores are divided by this before its distribution is taken (above 1: softer).
+    pub temperature: f32,
 }
 
 /// k-means runs (seeds) of a codebook model's clustering; the best on dev is kept.
@@ -507,24 +521,15 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
     let mut model = FloatModel::zeros(train.tag_names.clone(), spec.clone());
     model.custom_constraints = custom;
 
-    let featurize = |corpus: &TokenCorpus, min_count: u32| {
-        let hashes: Vec<Vec<u32>> = corpus.sentences.par_iter().map(|s| features.hashes(&s.tokens)).collect();
-        let tags: Vec<&[u8]> = corpus.tags.iter().map(Vec::as_slice).collect();
-        FeaturizedCorpus::from_hashes(hashes, &tags, spec.rows, spec.rows_per_position(), min_count)
-    };
-    let featurized = featurize(&train, options.config.min_feature_count);
-    let dev_rows = featurize(&dev, 1);
-    let dev_score = |m: &FloatModel| {
-        let (_, constraints) = m.constraints();
-        let predicted: Vec<Vec<u8>> = (0..dev_rows.len())
-            .into_par_iter()
-            .map(|i| {
-                let mut emissions = Vec::new();
-                m.emissions(dev_rows.sentence(i).rows, &mut emissions);
-                m.viterbi(&emissions, &constraints)
-            })
-            .collect();
-        DevScore::Chunks(score_tags(&dev, &predicted).chunks)
+    let featurized = featurize(&features, &spec, &train, options.config.min_feature_count);
+    let dev_rows = featurize(&features, &spec, &dev, 1);
+    let dev_score = |m: &FloatModel| dev_chunks(m, &dev_rows, &dev);
+    let featurized = match options.teacher {
+        Some(teacher) if options.max_model_bytes.is_some() => {
+            let marginals = teacher_marginals(options, teacher, &features, &model, &train, &dev, progress);
+            featurized.with_teacher(marginals, teacher.weight)
+        }
+        _ => featurized,
     };
     let mut outcome = train_featurized(&featurized, &dev_score, model.clone(), &options.config, progress);
     if options.ensemble > 1 {
@@ -595,6 +600,73 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         seconds: started.elapsed().as_secs_f64(),
         templates: features.len(),
     })
+}
+
+/// The featurized `corpus` for a table laid out as `spec` says.
+fn featurize(features: &TokenFeatures, spec: &FeatureSpec, corpus: &TokenCorpus, min_count: u32) -> FeaturizedCorpus {
+    let hashes: Vec<Vec<u32>> = corpus.sentences.par_iter().map(|s| features.hashes(&s.tokens)).collect();
+    let tags: Vec<&[u8]> = corpus.tags.iter().map(Vec::as_slice).collect();
+    FeaturizedCorpus::from_hashes(hashes, &tags, spec.rows, spec.rows_per_position(), min_count)
+}
+
+/// The float model's dev score (entity F1 by conlleval's rules) on `dev`, featurized as `dev_rows`.
+fn dev_chunks(m: &FloatModel, dev_rows: &FeaturizedCorpus, dev: &TokenCorpus) -> DevScore {
+    let (_, constraints) = m.constraints();
+    let predicted: Vec<Vec<u8>> = (0..dev_rows.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut emissions = Vec::new();
+            m.emissions(dev_rows.sentence(i).rows, &mut emissions);
+            m.viterbi(&emissions, &constraints)
+        })
+        .collect();
+    DevScore::Chunks(score_tags(dev, &predicted).chunks)
+}
+
+/// Trains the teacher of a budget model (`student`'s tags and constraints, a table of
+/// `2^options.bucket_bits` rows, the same loop settings) and returns its path distribution on each
+/// training sentence, its scores divided by the temperature.
+fn teacher_marginals(
+    options: &TokenTrainOptions,
+    teacher: SoftTeacher,
+    features: &Arc<TokenFeatures>,
+    student: &FloatModel,
+    train: &TokenCorpus,
+    dev: &TokenCorpus,
+    progress: &mut dyn Progress,
+) -> Vec<Marginals> {
+    let mut spec = FeatureSpec::with_rows(vec![decoder::internal::features::Template::Bias], 1 << options.bucket_bits);
+    spec.tokens = Some(features.clone());
+    let mut model = FloatModel::zeros(student.tag_names.clone(), spec.clone());
+    model.custom_constraints = student.custom_constraints;
+    let train_rows = featurize(features, &spec, train, options.config.min_feature_count);
+    let dev_rows = featurize(features, &spec, dev, 1);
+    let dev_score = |m: &FloatModel| dev_chunks(m, &dev_rows, dev);
+    say(progress, format!("teacher: {} rows, no budget", spec.rows));
+    let outcome = train_featurized(&train_rows, &dev_score, model, &options.config, progress);
+    let teacher_model = outcome.model;
+    say(progress, format!("teacher: float dev {}", dev_score(&teacher_model)));
+    let (_, constraints) = teacher_model.constraints();
+    let scale = |values: &[f32]| -> Vec<f32> { values.iter().map(|v| v / teacher.temperature).collect() };
+    let (transitions, start, end) =
+        (scale(&teacher_model.transitions), scale(&teacher_model.start), scale(&teacher_model.end));
+    (0..train_rows.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut emissions = Vec::new();
+            teacher_model.emissions(train_rows.sentence(i).rows, &mut emissions);
+            let emissions = scale(&emissions);
+            Lattice {
+                num_tags: teacher_model.num_tags(),
+                emissions: &emissions,
+                transitions: &transitions,
+                start: &start,
+                end: &end,
+                constraints: Some(&constraints),
+            }
+            .marginals()
+        })
+        .collect()
 }
 
 /// The `B-X` of an `I-X` tag name, spelt as the `I-X` is (`b_x` for `i_x`); `None` for other tags.
@@ -943,6 +1015,7 @@ mod tests {
             max_model_bytes: None,
             codebook: false,
             ensemble: 1,
+            teacher: None,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
         };
         let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();
@@ -1001,6 +1074,17 @@ mod tests {
         assert_eq!(model.scheme(), decoder::TagScheme::Custom);
         assert_eq!(model_tags(&model), names(&["O", "B-PER", "I-LOC", "I-PER"]));
         assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
+
+        // Distilled from the model without a budget (trained first), the budget model still recovers
+        // the tagging, and the teacher changed its training.
+        let teacher = SoftTeacher { weight: 0.5, temperature: 2.0 };
+        let distilled = TokenTrainOptions { teacher: Some(teacher), ..budget };
+        train_tokens(&distilled, &mut crate::pipeline::Silent).unwrap();
+        let distilled_bytes = std::fs::read(&model_path).unwrap();
+        assert_ne!(distilled_bytes, bytes);
+        let model = Model::from_bytes(&distilled_bytes).unwrap();
+        assert_eq!(model_tags(&model), names(&["O", "B-PER", "I-LOC", "I-PER"]));
+        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
     }
 
     /// A synthetic IOB2 corpus of 12 entity types (25 tags): chunks of 1 to 3 words of their type's
@@ -1043,6 +1127,7 @@ mod tests {
             max_model_bytes: None,
             codebook: false,
             ensemble: 1,
+            teacher: None,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
         };
         let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();

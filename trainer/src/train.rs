@@ -445,7 +445,10 @@ impl BatchScorer<'_> {
             constraints: self.constraints,
         };
         match self.loss {
-            Loss::Crf => lattice.crf_gradient(sentence.tags),
+            Loss::Crf => match sentence.teacher {
+                Some((marginals, weight)) => lattice.distilled_crf_gradient(sentence.tags, marginals, weight),
+                None => lattice.crf_gradient(sentence.tags),
+            },
             Loss::Softmax => Some(lattice.softmax_gradient(sentence.tags)),
         }
     }

@@ -128,6 +128,14 @@ struct Knobs {
     /// Share of the training corpus held out as dev data when --dev is not given.
     #[arg(long)]
     holdout: Option<f64>,
+    /// A token-level model with --max-model-bytes: train the model without a budget first, then fit the
+    /// budget model to the gold tags (share 1 - WEIGHT) and that teacher's path distribution on each
+    /// training sentence (share WEIGHT).
+    #[arg(long, value_name = "WEIGHT", default_value_t = 0.0)]
+    soft_teacher: f32,
+    /// The teacher's scores are divided by this before its distribution is taken (--soft-teacher).
+    #[arg(long, value_name = "T", default_value_t = 1.0)]
+    teacher_temperature: f32,
 }
 
 /// `--loss`.
@@ -197,6 +205,17 @@ fn run(tune: Tune) -> Result<()> {
         return neural_lr::neural_lr_study(&tune.train, &tune.neural_lr_study, &tune.lr_study.multipliers, threads);
     }
     cli::set_threads(tune.train.threads)?;
+    if tune.knobs.soft_teacher != 0.0 {
+        let teacher =
+            cli::soft_teacher(tune.knobs.soft_teacher, tune.knobs.teacher_temperature, tune.train.max_model_bytes)?;
+        let train = tune
+            .train
+            .train
+            .as_deref()
+            .filter(|path| std::fs::read(path).is_ok_and(|bytes| trainer::token::is_token_level(&bytes)));
+        anyhow::ensure!(train.is_some(), "--soft-teacher is for token-level models (a word-level CoNLL --train)");
+        return cli::train_tokens_and_print(&tune.train, teacher);
+    }
     let mut options = tune.train.options();
     tune.knobs.apply(&mut options);
     if let Some(Study::Lr) = tune.study {

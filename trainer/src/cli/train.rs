@@ -470,7 +470,7 @@ pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
                     path.display()
                 );
             }
-            return train_tokens_and_print(&command.args);
+            return train_tokens_and_print(&command.args, None);
         }
     }
     if command.args.template.is_some() {
@@ -529,8 +529,27 @@ const TOKEN_L2: f32 = 0.1;
 /// Rows of a token-level model's table: `2^TOKEN_BUCKET_BITS`.
 const TOKEN_BUCKET_BITS: u8 = 20;
 
-/// `train` on a word-level CoNLL column file: a token-level model.
-fn train_tokens_and_print(args: &TrainArgs) -> Result<()> {
+/// A budget model's soft teacher (an experiment that `trainer train` does not offer: the `tune` example's
+/// `--soft-teacher WEIGHT --teacher-temperature T`; docs/experiments.md has what it gave), checked.
+pub fn soft_teacher(
+    weight: f32,
+    temperature: f32,
+    max_model_bytes: Option<usize>,
+) -> Result<Option<crate::token::SoftTeacher>> {
+    if !(0.0..=1.0).contains(&weight) {
+        bail!("--soft-teacher {weight}: the teacher's share must be between 0 and 1");
+    }
+    if !(temperature > 0.0 && temperature.is_finite()) {
+        bail!("--teacher-temperature {temperature}: must be a positive number");
+    }
+    if weight > 0.0 && max_model_bytes.is_none() {
+        bail!("--soft-teacher needs --max-model-bytes (the teacher is the model without a budget)");
+    }
+    Ok((weight > 0.0).then_some(crate::token::SoftTeacher { weight, temperature }))
+}
+
+/// `train` on a word-level CoNLL column file: a token-level model, with `teacher` if given.
+pub fn train_tokens_and_print(args: &TrainArgs, teacher: Option<crate::token::SoftTeacher>) -> Result<()> {
     if !args.distill.is_empty() || args.teacher.is_some() {
         bail!("--distill and --teacher are for character models; a token-level model trains on its CoNLL file");
     }
@@ -545,6 +564,7 @@ fn train_tokens_and_print(args: &TrainArgs) -> Result<()> {
         bucket_bits: TOKEN_BUCKET_BITS,
         max_model_bytes: args.max_model_bytes,
         ensemble: args.ensemble,
+        teacher,
         codebook: match args.weight_type {
             WeightTypeArg::Auto | WeightTypeArg::Codebook => true,
             WeightTypeArg::I8 => false,
@@ -578,4 +598,20 @@ fn train_tokens_and_print(args: &TrainArgs) -> Result<()> {
         summary.dev.recall()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::soft_teacher;
+
+    #[test]
+    fn a_soft_teacher_needs_a_budget_and_sane_settings() {
+        let error = |weight, temperature, budget| soft_teacher(weight, temperature, budget).unwrap_err().to_string();
+        assert!(error(0.5, 1.0, None).contains("--soft-teacher needs --max-model-bytes"));
+        assert!(error(1.5, 1.0, Some(65536)).contains("between 0 and 1"));
+        assert!(error(0.5, 0.0, Some(65536)).contains("--teacher-temperature 0: must be a positive number"));
+        assert_eq!(soft_teacher(0.0, 1.0, None).unwrap(), None);
+        let teacher = soft_teacher(0.5, 2.0, Some(65536)).unwrap().unwrap();
+        assert_eq!((teacher.weight, teacher.temperature), (0.5, 2.0));
+    }
 }
