@@ -8,6 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use decoder::internal::format;
 use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind};
 
 use crate::{firmware_dir, process, toolchain::Toolchain};
@@ -210,7 +211,9 @@ impl FirmwareBuild {
         if !self.features.iter().any(|feature| feature.starts_with("logger-")) {
             features.push(QEMU_LOGGER_FEATURE.to_owned());
         }
-        if self.model.as_deref().is_some_and(model_is_neural) && !self.features.iter().any(|f| f == NEURAL_FEATURE) {
+        if self.model.as_deref().is_some_and(model_has_neural_encoder)
+            && !self.features.iter().any(|f| f == NEURAL_FEATURE)
+        {
             features.push(NEURAL_FEATURE.to_owned());
         }
         if self.model.as_deref().is_some_and(model_is_token_level) && !self.features.iter().any(|f| f == TOKENS_FEATURE)
@@ -229,26 +232,33 @@ pub const TOKENS_FEATURE: &str = "tokens";
 
 /// The format version of the model file `model` (magic, then the version as a postcard varint, one byte
 /// below 128); `None` for a file that is not a model (left for the firmware to refuse).
-fn model_version(model: &Path) -> Option<u8> {
+fn model_version(model: &Path) -> Option<u16> {
     let bytes = fs::read(model).ok()?;
-    bytes.starts_with(b"CRFm").then(|| bytes.get(4).copied()).flatten().filter(|&v| v < 128)
+    let version = *bytes.strip_prefix(&format::MAGIC)?.first()?;
+    (version < 128).then_some(u16::from(version))
 }
 
-/// Is `model` a neural model (format version 5, `decoder::internal::format::NEURAL_FORMAT_VERSION`)?
-/// Only those need the firmware's `neural` feature; an unreadable file is left for the firmware to refuse.
-pub fn model_is_neural(model: &Path) -> bool {
-    model_version(model) == Some(5)
+/// Does `model` carry the neural encoder: a neural model (format version 5) or a hybrid one (version 7,
+/// the encoder plus an n-gram table)? Only those need the firmware's `neural` feature; an unreadable file
+/// is left for the firmware to refuse.
+pub fn model_has_neural_encoder(model: &Path) -> bool {
+    matches!(model_version(model), Some(format::NEURAL_FORMAT_VERSION | format::HYBRID_FORMAT_VERSION))
 }
 
 /// Is `model` a token-level model (format version 6, CoNLL columns in, one tag per token out)? Those
 /// need the firmware's `tokens` feature, which makes the firmware label CoNLL lines.
 pub fn model_is_token_level(model: &Path) -> bool {
-    model_version(model) == Some(6)
+    model_version(model) == Some(format::TOKEN_FORMAT_VERSION)
 }
 
 /// The model the firmware embeds when `CRF_MODEL` is not set.
 pub fn default_model() -> PathBuf {
     crate::workspace_root().join("models").join("default.crfm")
+}
+
+/// The firmware workspace's own target directory (`firmware/target`).
+fn firmware_target_dir() -> PathBuf {
+    firmware_dir().join("target")
 }
 
 /// cargo builds every feature combination into the same file name, so a
@@ -264,7 +274,10 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
     command
         .current_dir(firmware_dir())
         .args(["--release", "--no-default-features", "--features"])
-        .arg(image.all_features());
+        .arg(image.all_features())
+        // Where the ELF is looked for below, whatever CARGO_TARGET_DIR the caller set for the host build.
+        .arg("--target-dir")
+        .arg(firmware_target_dir());
     match &image.model {
         // An absolute path: build.rs resolves relative ones from firmware/.
         Some(model) => command.env(MODEL_VARIABLE, std::path::absolute(model)?),
@@ -290,7 +303,7 @@ pub fn build(toolchain: &Toolchain, image: &FirmwareBuild, output: CargoOutput) 
         CargoOutput::Show => process::run(command.stdout(std::io::stderr()))?,
         CargoOutput::OnFailure => process::run_quietly(&mut command)?,
     }
-    let release_dir = firmware_dir().join("target").join(board.target()).join("release");
+    let release_dir = firmware_target_dir().join(board.target()).join("release");
     let elf = release_dir.join(image.image_name());
     fs::copy(release_dir.join("firmware"), &elf)
         .with_context(|| format!("copying the firmware ELF to {}", elf.display()))?;
@@ -426,19 +439,31 @@ mod tests {
     }
 
     #[test]
-    fn a_neural_model_turns_the_neural_feature_on_and_a_token_level_one_the_tokens_feature() {
+    fn a_neural_or_hybrid_model_turns_the_neural_feature_on_and_a_token_level_one_the_tokens_feature() {
         let scratch = std::env::temp_dir().join(format!("xtask-neural-feature-{}", std::process::id()));
         fs::create_dir_all(&scratch).unwrap();
-        let neural = scratch.join("neural.crfm");
-        fs::write(&neural, b"CRFm\x05 rest of a version-5 file").unwrap();
-        let image = FirmwareBuild::new(Board::Mps2An386).with_model(&neural);
-        assert_eq!(image.all_features(), "board-mps2-an386,logger-semihosting,neural");
+        let model_of_version = |name: &str, version: u8| {
+            let path = scratch.join(name);
+            fs::write(&path, [&b"CRFm"[..], &[version], b" rest of the file"].concat()).unwrap();
+            path
+        };
+        for (name, version) in [("neural.crfm", 5), ("hybrid.crfm", 7)] {
+            let image = FirmwareBuild::new(Board::Mps2An386).with_model(model_of_version(name, version));
+            assert_eq!(image.all_features(), "board-mps2-an386,logger-semihosting,neural", "version {version}");
+        }
         let linear = FirmwareBuild::new(Board::Mps2An386).with_model(default_model());
         assert_eq!(linear.all_features(), "board-mps2-an386,logger-semihosting");
-        let token_level = scratch.join("ner.crfm");
-        fs::write(&token_level, b"CRFm\x06 rest of a version-6 file").unwrap();
-        let image = FirmwareBuild::new(Board::Lm3s6965evb).with_model(&token_level);
+        let image = FirmwareBuild::new(Board::Lm3s6965evb).with_model(model_of_version("ner.crfm", 6));
         assert_eq!(image.all_features(), "board-lm3s6965evb,logger-semihosting,tokens");
+        // Neither an older linear version nor a file that is no model turns either feature on.
+        for (name, version) in [("linear4.crfm", 4), ("future.crfm", 8)] {
+            let image = FirmwareBuild::new(Board::Lm3s6965evb).with_model(model_of_version(name, version));
+            assert_eq!(image.all_features(), "board-lm3s6965evb,logger-semihosting", "version {version}");
+        }
+        let not_a_model = scratch.join("text.crfm");
+        fs::write(&not_a_model, b"\x05\x07 not a model").unwrap();
+        let image = FirmwareBuild::new(Board::Lm3s6965evb).with_model(&not_a_model);
+        assert_eq!(image.all_features(), "board-lm3s6965evb,logger-semihosting");
         let _ = fs::remove_dir_all(&scratch);
     }
 

@@ -547,7 +547,8 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
         Provenance { git: GitState::of_workspace(), generated: util::now_utc()?, command_line: command_line() };
     let record_path = args.out.clone().unwrap_or_else(record::measurements_path);
     // Read first: a broken file fails before the long runs, not after.
-    let mut record = MeasurementFile::load(&record_path)?;
+    MeasurementFile::load(&record_path)?;
+    let mut entries = Vec::new();
     let boards = match args.board {
         Some(board) => vec![board],
         None => Board::ALL.to_vec(),
@@ -587,15 +588,28 @@ fn firmware_measure(args: &MeasureArgs) -> Result<()> {
         if !entry.identical_to_host {
             failures.push(format!("{board}: the UART0 output differs from `trainer segment` of the same input"));
         }
-        record.insert(entry);
+        entries.push(entry);
     }
-    record.command = command_line();
-    save_measurements(&record, &record_path, args.out.is_none(), &failures)
+    save_measurements(&record_path, args.out.is_none(), &failures, |record| {
+        for entry in entries {
+            record.insert(entry);
+        }
+        record.command = command_line();
+    })
 }
 
-/// Writes `record` to `path`, renders docs/results.md and the README's blocks when `path` is the
-/// committed record (`render`), and fails with every entry of `failures`, after saving what was measured.
-fn save_measurements(record: &MeasurementFile, path: &Path, render: bool, failures: &[String]) -> Result<()> {
+/// Adds what was measured (`add`) to the record at `path` as it is now (read again: another measurement
+/// may have saved its entries there during the long runs), writes it, renders docs/results.md and the
+/// README's blocks when `path` is the committed record (`render`), and fails with every entry of
+/// `failures`, after saving what was measured.
+fn save_measurements(
+    path: &Path,
+    render: bool,
+    failures: &[String],
+    add: impl FnOnce(&mut MeasurementFile),
+) -> Result<()> {
+    let mut record = MeasurementFile::load(path)?;
+    add(&mut record);
     record.save(path)?;
     println!("measure: wrote {}", path.display());
     if render {
@@ -639,7 +653,8 @@ fn firmware_measure_tokens(args: &MeasureArgs, model: &std::path::Path) -> Resul
     let provenance =
         Provenance { git: GitState::of_workspace(), generated: util::now_utc()?, command_line: command_line() };
     let record_path = args.out.clone().unwrap_or_else(record::measurements_path);
-    let mut record = MeasurementFile::load(&record_path)?;
+    MeasurementFile::load(&record_path)?;
+    let mut entries = Vec::new();
     let boards = match args.board {
         Some(board) => vec![board],
         None => TOKEN_BOARDS.to_vec(),
@@ -672,7 +687,7 @@ fn firmware_measure_tokens(args: &MeasureArgs, model: &std::path::Path) -> Resul
             failures.push(format!("{board}: the UART0 output differs from the tag column of `trainer label`"));
         }
         let input_shown = fs::canonicalize(&input_path).unwrap_or_else(|_| input_path.clone());
-        record.insert_token_measurement(TokenMeasurement {
+        entries.push(TokenMeasurement {
             board: board.name().to_owned(),
             core: board.core().to_owned(),
             model: measure::session::shown_model_path(model),
@@ -699,7 +714,11 @@ fn firmware_measure_tokens(args: &MeasureArgs, model: &std::path::Path) -> Resul
     }
     // `command` stays the segmentation runs' (docs/results.md quotes it for their table); each token entry
     // carries its own.
-    save_measurements(&record, &record_path, args.out.is_none(), &failures)
+    save_measurements(&record_path, args.out.is_none(), &failures, |record| {
+        for entry in entries {
+            record.insert_token_measurement(entry);
+        }
+    })
 }
 
 fn test_python() -> Result<()> {

@@ -1,5 +1,5 @@
-//! A small random neural model over a text's characters: what the QEMU test runs on the firmware and
-//! `trainer/examples/random_neural.rs` writes, until trained neural models exist.
+//! A small random neural model over a text's characters: what `trainer/examples/random_neural.rs` writes
+//! and `tests/neural.rs` streams (arbitrary weights; the QEMU tests run trained models, `models/*-sample.crfm`).
 
 use anyhow::Result;
 

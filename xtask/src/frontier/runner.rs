@@ -28,11 +28,6 @@ use super::{
 /// Sentences of the training corpus a `--quick` run trains on.
 pub const QUICK_SENTENCES: usize = 2000;
 
-/// The trainer binary that `cargo build --release -p trainer` produces.
-fn trainer_binary() -> PathBuf {
-    workspace_root().join("target").join("release").join("trainer")
-}
-
 /// Where scratch models (and `--quick` training subsets) go.
 pub fn scratch_dir(quick: bool) -> PathBuf {
     let frontier = workspace_root().join("target").join("frontier");
@@ -148,8 +143,12 @@ pub fn run(options: &FrontierOptions) -> Result<FrontierReport> {
     // One build, then the binary itself: `cargo run` per step would check
     // the whole build graph every time.
     process::run(process::cargo().current_dir(workspace_root()).args(["build", "--release", "-p", "trainer"]))?;
-    let runner =
-        Runner { trainer: trainer_binary(), scratch: scratch_dir(options.quick), data_dir, quick: options.quick };
+    let runner = Runner {
+        trainer: crate::release_trainer(),
+        scratch: scratch_dir(options.quick),
+        data_dir,
+        quick: options.quick,
+    };
     fs::create_dir_all(&runner.scratch).with_context(|| format!("creating {}", runner.scratch.display()))?;
 
     // Every corpus's training text that is in the data directory (for

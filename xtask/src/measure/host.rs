@@ -50,7 +50,7 @@ impl Trainer {
     /// Builds the trainer (`cargo build --release -p trainer`).
     pub fn build() -> Result<Self> {
         process::run(process::cargo().current_dir(workspace_root()).args(["build", "--release", "-p", "trainer"]))?;
-        Ok(Self { binary: workspace_root().join("target").join("release").join("trainer") })
+        Ok(Self { binary: crate::release_trainer() })
     }
 
     /// The binary.

@@ -69,8 +69,7 @@ pub fn run(options: &ResultsOptions) -> Result<()> {
     file.dirty = stamp.dirty;
     file.generated = stamp.generated.clone();
     process::run(process::cargo().current_dir(&root).args(["build", "--release", "-p", "trainer"]))?;
-    let trainer =
-        Trainer { binary: root.join("target/release/trainer"), root: root.clone(), data_dir: &options.data_dir };
+    let trainer = Trainer { binary: crate::release_trainer(), root: root.clone(), data_dir: &options.data_dir };
     fs::create_dir_all(root.join(MODEL_DIR)).with_context(|| format!("creating {MODEL_DIR}"))?;
     for spec in selected {
         println!("\nresults: {} ({})", spec.name, spec.description);
