@@ -16,7 +16,7 @@ use trainer::features::TemplateSet;
 use trainer::neural::export::{export_neural, CrfScores};
 use trainer::neural::forward::activations;
 use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
-use trainer::neural::train::{batched_scores, NeuralConfig};
+use trainer::neural::train::{batched_scores, NeuralConfig, TableInit};
 use trainer::neural::weights::{NeuralWeights, TableWeights};
 use trainer::pipeline::neural::{train, NeuralSummary};
 use trainer::pipeline::{Emission, Silent, TrainOptions};
@@ -179,6 +179,26 @@ fn a_tiny_hybrid_trains_deterministically_and_its_integer_model_scores_like_the_
     assert!(gap <= 0.01, "float {} integer {}", first.float_dev, first.quantized_dev);
 }
 
+/// `table-init=linear`: epoch 0 is the linear model the table and CRF layer start from, and early
+/// stopping keeps whichever epoch is best on dev, so the hybrid is never worse on dev than that model.
+#[test]
+fn a_warm_started_hybrid_starts_from_its_linear_model_and_keeps_the_best_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = small(&dir.path().join("w.crfm"), 3);
+    options.neural.table_init = TableInit::Linear;
+    let warm = run(&options);
+    let epochs = &warm.outcome.epochs;
+    let numbers: Vec<usize> = epochs.iter().map(|e| e.epoch).collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4]);
+    assert!(epochs[0].dev.value() > 0.6, "the linear start scores dev {}", epochs[0].dev);
+    assert!(epochs.iter().all(|e| warm.float_dev.value() >= e.dev.value()));
+    // The CRF layer starts from the linear model's, not from zero.
+    assert!(warm.outcome.initial_transitions.iter().any(|t| t.abs() > 0.1), "{:?}", warm.outcome.initial_transitions);
+    let cold = run(&small(&dir.path().join("c.crfm"), 3));
+    assert!(cold.outcome.initial_transitions.iter().all(|&t| t == 0.0));
+    assert_ne!(warm.bytes, cold.bytes);
+}
+
 #[test]
 fn table_options_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
@@ -186,6 +206,9 @@ fn table_options_are_refused_by_name() {
     let error = |options: TrainOptions| train(&options, &mut Silent).unwrap_err().to_string();
     let neural = TrainOptions { emission: Emission::Neural, ..base.clone() };
     assert!(error(neural).contains("--neural table-bits goes with --emission hybrid"));
+    let decay = NeuralConfig { table_weight_decay: 0.5, ..common::small_encoder() };
+    let neural_decay = TrainOptions { emission: Emission::Neural, neural: decay, ..base.clone() };
+    assert!(error(neural_decay).contains("--neural table-decay goes with --emission hybrid"));
     let large = TrainOptions { neural: NeuralConfig { table_bits: Some(30), ..base.neural.clone() }, ..base.clone() };
     assert!(error(large).contains("--neural table-bits must be 1 to 24"));
     let budget = TrainOptions { max_model_bytes: Some(65536), ..base.clone() };
