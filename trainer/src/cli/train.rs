@@ -122,7 +122,7 @@ pub struct TrainArgs {
     /// convolution; the model reads at most 4 characters each side), lr=0.001 (AdamW, encoder),
     /// dropout=0.2, batch=32 (sentences per step), loss=crf|softmax, minutes=M (stop training after M
     /// minutes; the best epoch so far is exported); hybrid only: table-bits=20 (log2 of the n-gram
-    /// table's rows), table-lr-mult=30 (the table's learning rate over the encoder's), table-init=zero|linear
+    /// table's rows), table-lr-mult=30 (the table's learning rate over the encoder's), table-init=linear|zero
     /// (linear: start the table and the CRF layer from a linear model of the table's features trained
     /// first), table-decay=0 (AdamW weight decay on the table), table-dropout=0 (dropout of table rows).
     #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', value_parser = parse_neural_setting)]
