@@ -16,7 +16,7 @@ use trainer::neural::error_bound::encoder_error_bounds;
 use trainer::neural::export::export_neural;
 use trainer::neural::forward::activations;
 use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
-use trainer::neural::train::{batched_scores, NeuralConfig};
+use trainer::neural::train::{batched_scores, NeuralConfig, TableInit};
 use trainer::neural::weights::{NeuralWeights, TableWeights};
 use trainer::pipeline::neural::{train, NeuralSummary};
 use trainer::pipeline::{Emission, Silent, TrainOptions};
@@ -139,7 +139,8 @@ fn a_tiny_hybrid_trains_deterministically_and_its_integer_model_scores_like_the_
     let first = run(&small(&dir.path().join("a.crfm"), 7));
     let again = run(&small(&dir.path().join("b.crfm"), 7));
     let other = run(&small(&dir.path().join("c.crfm"), 8));
-    let losses: Vec<f64> = first.outcome.epochs.iter().map(|e| e.loss_per_char).collect();
+    // The trained epochs' losses (epoch 0 is the linear start's).
+    let losses: Vec<f64> = first.outcome.epochs.iter().filter(|e| e.epoch > 0).map(|e| e.loss_per_char).collect();
     assert!(losses[losses.len() - 1] < 0.8 * losses[0], "the loss did not fall: {losses:?}");
     assert!(first.float_dev.value() > 0.6, "dev {}", first.float_dev);
     assert_eq!(first.bytes, again.bytes, "two runs with seed 7 wrote different models");
@@ -155,6 +156,28 @@ fn a_tiny_hybrid_trains_deterministically_and_its_integer_model_scores_like_the_
     assert!(gap <= 0.01, "float {} integer {}", first.float_dev, first.quantized_dev);
 }
 
+/// `table-init=linear`: epoch 0 is the linear model the table and CRF layer start from, and early
+/// stopping keeps whichever epoch is best on dev, so the hybrid is never worse on dev than that model.
+#[test]
+fn a_warm_started_hybrid_starts_from_its_linear_model_and_keeps_the_best_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = small(&dir.path().join("w.crfm"), 3);
+    options.neural.table_init = TableInit::Linear;
+    let warm = run(&options);
+    let epochs = &warm.outcome.epochs;
+    let numbers: Vec<usize> = epochs.iter().map(|e| e.epoch).collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4]);
+    assert!(epochs[0].dev.value() > 0.6, "the linear start scores dev {}", epochs[0].dev);
+    assert!(epochs.iter().all(|e| warm.float_dev.value() >= e.dev.value()));
+    // The CRF layer starts from the linear model's, not from zero.
+    assert!(warm.outcome.initial_transitions.iter().any(|t| t.abs() > 0.1), "{:?}", warm.outcome.initial_transitions);
+    let mut cold = small(&dir.path().join("c.crfm"), 3);
+    cold.neural.table_init = TableInit::Zero;
+    let cold = run(&cold);
+    assert!(cold.outcome.initial_transitions.iter().all(|&t| t == 0.0));
+    assert_ne!(warm.bytes, cold.bytes);
+}
+
 #[test]
 fn table_options_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
@@ -162,6 +185,9 @@ fn table_options_are_refused_by_name() {
     let error = |options: TrainOptions| train(&options, &mut Silent).unwrap_err().to_string();
     let neural = TrainOptions { emission: Emission::Neural, ..base.clone() };
     assert!(error(neural).contains("--neural table-bits goes with --emission hybrid"));
+    let decay = NeuralConfig { table_weight_decay: 0.5, ..common::small_encoder() };
+    let neural_decay = TrainOptions { emission: Emission::Neural, neural: decay, ..base.clone() };
+    assert!(error(neural_decay).contains("--neural table-decay goes with --emission hybrid"));
     let large = TrainOptions { neural: NeuralConfig { table_bits: Some(30), ..base.neural.clone() }, ..base.clone() };
     assert!(error(large).contains("--neural table-bits must be 1 to 24"));
     let budget = TrainOptions { max_model_bytes: Some(65536), ..base.clone() };

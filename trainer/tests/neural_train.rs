@@ -10,7 +10,7 @@ use decoder::Model;
 use trainer::evaluate::score_predictions;
 use trainer::neural::forward::forward;
 use trainer::neural::random::{random_weights, NeuralShape, SplitMix};
-use trainer::neural::train::{batched_scores, NeuralConfig, NeuralLoss};
+use trainer::neural::train::{batched_scores, NeuralConfig, NeuralLoss, TableInit};
 use trainer::pipeline::neural::{train, NeuralSummary};
 use trainer::pipeline::{Emission, Silent, TrainOptions};
 
@@ -172,6 +172,12 @@ fn the_command_line_settings_reach_the_configuration() {
     let minutes = parse(&["--neural", "minutes=0"]).unwrap_err().to_string();
     assert!(minutes.contains("minutes=0"), "{minutes}");
     assert_eq!(parse(&[]).unwrap().neural, NeuralConfig::default());
+    let table = parse(&["--neural", "table-init=linear,table-decay=0.01,table-dropout=0.1"]).unwrap().neural;
+    assert_eq!(table.table_init, TableInit::Linear);
+    assert_eq!((table.table_weight_decay, table.table_dropout), (0.01, 0.1));
+    assert_eq!(parse(&["--neural", "table-init=zero"]).unwrap().neural.table_init, TableInit::Zero);
+    let init = parse(&["--neural", "table-init=random"]).unwrap_err().to_string();
+    assert!(init.contains("table-init=random"), "{init}");
 }
 
 /// candle's CPU kernels take their thread count from `RAYON_NUM_THREADS`: one thread and two give the

@@ -10,7 +10,7 @@ use super::out;
 use super::progress::ConsoleProgress;
 use crate::corpus::{CorpusFormat, WordTags};
 use crate::features::TemplateSet;
-use crate::neural::train::{NeuralConfig, NeuralLoss};
+use crate::neural::train::{NeuralConfig, NeuralLoss, TableInit};
 use crate::pipeline::report::{describe_score, human_bytes};
 use crate::pipeline::{self, Emission, TrainOptions, TrainSummary, WeightChoice};
 
@@ -122,7 +122,9 @@ pub struct TrainArgs {
     /// convolution; the model reads at most 4 characters each side), lr=0.001 (AdamW, encoder),
     /// dropout=0.2, batch=32 (sentences per step), loss=crf|softmax, minutes=M (stop training after M
     /// minutes; the best epoch so far is exported); hybrid only: table-bits=20 (log2 of the n-gram
-    /// table's rows), table-lr-mult=30 (the table's learning rate over the encoder's).
+    /// table's rows), table-lr-mult=30 (the table's learning rate over the encoder's), table-init=linear|zero
+    /// (linear: start the table and the CRF layer from a linear model of the table's features trained
+    /// first), table-decay=0 (AdamW weight decay on the table), table-dropout=0 (dropout of table rows).
     #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', value_parser = parse_neural_setting)]
     pub neural: Vec<NeuralSetting>,
     /// Print less: no progress bars or per-epoch lines.
@@ -304,6 +306,12 @@ pub enum NeuralSetting {
     TableBits(u8),
     /// `table-lr-mult=X` (hybrid).
     TableLrMult(f64),
+    /// `table-init=zero|linear` (hybrid).
+    TableInit(TableInit),
+    /// `table-decay=X` (hybrid).
+    TableDecay(f64),
+    /// `table-dropout=X` (hybrid).
+    TableDropout(f32),
 }
 
 impl NeuralSetting {
@@ -322,6 +330,9 @@ impl NeuralSetting {
             Self::Minutes(minutes) => NeuralConfig { max_seconds: Some(minutes * 60.0), ..config },
             Self::TableBits(bits) => NeuralConfig { table_bits: Some(bits), ..config },
             Self::TableLrMult(table_lr_mult) => NeuralConfig { table_lr_mult, ..config },
+            Self::TableInit(table_init) => NeuralConfig { table_init, ..config },
+            Self::TableDecay(table_weight_decay) => NeuralConfig { table_weight_decay, ..config },
+            Self::TableDropout(table_dropout) => NeuralConfig { table_dropout, ..config },
         }
     }
 }
@@ -343,6 +354,13 @@ fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
         "batch" => NeuralSetting::Batch(number(key, value)?),
         "table-bits" => NeuralSetting::TableBits(number(key, value)?),
         "table-lr-mult" => NeuralSetting::TableLrMult(number(key, value)?),
+        "table-decay" => NeuralSetting::TableDecay(number(key, value)?),
+        "table-dropout" => NeuralSetting::TableDropout(number(key, value)?),
+        "table-init" => NeuralSetting::TableInit(match value.trim() {
+            "zero" => TableInit::Zero,
+            "linear" => TableInit::Linear,
+            other => return Err(format!("table-init={other}: the table starts from zero or linear")),
+        }),
         "loss" => NeuralSetting::Loss(match value.trim() {
             "crf" => NeuralLoss::Crf,
             "softmax" => NeuralLoss::Softmax,
@@ -358,7 +376,7 @@ fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
         other => {
             return Err(format!(
                 "unknown setting `{other}` (dim, bucket-bits, channels, kernel, dilations, lr, dropout, batch, loss, \
-                 minutes, table-bits, table-lr-mult)"
+                 minutes, table-bits, table-lr-mult, table-init, table-decay, table-dropout)"
             ))
         }
     })

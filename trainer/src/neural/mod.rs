@@ -9,6 +9,7 @@
 //! - [`sample`]: the small random model the firmware test runs;
 //! - [`crf_loss`]: the CRF and softmax losses in candle operations (candle differentiates them);
 //! - [`train`]: the training loop (AdamW, the CRF layer's own learning rate, dropout, early stopping);
+//! - [`warm_start`]: a hybrid table started from a linear model trained first;
 //! - [`study`]: the CRF learning-rate study (runs, its metrics, its table);
 //! - [`describe`]: what `trainer inspect` prints about a neural model.
 
@@ -21,4 +22,5 @@ pub mod random;
 pub mod sample;
 pub mod study;
 pub mod train;
+pub mod warm_start;
 pub mod weights;

@@ -285,7 +285,7 @@ pub fn run_one(
     Ok(RunResult {
         spec: spec.clone(),
         epochs_run: outcome.epochs.len(),
-        best_epoch: outcome.best + 1,
+        best_epoch: outcome.epochs[outcome.best].epoch,
         converged: !outcome.timed_out && without_improvement >= config.patience.max(1),
         dev_f1: percent(outcome.epochs[outcome.best].dev),
         test_f1_unmasked: score(&unmasked),

@@ -26,6 +26,8 @@ use decoder::internal::text::{normalize, NORMALIZE_WIDTH};
 use super::crf_loss::{crf_nll, mask_penalties, no_penalties, softmax_nll, CrfTensors, GoldBatch};
 use super::export::CrfScores;
 use super::random::{random_weights, NeuralShape, SplitMix};
+pub use super::warm_start::TableInit;
+use super::warm_start::{start_from_linear, train_linear_start, LinearStart};
 use super::weights::{DenseWeights, NeuralWeights, TableWeights};
 use crate::corpus::Sentence;
 use crate::evaluate::{score_predictions, DevScore};
@@ -41,6 +43,11 @@ pub const DEFAULT_TABLE_BITS: u8 = 20;
 /// The table's learning rate over the encoder's when `--neural table-lr-mult` does not say, chosen on dev
 /// (docs/experiments.md, "The hybrid table's learning rate").
 pub const DEFAULT_TABLE_LR_MULT: f64 = 30.0;
+
+/// How a hybrid model's table starts when `--neural table-init` does not say: from a linear model, which
+/// on dev beat the zero start after one and two epochs (docs/experiments.md, "Starting the hybrid table
+/// from a linear model").
+pub const DEFAULT_TABLE_INIT: TableInit = TableInit::Linear;
 
 /// The training objective of the neural model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,6 +110,13 @@ pub struct NeuralConfig {
     pub table_bits: Option<u8>,
     /// The table's AdamW learning rate is `lr * table_lr_mult`.
     pub table_lr_mult: f64,
+    /// How the table starts: zero, or a linear model trained first on the same text.
+    pub table_init: TableInit,
+    /// AdamW's decoupled weight decay on the table alone (the encoder's is `weight_decay`).
+    pub table_weight_decay: f64,
+    /// Dropout on the table's rows during training: each row a position reads is left out with this
+    /// probability (the others scaled up to keep the expected sum).
+    pub table_dropout: f32,
 }
 
 impl Default for NeuralConfig {
@@ -129,6 +143,9 @@ impl Default for NeuralConfig {
             seed: 1,
             table_bits: None,
             table_lr_mult: DEFAULT_TABLE_LR_MULT,
+            table_init: DEFAULT_TABLE_INIT,
+            table_weight_decay: 0.0,
+            table_dropout: 0.0,
         }
     }
 }
@@ -201,6 +218,16 @@ impl NeuralConfig {
             "--neural table-lr-mult must be a positive number, got {}",
             self.table_lr_mult
         );
+        ensure!(
+            self.table_weight_decay >= 0.0 && self.table_weight_decay.is_finite(),
+            "--neural table-decay must be a non-negative number, got {}",
+            self.table_weight_decay
+        );
+        ensure!(
+            (0.0..1.0).contains(&self.table_dropout),
+            "--neural table-dropout must be in [0, 1), got {}",
+            self.table_dropout
+        );
         ensure!(self.batch_size >= 1, "--neural batch must be at least 1");
         ensure!(self.epochs >= 1, "--epochs must be at least 1");
         Ok(())
@@ -235,9 +262,9 @@ impl NeuralModel {
 /// One epoch's figures.
 #[derive(Debug, Clone)]
 pub struct NeuralEpoch {
-    /// 1-based.
+    /// 1-based; 0 is a warm-started hybrid before its first step (`table-init=linear`).
     pub epoch: usize,
-    /// Mean training loss per character.
+    /// Mean training loss per character (epoch 0: the linear model's, at its chosen epoch).
     pub loss_per_char: f64,
     /// Dev score of the float model after the epoch.
     pub dev: DevScore,
@@ -250,7 +277,7 @@ pub struct NeuralOutcome {
     pub model: NeuralModel,
     /// Every epoch's figures.
     pub epochs: Vec<NeuralEpoch>,
-    /// Index into `epochs` of the best one.
+    /// Index into `epochs` of the best one (see [`NeuralEpoch::epoch`] for its number).
     pub best: usize,
     /// Training sentences left out because their gold tags break the hard masks.
     pub skipped_sentences: usize,
@@ -424,13 +451,21 @@ fn dropout(x: &Tensor, rate: f32, rng: Option<&mut SplitMix>) -> Result<Tensor> 
     Ok(x.mul(&Tensor::from_vec(mask, x.shape(), x.device())?)?)
 }
 
+/// Inverted dropout of whole rows of `read` (`[B][T][K][L]`): one mask value per `[B][T][K]`.
+fn dropout_rows(read: &Tensor, rate: f32, rng: Option<&mut SplitMix>) -> Result<Tensor> {
+    let Some(rng) = rng.filter(|_| rate > 0.0) else { return Ok(read.clone()) };
+    let (b, t, k, _) = read.dims4()?;
+    let ones = Tensor::ones((b, t, k, 1), read.dtype(), read.device())?;
+    Ok(read.broadcast_mul(&dropout(&ones, rate, Some(rng))?)?)
+}
+
 /// The encoder's emission scores `[B][T][L]` of a padded batch (`mask`: `[B][T][1]`).
 fn encoder_scores(
     params: &Params,
     w: &NeuralWeights,
     batch: &[&Encoded],
     mask: &Tensor,
-    dropout_rate: f32,
+    (dropout_rate, table_dropout): (f32, f32),
     mut rng: Option<&mut SplitMix>,
 ) -> Result<Tensor> {
     let device = mask.device();
@@ -473,8 +508,10 @@ fn encoder_scores(
         rows[i * t * k..i * t * k + s.table_rows.len()].copy_from_slice(&s.table_rows);
     }
     let rows = Tensor::from_vec(rows, b * t * k, device)?;
-    let summed = table.as_tensor().index_select(&rows, 0)?.reshape((b, t, k, w.num_tags()))?.sum(2)?;
-    Ok((scores + summed)?)
+    let read = table.as_tensor().index_select(&rows, 0)?.reshape((b, t, k, w.num_tags()))?;
+    // Row dropout: a mask per (position, template), the same for every tag of the row.
+    let read = dropout_rows(&read, table_dropout, rng)?;
+    Ok((scores + read.sum(2)?)?)
 }
 
 /// Batches of sentence indices for one epoch: shuffled, then grouped by length within windows of 50
@@ -533,6 +570,16 @@ pub fn train_neural(
         let templates = TemplateSet::Auto.resolve(1 << bits).templates();
         template.table = Some(TableWeights { templates, bucket_bits: bits, weights: vec![0.0; num_tags << bits] });
     }
+    let linear_start = match (&template.table, config.table_init) {
+        (Some(table), TableInit::Linear) => {
+            let schedule = (config.epochs, config.patience, config.seed);
+            let start =
+                train_linear_start(&table.templates, table.bucket_bits, train, dev, tag_names, schedule, progress);
+            start_from_linear(&mut template, &start.model)?;
+            Some(start)
+        }
+        _ => None,
+    };
     let vocabulary_bytes: Vec<u8> = template.vocabulary.iter().flat_map(|&c| (c as u32).to_le_bytes()).collect();
     let mut skipped_sentences = 0;
     let encoded: Vec<Encoded> = train
@@ -557,13 +604,18 @@ pub fn train_neural(
             SplitMix::new(config.seed ^ 0x7EA5_1710).values(num_tags * num_tags, config.initial_transition_range);
         params.transitions.set(&Tensor::from_vec(values, (num_tags, num_tags), &device)?)?;
     }
+    if let Some(LinearStart { model, .. }) = &linear_start {
+        params.transitions.set(&Tensor::from_vec(model.transitions.clone(), (num_tags, num_tags), &device)?)?;
+        params.start.set(&Tensor::from_vec(model.start.clone(), num_tags, &device)?)?;
+        params.end.set(&Tensor::from_vec(model.end.clone(), num_tags, &device)?)?;
+    }
     let initial_transitions = params.transitions.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-    let adam = |vars: Vec<Var>, lr: f64| {
-        AdamW::new(vars, ParamsAdamW { lr, weight_decay: config.weight_decay, ..ParamsAdamW::default() })
+    let adam = |vars: Vec<Var>, lr: f64, weight_decay: f64| {
+        AdamW::new(vars, ParamsAdamW { lr, weight_decay, ..ParamsAdamW::default() })
     };
-    let mut encoder_optimizer = adam(params.encoder_vars(), config.lr)?;
-    let mut crf_optimizer = adam(params.crf_vars(), config.lr * config.crf_lr_mult)?;
-    let mut table_optimizer = adam(params.table_vars(), config.lr * config.table_lr_mult)?;
+    let mut encoder_optimizer = adam(params.encoder_vars(), config.lr, config.weight_decay)?;
+    let mut crf_optimizer = adam(params.crf_vars(), config.lr * config.crf_lr_mult, config.weight_decay)?;
+    let mut table_optimizer = adam(params.table_vars(), config.lr * config.table_lr_mult, config.table_weight_decay)?;
     let penalties = if config.constrained_training {
         mask_penalties(&constraints, num_tags, &device)?
     } else {
@@ -573,6 +625,14 @@ pub fn train_neural(
 
     let mut epochs = Vec::new();
     let mut best: Option<(usize, NeuralModel)> = None;
+    if let Some(start) = &linear_start {
+        // Epoch 0, the linear model itself: early stopping then never returns a worse model on dev.
+        let model = params.snapshot(&template, tag_names)?;
+        let dev_score = score_predictions(tag_names, dev, &model.predict(dev), None);
+        let loss_per_char = start.loss_per_char;
+        epochs.push(NeuralEpoch { epoch: 0, loss_per_char, dev: dev_score });
+        best = Some((0, model));
+    }
     let mut timed_out = false;
     for epoch in 1..=config.epochs {
         let epoch_started = Instant::now();
@@ -582,7 +642,14 @@ pub fn train_neural(
             let sentences: Vec<&Encoded> = batch.iter().map(|&i| &encoded[i]).collect();
             let tags: Vec<&[u8]> = sentences.iter().map(|s| s.tags.as_slice()).collect();
             let gold = GoldBatch::new(&tags, num_tags, &device)?;
-            let scores = encoder_scores(&params, &template, &sentences, &gold.mask, config.dropout, Some(&mut rng))?;
+            let scores = encoder_scores(
+                &params,
+                &template,
+                &sentences,
+                &gold.mask,
+                (config.dropout, config.table_dropout),
+                Some(&mut rng),
+            )?;
             let loss = match config.loss {
                 NeuralLoss::Crf => {
                     let crf = CrfTensors {
@@ -633,7 +700,7 @@ pub fn train_neural(
         progress.event(ProgressEvent::Message(format!(
             "  best dev so far {} (epoch {}); at most {} left",
             epochs[best_index].dev,
-            best_index + 1,
+            epochs[best_index].epoch,
             format_duration(Duration::from_secs_f64(left.max(0.0)))
         )));
         if timed_out {
@@ -687,7 +754,7 @@ pub fn batched_scores(weights: &NeuralWeights, sentences: &[Vec<char>]) -> Resul
     let refs: Vec<&Encoded> = encoded.iter().collect();
     let tags: Vec<&[u8]> = encoded.iter().map(|s| s.tags.as_slice()).collect();
     let gold = GoldBatch::new(&tags, l, &device)?;
-    let scores = encoder_scores(&params, weights, &refs, &gold.mask, 0.0, None)?;
+    let scores = encoder_scores(&params, weights, &refs, &gold.mask, (0.0, 0.0), None)?;
     let t = gold.mask.dims3()?.1;
     let all = scores.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     Ok(sentences.iter().enumerate().map(|(i, s)| all[i * t * l..(i * t + s.len()) * l].to_vec()).collect())
@@ -728,7 +795,7 @@ mod tests {
         let refs: Vec<&Encoded> = encoded.iter().collect();
         let tags: Vec<&[u8]> = encoded.iter().map(|s| s.tags.as_slice()).collect();
         let gold = GoldBatch::new(&tags, 4, &device)?.to_dtype(DType::F64)?;
-        let scores = encoder_scores(&params, w, &refs, &gold.mask, 0.0, None)?;
+        let scores = encoder_scores(&params, w, &refs, &gold.mask, (0.0, 0.0), None)?;
         let penalties = mask_penalties(&constraints, 4, &device)?;
         let penalties = [
             penalties[0].to_dtype(DType::F64)?,
@@ -855,6 +922,10 @@ mod tests {
         assert!(error(NeuralConfig { table_bits: Some(25), ..NeuralConfig::default() }).contains("--neural table-bits"));
         let table_lr = NeuralConfig { table_lr_mult: 0.0, ..NeuralConfig::default() };
         assert!(error(table_lr).contains("--neural table-lr-mult"));
+        let decay = NeuralConfig { table_weight_decay: -0.1, ..NeuralConfig::default() };
+        assert!(error(decay).contains("--neural table-decay"));
+        let row_dropout = NeuralConfig { table_dropout: 1.5, ..NeuralConfig::default() };
+        assert!(error(row_dropout).contains("--neural table-dropout"));
         assert!(NeuralConfig::default().validate().is_ok());
         assert_eq!(NeuralConfig::default().reach(), MAX_REACH);
     }

@@ -264,7 +264,7 @@ impl TrainOptions {
     }
 
     /// The training loop's settings.
-    fn train_config(&self) -> TrainConfig {
+    pub(crate) fn train_config(&self) -> TrainConfig {
         TrainConfig {
             loss: self.loss,
             epochs: self.epochs,

@@ -59,8 +59,15 @@ fn check_options(options: &TrainOptions) -> Result<()> {
     if let Some((name, _)) = refused.iter().find(|(_, given)| *given) {
         bail!("{name} does not go with --emission {emission} (it applies to the linear model only)");
     }
-    if options.emission == Emission::Neural && options.neural.table_bits.is_some() {
-        bail!("--neural table-bits goes with --emission hybrid (a neural model has no n-gram table)");
+    let (given, default) = (&options.neural, NeuralConfig::default());
+    let table_settings = [
+        ("table-bits", given.table_bits.is_some()),
+        ("table-init", given.table_init != default.table_init),
+        ("table-decay", given.table_weight_decay != default.table_weight_decay),
+        ("table-dropout", given.table_dropout != default.table_dropout),
+    ];
+    if let Some((name, _)) = table_settings.iter().find(|(_, given)| *given && options.emission == Emission::Neural) {
+        bail!("--neural {name} goes with --emission hybrid (a neural model has no n-gram table)");
     }
     Ok(())
 }
@@ -118,9 +125,13 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
         say(
             progress,
             format!(
-                "hybrid: plus a table of 2^{bits} rows of the linear model's n-gram features, AdamW lr {} (x{})",
+                "hybrid: plus a table of 2^{bits} rows of the linear model's n-gram features, AdamW lr {} (x{}), \
+                 starting from {:?}, weight decay {}, row dropout {}",
                 config.lr * config.table_lr_mult,
-                config.table_lr_mult
+                config.table_lr_mult,
+                config.table_init,
+                config.table_weight_decay,
+                config.table_dropout
             ),
         );
     }
@@ -142,16 +153,15 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
     let every = train.sentences.len().div_ceil(CALIBRATION_LINES).max(1);
     let calibration: Vec<Vec<char>> = train.sentences.iter().step_by(every).map(|s| s.chars.clone()).collect();
     let kind = match config.table_bits {
-        Some(bits) => format!("hybrid emission model (table 2^{bits}, lr x{})", config.table_lr_mult),
+        Some(bits) => format!(
+            "hybrid emission model (table 2^{bits}, lr x{}, init {:?}, decay {}, row dropout {})",
+            config.table_lr_mult, config.table_init, config.table_weight_decay, config.table_dropout
+        ),
         None => "neural emission model".to_owned(),
     };
     let metadata = format!(
         "{kind}, {:?} loss, lr {}, CRF lr x{}, seed {}, best epoch {}",
-        config.loss,
-        config.lr,
-        config.crf_lr_mult,
-        config.seed,
-        outcome.best + 1
+        config.loss, config.lr, config.crf_lr_mult, config.seed, outcome.epochs[outcome.best].epoch
     );
     let model = &outcome.model;
     let bytes = export_neural(&model.weights, &model.crf, &calibration, &metadata)?;
@@ -167,8 +177,8 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
     let _ = writeln!(
         report,
         "best epoch {} of {}{}; dev: float {float_dev}  quantized {quantized_dev}  (quantization cost {:+.2} points)",
-        outcome.best + 1,
-        outcome.epochs.len(),
+        outcome.epochs[outcome.best].epoch,
+        outcome.epochs.last().map_or(0, |e| e.epoch),
         if outcome.timed_out { " (stopped at the time limit)" } else { "" },
         100.0 * (quantized_dev.value() - float_dev.value())
     );

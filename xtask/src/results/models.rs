@@ -113,6 +113,26 @@ pub const MODELS: &[ModelSpec] = &[
         committed: None,
     },
     ModelSpec {
+        name: "pku-hybrid",
+        description: "hybrid emission model (issue #18): the CNN encoder plus a 2^20-row n-gram table started from a \
+                      linear model, 4 tags, no word list; training stops after 25 minutes",
+        corpus: TestCorpus::Pku,
+        train_args: &[
+            "--emission",
+            "hybrid",
+            "--neural",
+            "minutes=25,table-init=linear",
+            "--train",
+            "$D/pfr199801/199801_seg.utf8",
+            "--test",
+            "$D/icwb2/pku_test_gold.utf8",
+            "--words",
+            "$D/icwb2/pku_training_words.utf8",
+        ],
+        conventions: false,
+        committed: None,
+    },
+    ModelSpec {
         name: "ctb6",
         description: "unlimited, trained on CTB6 with its dev set",
         corpus: TestCorpus::Ctb6,
