@@ -43,15 +43,15 @@ pub fn encoder_error_bounds(
         let (c_in, c_out, k) = (weights.in_channels(layer), conv.out_channels, conv.kernel);
         let (s_in, s_out) = (steps[layer], steps[layer + 1]);
         let pre = &a.pre_activations[layer];
+        let channels = channel_rounding(&conv.weights, k * c_in, s_in);
         let mut next = vec![0f64; t * c_out];
         for p in 0..t {
-            for o in 0..c_out {
-                let mut before = bias_rounding(&conv.weights[o * k * c_in..(o + 1) * k * c_in], s_in);
+            for (o, &(largest, bias)) in channels.iter().enumerate() {
+                let mut before = bias;
                 for j in 0..k {
                     let Some(src) = conv_tap_source(conv, p, j, t) else { continue };
                     let row = &conv.weights[(o * k + j) * c_in..(o * k + j + 1) * c_in];
-                    let step = max_abs(&conv.weights[o * k * c_in..(o + 1) * k * c_in]);
-                    before += row_error(row, step, &input[src * c_in..], &error[src * c_in..]);
+                    before += row_error(row, largest, &input[src * c_in..], &error[src * c_in..]);
                 }
                 let e = before + s_out;
                 // Below zero by more than the error: the integer ReLU gives 0 too.
@@ -63,12 +63,12 @@ pub fn encoder_error_bounds(
     }
     let layers = weights.convs.len();
     let (c, s_in, l) = (weights.in_channels(layers), steps[layers], weights.num_tags());
+    let channels = channel_rounding(&weights.dense.weights, c, s_in);
     let mut out = vec![0f64; t * l];
     for p in 0..t {
-        for tag in 0..l {
+        for (tag, &(largest, bias)) in channels.iter().enumerate() {
             let row = &weights.dense.weights[tag * c..(tag + 1) * c];
-            out[p * l + tag] =
-                bias_rounding(row, s_in) + row_error(row, max_abs(row), &input[p * c..], &error[p * c..]) + score_unit;
+            out[p * l + tag] = bias + row_error(row, largest, &input[p * c..], &error[p * c..]) + score_unit;
         }
     }
     out
@@ -81,8 +81,8 @@ fn row_error(row: &[f32], largest: f32, x: &[f32], e: &[f64]) -> f64 {
     row.iter().zip(x).zip(e).map(|((&w, &x), &e)| f64::from(w.abs()) * e + rounding * (f64::from(x.abs()) + e)).sum()
 }
 
-/// Half the accumulator step of a channel whose weights are `channel` and whose input step is `s_in`:
-/// the bias's rounding.
-fn bias_rounding(channel: &[f32], s_in: f64) -> f64 {
-    row_scale(channel) * s_in / 2.0
+/// Per output channel of a layer (`per_channel` weights each, inputs of step `s_in`): its largest weight
+/// magnitude, which sets its int8 step, and its bias's rounding, half its accumulator step.
+fn channel_rounding(weights: &[f32], per_channel: usize, s_in: f64) -> Vec<(f32, f64)> {
+    weights.chunks_exact(per_channel).map(|channel| (max_abs(channel), row_scale(channel) * s_in / 2.0)).collect()
 }
