@@ -96,6 +96,8 @@ pub fn run(mut board: board::Board, core_peripherals: CorePeripherals) -> ExitCo
         memory::static_ram_bytes() + memory::peak_stack_bytes()
     );
     let mut serial = Serial::start(board.uart0);
+    #[cfg(feature = "selftest-backpressure")]
+    serial.wait_until_reception_pauses();
     let interrupt_cost = InterruptCost::calibrate(|raise| board::raise_interrupt(board::UART0_INTERRUPTS[0], raise));
     #[cfg(feature = "line-rate")]
     if line_rate::start(syst, instructions_per_tick).is_err() {
@@ -284,17 +286,19 @@ fn report_memory() {
 fn report_serial(stats: &SerialStats) {
     if stats.lost_any() {
         defmt::warn!(
-            "serial: received={=u32} lost_overrun={=u32} lost_queue_full={=u32} (input was lost)",
+            "serial: received={=u32} lost_overrun={=u32} lost_queue_full={=u32} rx_pauses={=u32} (input was lost)",
             stats.received,
             stats.lost_overrun,
-            stats.lost_queue_full
+            stats.lost_queue_full,
+            stats.rx_pauses
         );
     } else {
         defmt::info!(
-            "serial: received={=u32} lost_overrun={=u32} lost_queue_full={=u32}",
+            "serial: received={=u32} lost_overrun={=u32} lost_queue_full={=u32} rx_pauses={=u32}",
             stats.received,
             stats.lost_overrun,
-            stats.lost_queue_full
+            stats.lost_queue_full,
+            stats.rx_pauses
         );
     }
 }

@@ -297,6 +297,43 @@ fn a_corrupted_model_fails_cleanly_at_boot() {
     report_line(&format!("corrupted model on {board}: rejected at boot, exit status 1"));
 }
 
+/// Reception pauses when the input queue fills and resumes once it drains, losing no byte and never
+/// hanging. The `selftest-backpressure` image holds the main program until reception has paused and lets
+/// a byte arrive while the UART handler masks reception: QEMU's STM32 USART (netduinoplus2) then keeps
+/// its interrupt line raised until that byte is read, which once hung the firmware at random; the
+/// LM3S6965's PL011 keeps such bytes in its FIFO.
+#[test]
+fn back_pressure_pauses_reception_without_losing_a_byte() {
+    let toolchain = toolchain();
+    let input = fs::read(measure::sample_input()).expect("reading tests/data/sample.utf8");
+    // More than the firmware's input queue (1,024 bytes) holds, so reception must pause.
+    assert!(input.len() > 2048, "the sample is too short to fill the input queue");
+    let expected = host_segmentation(&default_model(), &input);
+    for board in [Board::Netduinoplus2, Board::Lm3s6965evb] {
+        let image = FirmwareBuild::with_features(board, &["selftest-backpressure"]);
+        let elf = build(&toolchain, &image);
+        let run = measure::run_segmenter(&toolchain, board, &elf, &input, Duration::from_secs(60))
+            .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
+        let outcome = &run.outcome;
+        assert!(outcome.success(), "back-pressure on {board}: {}", outcome.report());
+        let serial = SerialFigures::from_log(&outcome.defmt_log)
+            .unwrap_or_else(|error| panic!("back-pressure on {board}: {error:#}\n{}", outcome.report()));
+        assert_eq!(
+            serial,
+            SerialFigures { received: input.len() as u64, lost_overrun: 0, lost_queue_full: 0 },
+            "back-pressure on {board}: the serial port lost input"
+        );
+        let pauses = measure::Figures::parse(&outcome.defmt_log).integer("rx_pauses").unwrap();
+        assert!(pauses >= 1, "back-pressure on {board}: reception never paused\n{}", outcome.report());
+        assert!(
+            outcome.uart_output == expected,
+            "back-pressure on {board}: {}",
+            first_difference(&expected, &outcome.uart_output)
+        );
+        report_line(&format!("back-pressure on {board}: rx_pauses={pauses}, no byte lost"));
+    }
+}
+
 /// Bytes after EOT are ignored: the answer is the host's for the text before
 /// it, and the serial port counts only those bytes.
 fn bytes_after_end_of_transmission_are_ignored(board: Board) {
