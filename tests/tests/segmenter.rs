@@ -49,13 +49,7 @@ fn segments_like_the_host(board: Board, what: &str, input: &[u8]) -> SegmenterRu
     // Back-pressure: every byte sent arrived, however fast it was sent.
     assert_eq!(figures.bytes_in, input.len() as u64, "{what} on {board}: bytes lost on the way in");
     assert_eq!(figures.bytes_out, outcome.uart_output.len() as u64, "{what} on {board}: bytes lost on the way out");
-    let serial = SerialFigures::from_log(&outcome.defmt_log)
-        .unwrap_or_else(|error| panic!("{what} on {board}: {error:#}\n{}", outcome.report()));
-    assert_eq!(
-        serial,
-        SerialFigures { received: input.len() as u64, lost_overrun: 0, lost_queue_full: 0 },
-        "{what} on {board}: the serial port lost input"
-    );
+    assert_serial_lost_nothing(board, what, outcome, input.len());
     assert!(
         outcome.uart_output == expected,
         "{what} on {board}: {}",
@@ -63,6 +57,17 @@ fn segments_like_the_host(board: Board, what: &str, input: &[u8]) -> SegmenterRu
     );
     print_figures(board, what, &run, input.len());
     run
+}
+
+/// Checks the serial port's counts: all `sent` bytes received, none lost.
+fn assert_serial_lost_nothing(board: Board, what: &str, outcome: &qemu::RunOutcome, sent: usize) {
+    let serial = SerialFigures::from_log(&outcome.defmt_log)
+        .unwrap_or_else(|error| panic!("{what} on {board}: {error:#}\n{}", outcome.report()));
+    assert_eq!(
+        serial,
+        SerialFigures { received: sent as u64, lost_overrun: 0, lost_queue_full: 0 },
+        "{what} on {board}: the serial port lost input"
+    );
 }
 
 /// One line per run with the board's figures (stderr: shown even on success).
@@ -316,13 +321,7 @@ fn back_pressure_pauses_reception_without_losing_a_byte() {
             .unwrap_or_else(|error| panic!("running {}: {error:#}", image.image_name()));
         let outcome = &run.outcome;
         assert!(outcome.success(), "back-pressure on {board}: {}", outcome.report());
-        let serial = SerialFigures::from_log(&outcome.defmt_log)
-            .unwrap_or_else(|error| panic!("back-pressure on {board}: {error:#}\n{}", outcome.report()));
-        assert_eq!(
-            serial,
-            SerialFigures { received: input.len() as u64, lost_overrun: 0, lost_queue_full: 0 },
-            "back-pressure on {board}: the serial port lost input"
-        );
+        assert_serial_lost_nothing(board, "back-pressure", outcome, input.len());
         let pauses = measure::Figures::parse(&outcome.defmt_log).integer("rx_pauses").unwrap();
         assert!(pauses >= 1, "back-pressure on {board}: reception never paused\n{}", outcome.report());
         assert!(
