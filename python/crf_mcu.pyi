@@ -44,7 +44,11 @@ class Model:
 
     def segment(self, text: str, *, forced_spans: Optional[bool] = None) -> list[str]:
         """The words of `text`, in order. White space (line breaks included) separates words and is
-        dropped. The same words as `trainer segment` and the firmware give for the same text."""
+        dropped. The same words as `trainer segment` and the firmware give for the same text.
+
+        The model keeps the str objects of the first 16,384 distinct words (of up to 64 bytes) it has
+        returned, and returns them again for their later occurrences, in this call and later ones: a
+        list of a model's words holds one object per distinct word, not one per occurrence."""
 
     def lcut(self, text: str, *, forced_spans: Optional[bool] = None) -> list[str]:
         """`segment`, under jieba's name."""

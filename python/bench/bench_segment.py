@@ -3,6 +3,9 @@ and prints the time ratios (Python / Rust):
 
 - `Model.segment(text)`: the words as a list of str, one call for the whole text;
 - `Model.segment` per line: one call per line, as jieba users call it;
+- `Model.segment` per line, new model: the same with a model loaded afresh for each run (outside the
+  time), so that nothing a model keeps from one call to the next (buffers, the str objects of the words
+  it has returned) is left from the runs before: one pass over a text the model has never seen;
 - `Model.segment_text(text)`: one str, as `trainer segment` writes it.
 
 Two clocks: wall time (for Rust, `trainer segment --timing`, which leaves out process start and model
@@ -58,6 +61,7 @@ def main() -> int:
     ways: Dict[str, Callable[[], object]] = {
         "Model.segment(text)": lambda: model.segment(args.input.read_bytes().decode("utf-8")),
         "Model.segment per line": lambda: [model.segment(line) for line in lines],
+        "Model.segment per line, new model": lambda: [fresh.segment(line) for line in lines],
         "Model.segment_text(text)": lambda: model.segment_text(args.input.read_bytes().decode("utf-8")),
     }
     best = {name: [float("inf"), float("inf")] for name in ["rust", *ways]}
@@ -71,6 +75,7 @@ def main() -> int:
             cpu = child_run(segment + [str(args.input)])
             best["rust"][0] = min(best["rust"][0], json.loads(timing.read_text())["label_s"])
             best["rust"][1] = min(best["rust"][1], cpu)
+            fresh = crf_mcu.Model.load(args.model)
             for name, work in ways.items():
                 wall, cpu = python_run(work)
                 best[name] = [min(best[name][0], wall), min(best[name][1], cpu)]

@@ -3,6 +3,7 @@
 //!
 //! - [`model`]: `crf_mcu.Model` (load, `segment`, `cut`, `lcut`, `label`, `load_userdict`);
 //! - [`user_dict`]: the user dictionary a model keeps;
+//! - [`word_cache`]: the str objects of the words a model has returned, for their later occurrences;
 //! - [`training`]: `crf_mcu.train` and its `TrainResult`;
 //! - [`errors`]: the trainer's and decoder's errors as Python exceptions.
 
@@ -10,6 +11,7 @@ mod errors;
 mod model;
 mod training;
 mod user_dict;
+mod word_cache;
 
 use pyo3::prelude::*;
 

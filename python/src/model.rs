@@ -3,26 +3,43 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 
-use decoder::{Event, Segmenter, SpanRules, StreamLabeler, DEFAULT_WINDOW};
+use decoder::{Event, Segmenter, SpanRules, StreamLabeler, WordSpans, DEFAULT_WINDOW};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyList, PyString, PyTuple};
 use self_cell::self_cell;
 
 use crate::errors::to_py_err;
 use crate::user_dict::UserDictionary;
+use crate::word_cache::WordCache;
 
-/// `decoder::Model` under a name with one lifetime parameter, as `self_cell!` wants it.
-type DecoderModel<'bytes> = decoder::Model<'bytes>;
+/// The decoder's view of a model file's bytes (which borrows them), and what `segment` starts from.
+struct Decoding<'bytes> {
+    model: decoder::Model<'bytes>,
+    /// A labeler and a word splitter as new, for forced spans off and on (index `forced_spans as
+    /// usize`), without a user dictionary: each such call copies them rather than building them again
+    /// (which reads the tag names twice and the transition scores), a cost per call that segmenting
+    /// line by line pays for every line.
+    fresh: [(StreamLabeler<'bytes, DEFAULT_WINDOW>, WordSpans); 2],
+}
+
+impl<'bytes> Decoding<'bytes> {
+    fn new(model: decoder::Model<'bytes>) -> Self {
+        let fresh = [false, true].map(|forced_spans| {
+            let rules = SpanRules { dictionary: None, forced_spans };
+            (StreamLabeler::with_rules(&model, rules), WordSpans::new(&model))
+        });
+        Self { model, fresh }
+    }
+}
 
 self_cell!(
-    /// The model file's bytes and the decoder's view of them (which borrows them), built once.
+    /// The model file's bytes and the decoder's view of them, built once.
     struct LoadedModel {
         owner: Vec<u8>,
         #[covariant]
-        dependent: DecoderModel,
+        dependent: Decoding,
     }
 );
 
@@ -43,16 +60,19 @@ pub struct Model {
     user_dict: UserDictionary,
     /// Whether URLs, e-mail addresses and numbers are kept whole when a call does not say.
     forced_spans: bool,
-    /// `segment`'s buffers, kept between calls (taken by one call at a time; a concurrent call makes its own).
-    scratch: Mutex<SegmentScratch>,
+    /// The segmenting calls' buffers, kept between calls (taken by one call at a time; a concurrent call
+    /// makes its own).
+    scratch: Mutex<Scratch>,
+    /// The str objects of the words `segment` has returned, shared by their later occurrences.
+    words: Mutex<WordCache>,
 }
 
 impl Model {
     /// Checks `bytes` as a model file named `name` in errors.
     pub(crate) fn from_vec(bytes: Vec<u8>, name: &Path, path: Option<PathBuf>) -> PyResult<Self> {
-        let loaded =
-            LoadedModel::try_new(bytes, |bytes| trainer::pipeline::load_model(name, bytes)).map_err(to_py_err)?;
-        let tags = loaded.borrow_dependent().tag_names().map(str::to_owned).collect();
+        let loaded = LoadedModel::try_new(bytes, |bytes| trainer::pipeline::load_model(name, bytes).map(Decoding::new))
+            .map_err(to_py_err)?;
+        let tags = loaded.borrow_dependent().model.tag_names().map(str::to_owned).collect();
         Ok(Self {
             loaded,
             path,
@@ -60,6 +80,7 @@ impl Model {
             user_dict: UserDictionary::default(),
             forced_spans: true,
             scratch: Mutex::default(),
+            words: Mutex::default(),
         })
     }
 
@@ -69,7 +90,7 @@ impl Model {
     }
 
     fn model(&self) -> &decoder::Model<'_> {
-        self.loaded.borrow_dependent()
+        &self.loaded.borrow_dependent().model
     }
 
     /// Runs `work` with the GIL released when `text` is long enough to be worth it.
@@ -81,17 +102,33 @@ impl Model {
         }
     }
 
-    /// `text` segmented with `separator` between words, and `\n` ending every line, as UTF-8 bytes.
-    fn segment_to_bytes(&self, py: Python<'_>, text: &str, separator: &[u8], forced_spans: Option<bool>) -> Vec<u8> {
+    /// `text` segmented with `separator` between words, and `\n` ending every line, as a str.
+    fn segment_to_str<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+        separator: &[u8],
+        forced_spans: Option<bool>,
+    ) -> PyResult<Bound<'py, PyString>> {
         let dictionary = self.user_dict.current();
         let forced_spans = forced_spans.unwrap_or(self.forced_spans);
-        Self::maybe_detached(py, text, || {
-            let mut out = Vec::with_capacity(text.len() + text.len() / 2);
+        let mut scratch = Scratch::take(&self.scratch);
+        let mut out = std::mem::take(&mut scratch.text);
+        out.clear();
+        out.reserve(text.len() + text.len() / 2);
+        let out = Self::maybe_detached(py, text, move || {
             let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
             Segmenter::<DEFAULT_WINDOW>::with_rules_and_separator(self.model(), rules, separator)
                 .segment_all(text.as_bytes(), |bytes| out.extend_from_slice(bytes));
             out
-        })
+        });
+        // The segmenter writes each unit's input bytes whole and adds only the separator and line
+        // breaks: valid UTF-8 in, valid UTF-8 out. Python checks it as it makes the str (once, not
+        // also here).
+        let segmented = PyString::from_bytes(py, &out);
+        scratch.text = out;
+        scratch.give_back(&self.scratch);
+        segmented
     }
 
     fn segment_list<'py>(
@@ -102,208 +139,81 @@ impl Model {
     ) -> PyResult<Bound<'py, PyList>> {
         let dictionary = self.user_dict.current();
         let forced_spans = forced_spans.unwrap_or(self.forced_spans);
-        let mut scratch = self.scratch.try_lock().map(|mut kept| std::mem::take(&mut *kept)).unwrap_or_default();
+        let mut scratch = Scratch::take(&self.scratch);
         // Each word as its byte range in `text` (the words `segment_text` writes, as the decoder's
         // `WordSpans` finds them): no segmented copy of the text to write, check and split again.
         let mut spans = std::mem::take(&mut scratch.spans);
         spans.clear();
         let spans = Self::maybe_detached(py, text, move || {
-            let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
-            decoder::word_spans::<DEFAULT_WINDOW>(self.model(), rules, text.as_bytes(), |span| spans.push(span));
+            let mut push = |span| spans.push(span);
+            match dictionary.as_deref() {
+                None => {
+                    let (labeler, words) = &self.loaded.borrow_dependent().fresh[usize::from(forced_spans)];
+                    let (mut labeler, mut words) = (labeler.clone(), *words);
+                    labeler.push(text.as_bytes(), |event| words.event(event, &mut push));
+                    labeler.finish(|event| words.event(event, &mut push));
+                }
+                Some(dictionary) => {
+                    let rules = SpanRules { dictionary: Some(dictionary.borrow_dependent()), forced_spans };
+                    decoder::word_spans::<DEFAULT_WINDOW>(self.model(), rules, text.as_bytes(), push);
+                }
+            }
             spans
         });
-        let list = {
-            let mut cache = WordCache::new(text, spans.len(), &mut scratch);
-            PyList::new(py, spans.iter().map(|span| cache.word(py, span.clone())))
+        // The ranges start and end at characters (units are whole characters of a valid str), so `get`
+        // always finds the word.
+        let words = spans.iter().map(|span| text.get(span.clone()).unwrap_or_default());
+        // The model's word table, unless another call on this thread holds it (a finalizer that segments,
+        // run by a garbage collection during this one): then one for this call alone.
+        let list = match self.words.try_lock() {
+            Ok(mut table) => PyList::new(py, words.map(|word| table.word(py, word))),
+            Err(TryLockError::Poisoned(poisoned)) => {
+                // A panic in `WordCache::word` (out of memory) leaves the table as it was.
+                let mut table = poisoned.into_inner();
+                PyList::new(py, words.map(|word| table.word(py, word)))
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut table = WordCache::default();
+                PyList::new(py, words.map(|word| table.word(py, word)))
+            }
         };
         scratch.spans = spans;
-        if scratch.kept_bytes() <= MAX_KEPT_SCRATCH_BYTES {
-            if let Ok(mut kept) = self.scratch.try_lock() {
-                *kept = scratch;
-            }
-        }
+        scratch.give_back(&self.scratch);
         list
     }
 }
 
-/// The buffers of `Model.segment`, kept from call to call: allocated anew for a long text they would be
-/// fresh pages every time, and the page faults would cost more than the words' str objects.
+/// The buffers of `segment` and `segment_text`, kept from call to call: allocated anew for a long text
+/// they would be fresh pages every time, and the page faults would cost more than the words' str
+/// objects; for a short one the allocation would be a cost of every call.
 #[derive(Default)]
-struct SegmentScratch {
-    /// The words' byte ranges in the text.
+struct Scratch {
+    /// `segment`'s word ranges in the text.
     spans: Vec<Range<usize>>,
-    /// The word cache's hash table.
-    slots: Vec<CacheSlot>,
-    /// Where each cached word starts in the text, in the order the words were first seen.
-    starts: Vec<usize>,
+    /// `segment_text`'s output, as UTF-8.
+    text: Vec<u8>,
 }
 
-impl SegmentScratch {
-    fn kept_bytes(&self) -> usize {
-        self.spans.capacity() * std::mem::size_of::<Range<usize>>()
-            + self.slots.capacity() * std::mem::size_of::<CacheSlot>()
-            + self.starts.capacity() * std::mem::size_of::<usize>()
-    }
-}
-
-/// `Model.segment` keeps its buffers for the next call up to this size (a 3 MB text's worth); beyond it
-/// they are freed.
-const MAX_KEPT_SCRATCH_BYTES: usize = 16 << 20;
-
-/// One slot of the word cache's table: a word's hash and length beside its index, so that finding a
-/// word of up to 8 bytes reads this slot and its object only.
-#[derive(Clone, Copy, Default)]
-struct CacheSlot {
-    hash: u64,
-    /// 0: empty; else 1 + the word's index in the cache.
-    word: u32,
-    /// The word's length in bytes.
-    len: u32,
-}
-
-/// A text repeats its words (punctuation, function words): a hash table of the str objects made so far
-/// (open addressing, linear probing) shares one object among all occurrences of a word (str is
-/// immutable), which saves most of the allocations and conversions that an object per occurrence costs.
-/// It never evicts: once half full it keeps the words it has (the frequent ones come early) and makes
-/// the others uncached.
-struct WordCache<'t, 'py, 's> {
-    text: &'t str,
-    /// See [`SegmentScratch::slots`].
-    slots: &'s mut [CacheSlot],
-    /// See [`SegmentScratch::starts`].
-    starts: &'s mut Vec<usize>,
-    /// The str object of each cached word.
-    objects: Vec<Bound<'py, PyString>>,
-    /// `64 - log2(slots.len())`: the hash's top bits pick the first slot.
-    shift: u32,
-    /// Words that may still be added (half the slots, so probes stay short).
-    room: usize,
-}
-
-/// The most slots a `WordCache` has (a power of two): it holds up to half as many words (PKU's test
-/// text, 104,000 words, has 13,800 distinct ones). A table that stays in the processor's cache matters
-/// more than holding every rare word.
-const MAX_CACHE_SLOTS: usize = 1 << 15;
-
-impl<'t, 'py, 's> WordCache<'t, 'py, 's> {
-    /// A cache for a list of `count` words of `text` (there are fewer distinct words than that).
-    fn new(text: &'t str, count: usize, scratch: &'s mut SegmentScratch) -> Self {
-        let slots = count.next_power_of_two().clamp(16, MAX_CACHE_SLOTS);
-        scratch.slots.clear();
-        scratch.slots.resize(slots, CacheSlot::default());
-        scratch.starts.clear();
-        Self {
-            text,
-            slots: &mut scratch.slots,
-            starts: &mut scratch.starts,
-            objects: Vec::new(),
-            shift: 64 - slots.trailing_zeros(),
-            room: slots / 2,
-        }
+impl Scratch {
+    /// The model's scratch if no other call holds it, else a new one.
+    fn take(kept: &Mutex<Scratch>) -> Self {
+        kept.try_lock().map(|mut kept| std::mem::take(&mut *kept)).unwrap_or_default()
     }
 
-    /// The str object for the word at `span` of the text: the cached one, or a new one.
-    fn word(&mut self, py: Python<'py>, span: Range<usize>) -> Bound<'py, PyString> {
-        // The ranges start and end at characters (units are whole characters of a valid str), so `get`
-        // always finds the word.
-        let word = self.text.get(span.clone()).unwrap_or_default();
-        let hash = word_hash(word);
-        let mask = self.slots.len() - 1;
-        let mut index = (hash >> self.shift) as usize;
-        loop {
-            let slot = self.slots[index & mask];
-            let Some(cached) = (slot.word as usize).checked_sub(1) else { break };
-            // Equal hashes of words of one length up to 8 bytes mean equal words (`word_hash`).
-            if slot.hash == hash
-                && slot.len as usize == word.len()
-                && (word.len() <= WORD_HASH_BYTES || {
-                    let start = self.starts[cached];
-                    self.text.as_bytes().get(start..start + word.len()) == Some(word.as_bytes())
-                })
-            {
-                return self.objects[cached].clone();
+    /// Gives the buffers back to the model for the next call, unless they have grown too large.
+    fn give_back(self, kept: &Mutex<Scratch>) {
+        let bytes = self.spans.capacity() * std::mem::size_of::<Range<usize>>() + self.text.capacity();
+        if bytes <= MAX_KEPT_SCRATCH_BYTES {
+            if let Ok(mut kept) = kept.try_lock() {
+                *kept = self;
             }
-            index += 1;
         }
-        let object = new_str(py, word);
-        if let (true, Ok(len)) = (self.room > 0, u32::try_from(word.len())) {
-            self.room -= 1;
-            self.starts.push(span.start);
-            self.objects.push(object.clone());
-            self.slots[index & mask] = CacheSlot { hash, word: self.objects.len() as u32, len };
-        }
-        object
     }
 }
 
-/// How many leading bytes of a word `word_hash` reads.
-const WORD_HASH_BYTES: usize = 8;
-
-/// A hash of a word for the cache: its first 8 bytes and its length, mixed by one multiplication (most
-/// words are 1 to 3 CJK characters, 3 to 9 bytes, so this sees almost all of them). The multiplier is
-/// odd, so the mix is a bijection: two words of one length up to 8 bytes hash alike only if they are
-/// equal; longer ones are compared whole.
-fn word_hash(word: &str) -> u64 {
-    let bytes = word.as_bytes();
-    (word_head(bytes) ^ (bytes.len() as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
-/// The first 8 bytes of `bytes` as a little-endian number, zero above a shorter slice's end. Read by
-/// whole (possibly overlapping) loads rather than copied into a zeroed buffer: a copy of variable length
-/// then an 8-byte load stalls the store forwarding on every word. The overlapping parts are the same
-/// bytes at the same places, so or-ing them changes nothing.
-fn word_head(bytes: &[u8]) -> u64 {
-    let n = bytes.len();
-    let load4 = |at: usize| {
-        bytes.get(at..at + 4).map_or(0, |four| u64::from(u32::from_le_bytes([four[0], four[1], four[2], four[3]])))
-    };
-    if let Some(eight) = bytes.first_chunk::<WORD_HASH_BYTES>() {
-        u64::from_le_bytes(*eight)
-    } else if n >= 4 {
-        load4(0) | load4(n - 4) << (8 * (n - 4))
-    } else if n > 0 {
-        let byte = |at: usize| u64::from(bytes[at]);
-        byte(0) | byte(n / 2) << (8 * (n / 2)) | byte(n - 1) << (8 * (n - 1))
-    } else {
-        0
-    }
-}
-
-/// The longest word (in characters) that `new_str` builds from wide characters; longer ones (rare) go
-/// through UTF-8.
-const MAX_WIDE_WORD: usize = 32;
-
-/// A new str object holding `word`. Built from the word's characters as `wchar_t` (UCS-4 on Unix, UTF-16
-/// on Windows): CPython then sizes the object once, from the largest character, where building it from
-/// UTF-8 (`PyString::new`) decodes into a guessed width, then widens and shrinks it: three allocations for
-/// a CJK word.
-fn new_str<'py>(py: Python<'py>, word: &str) -> Bound<'py, PyString> {
-    let mut wide: [libc::wchar_t; MAX_WIDE_WORD] = [0; MAX_WIDE_WORD];
-    let mut len = 0;
-    let mut push = |unit: u32| match wide.get_mut(len) {
-        Some(slot) => {
-            // Lossless: a `wchar_t` of 4 bytes holds every character; one of 2 bytes gets UTF-16 units.
-            *slot = unit as libc::wchar_t;
-            len += 1;
-            true
-        }
-        None => false,
-    };
-    let fits = if std::mem::size_of::<libc::wchar_t>() >= 4 {
-        word.chars().all(|ch| push(u32::from(ch)))
-    } else {
-        word.encode_utf16().all(|unit| push(u32::from(unit)))
-    };
-    if !fits {
-        return PyString::new(py, word);
-    }
-    // SAFETY: `wide[..len]` is initialised and outlives the call, which copies it into a new object (a
-    // new reference, owned by the `Bound`); a null result (out of memory) panics, as `PyString::new` does.
-    unsafe {
-        Bound::from_owned_ptr(py, pyo3::ffi::PyUnicode_FromWideChar(wide.as_ptr(), len as pyo3::ffi::Py_ssize_t))
-            .cast_into_unchecked()
-    }
-}
+/// The model keeps its buffers for the next call up to this size (a 3 MB text's worth); beyond it they
+/// are freed.
+const MAX_KEPT_SCRATCH_BYTES: usize = 16 << 20;
 
 #[pymethods]
 impl Model {
@@ -337,24 +247,14 @@ impl Model {
 
     /// The words of `text`, in order; white space (line breaks included) separates words and is dropped.
     #[pyo3(signature = (text, *, forced_spans = None))]
-    fn segment<'py>(
-        &self,
-        py: Python<'py>,
-        text: PyBackedStr,
-        forced_spans: Option<bool>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        self.segment_list(py, &text, forced_spans)
+    fn segment<'py>(&self, py: Python<'py>, text: &str, forced_spans: Option<bool>) -> PyResult<Bound<'py, PyList>> {
+        self.segment_list(py, text, forced_spans)
     }
 
     /// `segment`, under jieba's name for the list-returning call.
     #[pyo3(signature = (text, *, forced_spans = None))]
-    fn lcut<'py>(
-        &self,
-        py: Python<'py>,
-        text: PyBackedStr,
-        forced_spans: Option<bool>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        self.segment_list(py, &text, forced_spans)
+    fn lcut<'py>(&self, py: Python<'py>, text: &str, forced_spans: Option<bool>) -> PyResult<Bound<'py, PyList>> {
+        self.segment_list(py, text, forced_spans)
     }
 
     /// `text` segmented as `trainer segment` writes it: each line's words with `separator` between them
@@ -363,34 +263,26 @@ impl Model {
     fn segment_text<'py>(
         &self,
         py: Python<'py>,
-        text: PyBackedStr,
+        text: &str,
         separator: &str,
         forced_spans: Option<bool>,
     ) -> PyResult<Bound<'py, PyString>> {
-        // The segmenter writes each unit's input bytes whole and adds only the separator and line
-        // breaks: valid UTF-8 in, valid UTF-8 out. Python checks it as it makes the str (once, not
-        // also here).
-        PyString::from_bytes(py, &self.segment_to_bytes(py, &text, separator.as_bytes(), forced_spans))
+        self.segment_to_str(py, text, separator.as_bytes(), forced_spans)
     }
 
     /// The words of `text` as an iterator (jieba's `cut`).
     #[pyo3(signature = (text, *, forced_spans = None))]
-    fn cut<'py>(&self, py: Python<'py>, text: PyBackedStr, forced_spans: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
-        self.segment_list(py, &text, forced_spans)?.try_iter().map(Bound::into_any)
+    fn cut<'py>(&self, py: Python<'py>, text: &str, forced_spans: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+        self.segment_list(py, text, forced_spans)?.try_iter().map(Bound::into_any)
     }
 
     /// Each character of `text` with its tag, as `(character, tag)` pairs; white space is not labeled
     /// and not listed.
     #[pyo3(signature = (text, *, forced_spans = None))]
-    fn label<'py>(
-        &self,
-        py: Python<'py>,
-        text: PyBackedStr,
-        forced_spans: Option<bool>,
-    ) -> PyResult<Bound<'py, PyList>> {
+    fn label<'py>(&self, py: Python<'py>, text: &str, forced_spans: Option<bool>) -> PyResult<Bound<'py, PyList>> {
         let dictionary = self.user_dict.current();
         let forced_spans = forced_spans.unwrap_or(self.forced_spans);
-        let labeled: Vec<(char, u8)> = Self::maybe_detached(py, &text, || {
+        let labeled: Vec<(char, u8)> = Self::maybe_detached(py, text, || {
             let mut labeled = Vec::with_capacity(text.len() / 3 + 1);
             let rules = SpanRules { dictionary: dictionary.as_deref().map(|d| d.borrow_dependent()), forced_spans };
             let mut labeler = StreamLabeler::<DEFAULT_WINDOW>::with_rules(self.model(), rules);
@@ -442,25 +334,5 @@ impl Model {
     fn __repr__(&self) -> String {
         let source = self.path.as_ref().map_or_else(|| "<bytes>".to_owned(), |path| path.display().to_string());
         format!("crf_mcu.Model({source:?}, tags={:?}, {} bytes)", self.tags, self.size())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `word_head` packs the bytes it reads exactly as a zero-padded copy of the first 8 would.
-    #[test]
-    fn word_head_is_the_zero_padded_first_eight_bytes() {
-        let text = "a\u{4e2d}b\u{6587}\u{1f600}xyz0123456789";
-        for start in 0..text.len() {
-            for end in start..=text.len() {
-                let bytes = &text.as_bytes()[start..end];
-                let mut head = [0u8; WORD_HASH_BYTES];
-                let len = bytes.len().min(WORD_HASH_BYTES);
-                head[..len].copy_from_slice(&bytes[..len]);
-                assert_eq!(word_head(bytes), u64::from_le_bytes(head), "{bytes:?}");
-            }
-        }
     }
 }

@@ -99,6 +99,26 @@ def test_words_sharing_their_first_eight_bytes_stay_apart(model):
     assert model.segment(text)[:3] == words[:3]
 
 
+def test_the_word_table_kept_between_calls_returns_each_word_as_itself():
+    # A model keeps the str objects of the words it has returned (up to 16,384 words of up to 64 bytes):
+    # its table grows, fills up and then stops taking words, across calls; every call must still give
+    # each word as itself, and the same words as segment_text.
+    model = crf_mcu.Model.from_bytes(DEFAULT_MODEL.read_bytes())
+    # A later call returns the objects kept by an earlier one.
+    first, again = model.segment("北京 1 ，"), model.segment("北京 1 ，")
+    assert first == again == ["北京", "1", "，"]
+    assert all(a is b for a, b in zip(first, again))
+    # Numbers are forced spans: each is one word, 20,000 distinct ones, more than the table holds.
+    numbers = [str(n) for n in range(20_000)]
+    long_word = "x" * 70 + "1"
+    for round in range(2):
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start:start + 500] + [long_word, long_word[:-1] + "2"]
+            assert model.segment(" ".join(chunk)) == chunk, (round, start)
+    text = " ".join(numbers[::-7])
+    assert model.segment(text) == text.split() == model.segment_text(text).split()
+
+
 def test_threads_share_a_model(model):
     # Long enough that the GIL is released while segmenting.
     text = SAMPLE_INPUT.read_text(encoding="utf-8") * 20
