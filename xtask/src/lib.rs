@@ -30,14 +30,19 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The release trainer that `cargo build --release -p trainer` (run in the workspace) writes: under
-/// `CARGO_TARGET_DIR` when that is set (relative to the workspace root), else under `target/`.
-pub fn release_trainer() -> PathBuf {
-    let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+/// The workspace's cargo target directory: `CARGO_TARGET_DIR` when that is set (relative to the
+/// workspace root), else `target/`.
+pub fn host_target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => workspace_root().join(dir),
         _ => workspace_root().join("target"),
-    };
-    target_dir.join("release").join("trainer")
+    }
+}
+
+/// The release trainer that `cargo build --release -p trainer` (run in the workspace) writes, under
+/// [`host_target_dir`].
+pub fn release_trainer() -> PathBuf {
+    host_target_dir().join("release").join("trainer")
 }
 
 /// The firmware's own cargo workspace.

@@ -52,7 +52,7 @@ pub fn ci_test_trainer() -> Result<PathBuf> {
         "-p",
         "trainer",
     ]))?;
-    Ok(workspace_root().join("target").join("ci-test").join("trainer"))
+    Ok(crate::host_target_dir().join("ci-test").join("trainer"))
 }
 
 /// A Python interpreter of the system (3.10 or later, with `venv` and `ensurepip`).
