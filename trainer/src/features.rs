@@ -339,6 +339,21 @@ impl FeaturizedCorpus {
         Self { teacher: marginals, teacher_weight: weight, ..self }
     }
 
+    /// The same sentences reading row `map(row)` wherever they read `row` (rows left out stay out):
+    /// e.g. a codebook entry instead of a table row.
+    pub fn map_rows(&self, map: impl Fn(u32) -> u32) -> Self {
+        let rows = self.rows.iter().map(|&r| if r == UNUSED_ROW { r } else { map(r) }).collect();
+        Self {
+            rows_per_position: self.rows_per_position,
+            rows,
+            tags: self.tags.clone(),
+            offsets: self.offsets.clone(),
+            dropped_features: self.dropped_features,
+            teacher: self.teacher.clone(),
+            teacher_weight: self.teacher_weight,
+        }
+    }
+
     /// Distinct features left out by the `min_count` of [`FeaturizedCorpus::new`].
     pub fn dropped_features(&self) -> usize {
         self.dropped_features

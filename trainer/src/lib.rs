@@ -39,6 +39,7 @@
 
 pub mod cli;
 pub mod codebook;
+pub mod codebook_fit;
 pub mod conll;
 pub mod conlleval;
 pub mod conventions;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
+use decoder::internal::features::feature_hashes;
 use decoder::internal::format::TokenSpec;
 use decoder::internal::lattice::{backpointer_bytes, label_tokens};
 use decoder::internal::tags::{
@@ -364,6 +365,14 @@ pub struct TokenTrainOptions {
     /// With a budget: one-byte row codes into a codebook of 256 i8 rows (any row count) instead of i8 rows
     /// (a power of two).
     pub codebook: bool,
+    /// Rows each feature reads and sums in a codebook model: 1, or 2 (a row and that of its second hash,
+    /// so a feature's weights are the sum of two codebook entries); direct weights read 1.
+    pub hashes_per_feature: u8,
+    /// In a codebook model: epochs of training the codebook (and the CRF layer) with the codes fixed,
+    /// after k-means ([`crate::codebook_fit`]); 0 keeps the k-means entries.
+    pub codebook_epochs: usize,
+    /// The Adagrad learning rate of that training, for the codebook and the CRF layer alike.
+    pub codebook_lr: f32,
     /// Train this many models (seeds `config.seed`, `+1`, ...) and export the mean of their parameters.
     pub ensemble: u32,
     /// With a budget: distill from the model without one, trained first on the same data and tags.
@@ -515,9 +524,11 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         }
     };
     let codebook = options.max_model_bytes.is_some() && options.codebook;
+    let hashes_per_feature = token_hashes_per_feature(options.hashes_per_feature, codebook, features.len())?;
     let features = Arc::new(features);
     let mut spec = FeatureSpec::with_rows(vec![decoder::internal::features::Template::Bias], rows);
     spec.tokens = Some(features.clone());
+    spec.hashes_per_feature = hashes_per_feature;
     let mut model = FloatModel::zeros(train.tag_names.clone(), spec.clone());
     model.custom_constraints = custom;
 
@@ -568,7 +579,20 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         let mut best: Option<(f64, FloatModel)> = None;
         for k in 0..KMEANS_SEEDS {
             let seed = options.config.seed.wrapping_add(k);
-            let model = crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed);
+            let mut model = crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed);
+            if options.codebook_epochs > 0 {
+                let config = TrainConfig {
+                    epochs: options.codebook_epochs,
+                    lr: options.codebook_lr,
+                    crf_lr: options.codebook_lr,
+                    l1: 0.0,
+                    l2: 0.0,
+                    min_feature_count: 1,
+                    average_from: 1,
+                    ..options.config.clone()
+                };
+                model = crate::codebook_fit::fit_codebook(model, &featurized, &dev_score, &config, progress);
+            }
             let score = dev_score(&model);
             say(
                 progress,
@@ -602,9 +626,38 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
     })
 }
 
-/// The featurized `corpus` for a table laid out as `spec` says.
+/// The rows each feature reads, `requested` checked: 2 only in a codebook model, and only while the
+/// `templates` still read at most the decoder's [`MAX_TEMPLATES`] rows a position.
+fn token_hashes_per_feature(requested: u8, codebook: bool, templates: usize) -> Result<u8> {
+    match requested {
+        1 => Ok(1),
+        2 if !codebook => {
+            bail!("two rows per feature need a codebook model (--max-model-bytes, --weight-type codebook)")
+        }
+        2 if 2 * templates > MAX_TEMPLATES => bail!(
+            "{templates} templates reading 2 rows each exceed the decoder's {MAX_TEMPLATES} rows a position: \
+             use at most {} templates with two rows per feature",
+            MAX_TEMPLATES / 2
+        ),
+        2 => Ok(2),
+        other => bail!("{other} rows per feature: 1 or 2 are possible"),
+    }
+}
+
+/// The featurized `corpus` for a table laid out as `spec` says (each feature's hash, then with two rows
+/// per feature its second hash, as the decoder reads them).
 fn featurize(features: &TokenFeatures, spec: &FeatureSpec, corpus: &TokenCorpus, min_count: u32) -> FeaturizedCorpus {
-    let hashes: Vec<Vec<u32>> = corpus.sentences.par_iter().map(|s| features.hashes(&s.tokens)).collect();
+    let hashes: Vec<Vec<u32>> = corpus
+        .sentences
+        .par_iter()
+        .map(|s| {
+            let hashes = features.hashes(&s.tokens);
+            if spec.hashes_per_feature == 1 {
+                return hashes;
+            }
+            hashes.into_iter().flat_map(|h| feature_hashes(h, spec.hashes_per_feature)).collect()
+        })
+        .collect();
     let tags: Vec<&[u8]> = corpus.tags.iter().map(Vec::as_slice).collect();
     FeaturizedCorpus::from_hashes(hashes, &tags, spec.rows, spec.rows_per_position(), min_count)
 }
@@ -1014,6 +1067,9 @@ mod tests {
             bucket_bits: 14,
             max_model_bytes: None,
             codebook: false,
+            hashes_per_feature: 1,
+            codebook_epochs: 0,
+            codebook_lr: 0.0,
             ensemble: 1,
             teacher: None,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
@@ -1075,6 +1131,29 @@ mod tests {
         assert_eq!(model_tags(&model), names(&["O", "B-PER", "I-LOC", "I-PER"]));
         assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
 
+        // Two rows per feature (the sum of two codebook entries): the decoder reads both, and the model
+        // still recovers the tagging; without a codebook, or with too many templates, a clear error.
+        let few_templates = dir.path().join("few.tpl");
+        std::fs::write(&few_templates, "U00:%x[-1,0]\nU01:%x[0,0]\nU02:%x[1,0]\nU03:%x[0,1]\n").unwrap();
+        let two_rows = TokenTrainOptions { hashes_per_feature: 2, template: Some(few_templates), ..budget.clone() };
+        train_tokens(&two_rows, &mut crate::pipeline::Silent).unwrap();
+        let two_rows_bytes = std::fs::read(&model_path).unwrap();
+        let model = Model::from_bytes(&two_rows_bytes).unwrap();
+        assert_eq!(crate::quantize::dequantize(&model).unwrap().features.hashes_per_feature, 2);
+        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
+        let direct = TokenTrainOptions { codebook: false, ..two_rows.clone() };
+        let error = train_tokens(&direct, &mut crate::pipeline::Silent).unwrap_err().to_string();
+        assert!(error.contains("two rows per feature need a codebook model"), "{error}");
+        let three = TokenTrainOptions { hashes_per_feature: 3, ..two_rows.clone() };
+        let error = train_tokens(&three, &mut crate::pipeline::Silent).unwrap_err().to_string();
+        assert!(error.contains("3 rows per feature: 1 or 2 are possible"), "{error}");
+        let many_templates = dir.path().join("many.tpl");
+        let lines: Vec<String> = (0..17).map(|i| format!("U{i:02}:%x[{},0]/%x[{},1]", i % 5 - 2, i / 5 - 1)).collect();
+        std::fs::write(&many_templates, lines.join("\n")).unwrap();
+        let wide = TokenTrainOptions { template: Some(many_templates), ..two_rows.clone() };
+        let error = train_tokens(&wide, &mut crate::pipeline::Silent).unwrap_err().to_string();
+        assert!(error.contains("17 templates reading 2 rows each exceed"), "{error}");
+
         // Distilled from the model without a budget (trained first), the budget model still recovers
         // the tagging, and the teacher changed its training.
         let teacher = SoftTeacher { weight: 0.5, temperature: 2.0 };
@@ -1126,6 +1205,9 @@ mod tests {
             bucket_bits: 14,
             max_model_bytes: None,
             codebook: false,
+            hashes_per_feature: 1,
+            codebook_epochs: 0,
+            codebook_lr: 0.0,
             ensemble: 1,
             teacher: None,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },

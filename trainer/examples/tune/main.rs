@@ -1,6 +1,7 @@
 //! Every training knob of the trainer library, for experiments: `trainer train`'s options plus those
 //! that only served experiments (regularisation, averaging, Adagrad, feature pruning, template lists,
-//! table sizes, ...), and the CRF learning-rate study. What was tried and what it gave is recorded in
+//! table sizes, ...), and the CRF learning-rate study. On a word-level CoNLL file (a token-level model)
+//! the knobs of its training loop, table and codebook apply. What was tried and what it gave is recorded in
 //! docs/experiments.md.
 //!
 //! ```text
@@ -118,7 +119,8 @@ struct Knobs {
     /// ignored with --max-model-bytes).
     #[arg(long, value_parser = clap::value_parser!(u8).range(4..=24))]
     bucket_bits: Option<u8>,
-    /// Rows each feature reads (and sums) in a codebook model (default 2; direct weights read 1).
+    /// Rows each feature reads (and sums) in a codebook model (default 2, a token-level one 1; direct
+    /// weights read 1). A token-level model reads two only with at most 16 templates.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
     hashes_per_feature: Option<u8>,
     /// Most words in the word list, the most frequent kept (default: all of them without a byte budget;
@@ -136,6 +138,13 @@ struct Knobs {
     /// The teacher's scores are divided by this before its distribution is taken (--soft-teacher).
     #[arg(long, value_name = "T", default_value_t = 1.0)]
     teacher_temperature: f32,
+    /// A token-level codebook model: epochs of training the codebook and the CRF layer with the rows'
+    /// codes fixed, after k-means (0: the k-means entries).
+    #[arg(long, value_name = "N")]
+    codebook_epochs: Option<usize>,
+    /// The Adagrad learning rate of --codebook-epochs.
+    #[arg(long, value_name = "LR")]
+    codebook_lr: Option<f32>,
 }
 
 /// `--loss`.
@@ -166,10 +175,7 @@ impl Knobs {
             };
         }
         if let Some(adagrad) = self.adagrad {
-            options.adagrad = match adagrad {
-                AdagradArg::Row => AdagradMode::Row,
-                AdagradArg::Coordinate => AdagradMode::Coordinate,
-            };
+            options.adagrad = adagrad.into();
         }
         options.l1 = self.l1.unwrap_or(options.l1);
         options.l2 = self.l2.unwrap_or(options.l2);
@@ -185,6 +191,38 @@ impl Knobs {
         options.hashes_per_feature = self.hashes_per_feature.or(options.hashes_per_feature);
         options.lexicon_words = self.lexicon_words.or(options.lexicon_words);
         options.holdout = self.holdout.unwrap_or(options.holdout);
+    }
+}
+
+impl Knobs {
+    /// Sets the knobs given on the command line that a token-level model has (the loop's settings, the
+    /// table's rows without a budget and the rows each feature reads).
+    fn apply_to_tokens(&self, options: &mut trainer::token::TokenTrainOptions) {
+        let config = &mut options.config;
+        config.l1 = self.l1.unwrap_or(config.l1);
+        config.l2 = self.l2.unwrap_or(config.l2);
+        config.batch_size = self.batch_size.unwrap_or(config.batch_size);
+        config.average &= !self.no_average;
+        config.average_from = self.average_from.unwrap_or(config.average_from);
+        config.adagrad_init = self.adagrad_init.unwrap_or(config.adagrad_init);
+        config.min_feature_count = self.min_feature_count.unwrap_or(config.min_feature_count);
+        config.constrained &= !self.unconstrained_training;
+        if let Some(adagrad) = self.adagrad {
+            config.adagrad = adagrad.into();
+        }
+        options.bucket_bits = self.bucket_bits.unwrap_or(options.bucket_bits);
+        options.hashes_per_feature = self.hashes_per_feature.unwrap_or(options.hashes_per_feature);
+        options.codebook_epochs = self.codebook_epochs.unwrap_or(options.codebook_epochs);
+        options.codebook_lr = self.codebook_lr.unwrap_or(options.codebook_lr);
+    }
+}
+
+impl From<AdagradArg> for AdagradMode {
+    fn from(arg: AdagradArg) -> Self {
+        match arg {
+            AdagradArg::Row => AdagradMode::Row,
+            AdagradArg::Coordinate => AdagradMode::Coordinate,
+        }
     }
 }
 
@@ -205,17 +243,22 @@ fn run(tune: Tune) -> Result<()> {
         return neural_lr::neural_lr_study(&tune.train, &tune.neural_lr_study, &tune.lr_study.multipliers, threads);
     }
     cli::set_threads(tune.train.threads)?;
-    if tune.knobs.soft_teacher != 0.0 {
+    let token_level = tune
+        .train
+        .train
+        .as_deref()
+        .is_some_and(|path| std::fs::read(path).is_ok_and(|bytes| trainer::token::is_token_level(&bytes)));
+    if token_level {
         let teacher =
             cli::soft_teacher(tune.knobs.soft_teacher, tune.knobs.teacher_temperature, tune.train.max_model_bytes)?;
-        let train = tune
-            .train
-            .train
-            .as_deref()
-            .filter(|path| std::fs::read(path).is_ok_and(|bytes| trainer::token::is_token_level(&bytes)));
-        anyhow::ensure!(train.is_some(), "--soft-teacher is for token-level models (a word-level CoNLL --train)");
-        return cli::train_tokens_and_print(&tune.train, teacher);
+        let mut options = cli::token_train_options(&tune.train, teacher)?;
+        tune.knobs.apply_to_tokens(&mut options);
+        return cli::print_token_training(&options, tune.train.quiet);
     }
+    anyhow::ensure!(
+        tune.knobs.soft_teacher == 0.0,
+        "--soft-teacher is for token-level models (a word-level CoNLL --train)"
+    );
     let mut options = tune.train.options();
     tune.knobs.apply(&mut options);
     if let Some(Study::Lr) = tune.study {

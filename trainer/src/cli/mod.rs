@@ -23,8 +23,8 @@ pub use label::{run_label, LabelArgs};
 pub use progress::ConsoleProgress;
 pub use segment::{run_segment, SegmentArgs};
 pub use train::{
-    soft_teacher, train_and_print, train_tokens_and_print, FormatArg, RemovedOptions, TemplatesArg, TrainArgs,
-    TrainCommand, WeightTypeArg, WordTagsArg,
+    print_token_training, soft_teacher, token_train_options, train_and_print, train_tokens_and_print, FormatArg,
+    RemovedOptions, TemplatesArg, TrainArgs, TrainCommand, WeightTypeArg, WordTagsArg,
 };
 
 /// `println!` that returns an error (for `?`) instead of panicking when standard output is closed

@@ -568,13 +568,22 @@ pub fn soft_teacher(
 
 /// `train` on a word-level CoNLL column file: a token-level model, with `teacher` if given.
 pub fn train_tokens_and_print(args: &TrainArgs, teacher: Option<crate::token::SoftTeacher>) -> Result<()> {
+    print_token_training(&token_train_options(args, teacher)?, args.quiet)
+}
+
+/// The settings of a token-level model that `train` gives for `args`, with `teacher` if given (the
+/// `tune` example changes more of them before training).
+pub fn token_train_options(
+    args: &TrainArgs,
+    teacher: Option<crate::token::SoftTeacher>,
+) -> Result<crate::token::TokenTrainOptions> {
     if !args.distill.is_empty() || args.teacher.is_some() {
         bail!("--distill and --teacher are for character models; a token-level model trains on its CoNLL file");
     }
     if args.max_model_bytes.is_none() && args.weight_type == WeightTypeArg::Codebook {
         bail!("--weight-type codebook needs --max-model-bytes for a token-level model");
     }
-    let options = crate::token::TokenTrainOptions {
+    Ok(crate::token::TokenTrainOptions {
         train: args.train.clone().context("--train")?,
         dev: args.dev.clone(),
         template: args.template.clone(),
@@ -588,6 +597,9 @@ pub fn train_tokens_and_print(args: &TrainArgs, teacher: Option<crate::token::So
             WeightTypeArg::I8 => false,
             WeightTypeArg::I16 => bail!("token-level models store i8 weights (--weight-type i8 or codebook)"),
         },
+        hashes_per_feature: 1,
+        codebook_epochs: 0,
+        codebook_lr: 0.0,
         config: crate::train::TrainConfig {
             epochs: args.epochs,
             patience: args.patience,
@@ -599,10 +611,15 @@ pub fn train_tokens_and_print(args: &TrainArgs, teacher: Option<crate::token::So
             l2: TOKEN_L2,
             ..Default::default()
         },
-    };
+    })
+}
+
+/// Trains the token-level model `options` describe, showing progress unless `quiet`, and prints what it
+/// wrote and its dev scores.
+pub fn print_token_training(options: &crate::token::TokenTrainOptions, quiet: bool) -> Result<()> {
     let (mut console, mut silent) = (ConsoleProgress::new(), pipeline::Silent);
-    let progress: &mut dyn pipeline::Progress = if args.quiet { &mut silent } else { &mut console };
-    let summary = crate::token::train_tokens(&options, progress)?;
+    let progress: &mut dyn pipeline::Progress = if quiet { &mut silent } else { &mut console };
+    let summary = crate::token::train_tokens(options, progress)?;
     out!(
         "wrote {} ({} bytes, {}; {:?} tags, {} templates) in {:.1} s; dev entity F1 {:.2} (precision {:.2}, recall {:.2})",
         options.out.display(),

@@ -1,0 +1,18 @@
+# 16 of the default template's 31 lines for CoNLL-2003 (word, part of speech, chunk): with two rows per
+# feature they read 32 rows a position, the decoder's most (docs/experiments.md, issue #19)
+U00:%x[-2,0]
+U01:%x[-1,0]
+U02:%x[0,0]
+U03:%x[1,0]
+U04:%x[2,0]
+U05:%x[-1,0]/%x[0,0]
+U06:%x[0,0]/%x[1,0]
+U07:%x[-1,1]
+U08:%x[0,1]
+U09:%x[1,1]
+U10:%x[0,2]
+U11:%shortshape[-1,0]/%shortshape[0,0]/%shortshape[1,0]
+U12:%shape[0,0]
+U13:%suffix3[0,0]
+U14:%prefix3[0,0]
+U15:%lower[0,0]
