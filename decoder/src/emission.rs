@@ -54,16 +54,20 @@ impl<'a> Emission<'a> {
 
     /// Writes the score of each tag `0..L` at the window's centre into `out[..L]` (score units; each at
     /// most `MAX_TEMPLATES * 2^15` in magnitude). Entries at and above `L` are left as they are. `ctx`
-    /// must have been built and advanced with this model's normalisation and word list.
+    /// must have been built and advanced with this model's normalisation and word list. `cache` carries
+    /// work from one position to the next (a neural encoder's activations): the scores are the same
+    /// whatever it holds, and cheapest when `ctx` is the window of the last call moved one position on.
+    // Only a neural encoder reads `cache`.
+    #[cfg_attr(not(feature = "neural"), allow(unused_variables))]
     #[inline]
-    pub(crate) fn scores<const N: usize>(&self, ctx: &Context, out: &mut [i32; N]) {
+    pub(crate) fn scores<const N: usize>(&self, ctx: &Context, cache: &mut EmissionCache, out: &mut [i32; N]) {
         match self {
             Self::Hashed(m) => m.scores(ctx, out),
             #[cfg(feature = "neural")]
-            Self::Neural(m) => m.scores(ctx, out),
+            Self::Neural(m) => cache.neural().scores(m, ctx, out),
             #[cfg(feature = "neural")]
             Self::Hybrid(neural, table) => {
-                neural.scores(ctx, out);
+                cache.neural().scores(neural, ctx, out);
                 let mut rows = [0i32; N];
                 table.scores(ctx, &mut rows);
                 // Each part is within the bound; their sum saturates at it, as the encoder's scores do.
@@ -74,6 +78,46 @@ impl<'a> Emission<'a> {
             }
         }
     }
+}
+
+/// What an emission model carries from one scored position to the next: a neural encoder's recent
+/// activations (`neural_cache`, 3.3 KiB, made on first use), nothing for an n-gram model. Any state gives
+/// the same scores: the neural cache checks that each window continues the one before.
+#[derive(Debug, Clone)]
+pub(crate) struct EmissionCache {
+    #[cfg(feature = "neural")]
+    neural: Option<crate::neural_cache::NeuralCache>,
+}
+
+impl EmissionCache {
+    /// A cache holding nothing yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            #[cfg(feature = "neural")]
+            neural: None,
+        }
+    }
+
+    /// The neural encoder's cache, made on first use.
+    #[cfg(feature = "neural")]
+    #[inline]
+    fn neural(&mut self) -> &mut crate::neural_cache::NeuralCache {
+        // Matched by place (`ref mut`), so that the `None` arm holds no borrow of the slot.
+        match self.neural {
+            Some(ref mut cache) => cache,
+            None => start_neural_cache(&mut self.neural),
+        }
+    }
+}
+
+/// Makes the neural cache in `slot`. Out of line: made inline, the 3.3 KiB value is built in the scoring
+/// function's frame and copied, and that frame is on the stack for every position (3.5 KiB more peak
+/// stack on the firmware); here the frame is gone before scoring starts.
+#[cfg(feature = "neural")]
+#[cold]
+#[inline(never)]
+fn start_neural_cache(slot: &mut Option<crate::neural_cache::NeuralCache>) -> &mut crate::neural_cache::NeuralCache {
+    slot.insert(crate::neural_cache::NeuralCache::new())
 }
 
 /// Scores the positions of one sequence with one model: owns the model's emission and the feature
@@ -118,8 +162,8 @@ impl<'a> Scorer<'a> {
 
     /// The scores of the position at the window's centre (see [`Emission::scores`]).
     #[inline(always)]
-    pub(crate) fn scores<const N: usize>(&self, out: &mut [i32; N]) {
-        self.emission.scores(&self.ctx, out);
+    pub(crate) fn scores<const N: usize>(&self, cache: &mut EmissionCache, out: &mut [i32; N]) {
+        self.emission.scores(&self.ctx, cache, out);
     }
 
     /// Positions the window on `position` of `chars` (raw characters; the sequence is exactly `chars`).

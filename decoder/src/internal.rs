@@ -182,7 +182,7 @@ impl<'a> ModelInternals<'a> for Model<'a> {
     fn emission_scores<const N: usize>(&self, chars: &[char], position: usize, out: &mut [i32; N]) {
         let mut scorer = self.scorer();
         scorer.seek(chars, position);
-        scorer.scores(out);
+        scorer.scores(&mut crate::emission::EmissionCache::new(), out);
     }
 
     #[cfg(feature = "tokens")]

@@ -53,7 +53,7 @@
 //! caller-supplied buffer and a fixed stack of about 2 KiB ([`TransitionScores`] is about 1.5 KiB: the
 //! `[16][16]` `i32` transition table plus masks and predecessor lists; a column is 68 bytes).
 
-use crate::emission::Scorer;
+use crate::emission::{EmissionCache, Scorer};
 use crate::error::{LatticeError, Tensor};
 #[cfg(feature = "wide-tags")]
 use crate::limits::MAX_TAGS;
@@ -812,6 +812,7 @@ impl<'m> LineLabeler<'m> {
     pub fn label(&self, chars: &[char], backpointers: &mut [u8], tags: &mut [u8]) -> Result<i64, LatticeError> {
         let mut scorer = self.scorer;
         scorer.reset();
+        let mut cache = EmissionCache::new();
         let mut ahead = chars.iter().copied();
         for _ in 0..MAX_OFFSET {
             match ahead.next() {
@@ -829,7 +830,7 @@ impl<'m> LineLabeler<'m> {
                 None => scorer.shift_in_end(),
             }
             let mut e = [0i32; MAX_CHAR_TAGS];
-            scorer.scores(&mut e);
+            scorer.scores(&mut cache, &mut e);
             let mut code = 0;
             if t >= span_start + span_len {
                 if after_word {

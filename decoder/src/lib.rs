@@ -5,6 +5,9 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// The unit tests' property tests (proptest) need `std` by name.
+#[cfg(test)]
+extern crate std;
 
 // The layers, lowest first: a module reads only modules above it in this list, so no module imports
 // one that imports it (`tests/layers.rs` checks this).
@@ -39,6 +42,9 @@ mod format;
 // integer inference of the neural encoder.
 #[cfg(feature = "neural")]
 mod neural;
+// each layer's activations computed once per position.
+#[cfg(feature = "neural")]
+mod neural_cache;
 // emission scores.
 mod emission;
 // the loaded model.

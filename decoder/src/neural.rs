@@ -1,18 +1,17 @@
 //! Integer inference of the neural emission model (`EmissionSpec::Neural`): validation at load, and the
-//! scores of one position computed from the feature window alone.
+//! arithmetic of each layer.
 //!
 //! The encoder's receptive field is finite (its reach, at most `MAX_OFFSET` characters each side, is
 //! checked at load), so a position's scores are a function of the same window of `2 * MAX_OFFSET + 1`
 //! characters the n-gram models read: the streaming labeler and whole-line decoding compute them from
-//! identical windows, and so agree exactly. The price is recomputation: layer `l` is evaluated at
-//! `2 * reach_l + 1` positions of the window for every scored position (no state is carried between
-//! positions).
-//!
-//! Scratch lives on the stack: two activation buffers of `WINDOW * MAX_CHANNELS` bytes (2 x 2,304 B) and
-//! one `[i32; MAX_CHANNELS]` accumulator row (1 KiB), about 5.7 KiB in [`Neural::scores`].
+//! identical windows, and so agree exactly. Each layer's outputs are computed once per position and kept
+//! for the positions after it by `neural_cache`; [`Neural::scores_recomputed`] (tests only) recomputes the
+//! whole receptive field instead, the reference the cache is checked against.
 
 use crate::error::{ModelError, NeuralPart, NeuralProblem, Tensor};
-use crate::features::{Context, BEFORE_START, WINDOW};
+use crate::features::WINDOW;
+#[cfg(test)]
+use crate::features::{Context, BEFORE_START};
 use crate::format::{
     ConvLayer, NeuralSpec, Requantization, CHANNEL_PARAMETER_BYTES, MAX_CHANNELS, MAX_KERNEL, MAX_NGRAM_LENGTH,
     MAX_NGRAM_TEMPLATES, MAX_SHIFT, MIN_SHIFT,
@@ -29,7 +28,7 @@ const MAX_BUCKETS: u32 = 1 << 24;
 /// Seed of the n-gram hashes (distinct from the n-gram templates' and the word list's).
 const NGRAM_SEED: u32 = 0x4E_4E_31;
 /// The window slot of the scored position.
-const CENTRE: usize = MAX_OFFSET;
+pub(crate) const CENTRE: usize = MAX_OFFSET;
 
 /// TFLite's `MultiplyByQuantizedMultiplier`: `x * multiplier / 2^31 * 2^shift`, rounded as TFLite
 /// and CMSIS-NN round (a rounding doubling high multiply, then a rounding right shift; a left shift
@@ -274,7 +273,7 @@ impl<'a> Neural<'a> {
     }
 
     /// The convolutions, in order.
-    fn convs(&self) -> impl Iterator<Item = &ConvLayer<'a>> + '_ {
+    pub(crate) fn convs(&self) -> impl Iterator<Item = &ConvLayer<'a>> + '_ {
         self.spec.convs.iter().take(usize::from(self.conv_count)).flatten()
     }
 
@@ -294,9 +293,24 @@ impl<'a> Neural<'a> {
         self.spec.char_embeddings.len() + self.spec.ngram_embeddings.len() + convs + self.spec.dense.weights.len()
     }
 
-    /// Writes the score of each tag at the window's centre into `out[..L]` (score units, within
-    /// `±MAX_TEMPLATES * 2^15`).
-    pub(crate) fn scores<const N: usize>(&self, ctx: &Context, out: &mut [i32; N]) {
+    /// Writes the score of each tag into `out[..L]` (score units, within `±MAX_TEMPLATES * 2^15`) from
+    /// the last convolution's activations `x` at the scored position (the embeddings without one).
+    pub(crate) fn dense<const N: usize>(&self, x: &[i8; MAX_CHANNELS], out: &mut [i32; N]) {
+        let c = usize::from(self.dense_in);
+        let x = &x[..c.min(MAX_CHANNELS)];
+        let dense = &self.spec.dense;
+        for (tag, o) in out.iter_mut().enumerate().take(usize::from(self.num_tags)) {
+            let w = dense.weights.get(tag * c..(tag + 1) * c).unwrap_or(&[]);
+            let (bias, multiplier, shift) = channel_parameters(dense.channels, tag);
+            let acc = bias.saturating_add(dot(w, x));
+            *o = multiply_by_quantized_multiplier(acc, multiplier, shift).clamp(-SCORE_LIMIT, SCORE_LIMIT);
+        }
+    }
+
+    /// The scores at the window's centre by recomputing every layer over the whole receptive field, the
+    /// plain reference the cached inference (`neural_cache`) is tested against.
+    #[cfg(test)]
+    pub(crate) fn scores_recomputed<const N: usize>(&self, ctx: &Context, out: &mut [i32; N]) {
         let codes = ctx.codes();
         let mut current = [[0i8; MAX_CHANNELS]; WINDOW];
         let mut next = [[0i8; MAX_CHANNELS]; WINDOW];
@@ -308,29 +322,23 @@ impl<'a> Neural<'a> {
         }
         let mut in_channels = self.embedding_dim();
         for conv in self.convs() {
-            reach -= conv_reach(conv.kernel, conv.dilation);
+            let half = conv_reach(conv.kernel, conv.dilation);
+            reach -= half;
             for slot in CENTRE - reach..=CENTRE + reach {
                 next[slot] = [0; MAX_CHANNELS];
                 if codes[slot] < BEFORE_START {
-                    apply_conv(conv, in_channels, &current, slot, &mut next[slot]);
+                    let taps = core::array::from_fn(|j| current.get(slot + j * usize::from(conv.dilation) - half));
+                    apply_conv(conv, in_channels, &taps, &mut next[slot]);
                 }
             }
             core::mem::swap(&mut current, &mut next);
             in_channels = usize::from(conv.out_channels);
         }
-        let c = usize::from(self.dense_in);
-        let x = &current[CENTRE][..c.min(MAX_CHANNELS)];
-        let dense = &self.spec.dense;
-        for (tag, o) in out.iter_mut().enumerate().take(usize::from(self.num_tags)) {
-            let w = dense.weights.get(tag * c..(tag + 1) * c).unwrap_or(&[]);
-            let (bias, multiplier, shift) = channel_parameters(dense.channels, tag);
-            let acc = bias.saturating_add(dot(w, x));
-            *o = multiply_by_quantized_multiplier(acc, multiplier, shift).clamp(-SCORE_LIMIT, SCORE_LIMIT);
-        }
+        self.dense(&current[CENTRE], out);
     }
 
     /// The first activation at `slot`: its character's embedding plus its n-grams', requantized.
-    fn embed(&self, codes: &[u32; WINDOW], slot: usize, out: &mut [i8; MAX_CHANNELS]) {
+    pub(crate) fn embed(&self, codes: &[u32; WINDOW], slot: usize, out: &mut [i8; MAX_CHANNELS]) {
         let d = self.embedding_dim().min(MAX_CHANNELS);
         let spec = &self.spec;
         let mut acc = [0i32; MAX_CHANNELS];
@@ -352,24 +360,22 @@ impl<'a> Neural<'a> {
     }
 }
 
-/// The output channels of `conv` at `slot` from the previous layer's activations (ReLU, int8).
-fn apply_conv(
+/// The output channels of `conv` at one position from the previous layer's activations at the
+/// positions its kernel reads, `taps[j]` for tap `j` (ReLU, int8). A missing tap (impossible: the reach is
+/// checked at load) counts as zeros.
+pub(crate) fn apply_conv(
     conv: &ConvLayer<'_>,
     in_channels: usize,
-    input: &[[i8; MAX_CHANNELS]; WINDOW],
-    slot: usize,
+    taps: &[Option<&[i8; MAX_CHANNELS]>; MAX_KERNEL as usize],
     out: &mut [i8; MAX_CHANNELS],
 ) {
-    let (k, c_in, dilation) = (usize::from(conv.kernel), in_channels.min(MAX_CHANNELS), usize::from(conv.dilation));
-    let half = conv_reach(conv.kernel, conv.dilation);
+    let (k, c_in) = (usize::from(conv.kernel), in_channels.min(MAX_CHANNELS));
     for (o, y) in out.iter_mut().enumerate().take(usize::from(conv.out_channels)) {
         let (bias, multiplier, shift) = channel_parameters(conv.channels, o);
         let mut acc = bias;
-        for j in 0..k {
-            // Within the window: the reach was checked at load.
-            let src = (slot + j * dilation).wrapping_sub(half);
+        for (j, tap) in taps.iter().enumerate().take(k) {
             let row = (o * k + j) * c_in;
-            let (Some(x), Some(w)) = (input.get(src), conv.weights.get(row..row + c_in)) else {
+            let (Some(x), Some(w)) = (tap, conv.weights.get(row..row + c_in)) else {
                 continue;
             };
             acc = acc.saturating_add(dot(w, &x[..c_in]));

@@ -48,7 +48,7 @@
 //! `cargo bench -p decoder --bench decode` measures streaming and whole-line labelling (4-tag BMES, the
 //! default templates, 2^18 buckets of i8 weights, the PKU test set).
 
-use crate::emission::Emission;
+use crate::emission::{Emission, EmissionCache};
 use crate::features::{Context, AFTER_END};
 use crate::lattice::{backpointer_bits, read_row, row_bytes, unpack, write_row, Column, TransitionScores};
 use crate::limits::{MAX_CHAR_TAGS, MAX_OFFSET};
@@ -169,6 +169,9 @@ pub struct StreamLabeler<'m, const WINDOW: usize> {
     meta: [u8; WINDOW],
     /// `[rows][stride]` packed back-pointer rows, row `position % rows`.
     backpointers: [u8; WINDOW],
+    /// What the emission model carries from column to column (a neural encoder's activations; last, as
+    /// the largest table, and empty without the `neural` feature).
+    cache: EmissionCache,
 }
 
 /// Roots of the anchor column itself: every state is its own root.
@@ -217,6 +220,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
             emission: *model.emission(),
             normalization: model.emission().normalization(),
             ctx: Context::empty(),
+            cache: EmissionCache::new(),
             run_start: 0,
             arrived: 0,
             stepped: 0,
@@ -503,7 +507,7 @@ impl<'m, const WINDOW: usize> StreamLabeler<'m, WINDOW> {
     fn step(&mut self, emit: &mut impl FnMut(Event)) {
         let position = self.stepped;
         // Kept between steps rather than zeroed each time: `scores` writes `[..L]`, the rest is never read.
-        self.emission.scores(&self.ctx, &mut self.e);
+        self.emission.scores(&self.ctx, &mut self.cache, &mut self.e);
         // `seen`: the set of states at the anchor that the live survivors pass through.
         let code = usize::from(self.meta[position as usize & (WINDOW - 1)] >> 4);
         let seen = if position == self.run_start {
