@@ -31,14 +31,28 @@ void crf_mcu_panic(void);
 #define CRF_MODEL_STORAGE_BYTES 1024
 
 /**
- * Upper bound of `crf_segmenter_size()` on every supported target.
+ * Upper bound of `crf_segmenter_size()` on every supported target, for the library as built by default
+ * (without the `neural` feature).
  */
 #define CRF_SEGMENTER_STORAGE_BYTES 4352
 
 /**
- * Upper bound of `crf_labeler_size()` on every supported target.
+ * Upper bound of `crf_segmenter_size()` on every supported target for a library built with the `neural`
+ * feature, whose segmenter carries the neural encoder's layer cache.
+ */
+#define CRF_NEURAL_SEGMENTER_STORAGE_BYTES 8192
+
+/**
+ * Upper bound of `crf_labeler_size()` on every supported target, for the library as built by default
+ * (without the `neural` feature).
  */
 #define CRF_LABELER_STORAGE_BYTES 4352
+
+/**
+ * Upper bound of `crf_labeler_size()` on every supported target for a library built with the `neural`
+ * feature, whose labeler carries the neural encoder's layer cache.
+ */
+#define CRF_NEURAL_LABELER_STORAGE_BYTES 8192
 
 /**
  * Upper bound of `crf_dictionary_size()` on every supported target.

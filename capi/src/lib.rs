@@ -39,10 +39,18 @@ pub use status::CrfStatus;
 
 /// Upper bound of `crf_model_size()` on every supported target (the exact size is smaller on 32-bit).
 pub const CRF_MODEL_STORAGE_BYTES: usize = 1024;
-/// Upper bound of `crf_segmenter_size()` on every supported target.
+/// Upper bound of `crf_segmenter_size()` on every supported target, for the library as built by default
+/// (without the `neural` feature).
 pub const CRF_SEGMENTER_STORAGE_BYTES: usize = 4352;
-/// Upper bound of `crf_labeler_size()` on every supported target.
+/// Upper bound of `crf_segmenter_size()` on every supported target for a library built with the `neural`
+/// feature, whose segmenter carries the neural encoder's layer cache.
+pub const CRF_NEURAL_SEGMENTER_STORAGE_BYTES: usize = 8192;
+/// Upper bound of `crf_labeler_size()` on every supported target, for the library as built by default
+/// (without the `neural` feature).
 pub const CRF_LABELER_STORAGE_BYTES: usize = 4352;
+/// Upper bound of `crf_labeler_size()` on every supported target for a library built with the `neural`
+/// feature, whose labeler carries the neural encoder's layer cache.
+pub const CRF_NEURAL_LABELER_STORAGE_BYTES: usize = 8192;
 /// Upper bound of `crf_dictionary_size()` on every supported target.
 pub const CRF_DICTIONARY_STORAGE_BYTES: usize = 64;
 /// An alignment that suits every state on every supported target (`crf_*_align()` divide it).
@@ -53,8 +61,22 @@ pub const CRF_STORAGE_ALIGN: usize = 8;
 const _: () = {
     use core::mem::{align_of, size_of};
     assert!(size_of::<CrfModel>() <= CRF_MODEL_STORAGE_BYTES, "CRF_MODEL_STORAGE_BYTES is too small");
-    assert!(size_of::<CrfSegmenter>() <= CRF_SEGMENTER_STORAGE_BYTES, "CRF_SEGMENTER_STORAGE_BYTES is too small");
-    assert!(size_of::<CrfLabeler>() <= CRF_LABELER_STORAGE_BYTES, "CRF_LABELER_STORAGE_BYTES is too small");
+    if decoder::NEURAL_BUILT {
+        assert!(
+            size_of::<CrfSegmenter>() <= CRF_NEURAL_SEGMENTER_STORAGE_BYTES,
+            "CRF_NEURAL_SEGMENTER_STORAGE_BYTES is too small"
+        );
+    } else {
+        assert!(size_of::<CrfSegmenter>() <= CRF_SEGMENTER_STORAGE_BYTES, "CRF_SEGMENTER_STORAGE_BYTES is too small");
+    }
+    if decoder::NEURAL_BUILT {
+        assert!(
+            size_of::<CrfLabeler>() <= CRF_NEURAL_LABELER_STORAGE_BYTES,
+            "CRF_NEURAL_LABELER_STORAGE_BYTES is too small"
+        );
+    } else {
+        assert!(size_of::<CrfLabeler>() <= CRF_LABELER_STORAGE_BYTES, "CRF_LABELER_STORAGE_BYTES is too small");
+    }
     assert!(size_of::<CrfDictionary>() <= CRF_DICTIONARY_STORAGE_BYTES, "CRF_DICTIONARY_STORAGE_BYTES is too small");
     assert!(CRF_STORAGE_ALIGN % align_of::<CrfModel>() == 0);
     assert!(CRF_STORAGE_ALIGN % align_of::<CrfDictionary>() == 0);

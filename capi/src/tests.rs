@@ -12,23 +12,30 @@ use decoder::{Event, Model, Segmenter, StreamLabeler, DEFAULT_WINDOW};
 
 use crate::{
     ffi::*, CrfModel, CrfSegmenter, CrfStatus, LabeledUnit, CRF_LABELER_STORAGE_BYTES, CRF_MODEL_STORAGE_BYTES,
-    CRF_SEGMENTER_STORAGE_BYTES, CRF_STORAGE_ALIGN,
+    CRF_NEURAL_LABELER_STORAGE_BYTES, CRF_NEURAL_SEGMENTER_STORAGE_BYTES, CRF_SEGMENTER_STORAGE_BYTES,
+    CRF_STORAGE_ALIGN,
 };
 
 static MODEL_FILE: &[u8] = include_bytes!("../../models/default.crfm");
 const SAMPLE: &str = include_str!("../../tests/data/sample.utf8");
 
-/// Caller memory as C would provide it: zeroed, aligned to `CRF_STORAGE_ALIGN`.
+/// Caller memory as C would provide it: zeroed, aligned to `CRF_STORAGE_ALIGN`, as large as the
+/// largest state of this build (the tests' decoder has the `neural` feature, so the segmenter is the
+/// neural build's).
 #[repr(C, align(8))]
-struct Storage([u8; 4352]);
+struct Storage([u8; STORAGE_BYTES]);
+
+const STORAGE_BYTES: usize = 8192;
 
 const _: () = assert!(align_of::<Storage>() == CRF_STORAGE_ALIGN);
 const _: () = assert!(size_of::<Storage>() >= CRF_SEGMENTER_STORAGE_BYTES);
+const _: () = assert!(size_of::<Storage>() >= CRF_NEURAL_SEGMENTER_STORAGE_BYTES);
+const _: () = assert!(size_of::<Storage>() >= CRF_NEURAL_LABELER_STORAGE_BYTES);
 const _: () = assert!(size_of::<Storage>() >= CRF_LABELER_STORAGE_BYTES);
 const _: () = assert!(size_of::<Storage>() >= CRF_MODEL_STORAGE_BYTES);
 
 fn new_storage() -> Box<Storage> {
-    Box::new(Storage([0; 4352]))
+    Box::new(Storage([0; STORAGE_BYTES]))
 }
 
 fn memory(storage: &mut Storage) -> *mut c_void {

@@ -80,6 +80,11 @@ pub use tags::TagScheme;
 #[cfg(feature = "tokens")]
 pub use token_labeler::{Answer, LineError, TokenLabeler, TokenStats, DOCUMENT_START};
 
+/// Whether this build reads neural and hybrid models (the `neural` feature). Such a build's
+/// [`Segmenter`] and [`StreamLabeler`] carry the encoder's layer cache, so they are larger: code that
+/// sizes their memory in advance (the C API) needs to know.
+pub const NEURAL_BUILT: bool = cfg!(feature = "neural");
+
 /// The workspace README's Rust example, compiled as a doctest so that it stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
