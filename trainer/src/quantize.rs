@@ -188,24 +188,14 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
     let transitions = format::i16_bytes(&tensors.transitions);
     let start = format::i16_bytes(&tensors.start);
     let end = format::i16_bytes(&tensors.end);
-    // Constraints the names do not imply are stored.
     let (scheme, constraints) = model.constraints();
-    let l = model.num_tags();
-    let bit = |mask: decoder::internal::tags::ModelMask, i: usize| u8::from(mask & (1 << i) != 0);
-    let allowed_transitions: Vec<u8> = (0..l * l).map(|i| bit(constraints.next[i / l], i % l)).collect();
-    let allowed_start: Vec<u8> = (0..l).map(|i| bit(constraints.start, i)).collect();
-    let allowed_end: Vec<u8> = (0..l).map(|i| bit(constraints.end, i)).collect();
-    let custom = (scheme == decoder::TagScheme::Custom).then_some(format::CustomConstraints {
-        allowed_transitions: &allowed_transitions,
-        allowed_start: &allowed_start,
-        allowed_end: &allowed_end,
-    });
+    let stored = StoredConstraints::new(scheme, &constraints, model.num_tags());
     let words = model.features.lexicon.as_ref().map(|lexicon| lexicon.to_file());
     let words = words.as_ref().map(|(hashes, bits, index)| (hashes.as_slice(), *bits, index.as_slice()));
     let emission = emission_spec(&model.features, model.codes.as_deref(), params, &templates, &weights, words)?;
     let body = ModelBody {
         tag_names: &tag_names,
-        constraints: custom,
+        constraints: stored.as_ref().map(StoredConstraints::spec),
         score_frac_bits: params.score_frac_bits,
         emission,
         transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },
@@ -213,6 +203,52 @@ pub fn export(model: &FloatModel, params: QuantParams, metadata: &str) -> Result
     };
     let tokens = model.features.tokens.as_ref().map(|t| t.spec());
     format::encode_with_tokens(&body, tokens.as_ref()).map_err(|e| ExportError::Encode(e.to_string()))
+}
+
+/// The hard constraints a model file stores: those of a [`decoder::TagScheme::Custom`] tag set (such as
+/// the six-tag segmentation set), which the tag names do not imply. Every exporter (linear, neural,
+/// hybrid) writes them through this one type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredConstraints {
+    allowed_transitions: Vec<u8>,
+    allowed_start: Vec<u8>,
+    allowed_end: Vec<u8>,
+}
+
+impl StoredConstraints {
+    /// The bytes to store for `constraints` of `num_tags` tags under `scheme`; `None` when the decoder
+    /// derives them from the names (every scheme but `Custom`).
+    pub fn new(
+        scheme: decoder::TagScheme,
+        constraints: &decoder::internal::tags::ModelConstraints,
+        num_tags: usize,
+    ) -> Option<Self> {
+        if scheme != decoder::TagScheme::Custom {
+            return None;
+        }
+        let l = num_tags;
+        let bit = |mask: decoder::internal::tags::ModelMask, i: usize| u8::from(mask & (1 << i) != 0);
+        Some(Self {
+            allowed_transitions: (0..l * l).map(|i| bit(constraints.next[i / l], i % l)).collect(),
+            allowed_start: (0..l).map(|i| bit(constraints.start, i)).collect(),
+            allowed_end: (0..l).map(|i| bit(constraints.end, i)).collect(),
+        })
+    }
+
+    /// The constraints of a tag set named `tag_names` ([`crate::corpus::constraints_for`]), as stored.
+    pub fn for_tags(tag_names: &[String]) -> Option<Self> {
+        let (scheme, constraints) = crate::corpus::constraints_for(tag_names);
+        Self::new(scheme, &constraints, tag_names.len())
+    }
+
+    /// The view [`format::ModelBody::constraints`] takes.
+    pub fn spec(&self) -> format::CustomConstraints<'_> {
+        format::CustomConstraints {
+            allowed_transitions: &self.allowed_transitions,
+            allowed_start: &self.allowed_start,
+            allowed_end: &self.allowed_end,
+        }
+    }
 }
 
 /// The emission part of the file: a codebook model with `codes`, else direct weights (which need a

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use decoder::internal::ModelInternals;
 use decoder::Model;
+use trainer::corpus::{constraints_for, WordTags};
 use trainer::features::TemplateSet;
 use trainer::neural::error_bound::encoder_error_bounds;
 use trainer::neural::export::export_neural;
@@ -231,4 +232,57 @@ fn command_line_train_inspect_segment_eval() {
     assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
     let json: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(json["counts"]["true_words"], 4);
+}
+
+/// Six tags (`--word-tags bmes6`, whose constraints the names do not imply): neural and hybrid models
+/// store their constraints as the linear export does, and the decoder obeys them even where the scores
+/// favour a forbidden transition.
+#[test]
+fn six_tag_neural_and_hybrid_models_store_and_obey_their_constraints() {
+    let dir = tempfile::tempdir().unwrap();
+    for emission in [Emission::Neural, Emission::Hybrid] {
+        let mut options = small(&dir.path().join("six.crfm"), 5);
+        options.emission = emission;
+        options.epochs = 2;
+        options.word_tags = Some(WordTags::Bmes6);
+        if emission == Emission::Neural {
+            options.neural.table_bits = None;
+        }
+        let summary = run(&options);
+        let model = Model::from_bytes(&summary.bytes).unwrap();
+        assert_eq!(model.num_tags(), 6);
+        assert_eq!(model.scheme(), decoder::TagScheme::Custom, "{emission:?}");
+        assert_eq!(model.hybrid_table().is_some(), emission == Emission::Hybrid);
+        let gap = (summary.float_dev.value() - summary.quantized_dev.value()).abs();
+        assert!(gap <= 0.01, "{emission:?}: float {} integer {}", summary.float_dev, summary.quantized_dev);
+
+        // The same model with every forbidden transition, start and end scored far above the rest.
+        let trained = &summary.outcome.model;
+        let (_, constraints) = constraints_for(&trained.crf.tag_names);
+        let mut crf = trained.crf.clone();
+        for from in 0..6 {
+            for to in 0..6 {
+                if !constraints.allows(from, to) {
+                    crf.transitions[from * 6 + to] = 8.0;
+                }
+            }
+            if !constraints.allows_start(from) {
+                crf.start[from] = 8.0;
+            }
+            if !constraints.allows_end(from) {
+                crf.end[from] = 8.0;
+            }
+        }
+        let calibration: Vec<Vec<char>> = vec!["我们在北京学中文".chars().collect()];
+        let bytes = export_neural(&trained.weights, &crf, &calibration, "forbidden favoured").unwrap();
+        let tempted = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(tempted.scheme(), decoder::TagScheme::Custom);
+        let mut rng = SplitMix::new(21);
+        for len in 1..40 {
+            let line = random_line(&mut rng, len);
+            let tags = whole_line_tags(&tempted, &line);
+            assert!(constraints.allows_sequence(&tags), "{emission:?}: {line:?} -> {tags:?}");
+            assert_eq!(streamed_tags(&tempted, &line), tags);
+        }
+    }
 }

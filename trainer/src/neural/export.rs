@@ -25,6 +25,7 @@ use decoder::internal::format::{
 
 use super::forward::activations;
 use super::weights::NeuralWeights;
+use crate::quantize::StoredConstraints;
 
 /// Largest emission score magnitude the lattice accepts (`decoder::internal::lattice::MAX_EMISSION`).
 const SCORE_LIMIT: f64 = decoder::internal::lattice::MAX_EMISSION as f64;
@@ -176,9 +177,10 @@ pub fn export_neural(
         format::i16_bytes(&score(&crf.end)),
     );
     let tag_names = crf.tag_names.join(" ");
+    let stored_constraints = StoredConstraints::for_tags(&crf.tag_names);
     let body = ModelBody {
         tag_names: &tag_names,
-        constraints: None,
+        constraints: stored_constraints.as_ref().map(StoredConstraints::spec),
         score_frac_bits: frac_bits,
         emission: if table.is_some() { EmissionSpec::Hybrid(spec) } else { EmissionSpec::Neural(spec) },
         transitions: TransitionSpec { transitions: &transitions, start: &start, end: &end },

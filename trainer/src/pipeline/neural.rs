@@ -53,7 +53,6 @@ fn check_options(options: &TrainOptions) -> Result<()> {
         ("--ensemble", options.ensemble != 1),
         ("--refit", options.refit),
         ("--lexicon-extra", !options.lexicon_extra.is_empty()),
-        ("--word-tags bmes6", options.word_tags == Some(WordTags::Bmes6)),
     ];
     let emission = if options.emission == Emission::Hybrid { "hybrid" } else { "neural" };
     if let Some((name, _)) = refused.iter().find(|(_, given)| *given) {

@@ -115,11 +115,13 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         name: "pku-hybrid",
         description: "hybrid emission model (issue #18): the CNN encoder plus a 2^20-row n-gram table started from a \
-                      linear model, 4 tags, no word list; training stops after 25 minutes",
+                      linear model, 6 tags, no word list; training stops after 25 minutes",
         corpus: TestCorpus::Pku,
         train_args: &[
             "--emission",
             "hybrid",
+            "--word-tags",
+            "bmes6",
             "--neural",
             "minutes=25,table-init=linear",
             "--train",
