@@ -61,22 +61,14 @@ pub const CRF_STORAGE_ALIGN: usize = 8;
 const _: () = {
     use core::mem::{align_of, size_of};
     assert!(size_of::<CrfModel>() <= CRF_MODEL_STORAGE_BYTES, "CRF_MODEL_STORAGE_BYTES is too small");
-    if decoder::NEURAL_BUILT {
-        assert!(
-            size_of::<CrfSegmenter>() <= CRF_NEURAL_SEGMENTER_STORAGE_BYTES,
-            "CRF_NEURAL_SEGMENTER_STORAGE_BYTES is too small"
-        );
+    // A library with the `neural` feature has its own, larger segmenter and labeler bounds.
+    let (segmenter_bound, labeler_bound) = if decoder::NEURAL_BUILT {
+        (CRF_NEURAL_SEGMENTER_STORAGE_BYTES, CRF_NEURAL_LABELER_STORAGE_BYTES)
     } else {
-        assert!(size_of::<CrfSegmenter>() <= CRF_SEGMENTER_STORAGE_BYTES, "CRF_SEGMENTER_STORAGE_BYTES is too small");
-    }
-    if decoder::NEURAL_BUILT {
-        assert!(
-            size_of::<CrfLabeler>() <= CRF_NEURAL_LABELER_STORAGE_BYTES,
-            "CRF_NEURAL_LABELER_STORAGE_BYTES is too small"
-        );
-    } else {
-        assert!(size_of::<CrfLabeler>() <= CRF_LABELER_STORAGE_BYTES, "CRF_LABELER_STORAGE_BYTES is too small");
-    }
+        (CRF_SEGMENTER_STORAGE_BYTES, CRF_LABELER_STORAGE_BYTES)
+    };
+    assert!(size_of::<CrfSegmenter>() <= segmenter_bound, "the segmenter outgrew its CRF_*SEGMENTER_STORAGE_BYTES");
+    assert!(size_of::<CrfLabeler>() <= labeler_bound, "the labeler outgrew its CRF_*LABELER_STORAGE_BYTES");
     assert!(size_of::<CrfDictionary>() <= CRF_DICTIONARY_STORAGE_BYTES, "CRF_DICTIONARY_STORAGE_BYTES is too small");
     assert!(CRF_STORAGE_ALIGN % align_of::<CrfModel>() == 0);
     assert!(CRF_STORAGE_ALIGN % align_of::<CrfDictionary>() == 0);
