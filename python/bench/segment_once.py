@@ -2,7 +2,10 @@
 instructions under callgrind (`cargo xtask bench-python --instructions`), where the `none` run (load and
 read only) is subtracted from the others.
 
-    python python/bench/segment_once.py MODEL INPUT {none,segment,segment_text}
+    python python/bench/segment_once.py MODEL INPUT {none,segment,segment_lines,segment_text}
+
+`segment_lines` calls `Model.segment` once per line, as a jieba user's loop does (each line's list is
+dropped before the next call); its split of the text into lines counts as part of it.
 """
 
 import sys
@@ -12,7 +15,7 @@ import crf_mcu
 
 
 def main() -> int:
-    if len(sys.argv) != 4 or sys.argv[3] not in ("none", "segment", "segment_text"):
+    if len(sys.argv) != 4 or sys.argv[3] not in ("none", "segment", "segment_lines", "segment_text"):
         print(__doc__, file=sys.stderr)
         return 2
     model = crf_mcu.Model.load(sys.argv[1])
@@ -20,6 +23,9 @@ def main() -> int:
     mode = sys.argv[3]
     if mode == "segment":
         model.segment(text)
+    elif mode == "segment_lines":
+        for line in text.split("\n"):
+            model.segment(line)
     elif mode == "segment_text":
         model.segment_text(text)
     return 0

@@ -784,13 +784,16 @@ fn count_python_instructions(venv: &python::Venv, trainer: &Path, model: &Path, 
         trainer_empty_instructions,
         python_none_instructions: python_count("none")?,
         segment_instructions: python_count("segment")?,
+        segment_lines_instructions: python_count("segment_lines")?,
         segment_text_instructions: python_count("segment_text")?,
     };
     println!(
-        "bench-python: net instructions: trainer segment {}, Model.segment {} ({:.3}x), Model.segment_text {:.3}x",
+        "bench-python: net instructions: trainer segment {}, Model.segment {} ({:.3}x), per line {:.3}x, \
+         Model.segment_text {:.3}x",
         speed.trainer_net(),
         speed.segment_instructions.saturating_sub(speed.python_none_instructions),
         speed.segment_ratio(),
+        speed.segment_lines_ratio(),
         speed.segment_text_ratio()
     );
     let path = root.join(PYTHON_SPEED_JSON);

@@ -46,6 +46,9 @@ pub struct PythonSpeed {
     pub python_none_instructions: u64,
     /// The same with `Model.segment(text)` (the list of words).
     pub segment_instructions: u64,
+    /// The same with `Model.segment(line)` called once per line of the input, each list dropped before
+    /// the next call (the split into lines included).
+    pub segment_lines_instructions: u64,
     /// The same with `Model.segment_text(text)` (one str).
     pub segment_text_instructions: u64,
 }
@@ -67,6 +70,11 @@ impl PythonSpeed {
         self.net_and_ratio(self.segment_instructions).1
     }
 
+    /// `Model.segment`'s ratio called once per line.
+    pub fn segment_lines_ratio(&self) -> f64 {
+        self.net_and_ratio(self.segment_lines_instructions).1
+    }
+
     /// `Model.segment_text`'s ratio.
     pub fn segment_text_ratio(&self) -> f64 {
         self.net_and_ratio(self.segment_text_instructions).1
@@ -79,6 +87,7 @@ pub fn python_speed_table(speed: &PythonSpeed) -> String {
     let _ = writeln!(out, "| `trainer segment` | {} | 1.000 |", group_digits(speed.trainer_net()));
     for (way, instructions) in [
         ("`Model.segment(text)` (list of str)", speed.segment_instructions),
+        ("`Model.segment(line)`, one call per line", speed.segment_lines_instructions),
         ("`Model.segment_text(text)` (one str)", speed.segment_text_instructions),
     ] {
         let (net, ratio) = speed.net_and_ratio(instructions);
@@ -124,6 +133,7 @@ mod tests {
             trainer_empty_instructions: 2_000_000,
             python_none_instructions: 100_000_000,
             segment_instructions: 324_000_000,
+            segment_lines_instructions: 336_000_000,
             segment_text_instructions: 310_000_000,
         }
     }
@@ -133,10 +143,12 @@ mod tests {
         let speed = speed();
         assert_eq!(speed.trainer_net(), 200_000_000);
         assert!((speed.segment_ratio() - 1.12).abs() < 1e-12);
+        assert!((speed.segment_lines_ratio() - 1.18).abs() < 1e-12);
         assert!((speed.segment_text_ratio() - 1.05).abs() < 1e-12);
         let table = python_speed_table(&speed);
         assert!(table.contains("| `trainer segment` | 200,000,000 | 1.000 |"), "{table}");
         assert!(table.contains("| `Model.segment(text)` (list of str) | 224,000,000 | 1.120 |"), "{table}");
+        assert!(table.contains("| `Model.segment(line)`, one call per line | 236,000,000 | 1.180 |"), "{table}");
         assert!(table.contains("| `Model.segment_text(text)` (one str) | 210,000,000 | 1.050 |"), "{table}");
         assert!(table.contains("(509,588 bytes)"), "{table}");
     }
