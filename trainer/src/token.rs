@@ -914,6 +914,16 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_conll2003_template_is_the_default() {
+        // docs/experiments.md derives its 64 KiB template experiments from this file.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/templates/conll2003-31.tpl");
+        let text = std::fs::read_to_string(path).unwrap();
+        let features = parse_template_file(&text, path, 3).unwrap();
+        assert_eq!(features.templates, default_template(3));
+        assert_eq!(features.len(), 31);
+    }
+
+    #[test]
     fn a_budget_gets_the_largest_table_that_fits() {
         let tags = names(&["O", "B-LOC", "B-MISC", "B-ORG", "I-LOC", "I-MISC", "I-ORG", "I-PER"]);
         let features = TokenFeatures::new(3, default_template(3)).unwrap();
