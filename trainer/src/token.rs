@@ -883,7 +883,9 @@ pub fn model_tags(model: &Model<'_>) -> Vec<String> {
 /// Labels a gold CoNLL file with a token-level model and scores it by conlleval's rules.
 ///
 /// A gold tag the model does not have (CoNLL-2000's test set has `I-LST`, its training set only
-/// `B-LST`) is scored as conlleval scores it: its chunks count as gold chunks the model missed.
+/// `B-LST`) is scored as conlleval scores it: its chunks count as gold chunks the model missed. With the
+/// model's `mentions` (its `MODEL.mentions`), the mention columns are computed from the list and follow
+/// the file's own, as in training.
 pub fn evaluate_file(model: &Model<'_>, path: &Path, mentions: Option<&MentionList>) -> Result<ConllReport> {
     let bytes = read_bytes(path)?;
     let name = path.display().to_string();
