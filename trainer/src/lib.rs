@@ -51,6 +51,7 @@ pub mod evaluate;
 pub mod features;
 pub mod integer;
 pub mod lexicon;
+pub mod mentions;
 pub mod model;
 pub mod neural;
 pub mod optimizer;

@@ -27,6 +27,7 @@ use crate::corpus::read_bytes;
 use crate::crf::{Lattice, Marginals};
 use crate::evaluate::DevScore;
 use crate::features::{FeatureSpec, FeaturizedCorpus};
+use crate::mentions::{self, MentionList};
 use crate::model::FloatModel;
 use crate::pipeline::progress::{say, Progress};
 use crate::quantize;
@@ -377,6 +378,9 @@ pub struct TokenTrainOptions {
     pub ensemble: u32,
     /// With a budget: distill from the model without one, trained first on the same data and tags.
     pub teacher: Option<SoftTeacher>,
+    /// Add the mention columns of a list of the training file's chunks ([`crate::mentions`]), written
+    /// next to the model as `MODEL.mentions`.
+    pub mentions: bool,
     /// The loop's settings.
     pub config: TrainConfig,
 }
@@ -459,14 +463,49 @@ pub struct TokenTrainSummary {
 /// The features of a file of `columns` input columns: those of the CRF++ template file at `template`
 /// (errors name it, and the line), or the default template for the columns.
 pub fn read_token_features(template: Option<&Path>, columns: usize) -> Result<TokenFeatures> {
+    read_features_or(template, columns, default_template(columns))
+}
+
+/// The features of the CRF++ template file at `template`, or `default` (template lines) without one.
+fn read_features_or(template: Option<&Path>, columns: usize, default: String) -> Result<TokenFeatures> {
     match template {
         Some(path) => {
             let text =
                 String::from_utf8(read_bytes(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
             parse_template_file(&text, &path.display().to_string(), columns)
         }
-        None => TokenFeatures::new(columns, default_template(columns)).map_err(anyhow::Error::msg),
+        None => TokenFeatures::new(columns, default).map_err(anyhow::Error::msg),
     }
+}
+
+/// The default template for data of `columns` input columns followed by the mention columns: the
+/// default template of the columns, then [`crate::mentions::template_lines`]. An error when they are
+/// more than the decoder reads (then a template file has to choose).
+pub fn default_template_with_mentions(columns: usize) -> Result<String> {
+    let mut lines: Vec<String> = default_template(columns).lines().map(str::to_string).collect();
+    let first = lines.len();
+    let added = mentions::template_lines(columns);
+    if first + added.len() > MAX_TEMPLATES {
+        bail!(
+            "the default template of {columns} input columns has {first} lines and the mention columns add {}: \
+             more than the {MAX_TEMPLATES} a model reads; give a --template that reads columns {columns} to {}",
+            added.len(),
+            columns + mentions::MENTION_COLUMNS - 1
+        );
+    }
+    lines.extend(added.iter().enumerate().map(|(i, l)| format!("U{:02}:{l}", first + i)));
+    Ok(lines.join("\n"))
+}
+
+/// Builds the mention list of `train` and appends its columns to `train` (jackknifed) and `dev`.
+fn add_mention_columns(train: &mut TokenCorpus, dev: &mut TokenCorpus) -> MentionList {
+    let list = {
+        let names = |tags: &Vec<u8>| tags.iter().map(|&t| train.tag_names[usize::from(t)].as_str()).collect();
+        MentionList::from_sentences(train.sentences.iter().zip(train.tags.iter().map(names)))
+    };
+    list.add_columns(&mut train.sentences, true);
+    list.add_columns(&mut dev.sentences, false);
+    list
 }
 
 /// Trains a token-level model, exports it (the quantization that scores best on dev with the decoder's
@@ -474,12 +513,20 @@ pub fn read_token_features(template: Option<&Path>, columns: usize) -> Result<To
 pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) -> Result<TokenTrainSummary> {
     let started = Instant::now();
     let mut train = read_token_corpus(&options.train, None, None)?;
-    let columns = train.sentences[0].tokens[0].len();
-    let dev = match &options.dev {
-        Some(path) => read_token_corpus(path, Some(&train.tag_names), Some(columns))?,
+    let file_columns = train.sentences[0].tokens[0].len();
+    let mut dev = match &options.dev {
+        Some(path) => read_token_corpus(path, Some(&train.tag_names), Some(file_columns))?,
         None => hold_out(&mut train, 20),
     };
-    let features = read_token_features(options.template.as_deref(), columns)?;
+    let (features, columns, mention_list) = if options.mentions {
+        let list = add_mention_columns(&mut train, &mut dev);
+        say(progress, format!("mention list: {} mentions of the training file (jackknifed)", list.len()));
+        let columns = file_columns + mentions::MENTION_COLUMNS;
+        let default = default_template_with_mentions(file_columns)?;
+        (read_features_or(options.template.as_deref(), columns, default)?, columns, Some(list))
+    } else {
+        (read_token_features(options.template.as_deref(), file_columns)?, file_columns, None)
+    };
     if train.word_positions {
         say(progress, "each token ends in its position in a word (the Weibo NER layout): read without it".into());
     }
@@ -617,6 +664,10 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
     }
     let Some((_, bytes, report)) = best else { bail!("no quantization candidate") };
     std::fs::write(&options.out, &bytes).with_context(|| format!("writing {}", options.out.display()))?;
+    match mention_list {
+        Some(list) => list.write_for_model(&options.out)?,
+        None => remove_stale_mentions(&options.out)?,
+    }
     Ok(TokenTrainSummary {
         bytes,
         dev: report,
@@ -832,36 +883,80 @@ pub fn model_tags(model: &Model<'_>) -> Vec<String> {
 /// Labels a gold CoNLL file with a token-level model and scores it by conlleval's rules.
 ///
 /// A gold tag the model does not have (CoNLL-2000's test set has `I-LST`, its training set only
-/// `B-LST`) is scored as conlleval scores it: its chunks count as gold chunks the model missed.
-pub fn evaluate_file(model: &Model<'_>, path: &Path) -> Result<ConllReport> {
+/// `B-LST`) is scored as conlleval scores it: its chunks count as gold chunks the model missed. With the
+/// model's `mentions` (its `MODEL.mentions`), the mention columns are computed from the list and follow
+/// the file's own, as in training.
+pub fn evaluate_file(model: &Model<'_>, path: &Path, mentions: Option<&MentionList>) -> Result<ConllReport> {
     let bytes = read_bytes(path)?;
     let name = path.display().to_string();
-    let file = parse_conll_columns(&bytes, &name, TagColumn::Last)?;
+    let mut file = parse_conll_columns(&bytes, &name, TagColumn::Last)?;
     let mut tags = model_tags(model);
     let mut extra: Vec<&String> = file.sentences.iter().flat_map(|s| &s.tags).filter(|t| !tags.contains(t)).collect();
     extra.sort();
     extra.dedup();
     tags.extend(extra.into_iter().cloned());
+    if let Some(list) = mentions {
+        let columns = input_columns(model, mentions)?;
+        if let Some(first) = file.sentences.first().filter(|_| file.columns != columns + 1) {
+            let line = first.lines[0];
+            bail!(
+                "{name}:{line}: {} columns, but the model reads {columns} and a tag (before the mention columns \
+                 that its list adds)",
+                file.columns
+            );
+        }
+        list.add_columns(&mut file.sentences, false);
+        file.columns += mentions::MENTION_COLUMNS;
+    }
     let corpus = token_corpus(file, &name, Some(&tags), model_columns(model))?;
     let predicted = label_corpus(model, &corpus.sentences)?;
     Ok(score_tags(&corpus, &predicted))
 }
 
+/// The input columns a file for `model` has: those the model reads, less the mention columns when it
+/// comes with its mention list (which computes them).
+fn input_columns(model: &Model<'_>, mentions: Option<&MentionList>) -> Result<usize> {
+    let columns = model_columns(model).context("the model is not a token-level model")?;
+    match mentions {
+        None => Ok(columns),
+        Some(_) => columns.checked_sub(mentions::MENTION_COLUMNS).filter(|&c| c > 0).with_context(|| {
+            format!("the model reads {columns} input columns: too few for a model with a mention list")
+        }),
+    }
+}
+
+/// Removes a mention list left next to `model` by an earlier model of that name, which would otherwise
+/// be read with the new model.
+fn remove_stale_mentions(model: &Path) -> Result<()> {
+    let path = mentions::mentions_path_for(model);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `path`'s lines with the predicted tag appended as one more column (blank lines as they are,
 /// `-DOCSTART-` lines with `O`): what conlleval reads. The file may or may not have a tag column: it has one when it has
-/// one column more than the model reads.
-pub fn label_file(model: &Model<'_>, path: &Path) -> Result<String> {
-    let columns = model_columns(model).context("the model is not a token-level model")?;
+/// one column more than the model reads. With the model's `mentions`, the model reads the file's columns
+/// and the mention columns computed from the list (the output has the file's columns only).
+pub fn label_file(model: &Model<'_>, path: &Path, mentions: Option<&MentionList>) -> Result<String> {
+    let columns = input_columns(model, mentions)?;
     let bytes = read_bytes(path)?;
     let name = path.display().to_string();
     let probe = parse_conll_columns(&bytes, &name, TagColumn::Absent)?;
+    let with_list = if mentions.is_some() { " before the mention columns that its list adds" } else { "" };
     let tag_column = match probe.columns {
         0 => TagColumn::Absent,
         c if c == columns => TagColumn::Absent,
         c if c == columns + 1 => TagColumn::Last,
-        c => bail!("{name}: {c} columns, but the model reads {columns} (and an optional tag column)"),
+        c => bail!("{name}: {c} columns, but the model reads {columns}{with_list} (and an optional tag column)"),
     };
-    let file = parse_conll_columns(&bytes, &name, tag_column)?;
+    let mut file = parse_conll_columns(&bytes, &name, tag_column)?;
+    if let Some(list) = mentions {
+        list.add_columns(&mut file.sentences, false);
+    }
     let predicted = label_corpus(model, &file.sentences)?;
     let names = model_tags(model);
     // Map each token's line number to its tag.
@@ -1082,6 +1177,7 @@ mod tests {
             codebook_lr: 0.0,
             ensemble: 1,
             teacher: None,
+            mentions: false,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
         };
         let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();
@@ -1093,11 +1189,11 @@ mod tests {
         // Trained as IOB2 (B-X opens every chunk), whose constraints follow from the names.
         assert_eq!(model.scheme(), decoder::TagScheme::Bio);
         assert_eq!(model_tags(&model), names(&["O", "B-LOC", "B-PER", "I-LOC", "I-PER"]));
-        let report = evaluate_file(&model, &test_path).unwrap();
+        let report = evaluate_file(&model, &test_path, None).unwrap();
         assert_eq!(report.f1(), 100.0, "{}", report.render_conlleval());
         assert!(report.by_type.contains_key("PER") && report.by_type.contains_key("LOC"));
 
-        let labelled = label_file(&model, &test_path).unwrap();
+        let labelled = label_file(&model, &test_path, None).unwrap();
         let input = std::fs::read_to_string(&test_path).unwrap();
         assert_eq!(labelled.lines().count(), input.lines().count());
         // The gold chunks in IOB2, by line.
@@ -1127,7 +1223,7 @@ mod tests {
             .collect();
         let untagged_path = dir.path().join("untagged.conll");
         std::fs::write(&untagged_path, &untagged).unwrap();
-        let relabelled = label_file(&model, &untagged_path).unwrap();
+        let relabelled = label_file(&model, &untagged_path, None).unwrap();
         for (a, b) in relabelled.lines().zip(labelled.lines()) {
             assert_eq!(a.rsplit(' ').next(), b.rsplit(' ').next());
         }
@@ -1139,7 +1235,7 @@ mod tests {
         let model = Model::from_bytes(&bytes).unwrap();
         assert_eq!(model.scheme(), decoder::TagScheme::Custom);
         assert_eq!(model_tags(&model), names(&["O", "B-PER", "I-LOC", "I-PER"]));
-        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
+        assert!(evaluate_file(&model, &test_path, None).unwrap().f1() > 90.0);
 
         // Two rows per feature (the sum of two codebook entries): the decoder reads both, and the model
         // still recovers the tagging; without a codebook, or with too many templates, a clear error.
@@ -1150,7 +1246,7 @@ mod tests {
         let two_rows_bytes = std::fs::read(&model_path).unwrap();
         let model = Model::from_bytes(&two_rows_bytes).unwrap();
         assert_eq!(crate::quantize::dequantize(&model).unwrap().features.hashes_per_feature, 2);
-        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
+        assert!(evaluate_file(&model, &test_path, None).unwrap().f1() > 90.0);
         let direct = TokenTrainOptions { codebook: false, ..two_rows.clone() };
         let error = train_tokens(&direct, &mut crate::pipeline::Silent).unwrap_err().to_string();
         assert!(error.contains("two rows per feature need a codebook model"), "{error}");
@@ -1173,7 +1269,7 @@ mod tests {
         assert_ne!(distilled_bytes, bytes);
         let model = Model::from_bytes(&distilled_bytes).unwrap();
         assert_eq!(model_tags(&model), names(&["O", "B-PER", "I-LOC", "I-PER"]));
-        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
+        assert!(evaluate_file(&model, &test_path, None).unwrap().f1() > 90.0);
     }
 
     /// A synthetic IOB2 corpus of 12 entity types (25 tags): chunks of 1 to 3 words of their type's
@@ -1220,6 +1316,7 @@ mod tests {
             codebook_lr: 0.0,
             ensemble: 1,
             teacher: None,
+            mentions: false,
             config: TrainConfig { epochs: 6, lr: 0.05, crf_lr: 1.0, ..Default::default() },
         };
         let summary = train_tokens(&options, &mut crate::pipeline::Silent).unwrap();
@@ -1227,7 +1324,7 @@ mod tests {
         let bytes = std::fs::read(&model_path).unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         assert_eq!(model.num_tags(), 25);
-        let report = evaluate_file(&model, &test_path).unwrap();
+        let report = evaluate_file(&model, &test_path, None).unwrap();
         // Two chunks of one type side by side read like one: not every chunk can be recovered.
         assert!(report.f1() > 80.0, "{}", report.render_conlleval());
 

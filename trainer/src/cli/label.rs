@@ -13,7 +13,8 @@ use crate::pipeline::{load_model, read_model_file};
 /// Options of `label`.
 #[derive(Debug, Clone, Args)]
 pub struct LabelArgs {
-    /// The token-level model file.
+    /// The token-level model file (with `MODEL.mentions` next to it if it was trained with
+    /// `--mention-list`).
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// The CoNLL column file: the model's input columns, optionally followed by a gold tag column.
@@ -34,7 +35,8 @@ pub fn run_label(args: &LabelArgs) -> Result<()> {
     let bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &bytes)?;
     let loaded = Instant::now();
-    let text = crate::token::label_file(&model, &args.input)?;
+    let mentions = crate::mentions::MentionList::for_model(&args.model)?;
+    let text = crate::token::label_file(&model, &args.input, mentions.as_ref())?;
     match &args.output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => out_raw!("{text}"),

@@ -46,6 +46,13 @@ pub struct TrainArgs {
     /// input column in a window, word bigrams, shape, class, affixes and lower case.
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    /// For a token-level model: list the training file's chunks (entity mentions) and give each token
+    /// three more input columns from the list (the longest listed mention starting and ending at it, and
+    /// the list's longest-match tag), jackknifed on the training text. The list is written next to the
+    /// model as MODEL.mentions, which `eval` and `label` then read; the columns follow the file's own in
+    /// a --template. Host only: the firmware does not compute them.
+    #[arg(long)]
+    pub mention_list: bool,
     /// Most passes over the training data.
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
@@ -491,8 +498,11 @@ pub(super) fn run_command(command: &TrainCommand) -> Result<()> {
             return train_tokens_and_print(&command.args, None);
         }
     }
-    if command.args.template.is_some() {
-        bail!("--template is for token-level models, trained on a word-level CoNLL column file (--train)");
+    if command.args.template.is_some() || command.args.mention_list {
+        bail!(
+            "--template and --mention-list are for token-level models, trained on a word-level CoNLL column file \
+             (--train)"
+        );
     }
     let options = command.args.options();
     if options.emission != Emission::Linear {
@@ -600,6 +610,7 @@ pub fn token_train_options(
         hashes_per_feature: 1,
         codebook_epochs: 0,
         codebook_lr: 0.0,
+        mentions: args.mention_list,
         config: crate::train::TrainConfig {
             epochs: args.epochs,
             patience: args.patience,

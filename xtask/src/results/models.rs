@@ -243,13 +243,15 @@ pub const MODELS: &[ModelSpec] = &[
     },
     ModelSpec {
         name: "weibo-ner",
-        description: "token-level NER, one character a token (the word positions stripped), with the dev set",
+        description: "token-level NER, one character a token (the word positions stripped), with the dev set and \
+                      the mention list of the training file (`--mention-list`, in `weibo-ner.crfm.mentions`)",
         corpus: TestCorpus::WeiboNer,
         train_args: &[
             "--train",
             "$D/weibo-ner/weiboNER_2nd_conll.train",
             "--dev",
             "$D/weibo-ner/weiboNER_2nd_conll.dev",
+            "--mention-list",
         ],
         conventions: false,
         committed: None,
