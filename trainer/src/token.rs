@@ -463,18 +463,22 @@ pub struct TokenTrainSummary {
 /// The features of a file of `columns` input columns: those of the CRF++ template file at `template`
 /// (errors name it, and the line), or the default template for the columns.
 pub fn read_token_features(template: Option<&Path>, columns: usize) -> Result<TokenFeatures> {
-    read_features_or(template, columns, default_template(columns))
+    read_features_or(template, columns, || Ok(default_template(columns)))
 }
 
 /// The features of the CRF++ template file at `template`, or `default` (template lines) without one.
-fn read_features_or(template: Option<&Path>, columns: usize, default: String) -> Result<TokenFeatures> {
+fn read_features_or(
+    template: Option<&Path>,
+    columns: usize,
+    default: impl FnOnce() -> Result<String>,
+) -> Result<TokenFeatures> {
     match template {
         Some(path) => {
             let text =
                 String::from_utf8(read_bytes(path)?).with_context(|| format!("{}: not UTF-8", path.display()))?;
             parse_template_file(&text, &path.display().to_string(), columns)
         }
-        None => TokenFeatures::new(columns, default).map_err(anyhow::Error::msg),
+        None => TokenFeatures::new(columns, default()?).map_err(anyhow::Error::msg),
     }
 }
 
@@ -522,7 +526,9 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         let list = add_mention_columns(&mut train, &mut dev);
         say(progress, format!("mention list: {} mentions of the training file (jackknifed)", list.len()));
         let columns = file_columns + mentions::MENTION_COLUMNS;
-        let default = default_template_with_mentions(file_columns)?;
+        // The default is built only without a --template: it fails where the file's default template
+        // leaves no room for the mention lines, which a template file avoids.
+        let default = || default_template_with_mentions(file_columns);
         (read_features_or(options.template.as_deref(), columns, default)?, columns, Some(list))
     } else {
         (read_token_features(options.template.as_deref(), file_columns)?, file_columns, None)

@@ -120,4 +120,10 @@ fn too_many_default_lines_ask_for_a_template() {
     std::fs::write(dir.path().join("dev.conll"), text).unwrap();
     let error = train_tokens(&options(dir.path(), true), &mut trainer::pipeline::Silent).unwrap_err().to_string();
     assert!(error.contains("give a --template that reads columns 3 to 5"), "{error}");
+    // A template that reads them trains.
+    let template = dir.path().join("t.tpl");
+    std::fs::write(&template, "U00:%x[0,0]\nU01:%x[0,1]/%x[0,3]\nU02:%x[0,5]\n").unwrap();
+    let options = TokenTrainOptions { template: Some(template), ..options(dir.path(), true) };
+    let summary = train_tokens(&options, &mut trainer::pipeline::Silent).unwrap();
+    assert_eq!(summary.templates, 3);
 }
