@@ -178,6 +178,9 @@ fn the_command_line_settings_reach_the_configuration() {
     assert_eq!(parse(&["--neural", "table-init=zero"]).unwrap().neural.table_init, TableInit::Zero);
     let init = parse(&["--neural", "table-init=random"]).unwrap_err().to_string();
     assert!(init.contains("table-init=random"), "{init}");
+    let base = parse(&["--neural", "base=full.crfm,base-jackknife=a.crfm:b.crfm"]).unwrap().neural;
+    assert_eq!(base.base, Some(std::path::PathBuf::from("full.crfm")));
+    assert_eq!(base.base_jackknife, ["a.crfm", "b.crfm"].map(std::path::PathBuf::from));
 }
 
 /// candle's CPU kernels take their thread count from `RAYON_NUM_THREADS`: one thread and two give the

@@ -131,7 +131,10 @@ pub struct TrainArgs {
     /// minutes; the best epoch so far is exported); hybrid only: table-bits=20 (log2 of the n-gram
     /// table's rows), table-lr-mult=30 (the table's learning rate over the encoder's), table-init=linear|zero
     /// (linear: start the table and the CRF layer from a linear model of the table's features trained
-    /// first), table-decay=0 (AdamW weight decay on the table), table-dropout=0 (dropout of table rows).
+    /// first), table-decay=0 (AdamW weight decay on the table), table-dropout=0 (dropout of table rows);
+    /// experiment, neural only: base=MODEL.crfm (add the encoder to the fixed scores of a linear model
+    /// file, the CRF layer starting from its; float scores only, no model is written),
+    /// base-jackknife=M0:M1:... (models trained without every n-th training sentence, which score them).
     #[arg(long, value_name = "KEY=VALUE,...", value_delimiter = ',', value_parser = parse_neural_setting)]
     pub neural: Vec<NeuralSetting>,
     /// Print less: no progress bars or per-epoch lines.
@@ -319,6 +322,10 @@ pub enum NeuralSetting {
     TableDecay(f64),
     /// `table-dropout=X` (hybrid).
     TableDropout(f32),
+    /// `base=MODEL` (neural).
+    Base(PathBuf),
+    /// `base-jackknife=M0:M1:...` (neural, with `base=`).
+    BaseJackknife(Vec<PathBuf>),
 }
 
 impl NeuralSetting {
@@ -340,6 +347,8 @@ impl NeuralSetting {
             Self::TableInit(table_init) => NeuralConfig { table_init, ..config },
             Self::TableDecay(table_weight_decay) => NeuralConfig { table_weight_decay, ..config },
             Self::TableDropout(table_dropout) => NeuralConfig { table_dropout, ..config },
+            Self::Base(base) => NeuralConfig { base: Some(base), ..config },
+            Self::BaseJackknife(base_jackknife) => NeuralConfig { base_jackknife, ..config },
         }
     }
 }
@@ -363,6 +372,8 @@ fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
         "table-lr-mult" => NeuralSetting::TableLrMult(number(key, value)?),
         "table-decay" => NeuralSetting::TableDecay(number(key, value)?),
         "table-dropout" => NeuralSetting::TableDropout(number(key, value)?),
+        "base" => NeuralSetting::Base(PathBuf::from(value.trim())),
+        "base-jackknife" => NeuralSetting::BaseJackknife(value.split(':').map(|p| PathBuf::from(p.trim())).collect()),
         "table-init" => NeuralSetting::TableInit(match value.trim() {
             "zero" => TableInit::Zero,
             "linear" => TableInit::Linear,
@@ -383,7 +394,7 @@ fn parse_neural_setting(text: &str) -> Result<NeuralSetting, String> {
         other => {
             return Err(format!(
                 "unknown setting `{other}` (dim, bucket-bits, channels, kernel, dilations, lr, dropout, batch, loss, \
-                 minutes, table-bits, table-lr-mult, table-init, table-decay, table-dropout)"
+                 minutes, table-bits, table-lr-mult, table-init, table-decay, table-dropout, base, base-jackknife)"
             ))
         }
     })

@@ -10,9 +10,11 @@
 //! - [`crf_loss`]: the CRF and softmax losses in candle operations (candle differentiates them);
 //! - [`train`]: the training loop (AdamW, the CRF layer's own learning rate, dropout, early stopping);
 //! - [`warm_start`]: a hybrid table started from a linear model trained first;
+//! - [`base`]: residual training on a fixed linear model's scores (`--neural base=`, an experiment);
 //! - [`study`]: the CRF learning-rate study (runs, its metrics, its table);
 //! - [`describe`]: what `trainer inspect` prints about a neural model.
 
+pub mod base;
 pub mod crf_loss;
 pub mod describe;
 pub mod error_bound;

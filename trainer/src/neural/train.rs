@@ -13,6 +13,7 @@
 //! the same seed gives the same model for any thread count (`trainer/tests/neural_train.rs` trains twice
 //! and compares the files).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Result};
@@ -23,11 +24,12 @@ use decoder::internal::neural::{ngram_bucket, vocabulary_row};
 use decoder::internal::tags::ModelConstraints as Constraints;
 use decoder::internal::text::{normalize, NORMALIZE_WIDTH};
 
+use super::base::{Base, BaseModel};
 use super::crf_loss::{crf_nll, mask_penalties, no_penalties, softmax_nll, CrfTensors, GoldBatch};
 use super::export::CrfScores;
 use super::random::{random_weights, NeuralShape, SplitMix};
 pub use super::warm_start::TableInit;
-use super::warm_start::{start_from_linear, train_linear_start, LinearStart};
+use super::warm_start::{start_from_linear, train_linear_start};
 use super::weights::{DenseWeights, NeuralWeights, TableWeights};
 use crate::corpus::Sentence;
 use crate::evaluate::{score_predictions, DevScore};
@@ -117,6 +119,12 @@ pub struct NeuralConfig {
     /// Dropout on the table's rows during training: each row a position reads is left out with this
     /// probability (the others scaled up to keep the expected sum).
     pub table_dropout: f32,
+    /// A linear model file whose fixed emission scores the encoder's are added to (`--neural base=`,
+    /// [`super::base`]); `None`: no base.
+    pub base: Option<PathBuf>,
+    /// Models trained without part of the training data that give the training sentences their base
+    /// scores (`--neural base-jackknife=`, [`super::base`]); empty: `base` scores them.
+    pub base_jackknife: Vec<PathBuf>,
 }
 
 impl Default for NeuralConfig {
@@ -146,6 +154,8 @@ impl Default for NeuralConfig {
             table_init: DEFAULT_TABLE_INIT,
             table_weight_decay: 0.0,
             table_dropout: 0.0,
+            base: None,
+            base_jackknife: Vec::new(),
         }
     }
 }
@@ -228,6 +238,14 @@ impl NeuralConfig {
             "--neural table-dropout must be in [0, 1), got {}",
             self.table_dropout
         );
+        ensure!(
+            self.base_jackknife.is_empty() || self.base.is_some(),
+            "--neural base-jackknife needs --neural base (the model that scores dev and new text)"
+        );
+        ensure!(
+            self.base.is_none() || (self.table_bits.is_none() && self.loss == NeuralLoss::Crf),
+            "--neural base goes with --emission neural and the CRF loss (the base is the linear table)"
+        );
         ensure!(self.batch_size >= 1, "--neural batch must be at least 1");
         ensure!(self.epochs >= 1, "--epochs must be at least 1");
         Ok(())
@@ -241,6 +259,8 @@ pub struct NeuralModel {
     pub weights: NeuralWeights,
     /// The CRF layer (zero transitions for a softmax model).
     pub crf: CrfScores,
+    /// The fixed model whose emission scores are added to the encoder's (`--neural base=`).
+    pub base: Option<BaseModel>,
 }
 
 impl NeuralModel {
@@ -251,7 +271,10 @@ impl NeuralModel {
         sentences
             .par_iter()
             .map(|s| {
-                let e = super::forward::forward(&self.weights, &s.chars);
+                let mut e = super::forward::forward(&self.weights, &s.chars);
+                if let Some(base) = &self.base {
+                    e.iter_mut().zip(base.emissions(&s.chars)).for_each(|(e, b)| *e += b);
+                }
                 let c = &self.crf;
                 viterbi(&e, &c.transitions, &c.start, &c.end, c.tag_names.len(), Some(&constraints))
             })
@@ -262,7 +285,7 @@ impl NeuralModel {
 /// One epoch's figures.
 #[derive(Debug, Clone)]
 pub struct NeuralEpoch {
-    /// 1-based; 0 is a warm-started hybrid before its first step (`table-init=linear`).
+    /// 1-based; 0 is a warm-started model before its first step (`table-init=linear`, `base=`).
     pub epoch: usize,
     /// Mean training loss per character (epoch 0: the linear model's, at its chosen epoch).
     pub loss_per_char: f64,
@@ -295,6 +318,8 @@ struct Encoded {
     ngrams: Vec<u32>,
     /// `[T][K]` rows of the table's `K` templates (empty without a table).
     table_rows: Vec<u32>,
+    /// `[T][L]` fixed base scores (empty without a base).
+    base: Vec<f32>,
     tags: Vec<u8>,
 }
 
@@ -302,7 +327,7 @@ impl Encoded {
     fn new(w: &NeuralWeights, vocabulary: &[u8], chars: &[char], tags: Vec<u8>) -> Self {
         let (rows, ngrams) = encode(w, vocabulary, chars);
         let table_rows = w.table.as_ref().map_or_else(Vec::new, |t| t.feature_spec(w.normalization).extract(chars));
-        Self { chars: rows, ngrams, table_rows, tags }
+        Self { chars: rows, ngrams, table_rows, base: Vec::new(), tags }
     }
 }
 
@@ -400,7 +425,12 @@ impl Params {
     }
 
     /// The current values as a model (the encoder's shapes from `template`).
-    fn snapshot(&self, template: &NeuralWeights, tag_names: &[String]) -> Result<NeuralModel> {
+    fn snapshot(
+        &self,
+        template: &NeuralWeights,
+        tag_names: &[String],
+        base: Option<&BaseModel>,
+    ) -> Result<NeuralModel> {
         let flat = |v: &Var| -> Result<Vec<f32>> { Ok(v.as_tensor().flatten_all()?.to_vec1::<f32>()?) };
         let mut weights = template.clone();
         weights.char_embeddings = flat(&self.char_embeddings)?;
@@ -419,7 +449,7 @@ impl Params {
             start: flat(&self.start)?,
             end: flat(&self.end)?,
         };
-        Ok(NeuralModel { weights, crf })
+        Ok(NeuralModel { weights, crf, base: base.cloned() })
     }
 }
 
@@ -498,7 +528,7 @@ fn encoder_scores(
     let c = x.dims3()?.2;
     let (dense_w, dense_b) = &params.dense;
     let scores = x.reshape((b * t, c))?.matmul(&dense_w.as_tensor().t()?)?.broadcast_add(dense_b.as_tensor())?;
-    let scores = scores.reshape((b, t, w.num_tags()))?;
+    let scores = with_base(scores.reshape((b, t, w.num_tags()))?, batch)?;
     let (Some(table), Some(table_weights)) = (&params.table, &w.table) else { return Ok(scores) };
     // The table's rows summed over the templates, as the decoder sums them (padding reads row 0; the
     // loss masks padded positions out).
@@ -512,6 +542,21 @@ fn encoder_scores(
     // Row dropout: a mask per (position, template), the same for every tag of the row.
     let read = dropout_rows(&read, table_dropout, rng)?;
     Ok((scores + read.sum(2)?)?)
+}
+
+/// `scores` (`[B][T][L]`) plus the batch's fixed base scores (padding adds zero), a constant: no
+/// gradient flows into it. Unchanged for sentences without a base.
+fn with_base(scores: Tensor, batch: &[&Encoded]) -> Result<Tensor> {
+    if batch.iter().all(|s| s.base.is_empty()) {
+        return Ok(scores);
+    }
+    let (b, t, l) = scores.dims3()?;
+    let mut base = vec![0f32; b * t * l];
+    for (i, s) in batch.iter().enumerate() {
+        base[i * t * l..i * t * l + s.base.len()].copy_from_slice(&s.base);
+    }
+    let base = Tensor::from_vec(base, (b, t, l), scores.device())?.to_dtype(scores.dtype())?;
+    Ok((scores + base)?)
 }
 
 /// Batches of sentence indices for one epoch: shuffled, then grouped by length within windows of 50
@@ -545,8 +590,13 @@ pub fn train_neural(
     progress: &mut dyn Progress,
 ) -> Result<NeuralOutcome> {
     config.validate()?;
-    let started = Instant::now();
     let num_tags = tag_names.len();
+    // Read and score before the clock starts: `minutes=` bounds the training.
+    let mut base = match &config.base {
+        Some(path) => Some(Base::prepare(path, &config.base_jackknife, train, tag_names)?),
+        None => None,
+    };
+    let started = Instant::now();
     let constraints: Constraints = crate::corpus::constraints_for(tag_names).1;
     let device = Device::Cpu;
     let normalization = NORMALIZE_WIDTH;
@@ -565,6 +615,10 @@ pub fn train_neural(
         *v *= 0.1;
     }
     template.dense.bias.iter_mut().for_each(|b| *b = 0.0);
+    if base.is_some() {
+        // The encoder adds nothing before the first step: epoch 0 is the base model.
+        template.dense.weights.iter_mut().for_each(|w| *w = 0.0);
+    }
     if let Some(bits) = config.table_bits {
         // The linear model's templates for a table of this size; zero weights, as the linear model starts.
         let templates = TemplateSet::Auto.resolve(1 << bits).templates();
@@ -582,14 +636,22 @@ pub fn train_neural(
     };
     let vocabulary_bytes: Vec<u8> = template.vocabulary.iter().flat_map(|&c| (c as u32).to_le_bytes()).collect();
     let mut skipped_sentences = 0;
+    let mut base_scores = base.as_mut().map(|b| std::mem::take(&mut b.train_emissions));
     let encoded: Vec<Encoded> = train
         .iter()
-        .filter(|s| {
+        .enumerate()
+        .filter(|(_, s)| {
             let ok = constraints.allows_sequence(&s.tags);
             skipped_sentences += usize::from(!ok);
             ok && !s.chars.is_empty()
         })
-        .map(|s| Encoded::new(&template, &vocabulary_bytes, &s.chars, s.tags.clone()))
+        .map(|(k, s)| {
+            let mut encoded = Encoded::new(&template, &vocabulary_bytes, &s.chars, s.tags.clone());
+            if let Some(scores) = &mut base_scores {
+                encoded.base = std::mem::take(&mut scores[k]);
+            }
+            encoded
+        })
         .collect();
     if encoded.is_empty() {
         bail!("no training sentence fits the tag set's hard masks");
@@ -604,7 +666,8 @@ pub fn train_neural(
             SplitMix::new(config.seed ^ 0x7EA5_1710).values(num_tags * num_tags, config.initial_transition_range);
         params.transitions.set(&Tensor::from_vec(values, (num_tags, num_tags), &device)?)?;
     }
-    if let Some(LinearStart { model, .. }) = &linear_start {
+    let start_crf = linear_start.as_ref().map(|s| &s.model).or(base.as_ref().map(|b| b.model.model.as_ref()));
+    if let Some(model) = start_crf {
         params.transitions.set(&Tensor::from_vec(model.transitions.clone(), (num_tags, num_tags), &device)?)?;
         params.start.set(&Tensor::from_vec(model.start.clone(), num_tags, &device)?)?;
         params.end.set(&Tensor::from_vec(model.end.clone(), num_tags, &device)?)?;
@@ -625,13 +688,21 @@ pub fn train_neural(
 
     let mut epochs = Vec::new();
     let mut best: Option<(usize, NeuralModel)> = None;
-    if let Some(start) = &linear_start {
+    let base_model = base.as_ref().map(|b| &b.model);
+    if linear_start.is_some() || base.is_some() {
         // Epoch 0, the linear model itself: early stopping then never returns a worse model on dev.
-        let model = params.snapshot(&template, tag_names)?;
+        let model = params.snapshot(&template, tag_names, base_model)?;
         let dev_score = score_predictions(tag_names, dev, &model.predict(dev), None);
-        let loss_per_char = start.loss_per_char;
+        // A base model's training loss is not computed (NaN).
+        let loss_per_char = linear_start.as_ref().map_or(f64::NAN, |s| s.loss_per_char);
         epochs.push(NeuralEpoch { epoch: 0, loss_per_char, dev: dev_score });
         best = Some((0, model));
+        if let Some(base) = &base {
+            progress.event(ProgressEvent::Message(format!(
+                "base {}: epoch 0 (the base model alone, float) dev {dev_score}",
+                base.model.path.display()
+            )));
+        }
     }
     let mut timed_out = false;
     for epoch in 1..=config.epochs {
@@ -676,7 +747,7 @@ pub fn train_neural(
                 break;
             }
         }
-        let model = params.snapshot(&template, tag_names)?;
+        let model = params.snapshot(&template, tag_names, base_model)?;
         let dev_score = score_predictions(tag_names, dev, &model.predict(dev), None);
         let loss_per_char = loss_sum / loss_chars.max(1) as f64;
         progress.event(ProgressEvent::EpochFinished {

@@ -16,6 +16,7 @@ use super::{Emission, TrainOptions};
 use crate::corpus::{self, WordTags};
 use crate::evaluate::{score_predictions, DevScore};
 use crate::integer;
+use crate::neural::base::BASE_EXPORT_REFUSED;
 use crate::neural::export::export_neural;
 use crate::neural::train::{describe_shape, train_neural, NeuralConfig, NeuralOutcome, DEFAULT_TABLE_BITS};
 use crate::scorer::Dictionary;
@@ -147,6 +148,9 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
         );
     }
     say(progress, describe_shape(&outcome.model.weights));
+    if let Some(base) = &config.base {
+        return refuse_base_export(options, base, &outcome, &train, progress);
+    }
 
     progress.event(ProgressEvent::StageStarted(Stage::Quantization));
     let every = train.sentences.len().div_ceil(CALIBRATION_LINES).max(1);
@@ -191,13 +195,7 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
         Some(path) => {
             progress.event(ProgressEvent::StageStarted(Stage::Testing));
             let test = corpus::read_corpus(path, options.format, Some(&tag_names), word_tags)?;
-            let dictionary = match &options.words {
-                Some(words) => Some(Dictionary::from_bytes(
-                    &std::fs::read(words).with_context(|| format!("reading {}", words.display()))?,
-                )),
-                None if train.is_segmentation() => Some(Dictionary::from_words(corpus::vocabulary(&train))),
-                None => None,
-            };
+            let dictionary = test_dictionary(options, &train)?;
             let float =
                 score_predictions(&tag_names, &test.sentences, &model.predict(&test.sentences), dictionary.as_ref());
             let quantized = integer::evaluate(&loaded, &test.sentences, dictionary.as_ref());
@@ -205,6 +203,49 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Neur
         }
     };
     Ok(NeuralSummary { outcome, bytes, float_dev, quantized_dev, float_test, quantized_test, seconds, report })
+}
+
+/// The words that count as seen when scoring test data: `--words`, or the training words.
+fn test_dictionary(options: &TrainOptions, train: &corpus::Corpus) -> Result<Option<Dictionary>> {
+    Ok(match &options.words {
+        Some(words) => {
+            Some(Dictionary::from_bytes(&std::fs::read(words).with_context(|| format!("reading {}", words.display()))?))
+        }
+        None if train.is_segmentation() => Some(Dictionary::from_words(corpus::vocabulary(train))),
+        None => None,
+    })
+}
+
+/// The end of a run on a base model (`--neural base=`): the float scores of its best epoch on dev and
+/// test are reported, then the model is refused, since no format stores a base yet.
+fn refuse_base_export(
+    options: &TrainOptions,
+    base: &std::path::Path,
+    outcome: &NeuralOutcome,
+    train: &corpus::Corpus,
+    progress: &mut dyn Progress,
+) -> Result<NeuralSummary> {
+    let best = &outcome.epochs[outcome.best];
+    let mut report = format!(
+        "\n== base {}: best epoch {} of {}{}; float dev {} (epoch 0, the base alone: {})\n",
+        base.display(),
+        best.epoch,
+        outcome.epochs.last().map_or(0, |e| e.epoch),
+        if outcome.timed_out { " (stopped at the time limit)" } else { "" },
+        best.dev,
+        outcome.epochs[0].dev
+    );
+    if let Some(path) = &options.test {
+        progress.event(ProgressEvent::StageStarted(Stage::Testing));
+        let word_tags = options.word_tags.unwrap_or(WordTags::Bmes);
+        let test = corpus::read_corpus(path, options.format, Some(&train.tag_names), word_tags)?;
+        let dictionary = test_dictionary(options, train)?;
+        let predicted = outcome.model.predict(&test.sentences);
+        let float = score_predictions(&train.tag_names, &test.sentences, &predicted, dictionary.as_ref());
+        let _ = writeln!(report, "test {}: float {}", path.display(), describe_score(&float));
+    }
+    progress.event(ProgressEvent::Report(report));
+    bail!("{}: not written: {BASE_EXPORT_REFUSED}", options.out.display())
 }
 
 /// One line about a written neural model, as `trainer train` prints it.
