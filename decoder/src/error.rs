@@ -113,12 +113,21 @@ pub enum ModelError {
     /// A token-level model's template section is invalid.
     #[cfg(feature = "tokens")]
     BadTokenTemplates(crate::tokens::TemplateError),
+    /// A token-level model's mention list (format version 8) is malformed: `line` is the 1-based number
+    /// of its first line that is not `TYPE<TAB>tokens` (see `decoder/FORMAT.md`), or 0 when the list is
+    /// longer than [`crate::internal::format::MAX_MENTION_LIST_BYTES`] or the model reads no input column
+    /// besides the mention columns.
+    #[cfg(feature = "tokens")]
+    BadMentionList {
+        /// The first bad line (1-based), or 0 for the whole list.
+        line: usize,
+    },
     /// A version-5 (neural) or version-7 (hybrid) file, read by a decoder built with `tokens` (so reading
     /// versions up to 7) but without its `neural` feature.
     #[cfg(all(feature = "tokens", not(feature = "neural")))]
     NeuralNotBuilt,
-    /// A version-6 (token-level) file, read by a decoder built with `neural` (so reading versions up to
-    /// 7) but without its `tokens` feature.
+    /// A version-6 or version-8 (token-level) file, read by a decoder built with `neural` (so reading
+    /// versions up to 8) but without its `tokens` feature.
     #[cfg(all(feature = "neural", not(feature = "tokens")))]
     TokensNotBuilt,
     /// A part of a neural encoder is inconsistent with the others or outside the decoder's limits.
@@ -355,13 +364,28 @@ impl fmt::Display for ModelError {
             }
             #[cfg(feature = "tokens")]
             Self::BadTokenTemplates(error) => write!(f, "token-level templates: {error}"),
+            #[cfg(feature = "tokens")]
+            Self::BadMentionList { line: 0 } => write!(
+                f,
+                "mention list: longer than {} bytes, or the model reads no column besides the {} mention columns",
+                crate::limits::MAX_MENTION_LIST_BYTES,
+                crate::limits::MENTION_COLUMNS
+            ),
+            #[cfg(feature = "tokens")]
+            Self::BadMentionList { line } => {
+                write!(
+                    f,
+                    "mention list, line {line}: not a type, a TAB and 1 to {} tokens separated by single spaces",
+                    crate::limits::MAX_MENTION_TOKENS
+                )
+            }
             #[cfg(all(feature = "tokens", not(feature = "neural")))]
             Self::NeuralNotBuilt => f.write_str(
                 "model format versions 5 and 7 (a neural encoder) need a decoder built with its `neural` feature",
             ),
             #[cfg(all(feature = "neural", not(feature = "tokens")))]
             Self::TokensNotBuilt => f.write_str(
-                "model format version 6 (a token-level model) needs a decoder built with its `tokens` feature",
+                "model format versions 6 and 8 (a token-level model) need a decoder built with its `tokens` feature",
             ),
             #[cfg(feature = "neural")]
             Self::BadNeural { part, problem } => write!(f, "neural encoder, {part}: {problem}"),

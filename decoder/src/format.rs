@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::crc::crc32;
 use crate::error::ModelError;
 use crate::features::{Template, TEMPLATE_BYTES};
-pub use crate::limits::{FORMAT_VERSION, MAX_HASHES_PER_FEATURE, OLDEST_FORMAT_VERSION, TOKEN_FORMAT_VERSION};
+pub use crate::limits::{
+    FORMAT_VERSION, MAX_HASHES_PER_FEATURE, MAX_MENTION_LIST_BYTES, MAX_MENTION_TOKENS, MENTION_COLUMNS,
+    MENTION_FORMAT_VERSION, OLDEST_FORMAT_VERSION, TOKEN_FORMAT_VERSION,
+};
 #[cfg(feature = "neural")]
 pub use crate::neural_format::*;
 
@@ -304,12 +307,33 @@ pub fn encode_with_tokens(
     body: &ModelBody<'_>,
     tokens: Option<&TokenSpec<'_>>,
 ) -> Result<alloc::vec::Vec<u8>, postcard::Error> {
+    encode_token_model(body, tokens, None)
+}
+
+/// [`encode_with_tokens`], with a token-level model's mention list (then the file is version
+/// [`MENTION_FORMAT_VERSION`]): the list's text, a postcard `&str`, follows the template section. The
+/// list is written as given (`mentions` without `tokens` is ignored: only token-level models have one);
+/// [`crate::Model::from_bytes`] checks its lines.
+#[cfg(feature = "alloc")]
+pub fn encode_token_model(
+    body: &ModelBody<'_>,
+    tokens: Option<&TokenSpec<'_>>,
+    mentions: Option<&str>,
+) -> Result<alloc::vec::Vec<u8>, postcard::Error> {
     let mut out = alloc::vec::Vec::from(MAGIC);
-    let version = if tokens.is_some() { body.version().max(TOKEN_FORMAT_VERSION) } else { body.version() };
+    let mentions = mentions.filter(|_| tokens.is_some());
+    let version = match (tokens, mentions) {
+        (None, _) => body.version(),
+        (Some(_), None) => body.version().max(TOKEN_FORMAT_VERSION),
+        (Some(_), Some(_)) => body.version().max(MENTION_FORMAT_VERSION),
+    };
     out.extend_from_slice(&postcard::to_allocvec(&version)?);
     out.extend_from_slice(&postcard::to_allocvec(body)?);
     if let Some(tokens) = tokens {
         out.extend_from_slice(&postcard::to_allocvec(tokens)?);
+    }
+    if let Some(mentions) = mentions {
+        out.extend_from_slice(&postcard::to_allocvec(mentions)?);
     }
     let crc = crc32(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -340,9 +364,13 @@ pub fn decode_with_tokens(bytes: &[u8]) -> Result<(ModelBody<'_>, Option<TokenSp
 pub struct Sections<'a> {
     /// The body.
     pub body: ModelBody<'a>,
-    /// The template section of a token-level (version 6) file.
+    /// The template section of a token-level (version 6 or 8) file.
     #[cfg(feature = "tokens")]
     pub tokens: Option<TokenSpec<'a>>,
+    /// The mention list of a token-level version-8 file (structure only: [`crate::Model::from_bytes`]
+    /// checks its lines).
+    #[cfg(feature = "tokens")]
+    pub mentions: Option<&'a str>,
     /// The n-gram table of a hybrid (version 7) file.
     #[cfg(feature = "neural")]
     pub table: Option<NgramTable<'a>>,
@@ -370,7 +398,7 @@ pub fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
         return Err(ModelError::NeuralNotBuilt);
     }
     #[cfg(all(feature = "neural", not(feature = "tokens")))]
-    if version == TOKEN_FORMAT_VERSION {
+    if version == TOKEN_FORMAT_VERSION || version == MENTION_FORMAT_VERSION {
         return Err(ModelError::TokensNotBuilt);
     }
     let (covered, stored) = bytes.split_at(bytes.len() - CHECKSUM_BYTES);
@@ -385,11 +413,11 @@ pub fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
     let (body, mut unread) =
         postcard::take_from_bytes::<ModelBody<'_>>(body_bytes).map_err(|_| ModelError::Malformed)?;
     #[cfg(feature = "tokens")]
-    let mut tokens = None;
-    // Version TOKEN_FORMAT_VERSION passes the version check only with the `tokens` feature; later
-    // versions (the hybrid model's) have no token section.
+    let (mut tokens, mut mentions) = (None, None);
+    // Versions TOKEN_FORMAT_VERSION and MENTION_FORMAT_VERSION pass the version check only with the
+    // `tokens` feature; version 7 (the hybrid model's) has no token section.
     #[cfg(feature = "tokens")]
-    if version == TOKEN_FORMAT_VERSION {
+    if version == TOKEN_FORMAT_VERSION || version == MENTION_FORMAT_VERSION {
         // A token-level file: the section follows the body, over a plain n-gram table.
         let (section, rest) = postcard::take_from_bytes::<TokenSpec<'_>>(unread).map_err(|_| ModelError::Malformed)?;
         if !matches!(body.emission, EmissionSpec::HashedNgram(_) | EmissionSpec::CodebookNgram(_)) {
@@ -397,6 +425,12 @@ pub fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
         }
         tokens = Some(section);
         unread = rest;
+        if version == MENTION_FORMAT_VERSION {
+            // Postcard checks the length against the bytes left and the UTF-8.
+            let (list, rest) = postcard::take_from_bytes::<&str>(unread).map_err(|_| ModelError::Malformed)?;
+            mentions = Some(list);
+            unread = rest;
+        }
     }
     // A hybrid body is followed by its table (and nothing else is).
     #[cfg(feature = "neural")]
@@ -418,6 +452,8 @@ pub fn decode_sections(bytes: &[u8]) -> Result<Sections<'_>, ModelError> {
         body,
         #[cfg(feature = "tokens")]
         tokens,
+        #[cfg(feature = "tokens")]
+        mentions,
         #[cfg(feature = "neural")]
         table,
     })

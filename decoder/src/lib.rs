@@ -22,6 +22,9 @@ mod text;
 // token-level (CoNLL column) templates and their hashes.
 #[cfg(feature = "tokens")]
 mod tokens;
+// the mention list section of token-level models (format version 8).
+#[cfg(feature = "tokens")]
+mod mentions;
 // the neural encoder's part of the wire format.
 #[cfg(feature = "neural")]
 mod neural_format;

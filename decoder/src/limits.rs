@@ -38,16 +38,26 @@ pub const MAX_OFFSET: usize = 4;
 pub const MAX_HASHES_PER_FEATURE: u8 = 2;
 /// The newest model format version this crate reads and writes (it reads every version from
 /// [`OLDEST_FORMAT_VERSION`] on). Version 5 adds the neural encoder, 6 the token-level template
-/// section, 7 the hybrid model (the encoder plus an n-gram table). A build without the `neural` feature
-/// refuses versions 5 and 7 (`ModelError::NeuralNotBuilt`), one without `tokens` version 6
-/// (`ModelError::TokensNotBuilt`).
+/// section, 7 the hybrid model (the encoder plus an n-gram table), 8 a token-level model's mention list.
+/// A build without the `neural` feature refuses versions 5 and 7 (`ModelError::NeuralNotBuilt`), one
+/// without `tokens` versions 6 and 8 (`ModelError::TokensNotBuilt`).
 #[cfg(any(feature = "tokens", feature = "neural"))]
-pub const FORMAT_VERSION: u16 = 7;
+pub const FORMAT_VERSION: u16 = 8;
 /// The newest model format version this crate reads and writes: built without `tokens` and `neural`,
-/// versions 5 to 7 are refused as unsupported.
+/// versions 5 to 8 are refused as unsupported.
 #[cfg(all(not(feature = "tokens"), not(feature = "neural")))]
 pub const FORMAT_VERSION: u16 = 4;
 /// The format version of a token-level model (a template section after the body).
 pub const TOKEN_FORMAT_VERSION: u16 = 6;
+/// The format version of a token-level model with a mention list (version 6 plus a section holding the
+/// list, from which the host computes the last [`MENTION_COLUMNS`] input columns).
+pub const MENTION_FORMAT_VERSION: u16 = 8;
+/// Input columns a mention list gives each token (the last ones the model reads): the lengths of the
+/// longest listed mention starting and ending at it, and its tag in a tagging by the list.
+pub const MENTION_COLUMNS: usize = 3;
+/// Most tokens of a listed mention.
+pub const MAX_MENTION_TOKENS: usize = 10;
+/// Most bytes of a mention list section (16 MiB, far above any list a training file gives).
+pub const MAX_MENTION_LIST_BYTES: usize = 1 << 24;
 /// The oldest model format version this crate reads.
 pub const OLDEST_FORMAT_VERSION: u16 = 1;

@@ -32,16 +32,22 @@ use crate::tokens::{TokenColumns, TokenTemplates};
 #[derive(Debug, Clone, Copy)]
 pub struct Model<'a> {
     body: ModelBody<'a>,
-    num_tags: usize,
+    // `num_tags` and `primitive_exponent` are small integers (at most `MAX_TAGS` and Wielandt's bound,
+    // 962), not `usize`: a `Model` has room for the mention list's slice within the C API's fixed model
+    // storage (`CRF_MODEL_STORAGE_BYTES`) when features unify `tokens` into it.
+    num_tags: u8,
     scheme: TagScheme,
     /// The constraints of a model of at most 16 tags (the character labelers' width); for a wider one
     /// (token-level, `wide-tags`) the one-tag placeholder, and [`Model::constraints_in`] derives them.
     constraints: Constraints,
-    primitive_exponent: usize,
+    primitive_exponent: u16,
     emission: Emission<'a>,
     /// The template section of a token-level model (format version 6).
     #[cfg(feature = "tokens")]
     tokens: Option<TokenTemplates<'a>>,
+    /// The mention list of a token-level model (format version 8), checked.
+    #[cfg(feature = "tokens")]
+    mentions: Option<&'a str>,
 }
 
 impl<'a> Model<'a> {
@@ -135,6 +141,15 @@ impl<'a> Model<'a> {
             #[cfg(feature = "neural")]
             (Some(_), Emission::Neural(_) | Emission::Hybrid(..)) => return Err(ModelError::Malformed),
         };
+        #[cfg(feature = "tokens")]
+        if let (Some(list), Some(templates)) = (sections.mentions, &tokens) {
+            crate::mentions::check_mention_list(list, templates.columns())
+                .map_err(|line| ModelError::BadMentionList { line })?;
+        }
+        // Both checked above: at most MAX_TAGS tags, and an exponent within Wielandt's bound for them.
+        let num_tags = u8::try_from(num_tags).map_err(|_| ModelError::BadTagCount { count: num_tags })?;
+        let primitive_exponent =
+            u16::try_from(primitive_exponent).map_err(|_| ModelError::TransitionGraphNotPrimitive)?;
         Ok(Self {
             body,
             num_tags,
@@ -144,12 +159,14 @@ impl<'a> Model<'a> {
             emission,
             #[cfg(feature = "tokens")]
             tokens,
+            #[cfg(feature = "tokens")]
+            mentions: sections.mentions,
         })
     }
 
     /// Number of tags `L`.
     pub fn num_tags(&self) -> usize {
-        self.num_tags
+        usize::from(self.num_tags)
     }
 
     /// The tag names, in tag order.
@@ -176,6 +193,10 @@ impl<'a> Model<'a> {
     /// the trainer writes it with.
     pub fn format_version(&self) -> u16 {
         #[cfg(feature = "tokens")]
+        if self.mentions.is_some() {
+            return self.body.version().max(format::MENTION_FORMAT_VERSION);
+        }
+        #[cfg(feature = "tokens")]
         if self.tokens.is_some() {
             return self.body.version().max(format::TOKEN_FORMAT_VERSION);
         }
@@ -188,6 +209,16 @@ impl<'a> Model<'a> {
     #[cfg(feature = "tokens")]
     pub fn is_token_level(&self) -> bool {
         self.tokens.is_some()
+    }
+
+    /// The mention list of a token-level model trained with one (format version 8), as the file stores
+    /// it (zero-copy): lines `TYPE<TAB>tokens separated by single spaces`, separated by `\n`, checked at
+    /// load. The host computes the model's last [`format::MENTION_COLUMNS`] input columns from it (the
+    /// decoder does not): text for this model must carry them, or the token labeler reports the line
+    /// (`LineError::Columns`).
+    #[cfg(feature = "tokens")]
+    pub fn mention_list(&self) -> Option<&'a str> {
+        self.mentions
     }
 
     /// The templates of a token-level model.
@@ -229,19 +260,20 @@ impl<'a> Model<'a> {
     /// The hard constraints decoding obeys, in width `N` (at least the model's tag count, or the
     /// unconstrained tag set of `N` tags is returned): derived again from the file, as at load.
     pub fn constraints_in<M: TagMask, const N: usize>(&self) -> Constraints<M, N> {
-        if self.num_tags > N {
+        let num_tags = self.num_tags();
+        if num_tags > N {
             return Constraints::allow_all(N);
         }
         let derived = match &self.body.constraints {
             None => Some(derive_constraints_in(self.tag_names()).1),
-            Some(custom) => custom_constraints(custom, self.num_tags).ok(),
+            Some(custom) => custom_constraints(custom, num_tags).ok(),
         };
-        derived.filter(|c| c.num_tags == self.num_tags).unwrap_or_else(|| Constraints::allow_all(N))
+        derived.filter(|c| c.num_tags == num_tags).unwrap_or_else(|| Constraints::allow_all(N))
     }
 
     /// Least `k` such that any tag reaches any tag in exactly `k` allowed steps (bounds score spread).
     pub(crate) fn primitive_exponent(&self) -> usize {
-        self.primitive_exponent
+        usize::from(self.primitive_exponent)
     }
 
     /// The decoded body, as the file stores it.
@@ -291,7 +323,7 @@ impl<'a> Model<'a> {
     /// Transition score from tag `from` to tag `to` (0 for tags out of range).
     #[inline]
     pub(crate) fn transition(&self, from: usize, to: usize) -> i32 {
-        read_i16(self.body.transitions.transitions, from * self.num_tags + to)
+        read_i16(self.body.transitions.transitions, from * self.num_tags() + to)
     }
 
     /// Score of starting with `tag` (0 for tags out of range).

@@ -256,9 +256,9 @@ fn fix_crc(bytes: &mut [u8]) {
 
 #[test]
 fn encoding_is_frozen() {
-    // This decoder reads versions 1 to 7; each file is written with the oldest version that can express
+    // This decoder reads versions 1 to 8; each file is written with the oldest version that can express
     // it, so a direct-table (version 1) model is still exactly the version-1 bytes.
-    assert_eq!(FORMAT_VERSION, 7);
+    assert_eq!(FORMAT_VERSION, 8);
     assert_eq!(OLDEST_FORMAT_VERSION, 1);
     assert_eq!(tiny().body().version(), 1);
     assert_eq!(tiny().encode(), TINY);
@@ -517,7 +517,7 @@ fn bad_magic() {
 #[test]
 fn unsupported_version() {
     for (mut bytes, version) in
-        [(TINY.to_vec(), 8u8), (tiny_v2_bytes(), 8), (TINY_V3.to_vec(), 8), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
+        [(TINY.to_vec(), 9u8), (tiny_v2_bytes(), 9), (TINY_V3.to_vec(), 9), (TINY.to_vec(), 0), (TINY.to_vec(), 127)]
     {
         bytes[4] = version;
         // Checked before the checksum: a newer file is reported as such, not as corrupt.
@@ -987,4 +987,104 @@ fn token_section_encoding_is_frozen() {
     truncated[4] = 6;
     fix_crc(&mut truncated);
     assert_eq!(Model::from_bytes(&truncated).unwrap_err(), ModelError::Malformed);
+}
+
+#[test]
+fn mention_section_encoding_is_frozen() {
+    use decoder::internal::format::{decode_sections, encode_token_model, TokenSpec};
+    use decoder::{Answer, LineError, TokenLabeler};
+    let owned = tiny();
+    // Four input columns: the word, then the three a mention list gives.
+    let section = TokenSpec { columns: 4, templates: "U0:%x[0,0]\nU1:%x[0,3]" };
+    let list = "PER\ta b\nLOC\tc";
+    let bytes = encode_token_model(&owned.body(), Some(&section), Some(list)).unwrap();
+    let mut expected = TINY[..4].to_vec();
+    expected.push(0x08); // version 8
+    expected.extend_from_slice(&TINY[5..TINY.len() - 4]); // the body, unchanged
+    expected.extend_from_slice(&[0x04, 0x15]); // columns 4, templates: len 21
+    expected.extend_from_slice(b"U0:%x[0,0]\nU1:%x[0,3]");
+    expected.push(0x0d); // the list: len 13
+    expected.extend_from_slice(b"PER\ta b\nLOC\tc");
+    expected.extend_from_slice(&crc32(&expected).to_le_bytes());
+    assert_eq!(bytes, expected);
+    // Without a list the same model is version 6, byte for byte what `encode_with_tokens` writes.
+    let v6 = encode_token_model(&owned.body(), Some(&section), None).unwrap();
+    assert_eq!(v6, format::encode_with_tokens(&owned.body(), Some(&section)).unwrap());
+    assert_eq!(v6[4], 6);
+    assert_eq!(Model::from_bytes(&v6).unwrap().mention_list(), None);
+    // A list without a token section is not written.
+    assert_eq!(encode_token_model(&owned.body(), None, Some(list)).unwrap(), TINY);
+
+    let sections = decode_sections(&bytes).unwrap();
+    assert_eq!((sections.tokens, sections.mentions), (Some(section), Some(list)));
+    let model = Model::from_bytes(&bytes).unwrap();
+    assert_eq!((model.format_version(), model.mention_list()), (8, Some(list)));
+    // The empty list is a list.
+    let empty = encode_token_model(&owned.body(), Some(&section), Some("")).unwrap();
+    assert_eq!(Model::from_bytes(&empty).unwrap().mention_list(), Some(""));
+
+    // A device does not compute the mention columns: a line without them is refused, not labelled.
+    let mut labeler = TokenLabeler::<64, 4>::new(&model);
+    assert_eq!(labeler.columns(), 4);
+    let mut answers = Vec::new();
+    let mut keep = |answer: Answer<'_>| answers.push(matches!(answer, Answer::Error(LineError::Columns)));
+    labeler.push(b"a\na 2 0 B-PER\n", &mut keep);
+    labeler.finish(&mut keep);
+    assert_eq!(answers, [true, false]);
+
+    // Bad lines are refused with their number, a list for too few columns with line 0.
+    for (list, line) in [("PER\ta b\nLOC c", 2), ("PER\ta  b", 1), ("PER\ta b\n", 2)] {
+        let bytes = encode_token_model(&owned.body(), Some(&section), Some(list)).unwrap();
+        assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::BadMentionList { line }, "{list:?}");
+    }
+    let narrow = TokenSpec { columns: 3, templates: "U0:%x[0,0]" };
+    let bytes = encode_token_model(&owned.body(), Some(&narrow), Some(list)).unwrap();
+    assert_eq!(Model::from_bytes(&bytes).unwrap_err(), ModelError::BadMentionList { line: 0 });
+
+    // Truncated or corrupt sections: a version-8 file without its list, or with a list cut short or not
+    // UTF-8, is malformed (the CRC made right each time, so the structure check is what refuses it).
+    let mut without = v6.clone();
+    without[4] = 8;
+    fix_crc(&mut without);
+    assert_eq!(Model::from_bytes(&without).unwrap_err(), ModelError::Malformed);
+    let list_at = expected.len() - 4 - list.len();
+    let mut cut = expected[..expected.len() - 4 - 1].to_vec(); // the list's last byte gone
+    cut.extend_from_slice(&[0; 4]);
+    fix_crc(&mut cut);
+    assert_eq!(Model::from_bytes(&cut).unwrap_err(), ModelError::Malformed);
+    let mut not_utf8 = expected.clone();
+    not_utf8[list_at] = 0xff;
+    fix_crc(&mut not_utf8);
+    assert_eq!(Model::from_bytes(&not_utf8).unwrap_err(), ModelError::Malformed);
+    let mut longer = expected.clone();
+    longer[list_at - 1] = 0x0e; // a length one past the file
+    fix_crc(&mut longer);
+    assert_eq!(Model::from_bytes(&longer).unwrap_err(), ModelError::Malformed);
+    // Every cut of the file is refused, never a panic.
+    for end in 0..expected.len() {
+        assert!(Model::from_bytes(&expected[..end]).is_err(), "cut at {end}");
+    }
+}
+
+#[test]
+fn committed_models_encode_again_byte_for_byte() {
+    // Decoding every committed model and encoding its sections again gives the same file: the writer
+    // still picks each file's version (a token-level model without a mention list stays version 6).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "crfm") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let sections = format::decode_sections(&bytes).unwrap();
+        let again = match sections.table {
+            Some(table) => format::encode_with_table(&sections.body, &table),
+            None => format::encode_token_model(&sections.body, sections.tokens.as_ref(), sections.mentions),
+        };
+        assert!(again.unwrap() == bytes, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked} models under {}", dir.display());
 }

@@ -75,7 +75,7 @@ fn conll2003_test_set_is_labelled_like_trainer_label(board: Board) {
     };
     let bytes = std::fs::read(model()).expect("reading the committed token-level model");
     let model = decoder::Model::from_bytes(&bytes).expect("a valid model");
-    let labelled = trainer::token::label_file(&model, &path, None).expect("trainer label");
+    let labelled = trainer::token::label_file(&model, &path).expect("trainer label");
     let expected = tag_column(labelled.as_bytes());
     let input = std::fs::read(&path).unwrap();
     let figures = labels(board, "CoNLL-2003 eng.testb", &input, &expected);

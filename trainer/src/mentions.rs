@@ -12,25 +12,27 @@
 //! in fold [`fold_of`] of its text, sees only the mentions of the other folds. Dev, test and labelled
 //! text see the whole list.
 //!
-//! The decoder's model format has no place for the list, so it goes next to the model file, as
-//! `MODEL.mentions` ([`mentions_path_for`]; one mention a line, `TYPE<TAB>tokens separated by spaces`),
-//! and `trainer eval` and `trainer label` compute the columns from it whenever it is there. These models
-//! are host only: the firmware and the C API do not compute the columns.
+//! The list is stored in the model file, as its mention section (format version 8, decoder/FORMAT.md;
+//! one mention a line, `TYPE<TAB>tokens separated by spaces`), and `trainer eval` and `trainer label`
+//! compute the columns from the model's list whenever it has one. These models are host only: the
+//! firmware and the C API do not compute the columns (a device's token labeler refuses lines without
+//! them).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
+use decoder::internal::format;
+use decoder::Model;
 
 use crate::conll::ConllSentence;
 use crate::conlleval::{ends_chunk, starts_chunk, ChunkTag};
 use crate::lexicon::{fold_of, FOLDS};
 
-/// Input columns the mention features add to each token.
-pub const MENTION_COLUMNS: usize = 3;
+/// Input columns the mention features add to each token (the model format's constant).
+pub const MENTION_COLUMNS: usize = format::MENTION_COLUMNS;
 
-/// The longest mention listed, in tokens (longer chunks are left out).
-pub const MAX_MENTION_TOKENS: usize = 10;
+/// The longest mention listed, in tokens (longer chunks are left out; the model format's limit).
+pub const MAX_MENTION_TOKENS: usize = format::MAX_MENTION_TOKENS;
 
 /// Mention lengths above this are written as this (few mentions are longer, so they share the value).
 pub const LENGTH_CAP: usize = 4;
@@ -49,13 +51,6 @@ pub fn template_lines(columns: usize) -> Vec<String> {
         format!("%x[1,{tag}]"),
         format!("%x[0,0]/%x[0,{tag}]"),
     ]
-}
-
-/// Where the mention list of a model is kept: next to it, with `.mentions` appended.
-pub fn mentions_path_for(model: &Path) -> PathBuf {
-    let mut name = model.as_os_str().to_owned();
-    name.push(".mentions");
-    PathBuf::from(name)
 }
 
 /// The key of a mention: its tokens' words separated by spaces (words never contain whitespace).
@@ -191,19 +186,13 @@ impl MentionList {
         }
     }
 
-    /// The file's text: a comment line, then each mention with its type (most frequent over all folds),
-    /// sorted by mention.
+    /// The model section's text: each mention with its type (most frequent over all folds), sorted by
+    /// mention, one a line (`TYPE<TAB>tokens separated by single spaces`), no line feed after the last.
     pub fn to_text(&self) -> String {
-        let mut lines: Vec<String> = self
-            .counts
-            .keys()
-            .filter_map(|mention| self.lookup(mention, None).map(|kind| format!("{kind}\t{mention}\n")))
-            .collect();
-        lines.sort_by(|a, b| a.split_once('\t').map(|p| p.1).cmp(&b.split_once('\t').map(|p| p.1)));
-        let mut text =
-            "# mention list of a token-level model: TYPE<TAB>the mention's tokens, separated by spaces\n".to_string();
-        text.extend(lines);
-        text
+        let mut lines: Vec<(&str, &str)> =
+            self.counts.keys().filter_map(|mention| Some((self.lookup(mention, None)?, mention.as_str()))).collect();
+        lines.sort_by_key(|&(_, mention)| mention);
+        lines.iter().map(|(kind, mention)| format!("{kind}\t{mention}")).collect::<Vec<_>>().join("\n")
     }
 
     /// Parses a mention list file's text (see [`Self::to_text`]); errors name `source_name` and the line.
@@ -234,22 +223,20 @@ impl MentionList {
         Ok(list)
     }
 
-    /// Writes the list next to `model` ([`mentions_path_for`]).
-    pub fn write_for_model(&self, model: &Path) -> Result<()> {
-        let path = mentions_path_for(model);
-        std::fs::write(&path, self.to_text()).with_context(|| format!("writing {}", path.display()))
+    /// `model` (a token-level model file's bytes) with this list as its mention section: the same
+    /// body and templates, now format version 8.
+    pub fn store_in_model(&self, model: &[u8]) -> Result<Vec<u8>> {
+        let sections = format::decode_sections(model).map_err(|e| anyhow::anyhow!("the model does not load: {e}"))?;
+        let tokens = sections.tokens.context("a mention list is for a token-level model")?;
+        let text = self.to_text();
+        let bytes = format::encode_token_model(&sections.body, Some(&tokens), Some(&text))?;
+        Model::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("the model with its mention list does not load: {e}"))?;
+        Ok(bytes)
     }
 
-    /// The list kept next to `model`, if there is one (then the model reads its columns).
-    pub fn for_model(model: &Path) -> Result<Option<Self>> {
-        let path = mentions_path_for(model);
-        if !path.exists() {
-            return Ok(None);
-        }
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let name = path.display().to_string();
-        let text = String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{name}: not UTF-8 ({e})"))?;
-        Self::parse(&text, &name).map(Some)
+    /// The mention list `model` holds, if it has one (then the model reads its columns).
+    pub fn of_model(model: &Model<'_>) -> Result<Option<Self>> {
+        model.mention_list().map(|text| Self::parse(text, "the model's mention list")).transpose()
     }
 }
 

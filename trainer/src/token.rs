@@ -378,8 +378,8 @@ pub struct TokenTrainOptions {
     pub ensemble: u32,
     /// With a budget: distill from the model without one, trained first on the same data and tags.
     pub teacher: Option<SoftTeacher>,
-    /// Add the mention columns of a list of the training file's chunks ([`crate::mentions`]), written
-    /// next to the model as `MODEL.mentions`.
+    /// Add the mention columns of a list of the training file's chunks ([`crate::mentions`]), stored in
+    /// the model file (format version 8).
     pub mentions: bool,
     /// The loop's settings.
     pub config: TrainConfig,
@@ -668,12 +668,12 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
             best = Some((report.f1(), bytes, report));
         }
     }
-    let Some((_, bytes, report)) = best else { bail!("no quantization candidate") };
-    std::fs::write(&options.out, &bytes).with_context(|| format!("writing {}", options.out.display()))?;
-    match mention_list {
-        Some(list) => list.write_for_model(&options.out)?,
-        None => remove_stale_mentions(&options.out)?,
+    let Some((_, mut bytes, report)) = best else { bail!("no quantization candidate") };
+    if let Some(list) = mention_list {
+        // The list changes no score: the candidates are compared without it, the file keeps it.
+        bytes = list.store_in_model(&bytes)?;
     }
+    std::fs::write(&options.out, &bytes).with_context(|| format!("writing {}", options.out.display()))?;
     Ok(TokenTrainSummary {
         bytes,
         dev: report,
@@ -889,10 +889,11 @@ pub fn model_tags(model: &Model<'_>) -> Vec<String> {
 /// Labels a gold CoNLL file with a token-level model and scores it by conlleval's rules.
 ///
 /// A gold tag the model does not have (CoNLL-2000's test set has `I-LST`, its training set only
-/// `B-LST`) is scored as conlleval scores it: its chunks count as gold chunks the model missed. With the
-/// model's `mentions` (its `MODEL.mentions`), the mention columns are computed from the list and follow
-/// the file's own, as in training.
-pub fn evaluate_file(model: &Model<'_>, path: &Path, mentions: Option<&MentionList>) -> Result<ConllReport> {
+/// `B-LST`) is scored as conlleval scores it: its chunks count as gold chunks the model missed. For a
+/// model with a mention list (`train --mention-list`), the mention columns are computed from the list
+/// the model file holds and follow the file's own, as in training.
+pub fn evaluate_file(model: &Model<'_>, path: &Path) -> Result<ConllReport> {
+    let mentions = MentionList::of_model(model)?;
     let bytes = read_bytes(path)?;
     let name = path.display().to_string();
     let mut file = parse_conll_columns(&bytes, &name, TagColumn::Last)?;
@@ -901,8 +902,8 @@ pub fn evaluate_file(model: &Model<'_>, path: &Path, mentions: Option<&MentionLi
     extra.sort();
     extra.dedup();
     tags.extend(extra.into_iter().cloned());
-    if let Some(list) = mentions {
-        let columns = input_columns(model, mentions)?;
+    if let Some(list) = &mentions {
+        let columns = input_columns(model, mentions.as_ref())?;
         if let Some(first) = file.sentences.first().filter(|_| file.columns != columns + 1) {
             let line = first.lines[0];
             bail!(
@@ -931,24 +932,14 @@ fn input_columns(model: &Model<'_>, mentions: Option<&MentionList>) -> Result<us
     }
 }
 
-/// Removes a mention list left next to `model` by an earlier model of that name, which would otherwise
-/// be read with the new model.
-fn remove_stale_mentions(model: &Path) -> Result<()> {
-    let path = mentions::mentions_path_for(model);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// `path`'s lines with the predicted tag appended as one more column (blank lines as they are,
 /// `-DOCSTART-` lines with `O`): what conlleval reads. The file may or may not have a tag column: it has one when it has
-/// one column more than the model reads. With the model's `mentions`, the model reads the file's columns
-/// and the mention columns computed from the list (the output has the file's columns only).
-pub fn label_file(model: &Model<'_>, path: &Path, mentions: Option<&MentionList>) -> Result<String> {
-    let columns = input_columns(model, mentions)?;
+/// one column more than the model reads. For a model with a mention list, the model reads the file's
+/// columns and the mention columns computed from the list it holds (the output has the file's columns
+/// only).
+pub fn label_file(model: &Model<'_>, path: &Path) -> Result<String> {
+    let mentions = MentionList::of_model(model)?;
+    let columns = input_columns(model, mentions.as_ref())?;
     let bytes = read_bytes(path)?;
     let name = path.display().to_string();
     let probe = parse_conll_columns(&bytes, &name, TagColumn::Absent)?;
@@ -960,7 +951,7 @@ pub fn label_file(model: &Model<'_>, path: &Path, mentions: Option<&MentionList>
         c => bail!("{name}: {c} columns, but the model reads {columns}{with_list} (and an optional tag column)"),
     };
     let mut file = parse_conll_columns(&bytes, &name, tag_column)?;
-    if let Some(list) = mentions {
+    if let Some(list) = &mentions {
         list.add_columns(&mut file.sentences, false);
     }
     let predicted = label_corpus(model, &file.sentences)?;
@@ -1195,11 +1186,11 @@ mod tests {
         // Trained as IOB2 (B-X opens every chunk), whose constraints follow from the names.
         assert_eq!(model.scheme(), decoder::TagScheme::Bio);
         assert_eq!(model_tags(&model), names(&["O", "B-LOC", "B-PER", "I-LOC", "I-PER"]));
-        let report = evaluate_file(&model, &test_path, None).unwrap();
+        let report = evaluate_file(&model, &test_path).unwrap();
         assert_eq!(report.f1(), 100.0, "{}", report.render_conlleval());
         assert!(report.by_type.contains_key("PER") && report.by_type.contains_key("LOC"));
 
-        let labelled = label_file(&model, &test_path, None).unwrap();
+        let labelled = label_file(&model, &test_path).unwrap();
         let input = std::fs::read_to_string(&test_path).unwrap();
         assert_eq!(labelled.lines().count(), input.lines().count());
         // The gold chunks in IOB2, by line.
@@ -1229,7 +1220,7 @@ mod tests {
             .collect();
         let untagged_path = dir.path().join("untagged.conll");
         std::fs::write(&untagged_path, &untagged).unwrap();
-        let relabelled = label_file(&model, &untagged_path, None).unwrap();
+        let relabelled = label_file(&model, &untagged_path).unwrap();
         for (a, b) in relabelled.lines().zip(labelled.lines()) {
             assert_eq!(a.rsplit(' ').next(), b.rsplit(' ').next());
         }
@@ -1241,7 +1232,7 @@ mod tests {
         let model = Model::from_bytes(&bytes).unwrap();
         assert_eq!(model.scheme(), decoder::TagScheme::Custom);
         assert_eq!(model_tags(&model), names(&["O", "B-PER", "I-LOC", "I-PER"]));
-        assert!(evaluate_file(&model, &test_path, None).unwrap().f1() > 90.0);
+        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
 
         // Two rows per feature (the sum of two codebook entries): the decoder reads both, and the model
         // still recovers the tagging; without a codebook, or with too many templates, a clear error.
@@ -1252,7 +1243,7 @@ mod tests {
         let two_rows_bytes = std::fs::read(&model_path).unwrap();
         let model = Model::from_bytes(&two_rows_bytes).unwrap();
         assert_eq!(crate::quantize::dequantize(&model).unwrap().features.hashes_per_feature, 2);
-        assert!(evaluate_file(&model, &test_path, None).unwrap().f1() > 90.0);
+        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
         let direct = TokenTrainOptions { codebook: false, ..two_rows.clone() };
         let error = train_tokens(&direct, &mut crate::pipeline::Silent).unwrap_err().to_string();
         assert!(error.contains("two rows per feature need a codebook model"), "{error}");
@@ -1275,7 +1266,7 @@ mod tests {
         assert_ne!(distilled_bytes, bytes);
         let model = Model::from_bytes(&distilled_bytes).unwrap();
         assert_eq!(model_tags(&model), names(&["O", "B-PER", "I-LOC", "I-PER"]));
-        assert!(evaluate_file(&model, &test_path, None).unwrap().f1() > 90.0);
+        assert!(evaluate_file(&model, &test_path).unwrap().f1() > 90.0);
     }
 
     /// A synthetic IOB2 corpus of 12 entity types (25 tags): chunks of 1 to 3 words of their type's
@@ -1330,7 +1321,7 @@ mod tests {
         let bytes = std::fs::read(&model_path).unwrap();
         let model = Model::from_bytes(&bytes).unwrap();
         assert_eq!(model.num_tags(), 25);
-        let report = evaluate_file(&model, &test_path, None).unwrap();
+        let report = evaluate_file(&model, &test_path).unwrap();
         // Two chunks of one type side by side read like one: not every chunk can be recovered.
         assert!(report.f1() > 80.0, "{}", report.render_conlleval());
 

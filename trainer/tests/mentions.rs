@@ -1,12 +1,13 @@
-//! `--mention-list` end to end: a token-level model trained with the mention columns writes its list
-//! next to it, and `eval` and `label` compute the same columns from that list as training did.
+//! `--mention-list` end to end: a token-level model trained with the mention columns stores its list in
+//! the model file, and `eval` and `label` compute the same columns from that list as training did.
 
 use std::path::Path;
 
 use clap::Parser as _;
+use decoder::internal::format;
 use trainer::cli::{token_train_options, Cli, Command};
 use trainer::conlleval::score_conll_files;
-use trainer::mentions::{mentions_path_for, MentionList};
+use trainer::mentions::MentionList;
 use trainer::token::{evaluate_file, label_file, train_tokens, TokenTrainOptions};
 use trainer::train::SplitMix64;
 
@@ -64,20 +65,26 @@ fn the_list_is_written_and_read_back_to_compute_the_same_columns() {
     // The default template of one column (21 lines) and the mention columns' 7.
     assert_eq!(summary.templates, 28);
 
-    let list = MentionList::for_model(&options.out).unwrap().expect("MODEL.mentions written");
-    assert_eq!(list.len(), 6, "{}", list.to_text());
-    assert!(list.to_text().contains("PER\t王 五 六\n") && list.to_text().contains("LOC\t上 海\n"));
-
+    // One file, nothing beside it.
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
     let bytes = std::fs::read(&options.out).unwrap();
+    assert_eq!(bytes, summary.bytes);
     let model = decoder::Model::from_bytes(&bytes).unwrap();
     assert_eq!(trainer::token::model_columns(&model), Some(4));
+    assert_eq!(model.format_version(), format::MENTION_FORMAT_VERSION);
+    let list = MentionList::of_model(&model).unwrap().expect("the model holds its list");
+    assert_eq!(list.len(), 6, "{}", list.to_text());
+    assert_eq!(model.mention_list(), Some(list.to_text().as_str()));
+    let text = list.to_text();
+    assert!(text.lines().any(|l| l == "PER\t王 五 六") && text.lines().any(|l| l == "LOC\t上 海"), "{text}");
     // Scored from the file and the list, dev gets the score training reported for the exported model.
-    let report = evaluate_file(&model, &dev_path, Some(&list)).unwrap();
+    let report = evaluate_file(&model, &dev_path).unwrap();
     assert_eq!(report.chunks, summary.dev.chunks);
     assert!(report.f1() > 90.0, "{}", report.render_conlleval());
 
     // Labelled, the file keeps its columns and gets the same predictions.
-    let labelled = label_file(&model, &dev_path, Some(&list)).unwrap();
+    let labelled = label_file(&model, &dev_path).unwrap();
     let input = std::fs::read_to_string(&dev_path).unwrap();
     for (out, line) in labelled.lines().zip(input.lines()) {
         assert_eq!(out.rsplit_once(' ').map_or(out, |(rest, _)| rest), line);
@@ -86,29 +93,37 @@ fn the_list_is_written_and_read_back_to_compute_the_same_columns() {
     std::fs::write(&labelled_path, &labelled).unwrap();
     assert_eq!(score_conll_files(&dev_path, &labelled_path).unwrap().chunks, report.chunks);
 
-    // Without its list the model reads columns the file does not have.
-    let error = evaluate_file(&model, &dev_path, None).unwrap_err().to_string();
+    // Without its list (the same body and templates as version 6) the model reads columns the file does
+    // not have.
+    let sections = format::decode_sections(&bytes).unwrap();
+    let bare = format::encode_with_tokens(&sections.body, sections.tokens.as_ref()).unwrap();
+    let bare = decoder::Model::from_bytes(&bare).unwrap();
+    assert_eq!(bare.mention_list(), None);
+    let error = evaluate_file(&bare, &dev_path).unwrap_err().to_string();
     assert!(error.contains("dev.conll:1: 1 input columns and a tag, but the model reads 4"), "{error}");
-    let error = label_file(&model, &dev_path, None).unwrap_err().to_string();
+    let error = label_file(&bare, &dev_path).unwrap_err().to_string();
     assert!(error.contains("2 columns, but the model reads 4"), "{error}");
     // With it, a file of the wrong columns names its first line.
     let wide = dir.path().join("wide.conll");
     std::fs::write(&wide, "张 x B-PER\n三 x I-PER\n").unwrap();
-    let error = evaluate_file(&model, &wide, Some(&list)).unwrap_err().to_string();
+    let error = evaluate_file(&model, &wide).unwrap_err().to_string();
     assert!(error.contains("wide.conll:1: 3 columns, but the model reads 1 and a tag"), "{error}");
-    let error = label_file(&model, &wide, Some(&list)).unwrap_err().to_string();
+    let error = label_file(&model, &wide).unwrap_err().to_string();
     assert!(error.contains("wide.conll: 3 columns, but the model reads 1 before the mention columns"), "{error}");
 
-    // A damaged list names its file and line.
-    let list_path = mentions_path_for(&options.out);
-    std::fs::write(&list_path, "PER\t张 三\nPER 李 四\n").unwrap();
-    let error = MentionList::for_model(&options.out).unwrap_err().to_string();
-    assert!(error.contains("m.crfm.mentions:2: \"PER 李 四\": expected a type, a TAB"), "{error}");
+    // A damaged list is refused at load, naming the model file and the list's line.
+    let damaged =
+        format::encode_token_model(&sections.body, sections.tokens.as_ref(), Some("PER\t张 三\nPER 李 四")).unwrap();
+    let damaged_path = dir.path().join("damaged.crfm");
+    std::fs::write(&damaged_path, &damaged).unwrap();
+    let error = trainer::pipeline::load_model(&damaged_path, &damaged).unwrap_err().to_string();
+    assert!(error.contains("damaged.crfm") && error.contains("mention list, line 2"), "{error}");
 
-    // A model trained without the list at the same place removes the old list.
+    // A model trained without the list at the same place is a version-6 file without one.
     train_tokens(&TokenTrainOptions { mentions: false, ..options.clone() }, &mut trainer::pipeline::Silent).unwrap();
-    assert!(!list_path.exists());
-    assert!(MentionList::for_model(&options.out).unwrap().is_none());
+    let bytes = std::fs::read(&options.out).unwrap();
+    let model = decoder::Model::from_bytes(&bytes).unwrap();
+    assert_eq!((model.format_version(), model.mention_list()), (format::TOKEN_FORMAT_VERSION, None));
 }
 
 #[test]

@@ -246,7 +246,9 @@ pub fn model_has_neural_encoder(model: &Path) -> bool {
 }
 
 /// Is `model` a token-level model (format version 6, CoNLL columns in, one tag per token out)? Those
-/// need the firmware's `tokens` feature, which makes the firmware label CoNLL lines.
+/// need the firmware's `tokens` feature, which makes the firmware label CoNLL lines. A version-8 model
+/// (token-level with a mention list) is not one here: a device cannot compute the mention columns, so
+/// its firmware is built without `tokens` and refuses the model at boot (`UnsupportedVersion`).
 pub fn model_is_token_level(model: &Path) -> bool {
     model_version(model) == Some(format::TOKEN_FORMAT_VERSION)
 }

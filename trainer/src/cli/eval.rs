@@ -232,8 +232,7 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
 /// `per_type`).
 fn run_token_eval(model: &decoder::Model<'_>, args: &EvalArgs) -> Result<()> {
     let started = Instant::now();
-    let mentions = crate::mentions::MentionList::for_model(&args.model)?;
-    let report = crate::token::evaluate_file(model, &args.gold, mentions.as_ref())?;
+    let report = crate::token::evaluate_file(model, &args.gold)?;
     if args.json {
         let json = super::conlleval::report_json(&report, started.elapsed().as_secs_f64());
         out!("{}", serde_json::to_string_pretty(&json)?);

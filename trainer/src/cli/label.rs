@@ -13,8 +13,7 @@ use crate::pipeline::{load_model, read_model_file};
 /// Options of `label`.
 #[derive(Debug, Clone, Args)]
 pub struct LabelArgs {
-    /// The token-level model file (with `MODEL.mentions` next to it if it was trained with
-    /// `--mention-list`).
+    /// The token-level model file (holding its mention list if it was trained with `--mention-list`).
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// The CoNLL column file: the model's input columns, optionally followed by a gold tag column.
@@ -35,8 +34,7 @@ pub fn run_label(args: &LabelArgs) -> Result<()> {
     let bytes = read_model_file(&args.model)?;
     let model = load_model(&args.model, &bytes)?;
     let loaded = Instant::now();
-    let mentions = crate::mentions::MentionList::for_model(&args.model)?;
-    let text = crate::token::label_file(&model, &args.input, mentions.as_ref())?;
+    let text = crate::token::label_file(&model, &args.input)?;
     match &args.output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => out_raw!("{text}"),

@@ -48,9 +48,9 @@ pub struct TrainArgs {
     pub template: Option<PathBuf>,
     /// For a token-level model: list the training file's chunks (entity mentions) and give each token
     /// three more input columns from the list (the longest listed mention starting and ending at it, and
-    /// the list's longest-match tag), jackknifed on the training text. The list is written next to the
-    /// model as MODEL.mentions, which `eval` and `label` then read; the columns follow the file's own in
-    /// a --template. Host only: the firmware does not compute them.
+    /// the list's longest-match tag), jackknifed on the training text. The list is stored in the model
+    /// file (format version 8), and `eval` and `label` compute the columns from it; the columns follow
+    /// the file's own in a --template. Host only: the firmware does not compute them.
     #[arg(long)]
     pub mention_list: bool,
     /// Most passes over the training data.

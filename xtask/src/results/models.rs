@@ -244,7 +244,7 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         name: "weibo-ner",
         description: "token-level NER, one character a token (the word positions stripped), with the dev set and \
-                      the mention list of the training file (`--mention-list`, in `weibo-ner.crfm.mentions`)",
+                      the mention list of the training file (`--mention-list`, stored in the model file)",
         corpus: TestCorpus::WeiboNer,
         train_args: &[
             "--train",
