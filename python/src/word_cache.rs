@@ -19,18 +19,65 @@ const MAX_SLOTS: usize = 1 << 15;
 const MIN_SLOTS: usize = 1 << 8;
 /// Longer words (in UTF-8 bytes) are not kept: rare, and they would fill the table's byte store.
 const MAX_KEPT_WORD_BYTES: usize = 64;
+const _: () = assert!(MAX_KEPT_WORD_BYTES <= u8::MAX as usize, "a slot keeps a word's length in a u8");
 
 /// One slot of the table: a word's hash and length beside its object, so that finding a word of up to 8
-/// bytes reads this slot and the object only (a hit costs two reads of memory that may not be cached).
+/// bytes reads this slot only, and references held in reserve, so that handing the object out does not
+/// touch it either (the slot and the object are each a likely cache miss).
 #[derive(Default)]
 struct Slot {
     hash: u64,
     /// The word's str object (`None`: the slot is empty).
     object: Option<Py<PyString>>,
-    /// The word's length in bytes.
-    len: u32,
     /// Where the word's bytes start in [`WordCache::bytes`].
     start: u32,
+    /// References to `object` the slot holds besides the one in `object`, each handed out as it is
+    /// (released when the slot is dropped).
+    spare: u16,
+    /// The word's length in bytes (at most [`MAX_KEPT_WORD_BYTES`]).
+    len: u8,
+    /// The next batch of spare references takes `2^refills` (at most `2^MAX_REFILL_SHIFT`): a word met
+    /// once costs one reference, as without reserve; a frequent one touches its object once in 64.
+    refills: u8,
+}
+
+/// The largest batch of spare references a slot takes at once is `2^MAX_REFILL_SHIFT`.
+const MAX_REFILL_SHIFT: u8 = 6;
+
+impl Slot {
+    /// One reference to the slot's object, from the reserve (refilled first if it is empty).
+    #[inline]
+    fn hand_out<'py>(&mut self, py: Python<'py>, object: *mut pyo3::ffi::PyObject) -> Bound<'py, PyString> {
+        if self.spare == 0 {
+            let batch = 1u16 << self.refills;
+            for _ in 0..batch {
+                // SAFETY: `object` is the slot's live str object (the slot holds a reference), and the
+                // GIL is held (`py`).
+                unsafe { pyo3::ffi::Py_IncRef(object) };
+            }
+            self.spare = batch;
+            self.refills = (self.refills + 1).min(MAX_REFILL_SHIFT);
+        }
+        self.spare -= 1;
+        // SAFETY: one of the slot's spare references to its str object, whose ownership passes to the
+        // `Bound`.
+        unsafe { Bound::from_owned_ptr(py, object).cast_into_unchecked() }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let (Some(object), 1..) = (&self.object, self.spare) {
+            let (object, spare) = (object.as_ptr(), self.spare);
+            Python::attach(|_| {
+                for _ in 0..spare {
+                    // SAFETY: a spare reference the slot holds, released with the GIL held; the one in
+                    // `object` keeps the str alive until the slot's fields drop.
+                    unsafe { pyo3::ffi::Py_DecRef(object) };
+                }
+            });
+        }
+    }
 }
 
 /// A hash table (open addressing, linear probing) of str objects by their words.
@@ -50,22 +97,27 @@ impl WordCache {
     /// The str object for `word`: the kept one, or a new one (kept if there is room).
     pub(crate) fn word<'py>(&mut self, py: Python<'py>, word: &str) -> Bound<'py, PyString> {
         let hash = word_hash(word);
-        if let Some(kept) = self.find(hash, word) {
-            return kept.bind(py).clone();
+        if let Some(slot) = self.find(hash, word) {
+            let slot = &mut self.slots[slot];
+            let object = slot.object.as_ref().map(Py::as_ptr);
+            // A found slot holds an object.
+            if let Some(object) = object {
+                return slot.hand_out(py, object);
+            }
         }
         let object = new_str(py, word);
         self.keep(hash, word, &object);
         object
     }
 
-    /// The kept object of `word`, whose hash is `hash`.
+    /// The slot of `word`, whose hash is `hash`, if it is kept.
     #[inline]
-    fn find(&self, hash: u64, word: &str) -> Option<&Py<PyString>> {
+    fn find(&self, hash: u64, word: &str) -> Option<usize> {
         let mask = self.slots.len().checked_sub(1)?;
         let mut index = (hash >> self.shift) as usize;
         loop {
             let slot = &self.slots[index & mask];
-            let object = slot.object.as_ref()?;
+            slot.object.as_ref()?;
             // Equal hashes of words of one length up to 8 bytes mean equal words (`word_hash`).
             if slot.hash == hash
                 && slot.len as usize == word.len()
@@ -74,7 +126,7 @@ impl WordCache {
                     self.bytes.get(start..start + word.len()) == Some(word.as_bytes())
                 })
             {
-                return Some(object);
+                return Some(index & mask);
             }
             index += 1;
         }
@@ -92,11 +144,11 @@ impl WordCache {
             }
             self.grow();
         }
-        // Both fit: at most `MAX_SLOTS / 2` words of at most `MAX_KEPT_WORD_BYTES` bytes.
-        let (len, start) = (word.len() as u32, self.bytes.len() as u32);
+        // Both fit: at most `MAX_SLOTS / 2` words of at most `MAX_KEPT_WORD_BYTES` (< 256) bytes.
+        let (len, start) = (word.len() as u8, self.bytes.len() as u32);
         self.bytes.extend_from_slice(word.as_bytes());
         self.count += 1;
-        self.place(Slot { hash, object: Some(object.clone().unbind()), len, start });
+        self.place(Slot { hash, object: Some(object.clone().unbind()), start, len, ..Slot::default() });
     }
 
     /// Doubles the slots (or makes the first ones) and places the kept words again.

@@ -1,5 +1,7 @@
 """Segmenting and labeling: the same words as `trainer segment`, and errors that name the argument."""
 
+import gc
+import sys
 import threading
 
 import pytest
@@ -169,3 +171,33 @@ def test_non_path_model_argument_is_a_type_error_naming_it():
     with pytest.raises(TypeError, match="argument 'path'"):
         crf_mcu.Model.load(42)
 
+
+
+def test_kept_words_come_out_as_themselves_when_a_new_word_grows_the_table():
+    # The table starts with 256 slots and doubles at its 129th word. A call that brings the 129th word
+    # first and then words kept earlier looks all of them up before it adds the new word (which grows
+    # the table and moves every slot): the kept ones must still come out right, as themselves.
+    model = crf_mcu.Model.from_bytes(DEFAULT_MODEL.read_bytes())
+    kept = [str(n) for n in range(128)]
+    first = model.segment(" ".join(kept))
+    assert first == kept
+    words = ["128"] + kept[:40] + ["129"] + kept[40:100]
+    again = model.segment(" ".join(words))
+    assert again == words
+    assert all(a is b for a, b in zip(again[1:41], first[:40]))
+    assert all(a is b for a, b in zip(again[42:], first[40:100]))
+
+
+def test_a_model_gives_back_every_reference_to_its_words():
+    # The word table takes references to a frequent word in batches and hands them out one by one: the
+    # references it still holds must go when the model goes, leaving the word to its last user.
+    model = crf_mcu.Model.from_bytes(DEFAULT_MODEL.read_bytes())
+    words = model.segment("北京 " * 1000 + "上海")
+    assert words == ["北京"] * 1000 + ["上海"]
+    word, rare = words[0], words[-1]
+    assert all(w is word for w in words[:1000])
+    del model, words
+    gc.collect()
+    # One reference is `word`, one is getrefcount's argument.
+    assert sys.getrefcount(word) == 2
+    assert sys.getrefcount(rare) == 2
