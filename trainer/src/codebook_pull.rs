@@ -106,6 +106,7 @@ mod tests {
 
     use decoder::internal::features::Template;
 
+    use crate::codebook_fit::tests::accuracy;
     use crate::features::FeatureSpec;
 
     const ROWS: u32 = 1024;
@@ -124,20 +125,6 @@ mod tests {
         }
         let tag_refs: Vec<&[u8]> = tags.iter().map(Vec::as_slice).collect();
         FeaturizedCorpus::from_hashes(hashes, &tag_refs, ROWS, 1, 1)
-    }
-
-    fn accuracy(model: &FloatModel, corpus: &FeaturizedCorpus) -> DevScore {
-        let (_, constraints) = model.constraints();
-        let (mut correct, mut total) = (0, 0);
-        for i in 0..corpus.len() {
-            let sentence = corpus.sentence(i);
-            let mut emissions = Vec::new();
-            model.emissions(sentence.rows, &mut emissions);
-            let predicted = model.viterbi(&emissions, &constraints);
-            correct += predicted.iter().zip(sentence.tags).filter(|(p, g)| p == g).count();
-            total += sentence.tags.len();
-        }
-        DevScore::Tagging { correct, total }
     }
 
     #[test]
