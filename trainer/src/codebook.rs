@@ -30,7 +30,7 @@ pub fn quantize_rows(model: FloatModel, usage: &[u32], seed: u64) -> FloatModel 
 }
 
 /// Lloyd iterations: the weighted distortion changes by well under 1% after about ten.
-const KMEANS_ITERATIONS: usize = 15;
+pub const KMEANS_ITERATIONS: usize = 15;
 
 fn centred(row: &[f32]) -> impl Iterator<Item = f32> + '_ {
     let mean = row.iter().sum::<f32>() / row.len() as f32;
@@ -47,10 +47,7 @@ fn distance(a: &[f32], b: &[f32]) -> f32 {
 pub fn kmeans(weights: &[f32], num_tags: usize, usage: &[u32], iterations: usize, seed: u64) -> Quantized {
     let l = num_tags;
     let entries = CODEBOOK_ENTRIES;
-    let rows = weights.len() / l;
-    assert_eq!(usage.len(), rows);
-    let points: Vec<f32> = weights.chunks_exact(l).flat_map(centred).collect();
-    let used: Vec<usize> = (0..rows).filter(|&r| usage[r] > 0).collect();
+    let (points, used) = centred_points(weights, l, usage);
     let point = |r: usize| &points[r * l..(r + 1) * l];
 
     // k-means++ seeding over the used rows, weighted by usage times squared distance.
@@ -77,13 +74,46 @@ pub fn kmeans(weights: &[f32], num_tags: usize, usage: &[u32], iterations: usize
         }
     }
 
-    let mut codes = vec![0u8; rows];
+    lloyd(&points, l, usage, &used, codebook, iterations)
+}
+
+/// Lloyd iterations of [`kmeans`] from the entries `codebook` (`[CODEBOOK_ENTRIES][L]`, entry 0 zero)
+/// instead of a fresh seeding: re-assigns the centred rows of `weights` and re-centres the entries
+/// `iterations` times, then assigns once more. With an entry per cluster already near its rows, this
+/// follows rows that moved a little.
+pub fn refine(weights: &[f32], num_tags: usize, usage: &[u32], codebook: Vec<f32>, iterations: usize) -> Quantized {
+    assert_eq!(codebook.len(), CODEBOOK_ENTRIES * num_tags);
+    let (points, used) = centred_points(weights, num_tags, usage);
+    lloyd(&points, num_tags, usage, &used, codebook, iterations)
+}
+
+/// The centred rows of the `[R][L]` table `weights` and the rows `usage` says are read.
+fn centred_points(weights: &[f32], l: usize, usage: &[u32]) -> (Vec<f32>, Vec<usize>) {
+    let rows = weights.len() / l;
+    assert_eq!(usage.len(), rows);
+    let points: Vec<f32> = weights.chunks_exact(l).flat_map(centred).collect();
+    let used: Vec<usize> = (0..rows).filter(|&r| usage[r] > 0).collect();
+    (points, used)
+}
+
+/// Weighted Lloyd iterations over the centred `points` of the `used` rows, from `codebook`.
+fn lloyd(
+    points: &[f32],
+    l: usize,
+    usage: &[u32],
+    used: &[usize],
+    mut codebook: Vec<f32>,
+    iterations: usize,
+) -> Quantized {
+    let entries = CODEBOOK_ENTRIES;
+    let point = |r: usize| &points[r * l..(r + 1) * l];
+    let mut codes = vec![0u8; usage.len()];
     for _ in 0..iterations {
-        assign(&points, l, &used, &codebook, &mut codes);
+        assign(points, l, used, &codebook, &mut codes);
         // Weighted means; entry 0 stays zero, an empty entry keeps its place.
         let mut sums = vec![0.0f64; entries * l];
         let mut mass = vec![0.0f64; entries];
-        for &r in &used {
+        for &r in used {
             let c = codes[r] as usize;
             mass[c] += f64::from(usage[r]);
             for (s, &p) in sums[c * l..(c + 1) * l].iter_mut().zip(point(r)) {
@@ -98,8 +128,27 @@ pub fn kmeans(weights: &[f32], num_tags: usize, usage: &[u32], iterations: usize
             }
         }
     }
-    assign(&points, l, &used, &codebook, &mut codes);
+    assign(points, l, used, &codebook, &mut codes);
     Quantized { codebook, codes }
+}
+
+/// The usage-weighted mean squared distance of the centred rows of `weights` to their entries in
+/// `clusters` (what k-means minimises).
+pub fn distortion(weights: &[f32], num_tags: usize, usage: &[u32], clusters: &Quantized) -> f64 {
+    let l = num_tags;
+    let (points, used) = centred_points(weights, l, usage);
+    let (mut sum, mut mass) = (0.0f64, 0.0f64);
+    for &r in &used {
+        let c = clusters.codes[r] as usize;
+        let d = distance(&points[r * l..(r + 1) * l], &clusters.codebook[c * l..(c + 1) * l]);
+        sum += f64::from(usage[r]) * f64::from(d);
+        mass += f64::from(usage[r]);
+    }
+    if mass > 0.0 {
+        sum / mass
+    } else {
+        0.0
+    }
 }
 
 /// Gives every used row its nearest entry (rows not used keep entry 0).
@@ -166,6 +215,20 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.codes[5], 0);
         assert!(a.codes.iter().enumerate().all(|(r, &c)| r == 5 || c != 0));
+    }
+
+    #[test]
+    fn refining_follows_rows_that_moved() {
+        let (mut weights, usage) = clustered_rows();
+        let q = kmeans(&weights, 4, &usage, 10, 1);
+        // The rows of the first centre move by [0.3, -0.3, 0, 0]: their entries must follow.
+        for row in weights.chunks_exact_mut(4).step_by(4) {
+            row[0] += 0.3;
+            row[1] -= 0.3;
+        }
+        assert!(distortion(&weights, 4, &usage, &q) > 0.01);
+        let moved = refine(&weights, 4, &usage, q.codebook.clone(), 3);
+        assert!(distortion(&weights, 4, &usage, &moved) < 1e-3, "{}", distortion(&weights, 4, &usage, &moved));
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn fit_codebook(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     use decoder::internal::features::{row, Template};
@@ -74,7 +74,8 @@ mod tests {
         (corpus, vec!["A".to_string(), "B".to_string()])
     }
 
-    fn accuracy(model: &FloatModel, corpus: &FeaturizedCorpus) -> DevScore {
+    /// The share of `corpus`'s tags that `model` gets right.
+    pub(crate) fn accuracy(model: &FloatModel, corpus: &FeaturizedCorpus) -> DevScore {
         let (_, constraints) = model.constraints();
         let (mut correct, mut total) = (0, 0);
         for i in 0..corpus.len() {

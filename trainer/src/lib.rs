@@ -40,6 +40,7 @@
 pub mod cli;
 pub mod codebook;
 pub mod codebook_fit;
+pub mod codebook_pull;
 pub mod conll;
 pub mod conlleval;
 pub mod conventions;

@@ -24,6 +24,23 @@ pub struct StepRegularization {
     pub l2: f32,
 }
 
+/// A pull of each row's centred weights (the row minus its mean over tags) towards a target row, for
+/// quantization-aware training ([`crate::codebook_pull`]): each read of a row in a step adds the
+/// proximal step of `strength * |centred(w) - target|^2`, which leaves the row's mean alone.
+#[derive(Clone, PartialEq)]
+pub struct RowPull {
+    /// `[rows][L]` centred target rows.
+    pub targets: Vec<f32>,
+    /// The pull's strength per read.
+    pub strength: f32,
+}
+
+impl std::fmt::Debug for RowPull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RowPull {{ {} target weights, strength {} }}", self.targets.len(), self.strength)
+    }
+}
+
 const EPSILON: f32 = 1e-6;
 const FLOATS_PER_LINE: usize = 16;
 
@@ -228,8 +245,15 @@ impl RowAdagrad {
         &self.data[start..start + self.num_tags]
     }
 
-    /// One step: sums the gradients of the batch per row and updates every touched row.
-    pub fn step(&mut self, batch: &[SentenceRows<'_>], templates: usize, reg: StepRegularization) {
+    /// One step: sums the gradients of the batch per row and updates every touched row, then pulls each
+    /// touched row towards its target in `pull` as often as the batch reads it.
+    pub fn step(
+        &mut self,
+        batch: &[SentenceRows<'_>],
+        templates: usize,
+        reg: StepRegularization,
+        pull: Option<&RowPull>,
+    ) {
         self.step += 1;
         let parts = rayon::current_num_threads().clamp(1, 64);
         let rows_per_part = self.rows.div_ceil(parts).max(1);
@@ -241,6 +265,7 @@ impl RowAdagrad {
             let part_rows = records.len() / stride;
             let mut touched: Vec<u32> = Vec::new();
             let mut sums: Vec<f32> = Vec::new();
+            let mut reads: Vec<u32> = Vec::new();
             for sentence in batch {
                 for (position_rows, grad) in sentence.rows.chunks_exact(templates).zip(sentence.grads.chunks_exact(l)) {
                     for &row in position_rows {
@@ -256,9 +281,11 @@ impl RowAdagrad {
                             let slot = touched.len();
                             record[layout.slot] = f32::from_bits(slot as u32);
                             touched.push(local as u32);
+                            reads.push(0);
                             sums.extend(std::iter::repeat_n(0.0, l));
                             slot
                         };
+                        reads[slot] += 1;
                         for (s, g) in sums[slot * l..slot * l + l].iter_mut().zip(grad) {
                             *s += g;
                         }
@@ -285,6 +312,11 @@ impl RowAdagrad {
                     let new = proximal_step(w, record[layout.sum_sq_of(j)], g, lr, reg);
                     record[l + j] += weight_of_change * (new - w);
                     record[j] = new;
+                }
+                if let Some(pull) = pull {
+                    let row = first_row + local as usize;
+                    let target = &pull.targets[row * l..(row + 1) * l];
+                    pull_row(record, &layout, lr, pull.strength * reads[slot] as f32, target, weight_of_change);
                 }
                 record[layout.last] = f32::from_bits(step);
             }
@@ -322,6 +354,21 @@ impl RowAdagrad {
             }
         });
         out
+    }
+}
+
+/// The proximal step of `strength * |centred(w) - target|^2` on one record at its Adagrad step sizes:
+/// each weight moves towards the row's mean plus its target, by `a / (1 + a)` with `a = 2 eta strength`.
+#[inline]
+fn pull_row(record: &mut [f32], layout: &Layout, lr: f32, strength: f32, target: &[f32], weight_of_change: f32) {
+    let l = layout.l;
+    let mean = record[..l].iter().sum::<f32>() / l as f32;
+    for (j, &t) in target.iter().enumerate() {
+        let w = record[j];
+        let a = 2.0 * strength * lr / (record[layout.sum_sq_of(j)] + EPSILON).sqrt();
+        let new = (w + a * (mean + t)) / (1.0 + a);
+        record[l + j] += weight_of_change * (new - w);
+        record[j] = new;
     }
 }
 
@@ -369,7 +416,7 @@ mod tests {
         let grads = [[1.0, -2.0], [0.5, 0.0], [-1.0, 1.0]];
         for (step, g) in grads.iter().enumerate() {
             let rows = [(step % 2) as u32];
-            opt.step(&one_row_batch(&rows, g), 1, StepRegularization::default());
+            opt.step(&one_row_batch(&rows, g), 1, StepRegularization::default(), None);
             iterates.push(opt.weights());
         }
         let mean: Vec<f32> =
@@ -406,7 +453,7 @@ mod tests {
                 .zip(grads.chunks(1))
                 .map(|(r, g)| SentenceRows { rows: std::slice::from_ref(r), grads: g })
                 .collect();
-            lazy.step(&batch, 1, reg);
+            lazy.step(&batch, 1, reg, None);
             for (i, g) in [g0, 0.3].into_iter().enumerate() {
                 if g == 0.0 && w[i] == 0.0 {
                     continue;
@@ -422,9 +469,9 @@ mod tests {
     #[test]
     fn l1_drives_untouched_weights_to_zero() {
         let mut opt = RowAdagrad::new(&[0.0; 2], 1, 0.1, 0.0, AdagradMode::Coordinate);
-        opt.step(&one_row_batch(&[0], &[-1.0]), 1, StepRegularization::default());
+        opt.step(&one_row_batch(&[0], &[-1.0]), 1, StepRegularization::default(), None);
         for _ in 0..100 {
-            opt.step(&one_row_batch(&[1], &[0.5]), 1, StepRegularization::default());
+            opt.step(&one_row_batch(&[1], &[0.5]), 1, StepRegularization::default(), None);
         }
         assert!(opt.row(0)[0] > 0.0);
         opt.catch_up_all(StepRegularization { l1: 1.0, l2: 0.0 });
@@ -437,7 +484,7 @@ mod tests {
         // Two positions with K = 2 templates each: row 3 at both (its gradients cancel on tag 1).
         let rows = [3u32, 1, 3, 0];
         let grads = [1.0, 2.0, 1.0, -2.0];
-        opt.step(&[SentenceRows { rows: &rows, grads: &grads }], 2, StepRegularization::default());
+        opt.step(&[SentenceRows { rows: &rows, grads: &grads }], 2, StepRegularization::default(), None);
         // Adagrad's first step moves each coordinate with a nonzero gradient by lr against its sign.
         let row3 = opt.row(3);
         assert!((row3[0] + 1.0).abs() < 1e-3, "{row3:?}");
@@ -448,9 +495,35 @@ mod tests {
     }
 
     #[test]
+    fn a_pull_moves_a_rows_differences_towards_its_target_once_per_read() {
+        // Three rows of three tags, all with the target [-1, 0, 1]; a step with zero gradients reads
+        // row 0 twice, row 1 once and row 2 not at all. The squared-gradient sums start at 1, so each
+        // step size is lr = 0.5 and a read pulls by a = 2 * strength * 0.5 = 1 (two reads: 2).
+        let pull = RowPull { targets: [-1.0, 0.0, 1.0].repeat(3), strength: 1.0 };
+        let start = [4.0, 2.0, 0.0, 1.0, 1.0, 1.0, 5.0, 0.0, 0.0];
+        let mut opt = RowAdagrad::new(&start, 3, 0.5, 1.0, AdagradMode::Row);
+        let rows = [0u32, 1, 0];
+        let grads = [0.0; 9];
+        opt.step(&one_row_batch(&rows, &grads), 1, StepRegularization::default(), Some(&pull));
+        // Each weight moves to (w + a (mean + target)) / (1 + a): the row's mean stays.
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+        assert!(close(opt.row(0), &[2.0, 2.0, 2.0]), "{:?}", opt.row(0));
+        assert!(close(opt.row(1), &[0.5, 1.0, 1.5]), "{:?}", opt.row(1));
+        assert_eq!(opt.row(2), &[5.0, 0.0, 0.0]);
+        for _ in 0..40 {
+            opt.step(&one_row_batch(&rows, &grads), 1, StepRegularization::default(), Some(&pull));
+        }
+        assert!(close(opt.row(0), &[1.0, 2.0, 3.0]) && close(opt.row(1), &[0.0, 1.0, 2.0]), "{:?}", opt.weights());
+        // Without the pull, zero gradients move nothing.
+        let mut still = RowAdagrad::new(&start, 3, 0.5, 1.0, AdagradMode::Row);
+        still.step(&one_row_batch(&rows, &grads), 1, StepRegularization::default(), None);
+        assert_eq!(still.weights(), start);
+    }
+
+    #[test]
     fn row_mode_shares_one_step_size_per_row() {
         let mut opt = RowAdagrad::new(&[0.0; 2], 2, 1.0, 0.0, AdagradMode::Row);
-        opt.step(&one_row_batch(&[0], &[3.0, -1.0]), 1, StepRegularization::default());
+        opt.step(&one_row_batch(&[0], &[3.0, -1.0]), 1, StepRegularization::default(), None);
         // Mean squared gradient 5: both weights move by g / sqrt(5).
         let row = opt.row(0);
         assert!((row[0] + 3.0 / 5f32.sqrt()).abs() < 1e-5 && (row[1] - 1.0 / 5f32.sqrt()).abs() < 1e-5, "{row:?}");
@@ -471,7 +544,7 @@ mod tests {
                         rows: &rows[chunk * 100..(chunk + 1) * 100],
                         grads: &grads[chunk * 100..(chunk + 1) * 100],
                     }];
-                    opt.step(&batch, 1, StepRegularization { l1: 0.01, l2: 0.01 });
+                    opt.step(&batch, 1, StepRegularization { l1: 0.01, l2: 0.01 }, None);
                 }
                 opt.averaged()
             })

@@ -374,6 +374,9 @@ pub struct TokenTrainOptions {
     pub codebook_epochs: usize,
     /// The Adagrad learning rate of that training, for the codebook and the CRF layer alike.
     pub codebook_lr: f32,
+    /// In a codebook model: quantization-aware training between k-means and the final clustering
+    /// ([`crate::codebook_pull`]); `None` clusters the trained rows as they are.
+    pub pull: Option<crate::codebook_pull::PullSchedule>,
     /// Train this many models (seeds `config.seed`, `+1`, ...) and export the mean of their parameters.
     pub ensemble: u32,
     /// With a budget: distill from the model without one, trained first on the same data and tags.
@@ -632,7 +635,21 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
         let mut best: Option<(f64, FloatModel)> = None;
         for k in 0..KMEANS_SEEDS {
             let seed = options.config.seed.wrapping_add(k);
-            let mut model = crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed);
+            let mut model = match &options.pull {
+                Some(schedule) if schedule.epochs > 0 => {
+                    crate::codebook_pull::pull_to_codebook(
+                        outcome.model.clone(),
+                        &featurized,
+                        &dev_score,
+                        &options.config,
+                        schedule,
+                        seed,
+                        progress,
+                    )
+                    .model
+                }
+                _ => crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed),
+            };
             if options.codebook_epochs > 0 {
                 let config = TrainConfig {
                     epochs: options.codebook_epochs,
@@ -1172,6 +1189,7 @@ mod tests {
             hashes_per_feature: 1,
             codebook_epochs: 0,
             codebook_lr: 0.0,
+            pull: None,
             ensemble: 1,
             teacher: None,
             mentions: false,
@@ -1311,6 +1329,7 @@ mod tests {
             hashes_per_feature: 1,
             codebook_epochs: 0,
             codebook_lr: 0.0,
+            pull: None,
             ensemble: 1,
             teacher: None,
             mentions: false,

@@ -2,6 +2,7 @@
 //! a fixed order (so a seed gives the same model whatever the thread count), Adagrad with separate
 //! learning rates for the emission table and the CRF layer, and model selection on a dev set.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use decoder::internal::tags::ModelConstraints as Constraints;
@@ -12,7 +13,7 @@ use crate::crf::{Lattice, Loss, SentenceGradient};
 use crate::evaluate::{evaluate_float, DevScore};
 use crate::features::{FeatureSpec, FeaturizedCorpus, FeaturizedSentence, UNUSED_ROW};
 use crate::model::FloatModel;
-use crate::optimizer::{Adagrad, AdagradMode, RowAdagrad, SentenceRows, StepRegularization};
+use crate::optimizer::{Adagrad, AdagradMode, RowAdagrad, RowPull, SentenceRows, StepRegularization};
 use crate::pipeline::progress::{say, Progress, ProgressEvent};
 
 /// Everything that shapes a training run besides the data and the features.
@@ -51,6 +52,9 @@ pub struct TrainConfig {
     /// Run all `epochs` and keep the last one's model instead of the best on dev (a refit, whose dev
     /// data is part of the training data; dev is still scored each epoch, for information).
     pub keep_last: bool,
+    /// Pull the emission table's rows towards these targets while training (quantization-aware
+    /// training of a codebook model, [`crate::codebook_pull`]).
+    pub pull: Option<Arc<RowPull>>,
 }
 
 impl Default for TrainConfig {
@@ -72,6 +76,7 @@ impl Default for TrainConfig {
             min_feature_count: 1,
             adagrad: AdagradMode::Row,
             keep_last: false,
+            pull: None,
         }
     }
 }
@@ -344,7 +349,7 @@ impl EpochPass<'_> {
                 add(start, &g.start);
                 add(end, &g.end);
             }
-            emission.step(&rows, k, step_reg(batch.len()));
+            emission.step(&rows, k, step_reg(batch.len()), config.pull.as_deref());
             if config.loss == Loss::Crf {
                 let grad: Vec<f32> = crf_grad.iter().map(|&g| g as f32).collect();
                 crf.step(&grad);

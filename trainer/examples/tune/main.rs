@@ -145,6 +145,19 @@ struct Knobs {
     /// The Adagrad learning rate of --codebook-epochs.
     #[arg(long, value_name = "LR")]
     codebook_lr: Option<f32>,
+    /// A token-level codebook model: epochs of quantization-aware training after k-means (the CRF loss
+    /// plus a pull of each row towards its entry, the rows clustered again after each epoch; 0: none).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    qat_epochs: usize,
+    /// The pull's strength per read of a row in the first --qat-epochs epoch.
+    #[arg(long, value_name = "L0", default_value_t = 0.01)]
+    qat_pull: f32,
+    /// The pull's strength is multiplied by this after every --qat-epochs epoch.
+    #[arg(long, value_name = "G", default_value_t = 2.0)]
+    qat_growth: f32,
+    /// The Adagrad learning rate of --qat-epochs, for the table and the CRF layer alike.
+    #[arg(long, value_name = "LR", default_value_t = 0.01)]
+    qat_lr: f32,
 }
 
 /// `--loss`.
@@ -214,6 +227,14 @@ impl Knobs {
         options.hashes_per_feature = self.hashes_per_feature.unwrap_or(options.hashes_per_feature);
         options.codebook_epochs = self.codebook_epochs.unwrap_or(options.codebook_epochs);
         options.codebook_lr = self.codebook_lr.unwrap_or(options.codebook_lr);
+        if self.qat_epochs > 0 {
+            options.pull = Some(trainer::codebook_pull::PullSchedule {
+                epochs: self.qat_epochs,
+                strength: self.qat_pull,
+                growth: self.qat_growth,
+                lr: self.qat_lr,
+            });
+        }
     }
 }
 

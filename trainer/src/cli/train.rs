@@ -621,6 +621,7 @@ pub fn token_train_options(
         hashes_per_feature: 1,
         codebook_epochs: 0,
         codebook_lr: 0.0,
+        pull: None,
         mentions: args.mention_list,
         config: crate::train::TrainConfig {
             epochs: args.epochs,

@@ -282,6 +282,7 @@ impl TrainOptions {
             min_feature_count: self.min_feature_count,
             adagrad: self.adagrad,
             keep_last: false,
+            pull: None,
         }
     }
 }
