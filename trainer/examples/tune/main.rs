@@ -158,6 +158,10 @@ struct Knobs {
     /// The Adagrad learning rate of --qat-epochs, for the table and the CRF layer alike.
     #[arg(long, value_name = "LR", default_value_t = 0.01)]
     qat_lr: f32,
+    /// Run the --qat-epochs as one training run, Adagrad's squared-gradient sums carried from epoch to
+    /// epoch (without it each epoch starts a fresh Adagrad).
+    #[arg(long)]
+    qat_carry: bool,
 }
 
 /// `--loss`.
@@ -233,6 +237,7 @@ impl Knobs {
                 strength: self.qat_pull,
                 growth: self.qat_growth,
                 lr: self.qat_lr,
+                carry_optimizer: self.qat_carry,
             });
         }
     }
