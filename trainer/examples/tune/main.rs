@@ -162,6 +162,10 @@ struct Knobs {
     /// epoch (without it each epoch starts a fresh Adagrad).
     #[arg(long)]
     qat_carry: bool,
+    /// A token-level codebook model: k-means weighted per row and tag by the training loss's curvature
+    /// (the sum over the row's reads of p_t (1 - p_t), plus this floor per read) instead of by reads.
+    #[arg(long, value_name = "FLOOR")]
+    kmeans_curvature: Option<f32>,
 }
 
 /// `--loss`.
@@ -231,6 +235,7 @@ impl Knobs {
         options.hashes_per_feature = self.hashes_per_feature.unwrap_or(options.hashes_per_feature);
         options.codebook_epochs = self.codebook_epochs.unwrap_or(options.codebook_epochs);
         options.codebook_lr = self.codebook_lr.unwrap_or(options.codebook_lr);
+        options.curvature_floor = self.kmeans_curvature;
         if self.qat_epochs > 0 {
             options.pull = Some(trainer::codebook_pull::PullSchedule {
                 epochs: self.qat_epochs,
