@@ -377,6 +377,9 @@ pub struct TokenTrainOptions {
     /// In a codebook model: quantization-aware training between k-means and the final clustering
     /// ([`crate::codebook_pull`]); `None` clusters the trained rows as they are.
     pub pull: Option<crate::codebook_pull::PullSchedule>,
+    /// In a codebook model: k-means weighted per row and tag by the loss's curvature
+    /// ([`crate::codebook::curvature`], this floor per read) instead of by reads; `None`: by reads.
+    pub curvature_floor: Option<f32>,
     /// Train this many models (seeds `config.seed`, `+1`, ...) and export the mean of their parameters.
     pub ensemble: u32,
     /// With a budget: distill from the model without one, trained first on the same data and tags.
@@ -633,6 +636,8 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
     let float_model = if codebook {
         // k-means from a few seeds; the clustering that scores best on dev is kept.
         let mut best: Option<(f64, FloatModel)> = None;
+        let curvature =
+            options.curvature_floor.map(|floor| crate::codebook::curvature(&outcome.model, &featurized, floor));
         for k in 0..KMEANS_SEEDS {
             let seed = options.config.seed.wrapping_add(k);
             let mut model = match &options.pull {
@@ -648,7 +653,20 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
                     )
                     .model
                 }
-                _ => crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed),
+                _ => match &curvature {
+                    Some(h) => {
+                        let l = outcome.model.num_tags();
+                        let q = crate::codebook::kmeans_curvature(
+                            &outcome.model.weights,
+                            l,
+                            h,
+                            crate::codebook::KMEANS_ITERATIONS,
+                            seed,
+                        );
+                        outcome.model.clone().into_codebook(q.codebook, q.codes)
+                    }
+                    None => crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed),
+                },
             };
             if options.codebook_epochs > 0 {
                 let config = TrainConfig {
@@ -1190,6 +1208,7 @@ mod tests {
             codebook_epochs: 0,
             codebook_lr: 0.0,
             pull: None,
+            curvature_floor: None,
             ensemble: 1,
             teacher: None,
             mentions: false,
@@ -1330,6 +1349,7 @@ mod tests {
             codebook_epochs: 0,
             codebook_lr: 0.0,
             pull: None,
+            curvature_floor: None,
             ensemble: 1,
             teacher: None,
             mentions: false,

@@ -193,6 +193,33 @@ pub fn train_featurized(
     config: &TrainConfig,
     progress: &mut dyn Progress,
 ) -> TrainOutcome {
+    let mut same_pull = |_: usize, _: &FloatModel, _: DevScore, _: &mut dyn Progress| NextEpoch {
+        pull: config.pull.clone(),
+        restart_average: false,
+    };
+    train_featurized_with_hook(featurized, dev_score, model, config, &mut same_pull, progress)
+}
+
+/// What the epoch hook of [`train_featurized_with_hook`] sets for the next epoch.
+#[derive(Debug, Clone)]
+pub struct NextEpoch {
+    /// The pull of the next epoch (replaces `TrainConfig::pull`).
+    pub pull: Option<Arc<RowPull>>,
+    /// Restart the averaging of the iterates at the next epoch.
+    pub restart_average: bool,
+}
+
+/// [`train_featurized`], with `hook` called after every epoch (its number, model and dev score) to set
+/// the pull of the next: the optimizer state (Adagrad's sums, the average) runs on across the epochs,
+/// unlike separate calls of one epoch each.
+pub fn train_featurized_with_hook(
+    featurized: &FeaturizedCorpus,
+    dev_score: &(dyn Fn(&FloatModel) -> DevScore + Sync),
+    model: FloatModel,
+    config: &TrainConfig,
+    hook: &mut dyn FnMut(usize, &FloatModel, DevScore, &mut dyn Progress) -> NextEpoch,
+    progress: &mut dyn Progress,
+) -> TrainOutcome {
     let features = model.features.clone();
     let mut model = model;
     let l = model.num_tags();
@@ -224,9 +251,11 @@ pub fn train_featurized(
         StepRegularization { l1: config.l1 * share, l2: config.l2 * share }
     };
 
+    let mut pull = config.pull.clone();
+    let mut restart_average = false;
     for epoch in 1..=config.epochs {
         let started = Instant::now();
-        if epoch == config.average_from {
+        if epoch == config.average_from || restart_average {
             emission.restart_average();
             crf.restart_average();
         }
@@ -238,6 +267,7 @@ pub fn train_featurized(
             templates: k,
             constraints: training_constraints,
             config,
+            pull: pull.as_deref(),
             step_reg: &step_reg,
         };
         let (loss_sum, skipped, gradient_seconds) = pass.run(&order, &mut emission, &mut crf, progress);
@@ -257,6 +287,7 @@ pub fn train_featurized(
         }
         let snapshot = snapshot(&model, &emission, &crf, &layout, config.average);
         let dev_score = dev_score(&snapshot);
+        NextEpoch { pull, restart_average } = hook(epoch, &snapshot, dev_score, progress);
         let report = EpochReport {
             epoch,
             loss_per_char: loss_sum / total_chars.max(1) as f64,
@@ -295,6 +326,8 @@ struct EpochPass<'a> {
     templates: usize,
     constraints: Option<&'a Constraints>,
     config: &'a TrainConfig,
+    /// The pull of this epoch.
+    pull: Option<&'a RowPull>,
     /// The regularisation of a step over this many sentences.
     step_reg: &'a dyn Fn(usize) -> StepRegularization,
 }
@@ -349,7 +382,7 @@ impl EpochPass<'_> {
                 add(start, &g.start);
                 add(end, &g.end);
             }
-            emission.step(&rows, k, step_reg(batch.len()), config.pull.as_deref());
+            emission.step(&rows, k, step_reg(batch.len()), self.pull);
             if config.loss == Loss::Crf {
                 let grad: Vec<f32> = crf_grad.iter().map(|&g| g as f32).collect();
                 crf.step(&grad);

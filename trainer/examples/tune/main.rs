@@ -158,6 +158,14 @@ struct Knobs {
     /// The Adagrad learning rate of --qat-epochs, for the table and the CRF layer alike.
     #[arg(long, value_name = "LR", default_value_t = 0.01)]
     qat_lr: f32,
+    /// Run the --qat-epochs as one training run, Adagrad's squared-gradient sums carried from epoch to
+    /// epoch (without it each epoch starts a fresh Adagrad).
+    #[arg(long)]
+    qat_carry: bool,
+    /// A token-level codebook model: k-means weighted per row and tag by the training loss's curvature
+    /// (the sum over the row's reads of p_t (1 - p_t), plus this floor per read) instead of by reads.
+    #[arg(long, value_name = "FLOOR")]
+    kmeans_curvature: Option<f32>,
 }
 
 /// `--loss`.
@@ -227,12 +235,14 @@ impl Knobs {
         options.hashes_per_feature = self.hashes_per_feature.unwrap_or(options.hashes_per_feature);
         options.codebook_epochs = self.codebook_epochs.unwrap_or(options.codebook_epochs);
         options.codebook_lr = self.codebook_lr.unwrap_or(options.codebook_lr);
+        options.curvature_floor = self.kmeans_curvature;
         if self.qat_epochs > 0 {
             options.pull = Some(trainer::codebook_pull::PullSchedule {
                 epochs: self.qat_epochs,
                 strength: self.qat_pull,
                 growth: self.qat_growth,
                 lr: self.qat_lr,
+                carry_optimizer: self.qat_carry,
             });
         }
     }

@@ -622,6 +622,7 @@ pub fn token_train_options(
         codebook_epochs: 0,
         codebook_lr: 0.0,
         pull: None,
+        curvature_floor: None,
         mentions: args.mention_list,
         config: crate::train::TrainConfig {
             epochs: args.epochs,
