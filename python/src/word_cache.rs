@@ -45,9 +45,11 @@ struct Slot {
 const MAX_REFILL_SHIFT: u8 = 6;
 
 impl Slot {
-    /// One reference to the slot's object, from the reserve (refilled first if it is empty).
+    /// One reference to the slot's object, from the reserve (refilled first if it is empty); `None` for
+    /// an empty slot.
     #[inline]
-    fn hand_out<'py>(&mut self, py: Python<'py>, object: *mut pyo3::ffi::PyObject) -> Bound<'py, PyString> {
+    fn hand_out<'py>(&mut self, py: Python<'py>) -> Option<Bound<'py, PyString>> {
+        let object = self.object.as_ref()?.as_ptr();
         if self.spare == 0 {
             let batch = 1u16 << self.refills;
             for _ in 0..batch {
@@ -61,7 +63,7 @@ impl Slot {
         self.spare -= 1;
         // SAFETY: one of the slot's spare references to its str object, whose ownership passes to the
         // `Bound`.
-        unsafe { Bound::from_owned_ptr(py, object).cast_into_unchecked() }
+        Some(unsafe { Bound::from_owned_ptr(py, object).cast_into_unchecked() })
     }
 }
 
@@ -97,13 +99,8 @@ impl WordCache {
     /// The str object for `word`: the kept one, or a new one (kept if there is room).
     pub(crate) fn word<'py>(&mut self, py: Python<'py>, word: &str) -> Bound<'py, PyString> {
         let hash = word_hash(word);
-        if let Some(slot) = self.find(hash, word) {
-            let slot = &mut self.slots[slot];
-            let object = slot.object.as_ref().map(Py::as_ptr);
-            // A found slot holds an object.
-            if let Some(object) = object {
-                return slot.hand_out(py, object);
-            }
+        if let Some(kept) = self.find(hash, word).and_then(|slot| self.slots[slot].hand_out(py)) {
+            return kept;
         }
         let object = new_str(py, word);
         self.keep(hash, word, &object);
