@@ -121,6 +121,32 @@ def test_the_word_table_kept_between_calls_returns_each_word_as_itself():
     assert model.segment(text) == text.split() == model.segment_text(text).split()
 
 
+@pytest.mark.parametrize("forced_spans", [True, False])
+def test_a_call_after_any_other_segments_as_on_a_new_model(forced_spans):
+    # A model keeps state from call to call (its buffers, its word table, a labeler kept as new):
+    # whatever the call before ended in (a pending CR, a number or URL still being scanned, half a line,
+    # nothing at all), the next call's words must be those a newly loaded model gives.
+    texts = [
+        "北京大学生前来应聘",
+        "",
+        "价格上涨了3.5%\r",
+        "\n网址是http://x.y/z?q=1",
+        "共计1,234,567元",
+        "他说：“",
+        "a@b.com 和 12",
+        "\r\n\r",
+        "今天天气很好。",
+    ]
+    model = crf_mcu.Model.load(DEFAULT_MODEL, forced_spans=forced_spans)
+    for round in range(2):
+        for text in texts:
+            fresh = crf_mcu.Model.load(DEFAULT_MODEL, forced_spans=forced_spans)
+            assert model.segment(text) == fresh.segment(text), (round, text)
+    # Line by line over a real text, against `segment_text`, which builds a new segmenter for each call.
+    for number, line in enumerate(input_lines(SAMPLE_INPUT.read_text(encoding="utf-8")), start=1):
+        assert model.segment(line) == model.segment_text(line).split(), f"{SAMPLE_INPUT}:{number}"
+
+
 def test_threads_share_a_model(model):
     # Long enough that the GIL is released while segmenting.
     text = SAMPLE_INPUT.read_text(encoding="utf-8") * 20
