@@ -10,7 +10,6 @@ use crate::train::SplitMix64;
 
 use decoder::internal::format::CODEBOOK_ENTRIES;
 
-use crate::crf::Lattice;
 use crate::features::{FeaturizedCorpus, UNUSED_ROW};
 use crate::model::FloatModel;
 
@@ -28,6 +27,14 @@ pub struct Quantized {
 pub fn quantize_rows(model: FloatModel, usage: &[u32], seed: u64) -> FloatModel {
     assert!(model.codes.is_none(), "the model already has a codebook");
     let Quantized { codebook, codes } = kmeans(&model.weights, model.num_tags(), usage, KMEANS_ITERATIONS, seed);
+    model.into_codebook(codebook, codes)
+}
+
+/// [`quantize_rows`] with k-means weighted per row and tag by `curvature` (`[R][L]`, [`curvature`]).
+pub fn quantize_rows_by_curvature(model: FloatModel, curvature: &[f32], seed: u64) -> FloatModel {
+    assert!(model.codes.is_none(), "the model already has a codebook");
+    let Quantized { codebook, codes } =
+        kmeans_curvature(&model.weights, model.num_tags(), curvature, KMEANS_ITERATIONS, seed);
     model.into_codebook(codebook, codes)
 }
 
@@ -73,19 +80,9 @@ pub fn curvature(model: &FloatModel, featurized: &FeaturizedCorpus, floor: f32) 
     let (_, constraints) = model.constraints();
     let k = model.features.rows_per_position();
     let mut h = vec![0.0f32; model.weights.len()];
-    let mut emissions = Vec::new();
     for i in 0..featurized.len() {
         let sentence = featurized.sentence(i);
-        model.emissions(sentence.rows, &mut emissions);
-        let lattice = Lattice {
-            num_tags: l,
-            emissions: &emissions,
-            transitions: &model.transitions,
-            start: &model.start,
-            end: &model.end,
-            constraints: Some(&constraints),
-        };
-        let marginals = lattice.marginals().emissions;
+        let marginals = model.marginals(sentence.rows, &constraints, 1.0).emissions;
         for (rows, p) in sentence.rows.chunks_exact(k).zip(marginals.chunks_exact(l)) {
             for &row in rows.iter().filter(|&&r| r != UNUSED_ROW) {
                 let row = row as usize;

@@ -3,6 +3,7 @@
 
 use decoder::internal::tags::{ModelConstraints as Constraints, TagScheme};
 
+use crate::crf::{Lattice, Marginals};
 use crate::features::FeatureSpec;
 
 /// A CRF over hashed n-gram features, all parameters `f32`, scores in natural-log units.
@@ -115,6 +116,24 @@ impl FloatModel {
                 }
             }
         }
+    }
+
+    /// The path distribution's marginals of a sentence given its feature rows
+    /// (`[T][rows_per_position]`), under `constraints`, every score (emissions, transitions, start and
+    /// end) divided by `temperature` first (1: the model's own distribution).
+    pub fn marginals(&self, rows: &[u32], constraints: &Constraints, temperature: f32) -> Marginals {
+        let scale = |values: &[f32]| -> Vec<f32> { values.iter().map(|v| v / temperature).collect() };
+        let mut emissions = Vec::new();
+        self.emissions(rows, &mut emissions);
+        Lattice {
+            num_tags: self.num_tags(),
+            emissions: &scale(&emissions),
+            transitions: &scale(&self.transitions),
+            start: &scale(&self.start),
+            end: &scale(&self.end),
+            constraints: Some(constraints),
+        }
+        .marginals()
     }
 
     /// The best tag sequence under the hard constraints (forbidden transitions, start and end tags are

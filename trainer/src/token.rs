@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use crate::conll::{parse_conll_columns, ConllFile, ConllSentence, TagColumn};
 use crate::conlleval::{ChunkScorer, ConllReport};
 use crate::corpus::read_bytes;
-use crate::crf::{Lattice, Marginals};
+use crate::crf::Marginals;
 use crate::evaluate::DevScore;
 use crate::features::{FeatureSpec, FeaturizedCorpus};
 use crate::mentions::{self, MentionList};
@@ -654,17 +654,7 @@ pub fn train_tokens(options: &TokenTrainOptions, progress: &mut dyn Progress) ->
                     .model
                 }
                 _ => match &curvature {
-                    Some(h) => {
-                        let l = outcome.model.num_tags();
-                        let q = crate::codebook::kmeans_curvature(
-                            &outcome.model.weights,
-                            l,
-                            h,
-                            crate::codebook::KMEANS_ITERATIONS,
-                            seed,
-                        );
-                        outcome.model.clone().into_codebook(q.codebook, q.codes)
-                    }
+                    Some(h) => crate::codebook::quantize_rows_by_curvature(outcome.model.clone(), h, seed),
                     None => crate::codebook::quantize_rows(outcome.model.clone(), &outcome.row_usage, seed),
                 },
             };
@@ -792,25 +782,9 @@ fn teacher_marginals(
     let teacher_model = outcome.model;
     say(progress, format!("teacher: float dev {}", dev_score(&teacher_model)));
     let (_, constraints) = teacher_model.constraints();
-    let scale = |values: &[f32]| -> Vec<f32> { values.iter().map(|v| v / teacher.temperature).collect() };
-    let (transitions, start, end) =
-        (scale(&teacher_model.transitions), scale(&teacher_model.start), scale(&teacher_model.end));
     (0..train_rows.len())
         .into_par_iter()
-        .map(|i| {
-            let mut emissions = Vec::new();
-            teacher_model.emissions(train_rows.sentence(i).rows, &mut emissions);
-            let emissions = scale(&emissions);
-            Lattice {
-                num_tags: teacher_model.num_tags(),
-                emissions: &emissions,
-                transitions: &transitions,
-                start: &start,
-                end: &end,
-                constraints: Some(&constraints),
-            }
-            .marginals()
-        })
+        .map(|i| teacher_model.marginals(train_rows.sentence(i).rows, &constraints, teacher.temperature))
         .collect()
 }
 
